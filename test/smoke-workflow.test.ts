@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { createProfileResolver } from '../src/config/profiles';
+import { createSmokeActivities } from '../activities/smoke';
+import { useTestDatabase } from './helpers/db';
+import { useTemporal } from './helpers/temporal';
+
+const db = useTestDatabase();
+const temporal = useTemporal();
+
+describe('smoke workflow on the real dev server', () => {
+  it('runs an activity that queries the real Postgres through a named profile', async () => {
+    const profiles = createProfileResolver({ smoke: db.url });
+    const taskQueue = temporal.taskQueue('smoke');
+    const worker = await Worker.create({
+      connection: temporal.nativeConnection,
+      namespace: temporal.namespace,
+      taskQueue,
+      workflowBundle: temporal.workflowBundle,
+      activities: createSmokeActivities({ profiles }),
+    });
+    const result = await worker.runUntil(
+      temporal.client.workflow.execute('smokeWorkflow', {
+        taskQueue,
+        workflowId: `smoke-${taskQueue}`,
+        args: [{ connectionProfile: 'smoke' }],
+      }),
+    );
+    await profiles.close();
+    expect(result.database).toBe(db.name);
+    expect(Number.parseInt(result.serverVersion, 10)).toBeGreaterThanOrEqual(14);
+  });
+});

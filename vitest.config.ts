@@ -1,0 +1,18 @@
+import { defineConfig } from 'vitest/config';
+
+// `npm test`: one embedded Postgres and one Temporal dev server per run (global setup);
+// each test file gets its own database and its own task queue. Browser (test/e2e) and chaos
+// (test/chaos) suites have their own configs and scripts.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    exclude: ['test/e2e/**', 'test/chaos/**', 'node_modules/**'],
+    globalSetup: ['test/setup/global-services.ts'],
+    pool: 'forks',
+    poolOptions: { forks: { maxForks: 3, minForks: 1 } },
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
+    teardownTimeout: 60_000,
+    reporters: ['default'],
+  },
+});
