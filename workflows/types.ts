@@ -1,0 +1,60 @@
+/**
+ * Types shared by workflows, activities, client and CLI. One object in, one object out.
+ * No Node built-ins: workflows import this file.
+ */
+
+export type PersistenceKind = 'memory' | 'dual-write' | 'postgres';
+export type StoreName = 'memory' | 'postgres';
+
+/** The persistence mode every app instance applies (the control row in Postgres). */
+export interface PersistenceMode {
+  persistence: PersistenceKind;
+  primary: StoreName;
+  failFast: boolean;
+  dualWriteEnabled: boolean;
+}
+
+export interface OperatorAction {
+  /** Who acts (recorded in the history). */
+  operator: string;
+  /** Why (recorded in the history). */
+  reason: string;
+}
+
+export interface Progress {
+  /** Units done / total (rows, ranges, checks). */
+  done: number;
+  total: number;
+  unit: string;
+  ratePerSec?: number;
+  etaSeconds?: number;
+}
+
+export interface RecordedDecision extends OperatorAction {
+  action: 'approve' | 'pause' | 'resume' | 'abort' | 'extend';
+  gate?: string;
+  detail?: string;
+  /** Workflow time (deterministic). */
+  at: string;
+}
+
+export interface RollbackRecord {
+  branch: string;
+  cause: string;
+  at: string;
+  endedInMode?: string;
+}
+
+export interface RunStatus {
+  workflowType: string;
+  target: string;
+  phase: string;
+  state: 'running' | 'paused' | 'waiting-for-approval' | 'waiting-for-operator' | 'rolling-back' | 'completed' | 'rolled-back' | 'aborted' | 'failed';
+  progress?: Progress;
+  waitingOn?: string;
+  phases: { phase: string; startedAt: string; endedAt?: string; outcome?: string }[];
+  decisions: RecordedDecision[];
+  rollbacks: RollbackRecord[];
+  lastHealth?: Record<string, unknown>;
+  notes: string[];
+}
