@@ -82,7 +82,13 @@ const FIX_PARSE = 'correct the SQL so that PostgreSQL can parse it (the gate use
 function gateFile(file: string, sql: string, facts: Fact[]): GateFinding[] {
   const base = path.basename(file);
   const out: GateFinding[] = [];
-  const add = (line: number, rule: GateRule, message: string, fix: string) => out.push({ file, line, rule, message, fix });
+  const seen = new Set<string>();
+  const add = (line: number, rule: GateRule, message: string, fix: string) => {
+    // Several reconstructions of one dynamic statement can say the same thing: report it once.
+    const key = `${line}\0${rule}\0${message}`;
+    if (!seen.has(key)) out.push({ file, line, rule, message, fix });
+    seen.add(key);
+  };
   const parsed = !facts.some((f) => f.type === 'parse-error' && f.fatal);
 
   for (const f of facts) {
@@ -619,10 +625,17 @@ function functionArgumentCandidates(performQuery: string, ctx: PlpgsqlContext): 
     return [];
   }
   const out: Candidate[] = [];
-  walkNodes(tree, (type, node) => {
-    if (type !== 'FuncCall') return;
-    for (const a of listOf(node.args)) out.push(...reconstruct(a, ctx, new Set()).filter((c) => c.literal.trim() !== ''));
-  });
+  // Outermost calls only: reconstruct() already looks into nested ones (format(), concat() …).
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(visit);
+    if (!isObject(v)) return;
+    if (isObject(v.FuncCall)) {
+      for (const a of listOf(v.FuncCall.args)) out.push(...reconstruct(a, ctx, new Set()).filter((c) => c.literal.trim() !== ''));
+      return;
+    }
+    Object.values(v).forEach(visit);
+  };
+  visit(tree);
   return out.slice(0, MAX_CANDIDATES);
 }
 
