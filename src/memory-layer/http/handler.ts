@@ -1,0 +1,157 @@
+import crypto from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PrimaryUnavailableError, RecordConflictError, SecondaryFailFastError, type DualStore } from '../storage/dual-store';
+import type { ServiceMetrics } from '../metrics';
+import type { Logger } from '../logger';
+import { makeTokenCheck } from './auth';
+import { readJson, recordJson, send } from './respond';
+import { BadInputError, parseCreate, parseCursor, parseIso, parseLimit, parseQuery, parseUpdate, parseUuid } from './validate';
+
+export interface HandlerDeps {
+  instanceId: string;
+  dual: DualStore;
+  metrics: ServiceMetrics;
+  adminToken: string;
+  logger: Logger;
+}
+
+const RECORD_PATH = /^\/records\/([^/]+)$/;
+
+/** The HTTP API of /tmp/api-contract.md (records, health, metrics, admin). */
+export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const authorized = makeTokenCheck(deps.adminToken);
+  const { dual } = deps;
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+
+    if (path === '/healthz') {
+      requireMethod(method, ['GET']);
+      return send(res, 200, { ok: true, instanceId: deps.instanceId, mode: dual.mode, epoch: dual.epoch });
+    }
+    if (path === '/metrics') {
+      requireMethod(method, ['GET']);
+      return send(res, 200, await deps.metrics.text(), deps.metrics.registry.contentType);
+    }
+    if (path === '/records') {
+      if (method === 'POST') {
+        parseQuery(url.searchParams, []);
+        const input = parseCreate(await readJson(req), () => crypto.randomUUID());
+        return send(res, 201, recordJson(await dual.create(input)));
+      }
+      requireMethod(method, ['GET', 'POST']);
+      const q = parseQuery(url.searchParams, ['ownerId', 'limit']);
+      if (!q.ownerId) throw new BadInputError('ownerId', 'ownerId is required');
+      const records = await dual.listByOwner(q.ownerId, parseLimit(q.limit, 100, 1000));
+      return send(res, 200, { records: records.map(recordJson) });
+    }
+    const m = RECORD_PATH.exec(path);
+    if (m) {
+      requireMethod(method, ['GET', 'PUT', 'DELETE']);
+      parseQuery(url.searchParams, []);
+      const id = parseUuid(decodeURIComponent(m[1]), 'id');
+      if (method === 'GET') {
+        const r = await dual.get(id);
+        return r ? send(res, 200, recordJson(r)) : notFound(res, id);
+      }
+      if (method === 'PUT') {
+        const patch = parseUpdate(await readJson(req));
+        const r = await dual.update(id, patch);
+        return r ? send(res, 200, recordJson(r)) : notFound(res, id);
+      }
+      return (await dual.remove(id)) ? send(res, 204) : notFound(res, id);
+    }
+    if (path.startsWith('/admin/')) {
+      if (!authorized(req)) {
+        res.setHeader('www-authenticate', 'Bearer');
+        return send(res, 401, { error: 'admin API: missing or wrong bearer token (Authorization: Bearer <token>)' });
+      }
+      requireMethod(method, ['GET']);
+      return admin(path, url.searchParams, res);
+    }
+    send(res, 404, { error: `no route ${method} ${path}` });
+  }
+
+  function admin(path: string, params: URLSearchParams, res: ServerResponse): void {
+    const memory = dual.memory;
+    switch (path) {
+      case '/admin/export': {
+        const q = parseQuery(params, ['after', 'limit', 'from', 'to']);
+        const page = memory.exportPage(parseCursor(q.after), parseLimit(q.limit, 1000, 10_000), range(q));
+        return send(res, 200, { records: page.records.map(recordJson), nextCursor: page.nextCursor });
+      }
+      case '/admin/checksum': {
+        const q = parseQuery(params, ['from', 'to']);
+        return send(res, 200, memory.checksum(range(q)));
+      }
+      case '/admin/stats': {
+        parseQuery(params, []);
+        const s = memory.stats();
+        return send(res, 200, {
+          instanceId: deps.instanceId,
+          count: s.count,
+          minCreatedAt: s.minCreatedAt?.toISOString() ?? null,
+          maxCreatedAt: s.maxCreatedAt?.toISOString() ?? null,
+          mode: dual.mode,
+          epoch: dual.epoch,
+          writes: { ...dual.counts },
+        });
+      }
+      case '/admin/records': {
+        const q = parseQuery(params, ['ids']);
+        const ids = (q.ids ?? '').split(',').filter((s) => s !== '');
+        if (ids.length === 0) throw new BadInputError('ids', 'ids is required: comma-separated uuids');
+        if (ids.length > 1000) throw new BadInputError('ids', 'ids takes at most 1000 uuids');
+        const records = ids.map((id) => memory.getSync(parseUuid(id, 'ids'))).filter((r) => r !== null);
+        return send(res, 200, { records: records.map(recordJson) });
+      }
+      default:
+        return send(res, 404, { error: `no admin route ${path}` });
+    }
+  }
+
+  return async (req, res) => {
+    try {
+      await route(req, res);
+    } catch (err) {
+      if (res.headersSent) return void res.destroy();
+      if (err instanceof BadInputError) return send(res, 400, { error: err.message, field: err.field });
+      if (err instanceof MethodNotAllowed) {
+        res.setHeader('allow', err.allowed.join(', '));
+        return send(res, 405, { error: err.message });
+      }
+      if (err instanceof RecordConflictError) return send(res, 409, { error: err.message, field: 'id' });
+      if (err instanceof PrimaryUnavailableError || err instanceof SecondaryFailFastError) {
+        return send(res, 503, { error: err.message });
+      }
+      deps.logger.error('request failed', { method: req.method, path: req.url?.split('?')[0], error: (err as Error).message });
+      send(res, 500, { error: 'internal error' });
+    }
+  };
+}
+
+class MethodNotAllowed extends Error {
+  constructor(
+    method: string,
+    readonly allowed: string[],
+  ) {
+    super(`method ${method} is not allowed here; allowed: ${allowed.join(', ')}`);
+  }
+}
+
+function requireMethod(method: string, allowed: string[]): void {
+  if (!allowed.includes(method)) throw new MethodNotAllowed(method, allowed);
+}
+
+function notFound(res: ServerResponse, id: string): void {
+  send(res, 404, { error: `record ${id} not found` });
+}
+
+function range(q: Record<string, string | undefined>): { from?: Date; to?: Date } {
+  return {
+    from: q.from === undefined ? undefined : parseIso(q.from, 'from'),
+    to: q.to === undefined ? undefined : parseIso(q.to, 'to'),
+  };
+}

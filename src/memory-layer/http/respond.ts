@@ -1,0 +1,58 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { MemoryRecord } from '../record';
+import { BadInputError } from './validate';
+
+export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+export interface RecordJson {
+  id: string;
+  ownerId: string;
+  agentId: string | null;
+  kind: string;
+  content: string;
+  metadata: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function recordJson(r: MemoryRecord): RecordJson {
+  return {
+    id: r.id,
+    ownerId: r.ownerId,
+    agentId: r.agentId,
+    kind: r.kind,
+    content: r.content,
+    metadata: r.metadata,
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+  };
+}
+
+export function send(res: ServerResponse, status: number, body?: unknown, contentType = 'application/json'): void {
+  if (body === undefined) {
+    res.writeHead(status);
+    res.end();
+    return;
+  }
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Reads and parses a JSON body; malformed JSON or an oversized body is bad input. */
+export async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new BadInputError('body', `the request body is larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') throw new BadInputError('body', 'the request body is empty; send a JSON object');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new BadInputError('body', `the request body is not valid JSON: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,124 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Pool } from 'pg';
+import type { PersistenceMode } from '../../workflows/types';
+import { bootModeFromEnv, DEFAULT_TARGET } from './control-plane';
+import { InstanceControl } from './instance-control';
+import { silentLogger, type Logger } from './logger';
+import { ServiceMetrics } from './metrics';
+import { DualStore } from './storage/dual-store';
+import { MemoryStore } from './storage/memory-store';
+import { PgStore } from './storage/pg-store';
+import { createHandler } from './http/handler';
+
+export interface MemoryServiceOptions {
+  instanceId: string;
+  /** A pool to use (not closed by stop()), or a URL to open one (closed by stop()). */
+  pool?: Pool;
+  databaseUrl?: string;
+  /** Control-plane target (default memory_records). */
+  target?: string;
+  /** Table of the Postgres store (default: the target). */
+  table?: string;
+  adminToken: string;
+  port?: number;
+  host?: string;
+  /** Boot defaults; the control row wins when there is one (default: bootModeFromEnv()). */
+  bootMode?: PersistenceMode;
+  heartbeatMs?: number;
+  pollMs?: number;
+  logger?: Logger;
+}
+
+export interface MemoryService {
+  url: string;
+  instanceId: string;
+  /** Stops accepting requests, lets in-flight ones finish, leaves the control plane. */
+  stop(): Promise<void>;
+  metricsText(): Promise<string>;
+  /** For tests and embedding: the instance's stores and its control-plane member. */
+  dual: DualStore;
+  memory: MemoryStore;
+  control: InstanceControl;
+}
+
+/**
+ * One instance of the memory-layer service (node:http): the records API, /healthz, /metrics
+ * and the admin API of the contract, over a dual store whose mode the control plane sets.
+ */
+export async function createMemoryService(opts: MemoryServiceOptions): Promise<MemoryService> {
+  if (!opts.instanceId) throw new Error('createMemoryService: instanceId is required');
+  if (!opts.adminToken) throw new Error('createMemoryService: adminToken is required (LICHEN_ADMIN_TOKEN)');
+  if (!opts.pool && !opts.databaseUrl) throw new Error('createMemoryService: pass pool or databaseUrl (the control plane lives in Postgres)');
+  const log = opts.logger ?? silentLogger;
+  const ownPool = !opts.pool;
+  const pool =
+    opts.pool ??
+    new Pool({
+      connectionString: opts.databaseUrl,
+      max: 10,
+      // Fail fast when Postgres is down: requests get a 503 instead of hanging.
+      connectionTimeoutMillis: 3_000,
+      statement_timeout: 15_000,
+      application_name: `lichen-memory:${opts.instanceId}`.slice(0, 63),
+    });
+  if (ownPool) pool.on('error', () => undefined); // idle-client errors surface on the next query
+  const target = opts.target ?? DEFAULT_TARGET;
+  const metrics = new ServiceMetrics();
+  const memory = new MemoryStore();
+  const dual = new DualStore({
+    memory,
+    postgres: new PgStore(pool, { table: opts.table ?? target }),
+    metrics,
+    mode: opts.bootMode ?? bootModeFromEnv(),
+    logger: log,
+  });
+  const handler = createHandler({ instanceId: opts.instanceId, dual, metrics, adminToken: opts.adminToken, logger: log });
+  // Requests wait until the control row has been applied: none is served in a stale boot mode.
+  let markReady!: () => void;
+  const ready = new Promise<void>((r) => (markReady = r));
+  const server = http.createServer((req, res) => void ready.then(() => handler(req, res)));
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}`;
+  const control = new InstanceControl({
+    pool,
+    instanceId: opts.instanceId,
+    target,
+    dual,
+    adminUrl: url,
+    heartbeatMs: opts.heartbeatMs,
+    pollMs: opts.pollMs,
+    logger: log,
+  });
+  try {
+    await control.start();
+    markReady();
+  } catch (err) {
+    await new Promise((r) => server.close(r));
+    if (ownPool) await pool.end().catch(() => undefined);
+    throw err;
+  }
+  log.info('memory-layer service listening', { url, instanceId: opts.instanceId, target, mode: dual.mode, epoch: dual.epoch });
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      // In-flight requests get a grace period, then their connections are cut.
+      const grace = setTimeout(() => server.closeAllConnections(), 5_000);
+      await closed;
+      clearTimeout(grace);
+      await control.stop();
+      if (ownPool) await pool.end().catch(() => undefined);
+      log.info('memory-layer service stopped', { instanceId: opts.instanceId });
+    })());
+
+  return { url, instanceId: opts.instanceId, stop, metricsText: () => metrics.text(), dual, memory, control };
+}

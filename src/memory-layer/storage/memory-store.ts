@@ -1,0 +1,162 @@
+import type { MemoryRecord, RecordCursor } from '../record';
+import { checksumOf, type Checksum } from '../checksum';
+import type { ExportableStore, ExportPage, PutOutcome, RangeFilter, RecordStore, StoreStats } from './store';
+
+interface Key {
+  t: number; // createdAt, ms since epoch
+  id: string;
+}
+
+const cmp = (a: Key, b: Key): number => (a.t !== b.t ? a.t - b.t : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * The in-process store (the runbook's Phase 2 "memory" persistence): one instance's records in
+ * a Map, plus a sorted (createdAt, id) index so export pages, range checksums and stats do not
+ * sort on every call. Records are copied in and out so callers cannot mutate stored state.
+ * Deleted ids are remembered (ids are uuids, never reused) so a late, reordered `put` cannot
+ * bring a record back.
+ */
+export class MemoryStore implements RecordStore, ExportableStore {
+  readonly name = 'memory' as const;
+  private readonly byId = new Map<string, MemoryRecord>();
+  private readonly byOwner = new Map<string, Set<string>>();
+  private readonly deleted = new Map<string, number>();
+  /** Sorted by (createdAt, id); createdAt never changes after a create. */
+  private readonly order: Key[] = [];
+
+  async get(id: string): Promise<MemoryRecord | null> {
+    return this.getSync(id);
+  }
+
+  getSync(id: string): MemoryRecord | null {
+    const r = this.byId.get(id);
+    return r ? copy(r) : null;
+  }
+
+  async getMany(ids: readonly string[]): Promise<MemoryRecord[]> {
+    const out: MemoryRecord[] = [];
+    for (const id of ids) {
+      const r = this.byId.get(id);
+      if (r) out.push(copy(r));
+    }
+    return out;
+  }
+
+  isDeleted(id: string): boolean {
+    return this.deleted.has(id);
+  }
+
+  async put(record: MemoryRecord): Promise<PutOutcome> {
+    return this.putSync(record);
+  }
+
+  putSync(record: MemoryRecord): PutOutcome {
+    if (this.deleted.has(record.id)) return 'deleted';
+    const prev = this.byId.get(record.id);
+    if (prev) {
+      if (prev.updatedAt.getTime() >= record.updatedAt.getTime()) return 'stale';
+      if (prev.createdAt.getTime() !== record.createdAt.getTime()) {
+        // The partition key is immutable; a differing one means two records share an id.
+        throw new Error(`record ${record.id}: createdAt cannot change (${prev.createdAt.toISOString()} → ${record.createdAt.toISOString()})`);
+      }
+      if (prev.ownerId !== record.ownerId) this.unindexOwner(prev);
+    } else {
+      this.insertKey({ t: record.createdAt.getTime(), id: record.id });
+    }
+    this.byId.set(record.id, copy(record));
+    let owned = this.byOwner.get(record.ownerId);
+    if (!owned) this.byOwner.set(record.ownerId, (owned = new Set()));
+    owned.add(record.id);
+    return 'written';
+  }
+
+  async delete(id: string, deletedAt: Date): Promise<Date | null> {
+    const prev = this.byId.get(id);
+    this.deleted.set(id, deletedAt.getTime());
+    if (!prev) return null;
+    this.byId.delete(id);
+    this.unindexOwner(prev);
+    const i = this.indexOf({ t: prev.createdAt.getTime(), id });
+    if (i < this.order.length && cmp(this.order[i], { t: prev.createdAt.getTime(), id }) === 0) this.order.splice(i, 1);
+    return new Date(prev.createdAt.getTime());
+  }
+
+  async listByOwner(ownerId: string, limit: number): Promise<MemoryRecord[]> {
+    const ids = this.byOwner.get(ownerId);
+    if (!ids) return [];
+    const rows = [...ids].map((id) => this.byId.get(id)!);
+    rows.sort((a, b) => cmp({ t: a.createdAt.getTime(), id: a.id }, { t: b.createdAt.getTime(), id: b.id }));
+    return rows.slice(0, limit).map(copy);
+  }
+
+  exportPage(after: RecordCursor | null, limit: number, range: RangeFilter = {}): ExportPage {
+    let i = 0;
+    if (after) {
+      const k = { t: Date.parse(after.createdAt), id: after.id };
+      i = this.indexOf(k);
+      if (i < this.order.length && cmp(this.order[i], k) === 0) i++; // strictly after the cursor
+    }
+    if (range.from) i = Math.max(i, this.indexOf({ t: range.from.getTime(), id: '' }));
+    const end = range.to ? this.indexOf({ t: range.to.getTime(), id: '' }) : this.order.length;
+    const keys = this.order.slice(i, Math.min(end, i + limit));
+    const records = keys.map((k) => copy(this.byId.get(k.id)!));
+    const last = keys[keys.length - 1];
+    const more = i + keys.length < end;
+    return { records, nextCursor: more && last ? { createdAt: new Date(last.t).toISOString(), id: last.id } : null };
+  }
+
+  checksum(range: RangeFilter = {}): Checksum {
+    const start = range.from ? this.indexOf({ t: range.from.getTime(), id: '' }) : 0;
+    const end = range.to ? this.indexOf({ t: range.to.getTime(), id: '' }) : this.order.length;
+    const rows = this.order.slice(start, Math.max(start, end)).map((k) => this.byId.get(k.id)!);
+    return checksumOf(rows);
+  }
+
+  stats(): StoreStats {
+    const n = this.order.length;
+    return {
+      count: n,
+      minCreatedAt: n ? new Date(this.order[0].t) : null,
+      maxCreatedAt: n ? new Date(this.order[n - 1].t) : null,
+    };
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** First index whose key is >= k (binary search). */
+  private indexOf(k: Key): number {
+    let lo = 0;
+    let hi = this.order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cmp(this.order[mid], k) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private insertKey(k: Key): void {
+    const n = this.order.length;
+    // New records mostly carry "now": appending is the common case.
+    if (n === 0 || cmp(this.order[n - 1], k) < 0) this.order.push(k);
+    else this.order.splice(this.indexOf(k), 0, k);
+  }
+
+  private unindexOwner(r: MemoryRecord): void {
+    const owned = this.byOwner.get(r.ownerId);
+    if (!owned) return;
+    owned.delete(r.id);
+    if (owned.size === 0) this.byOwner.delete(r.ownerId);
+  }
+}
+
+function copy(r: MemoryRecord): MemoryRecord {
+  return {
+    ...r,
+    metadata: structuredClone(r.metadata),
+    createdAt: new Date(r.createdAt.getTime()),
+    updatedAt: new Date(r.updatedAt.getTime()),
+  };
+}

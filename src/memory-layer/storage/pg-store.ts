@@ -1,0 +1,307 @@
+import { escapeIdentifier, type ClientBase, type Pool } from 'pg';
+import type { MemoryRecord } from '../record';
+import { rangeChecksumSql, type Checksum } from '../checksum';
+import { isMissingPartition, sqlState, SQLSTATE } from './pg-errors';
+import type { PutOutcome, RangeFilter, RecordStore } from './store';
+
+/**
+ * The Postgres store, on `memory_records` (partitioned) or any table of the same shape (the heap
+ * table of 001, the conversion's shadow table): both accept ON CONFLICT (id, created_at).
+ *
+ * Two guards make concurrent writers (live dual-writes, back-fill and repair batches from other
+ * processes) converge on the newest version:
+ *  - version: an upsert only replaces a row whose updated_at is older than its own;
+ *  - deletion: a delete leaves a row in memory_record_tombstones in the same transaction, and
+ *    upserts skip tombstoned ids, so a late back-fill cannot resurrect a deleted record.
+ *
+ * The tombstone check alone has a race under READ COMMITTED: an upsert whose snapshot predates
+ * a delete's commit would not see the tombstone, and the delete would not see the upsert's
+ * uncommitted row. So writers also take a transaction-scoped advisory lock per id stripe
+ * (64 stripes): upserts in SHARE mode (they never wait for each other), deletes in EXCLUSIVE
+ * mode. A delete therefore waits for in-flight upserts of its stripe and sees their rows; an
+ * upsert that starts after the delete waits for its commit and then sees the tombstone (the
+ * upsert statement takes its snapshot after the lock is granted). Stripes are locked in
+ * ascending order, so batches cannot deadlock on them.
+ */
+
+export const DEFAULT_TABLE = 'memory_records';
+export const TOMBSTONES_TABLE = 'memory_record_tombstones';
+/** Advisory lock class of the tombstone stripes ('LCHT'). */
+const STRIPE_LOCK_CLASS = 0x4c434854;
+const STRIPES_SQL = (fn: string) =>
+  `SELECT ${fn}(${STRIPE_LOCK_CLASS}, s) FROM (SELECT DISTINCT hashtext(x::text) & 63 AS s FROM unnest($1::uuid[]) x ORDER BY 1) q`;
+
+export interface TableOptions {
+  /** Table name, unquoted (default memory_records). */
+  table?: string;
+}
+
+export interface UpsertResult {
+  written: number;
+  skippedStale: number;
+  skippedDeleted: number;
+  /** Partitions created because a row had none (names). */
+  partitionsCreated: string[];
+}
+
+const COLUMNS = 'id, owner_id, agent_id, kind, content, metadata, created_at, updated_at';
+
+/**
+ * Version-guarded batch upsert: one statement per batch (unnest of typed arrays). Runs its own
+ * transaction: call it on a client that is not inside one. When a row's month has no partition
+ * it creates the missing monthly partitions (create_monthly_partition) and retries once.
+ */
+export async function upsertRecords(client: ClientBase, records: MemoryRecord[], opts: TableOptions = {}): Promise<UpsertResult> {
+  const table = opts.table ?? DEFAULT_TABLE;
+  const batch = dedupeNewest(records);
+  const result: UpsertResult = { written: 0, skippedStale: 0, skippedDeleted: 0, partitionsCreated: [] };
+  if (batch.length === 0) return result;
+  const ids = batch.map((r) => r.id);
+  const params = [
+    ids,
+    batch.map((r) => r.ownerId),
+    batch.map((r) => r.agentId),
+    batch.map((r) => r.kind),
+    batch.map((r) => r.content),
+    batch.map((r) => JSON.stringify(r.metadata ?? {})),
+    batch.map((r) => r.createdAt.toISOString()),
+    batch.map((r) => r.updatedAt.toISOString()),
+  ];
+  const t = escapeIdentifier(table);
+  const sql = `
+    WITH input AS (
+      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[], $8::timestamptz[])
+               AS r(${COLUMNS})
+    ), dead AS (
+      SELECT i.id FROM input i WHERE EXISTS (SELECT 1 FROM ${TOMBSTONES_TABLE} d WHERE d.id = i.id)
+    ), written AS (
+      INSERT INTO ${t} AS t (${COLUMNS})
+      SELECT i.* FROM input i WHERE NOT EXISTS (SELECT 1 FROM dead WHERE dead.id = i.id)
+      ON CONFLICT (id, created_at) DO UPDATE
+         SET owner_id = EXCLUDED.owner_id, agent_id = EXCLUDED.agent_id, kind = EXCLUDED.kind,
+             content = EXCLUDED.content, metadata = EXCLUDED.metadata, updated_at = EXCLUDED.updated_at
+       WHERE t.updated_at < EXCLUDED.updated_at
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM written)::int AS written, (SELECT count(*) FROM dead)::int AS dead`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await client.query('BEGIN');
+      await client.query(STRIPES_SQL('pg_advisory_xact_lock_shared'), [ids]);
+      const r = await client.query<{ written: number; dead: number }>(sql, params);
+      await client.query('COMMIT');
+      result.written = r.rows[0].written;
+      result.skippedDeleted = r.rows[0].dead;
+      result.skippedStale = batch.length - result.written - result.skippedDeleted;
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (attempt > 0 || !isMissingPartition(err)) throw withContext(err, `upsert of ${batch.length} record(s) into ${table}`);
+      result.partitionsCreated = await ensureMonthlyPartitions(client, table, batch.map((r) => r.createdAt));
+    }
+  }
+}
+
+export interface DeleteItem {
+  id: string;
+  /** The record's created_at, so a tombstone can be written even if the table lacks the row. */
+  createdAt?: Date;
+}
+
+export interface DeleteResult {
+  /** Rows removed from the table, with their created_at. */
+  deleted: { id: string; createdAt: Date }[];
+  /** Tombstones written (ids already tombstoned are not counted). */
+  tombstoned: number;
+}
+
+/**
+ * Deletes ids and writes their tombstones in one transaction. An id the table does not hold is
+ * still tombstoned when its createdAt is given (a dual-write delete of a record not back-filled
+ * yet), so the back-fill cannot bring it back.
+ */
+export async function deleteRecords(
+  client: ClientBase,
+  items: readonly (DeleteItem | string)[],
+  opts: TableOptions & { deletedAt?: Date } = {},
+): Promise<DeleteResult> {
+  const table = opts.table ?? DEFAULT_TABLE;
+  const byId = new Map<string, DeleteItem>();
+  for (const it of items) {
+    const item = typeof it === 'string' ? { id: it } : it;
+    byId.set(item.id, { ...byId.get(item.id), ...item });
+  }
+  if (byId.size === 0) return { deleted: [], tombstoned: 0 };
+  const ids = [...byId.keys()];
+  const createdAts = ids.map((id) => byId.get(id)!.createdAt?.toISOString() ?? null);
+  const t = escapeIdentifier(table);
+  const sql = `
+    WITH input AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) AS i(id, created_at)),
+    del AS (DELETE FROM ${t} t USING input i WHERE t.id = i.id RETURNING t.id, t.created_at),
+    tomb AS (
+      INSERT INTO ${TOMBSTONES_TABLE} (id, created_at, deleted_at)
+      SELECT i.id, coalesce(d.created_at, i.created_at), $3::timestamptz
+        FROM input i LEFT JOIN del d ON d.id = i.id
+       WHERE coalesce(d.created_at, i.created_at) IS NOT NULL
+      ON CONFLICT (id) DO NOTHING
+      RETURNING 1
+    )
+    SELECT d.id, d.created_at, (SELECT count(*) FROM tomb)::int AS tombstoned FROM del d
+    UNION ALL SELECT NULL, NULL, (SELECT count(*) FROM tomb)::int`;
+  try {
+    await client.query('BEGIN');
+    await client.query(STRIPES_SQL('pg_advisory_xact_lock'), [ids]);
+    const r = await client.query<{ id: string | null; created_at: Date | null; tombstoned: number }>(sql, [
+      ids,
+      createdAts,
+      (opts.deletedAt ?? new Date()).toISOString(),
+    ]);
+    await client.query('COMMIT');
+    return {
+      deleted: r.rows.filter((x) => x.id !== null).map((x) => ({ id: x.id!, createdAt: x.created_at! })),
+      tombstoned: r.rows[0]?.tombstoned ?? 0,
+    };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw withContext(err, `delete of ${ids.length} record(s) from ${table}`);
+  }
+}
+
+/**
+ * Creates the monthly partitions (of `parent`) holding `dates`, months computed by Postgres in
+ * the session's time zone, exactly as create_monthly_partition computes the bounds. Returns the
+ * names of partitions that did not exist before. Concurrent creators are tolerated.
+ */
+export async function ensureMonthlyPartitions(client: ClientBase, parent: string, dates: Date[]): Promise<string[]> {
+  const months = await client.query<{ month: string; missing: boolean }>(
+    `SELECT m::text AS month, to_regclass(format('memory_records_%s', to_char(m, 'YYYY_MM'))) IS NULL AS missing
+       FROM (SELECT DISTINCT date_trunc('month', x)::date AS m FROM unnest($1::timestamptz[]) x) q ORDER BY m`,
+    [dates.map((d) => d.toISOString())],
+  );
+  const created: string[] = [];
+  for (const { month, missing } of months.rows) {
+    try {
+      const r = await client.query<{ name: string }>('SELECT create_monthly_partition($1::date, $2) AS name', [month, parent]);
+      if (missing) created.push(r.rows[0].name);
+    } catch (err) {
+      // Another writer created it between our check and our CREATE TABLE IF NOT EXISTS.
+      const code = sqlState(err);
+      if (code !== SQLSTATE.DUPLICATE_TABLE && code !== SQLSTATE.UNIQUE_VIOLATION) {
+        throw withContext(err, `creating the partition of ${parent} for month ${month}`);
+      }
+    }
+  }
+  return created;
+}
+
+interface Row {
+  id: string;
+  owner_id: string;
+  agent_id: string | null;
+  kind: string;
+  content: string;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function rowToRecord(r: Row): MemoryRecord {
+  return {
+    id: r.id,
+    ownerId: r.owner_id,
+    agentId: r.agent_id,
+    kind: r.kind,
+    content: r.content,
+    metadata: r.metadata ?? {},
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** The Postgres store behind the `RecordStore` interface (a pool; each call takes a client). */
+export class PgStore implements RecordStore {
+  readonly name = 'postgres' as const;
+  readonly table: string;
+  private readonly t: string;
+
+  constructor(
+    private readonly pool: Pool,
+    opts: TableOptions = {},
+  ) {
+    this.table = opts.table ?? DEFAULT_TABLE;
+    this.t = escapeIdentifier(this.table);
+  }
+
+  async get(id: string): Promise<MemoryRecord | null> {
+    const r = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM ${this.t} WHERE id = $1::uuid LIMIT 1`, [id]);
+    return r.rows[0] ? rowToRecord(r.rows[0]) : null;
+  }
+
+  async getMany(ids: readonly string[]): Promise<MemoryRecord[]> {
+    if (ids.length === 0) return [];
+    const r = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM ${this.t} WHERE id = ANY($1::uuid[])`, [ids]);
+    return r.rows.map(rowToRecord);
+  }
+
+  async put(record: MemoryRecord): Promise<PutOutcome> {
+    const r = await this.withClient((c) => upsertRecords(c, [record], { table: this.table }));
+    return r.written ? 'written' : r.skippedDeleted ? 'deleted' : 'stale';
+  }
+
+  async delete(id: string, deletedAt: Date, createdAt?: Date): Promise<Date | null> {
+    const r = await this.withClient((c) => deleteRecords(c, [{ id, createdAt }], { table: this.table, deletedAt }));
+    return r.deleted[0]?.createdAt ?? null;
+  }
+
+  async isDeleted(id: string): Promise<boolean> {
+    const r = await this.pool.query(`SELECT 1 FROM ${TOMBSTONES_TABLE} WHERE id = $1::uuid`, [id]);
+    return r.rowCount! > 0;
+  }
+
+  async listByOwner(ownerId: string, limit: number): Promise<MemoryRecord[]> {
+    const r = await this.pool.query<Row>(
+      `SELECT ${COLUMNS} FROM ${this.t} WHERE owner_id = $1 ORDER BY created_at, id LIMIT $2`,
+      [ownerId, limit],
+    );
+    return r.rows.map(rowToRecord);
+  }
+
+  /** The parity checksum (checksum.ts) over created_at in [from, to). */
+  async checksum(range: RangeFilter = {}): Promise<Checksum> {
+    const r = await this.pool.query<{ count: string; sum: string }>(rangeChecksumSql(this.t), [
+      range.from?.toISOString() ?? '-infinity',
+      range.to?.toISOString() ?? 'infinity',
+    ]);
+    return { count: Number(r.rows[0].count), sum: r.rows[0].sum };
+  }
+
+  private async withClient<T>(cb: (c: ClientBase) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      return await cb(c);
+    } catch (err) {
+      // An error without a SQLSTATE is a connection failure: do not return that client to the pool.
+      if (!sqlState(err)) broken = err as Error;
+      throw err;
+    } finally {
+      c.release(broken);
+    }
+  }
+}
+
+/** Keeps one version per id (the newest), sorted by id so concurrent batches lock rows in one order. */
+function dedupeNewest(records: MemoryRecord[]): MemoryRecord[] {
+  const byId = new Map<string, MemoryRecord>();
+  for (const r of records) {
+    const prev = byId.get(r.id);
+    if (!prev || prev.updatedAt.getTime() < r.updatedAt.getTime()) byId.set(r.id, r);
+  }
+  return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+function withContext(err: unknown, what: string): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  if (!e.message.startsWith(`${what}: `)) e.message = `${what}: ${e.message}`;
+  return e;
+}
