@@ -72,6 +72,10 @@ describe('destructive SQL blocker', () => {
     expect(await checkMigrationSql([{ name: 'migrations/destructive_dev.sql.bak.sql', sql }])).toHaveLength(4);
   });
 
+  it('accepts empty and comment-only files', async () => {
+    expect(await checkMigrationSql([{ name: 'empty.sql', sql: '' }, { name: 'notes.sql', sql: '-- drop table x\n/* truncate y */\n' }])).toEqual([]);
+  });
+
   it('reports lines by UTF-8 byte offsets correctly after multi-byte text', async () => {
     const sql = "SELECT 'ééé — ü';\n-- ünïcödé\nTRUNCATE x;\n";
     expect(actual(await checkMigrationSql([{ name: 'u.sql', sql }]))).toEqual(['3:destructive-sql']);

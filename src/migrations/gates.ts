@@ -220,7 +220,8 @@ function analyseFile(sql: string): Fact[] {
 function analyseSql(scope: Scope, facts: Fact[], fatal = false): boolean {
   let stmts: RawStmt[];
   try {
-    stmts = (parseSync(scope.text) as unknown as { stmts?: RawStmt[] }).stmts ?? [];
+    // An empty file is no statement at all; the parser would call it an error.
+    stmts = scope.text.trim() === '' ? [] : ((parseSync(scope.text) as unknown as { stmts?: RawStmt[] }).stmts ?? []);
   } catch (err) {
     if (scope.origin.kind !== 'static') return false;
     const pos = errorCursor(err);
@@ -373,7 +374,9 @@ function analyseRoutineBody(
   } else if (language === 'sql') {
     analyseSql(scope.nested(body, bodyLine, where), facts);
   } else if (!['c', 'internal'].includes(language)) {
-    keywordCheck(body, scope.dynamic(body, line, `LANGUAGE ${language}`, 'foreign-body'), facts, stripHashComments);
+    // Here SQL sits in the other language's string literals (plpy.execute('…')), so quoted text
+    // counts; only `#` comment lines (Python, Perl, Tcl, R) are skipped.
+    keywordCheck(body, scope.dynamic(body, line, `LANGUAGE ${language}`, 'foreign-body'), facts, foreignBodyWords);
   }
 }
 
@@ -688,8 +691,8 @@ function applyFormat(fmt: Candidate, args: Candidate[][]): Candidate {
  * Looks for DROP TABLE, DROP SCHEMA and TRUNCATE as keywords: tokens from PostgreSQL's scanner,
  * so comments and quoted strings inside the text are skipped and case does not matter.
  */
-function keywordCheck(text: string, scope: Scope, facts: Fact[], prepare: (s: string) => string = (s) => s): void {
-  const words = keywordTokens(prepare(text));
+function keywordCheck(text: string, scope: Scope, facts: Fact[], tokenize: (s: string) => string[] = keywordTokens): void {
+  const words = tokenize(text);
   const line = scope.lineAt(0);
   const seen = new Set<string>();
   for (let i = 0; i < words.length; i++) {
@@ -719,9 +722,9 @@ function keywordTokens(text: string): string[] {
   return stripped.toUpperCase().match(/[A-Z_][A-Z0-9_$]*/g) ?? [];
 }
 
-/** For bodies in other languages (plpython …): `#` comments are not code either. */
-function stripHashComments(s: string): string {
-  return s.replace(/#[^\n]*/g, ' ');
+/** Words of a body in another language (plpython …), string contents included, `#` comments not. */
+function foreignBodyWords(s: string): string[] {
+  return s.replace(/#[^\n]*/g, ' ').toUpperCase().match(/[A-Z_][A-Z0-9_$]*/g) ?? [];
 }
 
 // --- Scanner helpers --------------------------------------------------------------------------
