@@ -193,7 +193,7 @@ class Scope {
   nested(text: string, line: number, where: string | undefined): Scope {
     const outer = this.origin.where;
     const origin = { ...this.origin, where: where && outer ? `${where} inside ${outer}` : (where ?? outer) };
-    return new Scope(text, line, origin, this.depth + 1, this.fixedLine === undefined ? undefined : this.fixedLine);
+    return new Scope(text, line, origin, this.depth + 1, this.fixedLine);
   }
 
   /** SQL built at run time by the statement on `line`. */
