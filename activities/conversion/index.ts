@@ -1,0 +1,20 @@
+import type { ActivityDeps } from '../index';
+import { createCopyActivities } from './copy';
+import { createParityActivities } from './parity';
+import { createPreflightActivities } from './preflight';
+import { createShadowActivities } from './shadow';
+import { createSwapActivities } from './swap';
+
+/** The heap-to-partitioned conversion's activities (runbook: "Heap-to-Partitioned Conversion Procedure"). */
+export function createConversionActivities(deps: ActivityDeps) {
+  return {
+    ...createPreflightActivities(deps),
+    ...createShadowActivities(deps),
+    ...createCopyActivities(deps),
+    ...createParityActivities(deps),
+    ...createSwapActivities(deps),
+  };
+}
+export type ConversionActivities = ReturnType<typeof createConversionActivities>;
+export type { LockRetryOptions } from './locks';
+export type { RecordCursor } from '../../src/memory-layer/record';

@@ -1,0 +1,77 @@
+import type { Pool, PoolClient } from 'pg';
+import { Context } from '@temporalio/activity';
+
+/** SQLSTATE lock_not_available: `lock_timeout` expired while waiting for a lock. */
+export const LOCK_NOT_AVAILABLE = '55P03';
+
+export interface LockRetryOptions {
+  /** `SET LOCAL lock_timeout` for each try, in milliseconds. */
+  lockTimeoutMs: number;
+  /** Tries before giving up (the caller decides what giving up means). */
+  maxTries: number;
+  /** First backoff; doubles each try, with full jitter, capped at `maxBackoffMs`. */
+  backoffMs: number;
+  maxBackoffMs: number;
+}
+
+export class LockRetriesExhausted extends Error {
+  constructor(
+    public readonly what: string,
+    public readonly tries: number,
+    public readonly lastMessage: string,
+  ) {
+    super(`${what}: could not take its locks within lock_timeout in ${tries} tries (last: ${lastMessage}); ` +
+      `a long transaction is probably holding a lock on the table — find it in pg_stat_activity, then retry`);
+    this.name = 'LockRetriesExhausted';
+  }
+}
+
+function heartbeat(details: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // outside an activity (library use): nothing to heartbeat
+  }
+}
+
+/**
+ * Runs `body` in ONE transaction whose lock waits are bounded by `lock_timeout`, retrying on
+ * SQLSTATE 55P03 with exponential backoff and jitter. Why: an ACCESS EXCLUSIVE request that
+ * waits in the lock queue blocks every writer queued behind it; a short lock_timeout bounds
+ * that stall to the timeout, and backing off lets the blocking transaction finish.
+ */
+export async function inLockBoundedTransaction<T>(
+  pool: Pool,
+  what: string,
+  opts: LockRetryOptions,
+  body: (c: PoolClient) => Promise<T>,
+): Promise<{ result: T; tries: number; transactionMs: number }> {
+  let last = '';
+  for (let attempt = 1; attempt <= opts.maxTries; attempt++) {
+    const c = await pool.connect();
+    const t0 = performance.now();
+    try {
+      await c.query('BEGIN');
+      await c.query(`SELECT set_config('lock_timeout', $1, true)`, [`${opts.lockTimeoutMs}ms`]);
+      const result = await body(c);
+      await c.query('COMMIT');
+      return { result, tries: attempt, transactionMs: performance.now() - t0 };
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      if ((err as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw err;
+      last = (err as Error).message;
+    } finally {
+      c.release();
+    }
+    heartbeat({ what, attempt, last });
+    if (attempt < opts.maxTries) {
+      const cap = Math.min(opts.maxBackoffMs, opts.backoffMs * 2 ** (attempt - 1));
+      await sleep(cap / 2 + Math.random() * (cap / 2));
+    }
+  }
+  throw new LockRetriesExhausted(what, opts.maxTries, last);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

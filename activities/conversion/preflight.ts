@@ -1,0 +1,98 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { ClientBase } from 'pg';
+import type { ActivityDeps } from '../index';
+import { HEAP, OLD, RELKIND_SQL, SHADOW } from './sql';
+
+export interface PreflightResult {
+  heapRows: number;
+  heapBytes: number;
+  /** Months spanned by the data, 'YYYY-MM-01', oldest first (every month between min and max). */
+  months: string[];
+  minCreatedAt: string | null;
+  maxCreatedAt: string | null;
+  /** A shadow table left by an earlier, interrupted run (reused: copy and repair converge it). */
+  shadowExists: boolean;
+}
+
+export async function relkind(c: ClientBase, name: string): Promise<string | null> {
+  const r = await c.query<{ kind: string }>(RELKIND_SQL, [name]);
+  return r.rows[0]?.kind ?? null;
+}
+
+/** Every month between the oldest and newest created_at of `tables`, as 'YYYY-MM-01'. */
+export async function monthsSpanned(c: ClientBase, tables: string[]): Promise<{ months: string[]; min: string | null; max: string | null }> {
+  const bounds = tables.map((t) => `SELECT min(created_at) AS lo, max(created_at) AS hi FROM ${t}`).join(' UNION ALL ');
+  const r = await c.query<{ months: string[] | null; lo: string | null; hi: string | null }>(
+    `WITH b AS (SELECT min(lo) AS lo, max(hi) AS hi FROM (${bounds}) x)
+     SELECT (SELECT array_agg(to_char(m, 'YYYY-MM-DD') ORDER BY m)
+               FROM generate_series(date_trunc('month', b.lo), date_trunc('month', b.hi), interval '1 month') m) AS months,
+            b.lo::text AS lo, b.hi::text AS hi
+       FROM b`,
+  );
+  const row = r.rows[0];
+  return { months: row?.months ?? [], min: row?.lo ?? null, max: row?.hi ?? null };
+}
+
+function preflightFailed(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: 'PreflightFailed', nonRetryable: true });
+}
+
+export function createPreflightActivities(deps: ActivityDeps) {
+  return {
+    /**
+     * The runbook's preconditions: a heap memory_records, no leftover memory_records_old, and
+     * no other active run for the target (enforced by Postgres: cutover_runs' partial unique
+     * index). Idempotent: a retry of the same run finds its own row.
+     */
+    async conversionPreflight(input: { profile: string; target: string; runId: string; workflowId: string }): Promise<PreflightResult> {
+      return deps.profiles.withClient(input.profile, async (c) => {
+        const kind = await relkind(c, HEAP);
+        if (kind === null) throw preflightFailed(`${HEAP} does not exist: there is nothing to convert (new installs use 002_partitions.sql)`);
+        if (kind === 'p') throw preflightFailed(`${HEAP} is already partitioned: the conversion is done (run partitionMaintenance to keep partitions ahead)`);
+        if (kind !== 'r') throw preflightFailed(`${HEAP} exists but is not a table (relkind ${kind})`);
+        if ((await relkind(c, OLD)) !== null) {
+          throw preflightFailed(`${OLD} exists: an earlier conversion is still in its retention window or was not cleaned up; finish or drop it before converting again`);
+        }
+        const shadowKind = await relkind(c, SHADOW);
+        if (shadowKind !== null && shadowKind !== 'p') throw preflightFailed(`${SHADOW} exists and is not a partitioned table (relkind ${shadowKind}); rename or drop it`);
+        if ((await c.query(`SELECT to_regclass('cutover_runs') IS NOT NULL AS ok`)).rows[0].ok !== true) {
+          throw preflightFailed('the control-plane tables are missing: apply 003_control_plane.sql (applyPlan "control") first');
+        }
+        try {
+          await c.query(
+            `INSERT INTO cutover_runs (run_id, workflow_id, target, kind) VALUES ($1, $2, $3, 'conversion')
+             ON CONFLICT (run_id) DO NOTHING`,
+            [input.runId, input.workflowId, input.target],
+          );
+        } catch (err) {
+          if ((err as { code?: string }).code !== '23505') throw err;
+          const other = await c.query<{ workflow_id: string; kind: string; started_at: string }>(
+            `SELECT workflow_id, kind, started_at::text FROM cutover_runs WHERE target = $1 AND status = 'active'`, [input.target]);
+          const o = other.rows[0];
+          throw ApplicationFailure.create({
+            type: 'RunAlreadyActive', nonRetryable: true,
+            message: `another run is active for ${input.target}: ${o ? `${o.kind} workflow ${o.workflow_id} since ${o.started_at}` : 'unknown'}; ` +
+              'wait for it to end or abort it before starting a conversion',
+          });
+        }
+        const size = await c.query<{ rows: string; bytes: string }>(
+          `SELECT (SELECT count(*) FROM ${HEAP})::text AS rows, pg_total_relation_size('${HEAP}')::text AS bytes`);
+        const span = await monthsSpanned(c, [HEAP]);
+        return {
+          heapRows: Number(size.rows[0].rows),
+          heapBytes: Number(size.rows[0].bytes),
+          months: span.months,
+          minCreatedAt: span.min,
+          maxCreatedAt: span.max,
+          shadowExists: shadowKind === 'p',
+        };
+      });
+    },
+
+    /** Ends this run's row in cutover_runs (frees the target for the next run). Idempotent. */
+    async finishConversionRun(input: { profile: string; runId: string; status: 'completed' | 'rolled_back' | 'aborted' | 'failed' }): Promise<void> {
+      await deps.profiles.withClient(input.profile, (c) =>
+        c.query(`UPDATE cutover_runs SET status = $2, ended_at = now() WHERE run_id = $1 AND status = 'active'`, [input.runId, input.status]));
+    },
+  };
+}

@@ -1,0 +1,155 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { escapeIdentifier } from 'pg';
+import type { ActivityDeps } from './index';
+import { inLockBoundedTransaction, LockRetriesExhausted } from './conversion/locks';
+
+/** Partition names create_monthly_partition gives: memory_records_YYYY_MM. */
+const PARTITION_NAME = /^memory_records_\d{4}_\d{2}$/;
+
+export interface PartitionInfo {
+  name: string;
+  /** Bounds as the server prints them; null for the default partition. */
+  from: string | null;
+  to: string | null;
+  isDefault: boolean;
+  /** An interrupted DETACH … CONCURRENTLY left it half-detached. */
+  detachPending: boolean;
+}
+
+export interface InspectResult {
+  relkind: string | null;
+  partitions: PartitionInfo[];
+  defaultPartition: { name: string; rows: number } | null;
+}
+
+const LIST_SQL = `
+  SELECT c.relname AS name,
+         pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT' AS is_default,
+         i.inhdetachpending AS detach_pending,
+         (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\(''([^'']+)''\\)'))[1] AS lo,
+         (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1] AS hi
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+   WHERE i.inhparent = to_regclass($1)
+   ORDER BY c.relname`;
+
+export function createMaintenanceActivities(deps: ActivityDeps) {
+  return {
+    /** The parent's kind, its partitions and bounds, and the default partition's row count. Read-only. */
+    async inspectPartitions(input: { profile: string; target: string }): Promise<InspectResult> {
+      return deps.profiles.withClient(input.profile, async (c) => {
+        const k = await c.query<{ kind: string }>(`SELECT relkind::text AS kind FROM pg_class WHERE oid = to_regclass($1)`, [input.target]);
+        const relkind = k.rows[0]?.kind ?? null;
+        if (relkind !== 'p') return { relkind, partitions: [], defaultPartition: null };
+        const r = await c.query<{ name: string; is_default: boolean; detach_pending: boolean; lo: string | null; hi: string | null }>(LIST_SQL, [input.target]);
+        const partitions = r.rows.map((x) => ({ name: x.name, from: x.lo, to: x.hi, isDefault: x.is_default, detachPending: x.detach_pending }));
+        const def = partitions.find((p) => p.isDefault);
+        let defaultPartition: InspectResult['defaultPartition'] = null;
+        if (def) {
+          const n = await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${escapeIdentifier(def.name)}`);
+          defaultPartition = { name: def.name, rows: Number(n.rows[0].n) };
+        }
+        return { relkind, partitions, defaultPartition };
+      });
+    },
+
+    /**
+     * Creates the partitions of `months` ('YYYY-MM-01') that are missing, each in its own
+     * short transaction under lock_timeout (creating a partition locks the parent; a stuck
+     * request must not queue writers behind it). Idempotent. Returns the names it created.
+     */
+    async premakePartitions(input: { profile: string; target: string; months: string[]; lockTimeoutMs: number }): Promise<{ created: string[]; existing: string[] }> {
+      const pool = deps.profiles.pool(input.profile);
+      const created: string[] = [];
+      const existing: string[] = [];
+      for (const month of input.months) {
+        try {
+          const { result } = await inLockBoundedTransaction(pool, `create the partition for ${month.slice(0, 7)}`,
+            { lockTimeoutMs: input.lockTimeoutMs, maxTries: 5, backoffMs: 200, maxBackoffMs: 2000 }, async (c) => {
+              const name = `memory_records_${month.slice(0, 4)}_${month.slice(5, 7)}`;
+              const before = await c.query(`SELECT 1 FROM pg_class WHERE oid = to_regclass($1)`, [name]);
+              await c.query(`SELECT create_monthly_partition($1::date, $2)`, [month, input.target]);
+              return { name, isNew: !before.rowCount };
+            });
+          (result.isNew ? created : existing).push(result.name);
+        } catch (err) {
+          // Retryable: Temporal backs off and tries again (the lock holder may finish).
+          if (err instanceof LockRetriesExhausted) throw ApplicationFailure.retryable(err.message, 'LockRetriesExhausted');
+          throw err;
+        }
+      }
+      return { created, existing };
+    },
+
+    /**
+     * Detaches one partition. `DETACH … CONCURRENTLY` first (it does not block writers; it must
+     * run outside a transaction block); impossible when the parent has a default partition, so
+     * then a plain DETACH in a short lock_timeout transaction. A partition left half-detached by
+     * an interrupted concurrent detach is finalized. Idempotent.
+     */
+    async detachPartition(input: { profile: string; target: string; partition: string; lockTimeoutMs: number }): Promise<{ partition: string; mode: 'concurrently' | 'plain' | 'finalized' | 'already-detached' }> {
+      if (!PARTITION_NAME.test(input.partition)) throw ApplicationFailure.nonRetryable(`not a monthly partition name: ${input.partition}`, 'PreflightFailed');
+      const parent = escapeIdentifier(input.target);
+      const part = escapeIdentifier(input.partition);
+      return deps.profiles.withClient(input.profile, async (c) => {
+        const st = await c.query<{ pending: boolean }>(
+          `SELECT inhdetachpending AS pending FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = to_regclass($2)`, [input.partition, input.target]);
+        if (!st.rowCount) return { partition: input.partition, mode: 'already-detached' as const };
+        await c.query(`SELECT set_config('lock_timeout', $1, false)`, [`${input.lockTimeoutMs}ms`]);
+        try {
+          if (st.rows[0].pending) {
+            await c.query(`ALTER TABLE ${parent} DETACH PARTITION ${part} FINALIZE`);
+            return { partition: input.partition, mode: 'finalized' as const };
+          }
+          const hasDefault = await c.query(
+            `SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass($1) AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'`, [input.target]);
+          if (!hasDefault.rowCount) {
+            await c.query(`ALTER TABLE ${parent} DETACH PARTITION ${part} CONCURRENTLY`);
+            return { partition: input.partition, mode: 'concurrently' as const };
+          }
+          await c.query('BEGIN');
+          try {
+            await c.query(`ALTER TABLE ${parent} DETACH PARTITION ${part}`);
+            await c.query('COMMIT');
+          } catch (err) {
+            await c.query('ROLLBACK').catch(() => undefined);
+            throw err;
+          }
+          return { partition: input.partition, mode: 'plain' as const };
+        } finally {
+          await c.query(`SELECT set_config('lock_timeout', '0', false)`).catch(() => undefined);
+        }
+      });
+    },
+
+    /**
+     * Drops tables that are detached monthly partitions (named memory_records_YYYY_MM, no longer
+     * attached anywhere) of months before `cutoff` ('YYYY-MM-01'). Only called when the input
+     * enables it: detaching keeps the data, dropping deletes it.
+     */
+    async dropDetachedPartitions(input: { profile: string; cutoff: string; lockTimeoutMs: number }): Promise<{ dropped: string[] }> {
+      return deps.profiles.withClient(input.profile, async (c) => {
+        const r = await c.query<{ name: string }>(
+          `SELECT c.relname AS name FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+            WHERE c.relkind = 'r' AND NOT c.relispartition AND c.relname ~ '^memory_records_[0-9]{4}_[0-9]{2}$'
+              AND to_date(substr(c.relname, 16), 'YYYY_MM') < $1::date
+            ORDER BY c.relname`, [input.cutoff]);
+        const dropped: string[] = [];
+        for (const { name } of r.rows) {
+          await c.query('BEGIN');
+          try {
+            await c.query(`SELECT set_config('lock_timeout', $1, true)`, [`${input.lockTimeoutMs}ms`]);
+            await c.query(`DROP TABLE IF EXISTS ${escapeIdentifier(name)}`);
+            await c.query('COMMIT');
+            dropped.push(name);
+          } catch (err) {
+            await c.query('ROLLBACK').catch(() => undefined);
+            throw err;
+          }
+        }
+        return { dropped };
+      });
+    },
+  };
+}
+export type MaintenanceActivities = ReturnType<typeof createMaintenanceActivities>;

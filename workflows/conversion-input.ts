@@ -1,0 +1,100 @@
+import { InputError, Reader } from './common/validate';
+import { PROFILE_PATTERN } from './maintenance-input';
+
+/**
+ * The start input of `heapToPartitionedConversion`: one JSON object, every field optional.
+ *
+ * ```json
+ * { "connectionProfile": "default", "retentionMinutes": 1440,
+ *   "copy": { "batchSize": 2000, "maxRowsPerSecond": 20000 },
+ *   "swap": { "lockTimeoutMs": 200, "maxTries": 10 },
+ *   "approvals": { "beforeSwap": true } }
+ * ```
+ */
+export interface ConversionInput {
+  /** The heap table to convert. Only `memory_records` (the shadow's name is fixed by 002a). */
+  target?: 'memory_records';
+  /** Names a connection profile the worker resolves; never a URL or password. */
+  connectionProfile?: string;
+  /** How the shadow is kept in sync while copying: a trigger on the heap table. */
+  sync?: 'trigger';
+  /** Allows retention windows shorter than 24 h (tests, staging). */
+  nonProduction?: boolean;
+  /** Retention of memory_records_old after the swap: 1440–2880 min (the runbook's 24–48 h); 0–2880 with nonProduction. */
+  retentionMinutes?: number;
+  /** Health checks (reverse-sync parity) during retention, every N minutes. */
+  retentionCheckMinutes?: number;
+  /** Months to premake beyond the current one (the runbook: current + 2). */
+  premakeMonths?: number;
+  copy?: {
+    batchSize?: number;
+    /** Throttle: rows per second, 0 = unthrottled. */
+    maxRowsPerSecond?: number;
+    pauseMsBetweenBatches?: number;
+    /** How long one copy activity runs before reporting progress (the next one continues). */
+    sliceSeconds?: number;
+    /** A copy worker silent this long is presumed dead; the retry resumes from its checkpoint. */
+    heartbeatTimeoutSeconds?: number;
+  };
+  parity?: { maxRepairRounds?: number };
+  swap?: { lockTimeoutMs?: number; maxTries?: number; backoffMs?: number; maxBackoffMs?: number };
+  approvals?: { beforeSwap?: boolean };
+}
+
+export interface ConversionSettings {
+  target: 'memory_records';
+  profile: string;
+  sync: 'trigger';
+  nonProduction: boolean;
+  retentionMinutes: number;
+  retentionCheckMinutes: number;
+  premakeMonths: number;
+  copy: { batchSize: number; maxRowsPerSecond: number; pauseMsBetweenBatches: number; sliceSeconds: number; heartbeatTimeoutSeconds: number };
+  maxRepairRounds: number;
+  lock: { lockTimeoutMs: number; maxTries: number; backoffMs: number; maxBackoffMs: number };
+  approveBeforeSwap: boolean;
+}
+
+export const DEFAULT_RETENTION_MINUTES = 24 * 60;
+export const MAX_RETENTION_MINUTES = 48 * 60;
+
+/** Validates the input; throws an InputError naming the field. Deterministic. */
+export function parseConversionInput(input: unknown): ConversionSettings {
+  const r = Reader.root(input ?? {}, 'input').only([
+    'target', 'connectionProfile', 'sync', 'nonProduction', 'retentionMinutes', 'retentionCheckMinutes', 'premakeMonths', 'copy', 'parity', 'swap', 'approvals',
+  ]);
+  const target = r.enumOf('target', ['memory_records'] as const, 'memory_records');
+  const profile = r.string('connectionProfile', { default: 'default', pattern: PROFILE_PATTERN, allowed: 'a connection profile name: lower-case letters, digits, _ or - (never a URL or password)' });
+  if (r.has('sync') && (input as { sync?: unknown }).sync === 'app-dual-write') {
+    throw new InputError('sync', 'the app dual-write mode cannot target the shadow table yet (the control plane has no shadow-table field); use "trigger"');
+  }
+  const sync = r.enumOf('sync', ['trigger'] as const, 'trigger');
+  const nonProduction = r.bool('nonProduction', false);
+  const retentionMinutes = nonProduction
+    ? r.int('retentionMinutes', { default: DEFAULT_RETENTION_MINUTES, min: 0, max: MAX_RETENTION_MINUTES })
+    : r.int('retentionMinutes', { default: DEFAULT_RETENTION_MINUTES, min: DEFAULT_RETENTION_MINUTES, max: MAX_RETENTION_MINUTES });
+  const retentionCheckMinutes = r.int('retentionCheckMinutes', { default: 60, min: 1, max: 1440 });
+  const premakeMonths = r.int('premakeMonths', { default: 2, min: 0, max: 24 });
+
+  const c = r.object('copy')?.only(['batchSize', 'maxRowsPerSecond', 'pauseMsBetweenBatches', 'sliceSeconds', 'heartbeatTimeoutSeconds']);
+  const copy = {
+    batchSize: c?.int('batchSize', { default: 2000, min: 10, max: 50_000 }) ?? 2000,
+    maxRowsPerSecond: c?.int('maxRowsPerSecond', { default: 0, min: 0, max: 10_000_000 }) ?? 0,
+    pauseMsBetweenBatches: c?.int('pauseMsBetweenBatches', { default: 0, min: 0, max: 60_000 }) ?? 0,
+    sliceSeconds: c?.int('sliceSeconds', { default: 30, min: 1, max: 3600 }) ?? 30,
+    heartbeatTimeoutSeconds: c?.int('heartbeatTimeoutSeconds', { default: 20, min: 2, max: 600 }) ?? 20,
+  };
+  const p = r.object('parity')?.only(['maxRepairRounds']);
+  const maxRepairRounds = p?.int('maxRepairRounds', { default: 3, min: 1, max: 10 }) ?? 3;
+  const s = r.object('swap')?.only(['lockTimeoutMs', 'maxTries', 'backoffMs', 'maxBackoffMs']);
+  const lock = {
+    lockTimeoutMs: s?.int('lockTimeoutMs', { default: 200, min: 10, max: 10_000 }) ?? 200,
+    maxTries: s?.int('maxTries', { default: 10, min: 1, max: 100 }) ?? 10,
+    backoffMs: s?.int('backoffMs', { default: 100, min: 1, max: 60_000 }) ?? 100,
+    maxBackoffMs: s?.int('maxBackoffMs', { default: 5000, min: 1, max: 300_000 }) ?? 5000,
+  };
+  if (lock.maxBackoffMs < lock.backoffMs) throw new InputError('swap.maxBackoffMs', `must be at least swap.backoffMs (${lock.backoffMs})`);
+  const a = r.object('approvals')?.only(['beforeSwap']);
+  const approveBeforeSwap = a?.bool('beforeSwap', true) ?? true;
+  return { target, profile, sync, nonProduction, retentionMinutes, retentionCheckMinutes, premakeMonths, copy, maxRepairRounds, lock, approveBeforeSwap };
+}
