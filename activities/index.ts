@@ -1,5 +1,7 @@
 import type { ProfileResolver } from '../src/config/profiles';
 import { createSmokeActivities } from './smoke';
+import { createConversionActivities } from './conversion';
+import { createMaintenanceActivities } from './maintenance';
 
 /** Everything an activity may need, injected by the worker (or a test). */
 export interface ActivityDeps {
@@ -10,6 +12,8 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(deps),
+    ...createConversionActivities(deps),
+    ...createMaintenanceActivities(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,2 +1,4 @@
 // Every workflow type the worker registers. Workflows import activity *types* only.
 export { smokeWorkflow } from './smoke';
+export { heapToPartitionedConversion } from './conversion';
+export { partitionMaintenance } from './maintenance';
