@@ -306,11 +306,11 @@ export class RunController {
         this.throwIfAborted();
         if (woke && opts.endEarly?.()) return 'ended-early';
         if (woke) continue; // extended: recompute the end
-        if (Date.now() >= startMs + (opts.minutes + this.extraMinutes) * 60_000) {
-          return 'elapsed';
+        if (Date.now() >= nextTickMs) {
+          n++;
+          await opts.tick(n);
         }
-        n++;
-        await opts.tick(n);
+        if (Date.now() >= startMs + (opts.minutes + this.extraMinutes) * 60_000) return 'elapsed';
       }
     } finally {
       this.inWindow = false;

@@ -1,0 +1,103 @@
+import type { MemoryRecord, RecordCursor } from '../../src/memory-layer/record';
+import type { Checksum } from '../../src/memory-layer/checksum';
+
+/**
+ * Client of one app instance's admin API (see README "Admin API"). The token is resolved by the
+ * worker and never leaves this process: it is not logged and not part of any error message.
+ */
+export interface InstanceRef {
+  instanceId: string;
+  adminUrl: string;
+}
+
+export interface InstanceStats {
+  instanceId: string;
+  count: number;
+  minCreatedAt: string | null;
+  maxCreatedAt: string | null;
+  mode: unknown;
+  epoch: number;
+}
+
+export class AdminApiError extends Error {
+  constructor(
+    public readonly instance: string,
+    public readonly status: number,
+    message: string,
+  ) {
+    super(`admin API of ${instance}: ${message}`);
+    this.name = 'AdminApiError';
+  }
+}
+
+interface RecordJson {
+  id: string;
+  ownerId: string;
+  agentId: string | null;
+  kind: string;
+  content: string;
+  metadata: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function recordFromJson(r: RecordJson): MemoryRecord {
+  return { ...r, createdAt: new Date(r.createdAt), updatedAt: new Date(r.updatedAt) };
+}
+
+export class AdminClient {
+  constructor(
+    private readonly instance: InstanceRef,
+    private readonly token: string,
+    private readonly timeoutMs = 30_000,
+  ) {}
+
+  private async get<T>(path: string, params: Record<string, string | undefined> = {}): Promise<T> {
+    const url = new URL(path, this.instance.adminUrl.endsWith('/') ? this.instance.adminUrl : `${this.instance.adminUrl}/`);
+    for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
+    let res: Response;
+    try {
+      res = await fetch(url, { headers: { authorization: `Bearer ${this.token}` }, signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (err) {
+      throw new AdminApiError(this.instance.instanceId, 0, `unreachable at ${this.instance.adminUrl} (${(err as Error).message})`);
+    }
+    if (!res.ok) {
+      const body = (await res.text().catch(() => '')).slice(0, 300);
+      throw new AdminApiError(this.instance.instanceId, res.status, `${path} answered ${res.status}${res.status === 401 ? ' (check the admin token reference)' : ''}: ${body}`);
+    }
+    return (await res.json()) as T;
+  }
+
+  stats(): Promise<InstanceStats> {
+    return this.get<InstanceStats>('admin/stats');
+  }
+
+  async exportPage(opts: { after?: RecordCursor | null; limit: number; from?: string; to?: string }): Promise<{ records: MemoryRecord[]; nextCursor: RecordCursor | null }> {
+    const r = await this.get<{ records: RecordJson[]; nextCursor: RecordCursor | null }>('admin/export', {
+      after: opts.after ? `${opts.after.createdAt}|${opts.after.id}` : undefined,
+      limit: String(opts.limit),
+      from: opts.from,
+      to: opts.to,
+    });
+    return { records: r.records.map(recordFromJson), nextCursor: r.nextCursor };
+  }
+
+  checksum(from: string, to: string): Promise<Checksum> {
+    return this.get<Checksum>('admin/checksum', { from, to });
+  }
+
+  async records(ids: string[]): Promise<MemoryRecord[]> {
+    if (ids.length === 0) return [];
+    const r = await this.get<{ records: RecordJson[] }>('admin/records', { ids: ids.join(',') });
+    return r.records.map(recordFromJson);
+  }
+
+  async metricsText(): Promise<string> {
+    const base = this.instance.adminUrl.endsWith('/') ? this.instance.adminUrl : `${this.instance.adminUrl}/`;
+    const res = await fetch(new URL('metrics', base), { signal: AbortSignal.timeout(this.timeoutMs) }).catch((err: Error) => {
+      throw new AdminApiError(this.instance.instanceId, 0, `metrics unreachable (${err.message})`);
+    });
+    if (!res.ok) throw new AdminApiError(this.instance.instanceId, res.status, `/metrics answered ${res.status}`);
+    return res.text();
+  }
+}

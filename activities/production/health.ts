@@ -1,0 +1,255 @@
+import { Context } from '@temporalio/activity';
+import { escapeIdentifier } from 'pg';
+import type { ActivityDeps } from '../index';
+import { adminClient, type AppsSpec } from './instances';
+import type { InstanceRef } from '../lib/admin-client';
+import { histogramBuckets, parsePrometheus, quantileBetween, sumOf } from '../lib/prom';
+import { DUAL_WRITE_FAILURES_METRIC, WRITE_LATENCY_METRIC } from '../lib/throttle';
+
+/** Cumulative metrics of every instance at one moment (serialisable: it travels through history). */
+export interface MetricsSnapshot {
+  instances: { instanceId: string; buckets: [number | 'inf', number][]; failures: number }[];
+}
+
+export interface HealthThresholds {
+  maxDualWriteFailures: number;
+  maxLatencyRatio: number;
+  latencyFloorMs: number;
+  paritySample: number;
+}
+
+export interface Finding {
+  check: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+export interface HealthReport {
+  verdict: 'healthy' | 'unhealthy' | 'data-loss';
+  reasons: string[];
+  failuresDelta: number;
+  p99Ms: number | null;
+  baselineP99Ms: number | null;
+  writes: number;
+  partitions: { current: string; next: string; created: string[] };
+  invalidIndexes: string[];
+  parity: { checked: number; drift: number; inFlight: number; samples: string[] };
+  snapshot: MetricsSnapshot;
+}
+
+const toBuckets = (m: Map<number, number>): [number | 'inf', number][] => [...m.entries()].map(([le, c]) => [le === Infinity ? 'inf' : le, c]);
+const fromBuckets = (b: [number | 'inf', number][]): Map<number, number> => new Map(b.map(([le, c]) => [le === 'inf' ? Infinity : le, c]));
+
+async function snapshot(deps: ActivityDeps, apps: Pick<AppsSpec, 'adminTokenRef'>, instances: InstanceRef[]): Promise<MetricsSnapshot> {
+  const out: MetricsSnapshot = { instances: [] };
+  for (const i of instances) {
+    const s = parsePrometheus(await adminClient(deps, apps, i).metricsText());
+    out.instances.push({ instanceId: i.instanceId, buckets: toBuckets(histogramBuckets(s, WRITE_LATENCY_METRIC)), failures: sumOf(s, DUAL_WRITE_FAILURES_METRIC) });
+  }
+  return out;
+}
+
+/** Write p99 (ms) and failure increase across all instances between two snapshots. */
+function compare(prev: MetricsSnapshot, cur: MetricsSnapshot): { p99Ms: number | null; failuresDelta: number; writes: number } {
+  const before = new Map<number, number>();
+  const after = new Map<number, number>();
+  let failuresDelta = 0;
+  for (const c of cur.instances) {
+    const p = prev.instances.find((x) => x.instanceId === c.instanceId);
+    failuresDelta += c.failures - (p?.failures ?? 0);
+    for (const [le, n] of fromBuckets(c.buckets)) after.set(le, (after.get(le) ?? 0) + n);
+    if (p) for (const [le, n] of fromBuckets(p.buckets)) before.set(le, (before.get(le) ?? 0) + n);
+  }
+  const q = quantileBetween(before, after, 0.99);
+  return { p99Ms: q.value === undefined ? null : q.value === Infinity ? Number.MAX_SAFE_INTEGER : q.value * 1000, failuresDelta, writes: q.count };
+}
+
+async function ensureCurrentPartitions(deps: ActivityDeps, profile: string, parent: string): Promise<HealthReport['partitions']> {
+  const pool = deps.profiles.pool(profile);
+  const r = await pool.query<{ cur_before: string | null; next_before: string | null }>(
+    `SELECT to_regclass('memory_records_' || to_char(now(), 'YYYY_MM'))::text AS cur_before,
+            to_regclass('memory_records_' || to_char(now() + interval '1 month', 'YYYY_MM'))::text AS next_before`,
+  );
+  const made = await pool.query<{ cur: string; next: string }>(
+    `SELECT create_monthly_partition(now()::date, $1) AS cur, create_monthly_partition((now() + interval '1 month')::date, $1) AS next`,
+    [parent],
+  );
+  const created: string[] = [];
+  if (!r.rows[0].cur_before) created.push(made.rows[0].cur);
+  if (!r.rows[0].next_before) created.push(made.rows[0].next);
+  return { current: made.rows[0].cur, next: made.rows[0].next, created };
+}
+
+async function invalidIndexes(deps: ActivityDeps, profile: string, parent: string): Promise<string[]> {
+  const r = await deps.profiles.pool(profile).query<{ name: string }>(
+    `SELECT i.indexrelid::regclass::text AS name
+       FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+      WHERE NOT (i.indisvalid AND i.indisready)
+        AND (t.oid = to_regclass($1) OR t.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = to_regclass($1)))`,
+    [parent],
+  );
+  return r.rows.map((x) => x.name);
+}
+
+export function createHealthActivities(deps: ActivityDeps) {
+  return {
+    /** The instances' cumulative write-latency histograms and dual-write failure counters. */
+    async metricsSnapshot(input: { apps: Pick<AppsSpec, 'adminTokenRef'>; instances: InstanceRef[] }): Promise<MetricsSnapshot> {
+      return snapshot(deps, input.apps, input.instances);
+    },
+
+    /** Write p99 (ms) between a snapshot and now: the pre-switch baseline. */
+    async latencySince(input: { apps: Pick<AppsSpec, 'adminTokenRef'>; instances: InstanceRef[]; since: MetricsSnapshot }): Promise<{ p99Ms: number | null; writes: number; snapshot: MetricsSnapshot }> {
+      const cur = await snapshot(deps, input.apps, input.instances);
+      const c = compare(input.since, cur);
+      return { p99Ms: c.p99Ms, writes: c.writes, snapshot: cur };
+    },
+
+    /**
+     * One health check of the monitoring window: dual_write_failures_total delta, write p99
+     * against the pre-switch baseline, partitions for this and next month (created if
+     * missing), index health, and a sampled parity of recent writes between the stores.
+     */
+    async healthCheck(input: {
+      connectionProfile: string;
+      table: string;
+      apps: Pick<AppsSpec, 'adminTokenRef'>;
+      instances: InstanceRef[];
+      previous: MetricsSnapshot;
+      baselineP99Ms: number | null;
+      thresholds: HealthThresholds;
+      graceMs?: number;
+    }): Promise<HealthReport> {
+      const ctx = Context.current();
+      const cur = await snapshot(deps, input.apps, input.instances);
+      const c = compare(input.previous, cur);
+      const reasons: string[] = [];
+      let verdict: HealthReport['verdict'] = 'healthy';
+      if (c.failuresDelta > input.thresholds.maxDualWriteFailures) {
+        verdict = 'unhealthy';
+        reasons.push(`dual_write_failures_total rose by ${c.failuresDelta} (allowed ${input.thresholds.maxDualWriteFailures})`);
+      }
+      if (c.p99Ms !== null && c.p99Ms > input.thresholds.latencyFloorMs && input.baselineP99Ms !== null) {
+        const ratio = c.p99Ms / Math.max(input.baselineP99Ms, input.thresholds.latencyFloorMs);
+        if (ratio > input.thresholds.maxLatencyRatio) {
+          verdict = 'unhealthy';
+          reasons.push(`write p99 ${c.p99Ms.toFixed(0)} ms is ${ratio.toFixed(1)}× the pre-switch baseline ${input.baselineP99Ms.toFixed(0)} ms (allowed ${input.thresholds.maxLatencyRatio}×)`);
+        }
+      }
+      ctx.heartbeat('metrics');
+      const partitions = await ensureCurrentPartitions(deps, input.connectionProfile, input.table);
+      if (partitions.created.length) reasons.push(`created missing partitions ${partitions.created.join(', ')}`);
+      const bad = await invalidIndexes(deps, input.connectionProfile, input.table);
+      if (bad.length) {
+        verdict = 'unhealthy';
+        reasons.push(`invalid indexes: ${bad.join(', ')} (REINDEX TABLE CONCURRENTLY ${input.table})`);
+      }
+      const parity = await sampledParity(deps, input, ctx);
+      if (parity.drift > 0) {
+        verdict = 'data-loss';
+        reasons.push(`sampled parity: ${parity.drift} of ${parity.checked} recent writes differ between the stores (${parity.samples.slice(0, 3).join(', ')})`);
+      }
+      return {
+        verdict,
+        reasons,
+        failuresDelta: c.failuresDelta,
+        p99Ms: c.p99Ms,
+        baselineP99Ms: input.baselineP99Ms,
+        writes: c.writes,
+        partitions,
+        invalidIndexes: bad,
+        parity,
+        snapshot: cur,
+      };
+    },
+
+    /**
+     * The runbook's investigation after a rollback ("Investigate Postgres issues"): partition
+     * for the current date, default-partition rows, index health. Each finding with its fix.
+     */
+    async investigate(input: { connectionProfile: string; table: string }): Promise<Finding[]> {
+      const pool = deps.profiles.pool(input.connectionProfile);
+      const findings: Finding[] = [];
+      const cur = await pool.query<{ p: string | null }>(`SELECT to_regclass('memory_records_' || to_char(now(), 'YYYY_MM'))::text AS p`);
+      findings.push(cur.rows[0].p
+        ? { check: 'partition for the current date', ok: true, detail: cur.rows[0].p }
+        : { check: 'partition for the current date', ok: false, detail: 'missing', fix: 'SELECT create_monthly_partition(NOW());' });
+      const def = await pool.query<{ name: string }>(
+        `SELECT c.relname AS name
+           FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+          WHERE i.inhparent = to_regclass($1) AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'`,
+        [input.table],
+      );
+      for (const d of def.rows) {
+        const n = await pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${escapeIdentifier(d.name)}`);
+        findings.push({ check: 'default partition', ok: n.rows[0].n === '0', detail: `${d.name} holds ${n.rows[0].n} rows`, fix: Number(n.rows[0].n) ? 'create the months\' partitions and move the rows out of the default partition' : undefined });
+      }
+      const bad = await invalidIndexes(deps, input.connectionProfile, input.table);
+      findings.push(bad.length
+        ? { check: 'index health', ok: false, detail: `invalid: ${bad.join(', ')}`, fix: `REINDEX TABLE CONCURRENTLY ${input.table};` }
+        : { check: 'index health', ok: true, detail: 'all indexes valid' });
+      const usage = await pool.query<{ indexrelname: string; idx_scan: string }>(
+        `SELECT indexrelname, idx_scan::text FROM pg_stat_user_indexes WHERE relname LIKE 'memory_records%' ORDER BY idx_scan DESC LIMIT 10`,
+      );
+      findings.push({ check: 'index usage (pg_stat_user_indexes)', ok: true, detail: usage.rows.map((u) => `${u.indexrelname}:${u.idx_scan}`).join(', ') || 'no statistics yet' });
+      return findings;
+    },
+  };
+}
+
+/**
+ * Recent writes compared between the stores: the newest rows of Postgres and the newest
+ * records of each memory store, looked up on the other side. Differences newer than the grace
+ * period may be in flight and are not counted.
+ */
+async function sampledParity(
+  deps: ActivityDeps,
+  input: { connectionProfile: string; table: string; apps: Pick<AppsSpec, 'adminTokenRef'>; instances: InstanceRef[]; thresholds: HealthThresholds; graceMs?: number },
+  ctx: Context,
+): Promise<HealthReport['parity']> {
+  const n = input.thresholds.paritySample;
+  const out = { checked: 0, drift: 0, inFlight: 0, samples: [] as string[] };
+  if (n === 0) return out;
+  const cutoff = Date.now() - (input.graceMs ?? 5000);
+  const pool = deps.profiles.pool(input.connectionProfile);
+  const table = escapeIdentifier(input.table);
+  const recent = await pool.query<{ id: string; updated_at: Date }>(
+    `SELECT id::text AS id, updated_at FROM ${table} WHERE created_at > now() - interval '2 hours' ORDER BY created_at DESC LIMIT $1`,
+    [n],
+  );
+  const pgVersions = new Map(recent.rows.map((r) => [r.id, r.updated_at.getTime()]));
+  const memVersions = new Map<string, number>();
+  const per = Math.max(1, Math.ceil(n / input.instances.length));
+  const from = new Date(Date.now() - 2 * 3600_000).toISOString();
+  for (const i of input.instances) {
+    const c = adminClient(deps, input.apps, i);
+    const found = await c.records([...pgVersions.keys()]);
+    for (const r of found) memVersions.set(r.id, r.updatedAt.getTime());
+    // The memory side's own recent records (newest page of the last two hours).
+    const page = await c.exportPage({ after: null, limit: per, from, to: new Date(Date.now() + 60_000).toISOString() });
+    for (const r of page.records) memVersions.set(r.id, Math.max(memVersions.get(r.id) ?? 0, r.updatedAt.getTime()));
+    ctx.heartbeat(i.instanceId);
+  }
+  const memOnly = [...memVersions.keys()].filter((id) => !pgVersions.has(id));
+  if (memOnly.length) {
+    const r = await pool.query<{ id: string; updated_at: Date }>(`SELECT id::text AS id, updated_at FROM ${table} WHERE id = ANY($1::uuid[])`, [memOnly]);
+    for (const row of r.rows) pgVersions.set(row.id, row.updated_at.getTime());
+    // Deleted in Postgres (the primary) and not yet in memory: not a loss.
+    const t = await pool.query<{ id: string }>(`SELECT id::text AS id FROM memory_record_tombstones WHERE id = ANY($1::uuid[])`, [memOnly]);
+    for (const row of t.rows) memVersions.delete(row.id);
+  }
+  for (const [id, m] of memVersions) {
+    out.checked++;
+    const p = pgVersions.get(id);
+    // Postgres is missing a version memory acknowledged: a lost write in Postgres.
+    if (p === undefined || p < m) {
+      if (m >= cutoff) out.inFlight++;
+      else {
+        out.drift++;
+        if (out.samples.length < 10) out.samples.push(id);
+      }
+    }
+  }
+  return out;
+}

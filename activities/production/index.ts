@@ -1,0 +1,20 @@
+import type { ActivityDeps } from '../index';
+import { createBackfillActivities } from './backfill';
+import { createHealthActivities } from './health';
+import { createMigrateActivities } from './migrate';
+import { createModeActivities } from './modes';
+import { createPreflightActivities } from './preflight';
+import { createVerifyActivities } from './verify';
+
+/** The production cutover's activities, one file per runbook step. */
+export function createProductionActivities(deps: ActivityDeps) {
+  return {
+    ...createPreflightActivities(deps),
+    ...createModeActivities(deps),
+    ...createBackfillActivities(deps),
+    ...createVerifyActivities(deps),
+    ...createMigrateActivities(deps),
+    ...createHealthActivities(deps),
+  };
+}
+export type ProductionActivities = ReturnType<typeof createProductionActivities>;

@@ -1,0 +1,48 @@
+import { Context } from '@temporalio/activity';
+import type { ActivityDeps } from '../index';
+import type { PersistenceMode } from '../../workflows/types';
+import { BarrierTimeoutError, getControl, setModeAndWait } from '../../src/memory-layer/control-plane';
+import { nonRetryable } from '../lib/errors';
+
+export interface ChangeModeResult {
+  epoch: number;
+  acknowledged: string[];
+  previous: PersistenceMode | null;
+}
+
+export function createModeActivities(deps: ActivityDeps) {
+  return {
+    /**
+     * Sets the target's persistence mode (epoch + 1, NOTIFY) and waits until every live app
+     * instance has applied it: the barrier. A barrier timeout is a non-retryable
+     * BarrierTimeoutError naming the lagging instances; the workflow handles it like any
+     * other failed step. Re-running it (a retry) sets the same mode again: harmless.
+     */
+    async changeMode(input: { connectionProfile: string; target: string; mode: PersistenceMode; actor: string; reason: string; timeoutSeconds: number }): Promise<ChangeModeResult> {
+      const pool = deps.profiles.pool(input.connectionProfile);
+      const prev = await getControl(pool, input.target);
+      const beat = setInterval(() => Context.current().heartbeat({ waitingFor: input.mode }), 2000);
+      try {
+        const r = await setModeAndWait(pool, {
+          target: input.target,
+          mode: input.mode,
+          actor: input.actor,
+          reason: input.reason,
+          timeoutMs: input.timeoutSeconds * 1000,
+        });
+        return {
+          epoch: Number(r.epoch),
+          acknowledged: r.acknowledged,
+          previous: prev ? prev.mode : null,
+        };
+      } catch (err) {
+        if (err instanceof BarrierTimeoutError) {
+          throw nonRetryable('BarrierTimeoutError', err.message, { lagging: err.lagging.map((l) => l.instanceId) });
+        }
+        throw err;
+      } finally {
+        clearInterval(beat);
+      }
+    },
+  };
+}

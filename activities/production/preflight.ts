@@ -1,0 +1,107 @@
+import { Context } from '@temporalio/activity';
+import type { ActivityDeps } from '../index';
+import { applyPlan } from '../../src/migrations/runner';
+import { preflightFailed, nonRetryable, sqlState, SQLSTATE } from '../lib/errors';
+import { monthsBetween, type MonthRange } from '../lib/months';
+import { adminClient, resolveInstances, type AppsSpec } from './instances';
+import type { InstanceRef, InstanceStats } from '../lib/admin-client';
+
+export type SchemaState = 'absent' | 'partitioned' | 'heap';
+
+export interface PreflightResult {
+  schemaState: SchemaState;
+  instances: (InstanceRef & { stats: InstanceStats })[];
+  totalRecords: number;
+  months: MonthRange[];
+  control: { persistence: string; primary: string; epoch: number } | null;
+  serverVersion: string;
+}
+
+export async function schemaStateOf(deps: ActivityDeps, profile: string, table: string): Promise<SchemaState> {
+  const r = await deps.profiles.pool(profile).query<{ k: string | null }>(`SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)) AS k`, [table]);
+  const k = r.rows[0]?.k;
+  if (!k) return 'absent';
+  if (k === 'p') return 'partitioned';
+  if (k === 'r') return 'heap';
+  throw preflightFailed(`${table} exists but is neither a table nor a partitioned table (relkind ${k}); rename or remove it first`);
+}
+
+export function createPreflightActivities(deps: ActivityDeps) {
+  return {
+    /**
+     * Preflight: schema state, the app instances and their modes, record counts and months.
+     * Changes nothing except the control-plane tables (created if absent, idempotently).
+     */
+    async preflight(input: { connectionProfile: string; target: string; apps: AppsSpec }): Promise<PreflightResult> {
+      const pool = deps.profiles.pool(input.connectionProfile);
+      const version = (await pool.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0].v;
+      const schemaState = await schemaStateOf(deps, input.connectionProfile, input.target);
+      if (schemaState === 'heap') {
+        throw preflightFailed(
+          `${input.target} is a heap (non-partitioned) table: the production cutover needs the partitioned table. ` +
+            'Follow the runbook\'s "Heap-to-Partitioned Conversion Procedure" first: start the heapToPartitionedConversion workflow (cutover start conversion).',
+        );
+      }
+      await deps.profiles.withClient(input.connectionProfile, (c) => applyPlan(c, 'control'));
+      const refs = await resolveInstances(pool, input.target, input.apps);
+      if (refs.length === 0) {
+        throw preflightFailed(`no live app instance for ${input.target}: start the memory-layer service (npm run server) or list apps.endpoints with discovery "static"`);
+      }
+      const instances: PreflightResult['instances'] = [];
+      for (const ref of refs) {
+        Context.current().heartbeat({ instance: ref.instanceId });
+        const stats = await adminClient(deps, input.apps, ref).stats();
+        instances.push({ ...ref, stats });
+      }
+      const mins = instances.map((i) => i.stats.minCreatedAt).filter((x): x is string => !!x).sort();
+      const maxs = instances.map((i) => i.stats.maxCreatedAt).filter((x): x is string => !!x).sort();
+      const months = mins.length ? monthsBetween(new Date(mins[0]), new Date(maxs[maxs.length - 1])) : [];
+      const ctl = await pool.query(`SELECT persistence, dual_write_primary AS primary, epoch FROM cutover_control WHERE target = $1`, [input.target]);
+      return {
+        schemaState,
+        instances,
+        totalRecords: instances.reduce((a, i) => a + i.stats.count, 0),
+        months,
+        control: ctl.rows[0] ? { persistence: ctl.rows[0].persistence, primary: ctl.rows[0].primary, epoch: Number(ctl.rows[0].epoch) } : null,
+        serverVersion: version,
+      };
+    },
+
+    /** Records this run as the one active run of the target (Postgres enforces one). Idempotent. */
+    async registerRun(input: { connectionProfile: string; target: string; runId: string; workflowId: string; kind: string }): Promise<void> {
+      const pool = deps.profiles.pool(input.connectionProfile);
+      await deps.profiles.withClient(input.connectionProfile, (c) => applyPlan(c, 'control'));
+      try {
+        await pool.query(
+          `INSERT INTO cutover_runs (run_id, workflow_id, target, kind) VALUES ($1, $2, $3, $4) ON CONFLICT (run_id) DO NOTHING`,
+          [input.runId, input.workflowId, input.target, input.kind],
+        );
+      } catch (err) {
+        if (sqlState(err) !== SQLSTATE.uniqueViolation) throw err;
+        const other = await pool.query(`SELECT workflow_id, kind, started_at FROM cutover_runs WHERE target = $1 AND status = 'active'`, [input.target]);
+        const o = other.rows[0];
+        throw nonRetryable(
+          'RunAlreadyActive',
+          `another run is active for ${input.target}: ${o?.kind ?? '?'} workflow ${o?.workflow_id ?? '?'} started ${o?.started_at?.toISOString?.() ?? '?'}. ` +
+            'Wait for it to finish, or abort it (cutover abort <workflowId>) before starting a new one.',
+        );
+      }
+    },
+
+    /** Marks the run ended (completed, rolled_back, aborted, failed). Idempotent. */
+    async finishRun(input: { connectionProfile: string; runId: string; status: 'completed' | 'rolled_back' | 'aborted' | 'failed' }): Promise<void> {
+      await deps.profiles.pool(input.connectionProfile).query(
+        `UPDATE cutover_runs SET status = $2, ended_at = coalesce(ended_at, now()) WHERE run_id = $1`,
+        [input.runId, input.status],
+      );
+    },
+
+    /** Ensure schema: the safe migration (002 + control plane) when the table is absent. */
+    async ensureSchema(input: { connectionProfile: string; target: string }): Promise<{ applied: string[]; state: SchemaState }> {
+      const state = await schemaStateOf(deps, input.connectionProfile, input.target);
+      if (state === 'heap') throw preflightFailed(`${input.target} became a heap table since preflight; follow the conversion procedure`);
+      const results = await deps.profiles.withClient(input.connectionProfile, (c) => applyPlan(c, 'partitioned', { appliedBy: 'productionCutover' }));
+      return { applied: results.filter((r) => r.outcome !== 'skipped').map((r) => r.name), state };
+    },
+  };
+}
