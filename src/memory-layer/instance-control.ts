@@ -124,7 +124,7 @@ export class InstanceControl {
     let row;
     try {
       row = await getControl(this.pool, this.opts.target);
-    } catch (err) {
+    } catch {
       return; // Postgres unreachable: keep the mode in force; the next poll retries.
     }
     if (!row || row.epoch === this.opts.dual.epoch || this.paused) return;

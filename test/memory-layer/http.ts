@@ -1,9 +1,12 @@
 /** Small fetch wrappers for the memory-layer tests. */
+// Response bodies are untyped JSON that the tests' assertions check field by field.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface Res<T = any> {
   status: number;
   body: T;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function call<T = any>(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res<T>> {
   const r = await fetch(`${base}${path}`, {
     method,

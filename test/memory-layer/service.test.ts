@@ -5,7 +5,8 @@ import { PgStore } from '../../src/memory-layer/storage/pg-store';
 import type { PersistenceMode } from '../../workflows/types';
 import { startApps, type RunningApps } from '../helpers/app';
 import { useTestDatabase } from '../helpers/db';
-import { admin, call, sample } from './http';
+import { admin, call } from './http';
+import type { RecordJson } from '../../src/memory-layer/http/respond';
 
 const db = useTestDatabase('partitioned');
 let apps: RunningApps;
@@ -37,7 +38,7 @@ describe('memory-layer service', () => {
     const upd = await call(a.url, 'PUT', `/records/${id}`, { content: 'second' });
     expect(upd.status).toBe(200);
     expect(Date.parse(upd.body.updatedAt)).toBeGreaterThan(Date.parse(created.body.updatedAt));
-    expect((await call(a.url, 'GET', '/records?ownerId=o1&limit=10')).body.records.map((r: any) => r.id)).toEqual([id]);
+    expect((await call(a.url, 'GET', '/records?ownerId=o1&limit=10')).body.records.map((r: RecordJson) => r.id)).toEqual([id]);
     expect((await call(a.url, 'DELETE', `/records/${id}`)).status).toBe(204);
     expect((await call(a.url, 'DELETE', `/records/${id}`)).status).toBe(404);
     expect((await call(a.url, 'PUT', `/records/${id}`, { content: 'x' })).status).toBe(404);
@@ -91,7 +92,7 @@ describe('memory-layer service', () => {
 
   it('guards the admin API with the bearer token', async () => {
     const [a] = apps.instances;
-    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Basic ${apps.adminToken}` }, { authorization: `Bearer ${apps.adminToken}x` }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong' }, { authorization: `Basic ${apps.adminToken}` }, { authorization: `Bearer ${apps.adminToken}x` }]) {
       for (const path of ['/admin/stats', '/admin/export', '/admin/checksum', `/admin/records?ids=${crypto.randomUUID()}`]) {
         expect((await call(a.url, 'GET', path, undefined, headers)).status).toBe(401);
       }
@@ -116,13 +117,13 @@ describe('memory-layer service', () => {
     for (;;) {
       const page = await call(b.url, 'GET', `/admin/export?limit=7&to=2021-01-01T00:00:00.000Z${after}`, undefined, h);
       expect(page.status).toBe(200);
-      seen.push(...page.body.records.map((r: any) => r.id));
+      seen.push(...page.body.records.map((r: RecordJson) => r.id));
       if (!page.body.nextCursor) break;
       after = `&after=${encodeURIComponent(`${page.body.nextCursor.createdAt}|${page.body.nextCursor.id}`)}`;
     }
     expect(seen).toEqual(expected.map((e) => e.id));
     const ranged = await call(b.url, 'GET', `/admin/export?from=2020-01-03T00:00:00.000Z&to=2020-01-05T00:00:00.000Z`, undefined, h);
-    expect(ranged.body.records.map((r: any) => r.id)).toEqual(expected.slice(4, 8).map((e) => e.id));
+    expect(ranged.body.records.map((r: RecordJson) => r.id)).toEqual(expected.slice(4, 8).map((e) => e.id));
     const sum = await call(b.url, 'GET', `/admin/checksum?from=2020-01-01T00:00:00.000Z&to=2021-01-01T00:00:00.000Z`, undefined, h);
     expect(sum.body.count).toBe(25);
     const whole = await call(b.url, 'GET', '/admin/checksum', undefined, h);
@@ -130,7 +131,7 @@ describe('memory-layer service', () => {
     const stats = await call(b.url, 'GET', '/admin/stats', undefined, h);
     expect(stats.body).toMatchObject({ instanceId: b.instanceId, count: b.service.memory.size, minCreatedAt: '2020-01-01T00:00:00.000Z', mode: MEMORY });
     const picked = await call(b.url, 'GET', `/admin/records?ids=${made[0].id},${made[1].id},${crypto.randomUUID()}`, undefined, h);
-    expect(picked.body.records.map((r: any) => r.id).sort()).toEqual([made[0].id, made[1].id].sort());
+    expect(picked.body.records.map((r: RecordJson) => r.id).sort()).toEqual([made[0].id, made[1].id].sort());
     expect((await call(b.url, 'GET', '/admin/export?after=nonsense', undefined, h)).body.field).toBe('after');
   });
 
