@@ -32,7 +32,7 @@ const LIST_SQL = `
    WHERE i.inhparent = to_regclass($1)
    ORDER BY c.relname`;
 
-export function createMaintenanceActivities(deps: ActivityDeps) {
+export function createMaintenanceActivities(deps: Pick<ActivityDeps, 'profiles'>) {
   return {
     /** The parent's kind, its partitions and bounds, and the default partition's row count. Read-only. */
     async inspectPartitions(input: { profile: string; target: string }): Promise<InspectResult> {

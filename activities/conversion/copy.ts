@@ -40,7 +40,7 @@ interface Checkpoint {
   rowsScanned: number;
 }
 
-export function createCopyActivities(deps: ActivityDeps) {
+export function createCopyActivities(deps: Pick<ActivityDeps, 'profiles'>) {
   return {
     /**
      * The last (created_at, id) of the heap, taken after the trigger is installed: every row

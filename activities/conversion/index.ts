@@ -6,7 +6,7 @@ import { createShadowActivities } from './shadow';
 import { createSwapActivities } from './swap';
 
 /** The heap-to-partitioned conversion's activities (runbook: "Heap-to-Partitioned Conversion Procedure"). */
-export function createConversionActivities(deps: ActivityDeps) {
+export function createConversionActivities(deps: Pick<ActivityDeps, 'profiles'>) {
   return {
     ...createPreflightActivities(deps),
     ...createShadowActivities(deps),

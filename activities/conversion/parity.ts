@@ -50,7 +50,7 @@ export function nextMonth(month: string): string {
   return m === 12 ? `${y + 1}-01-01` : `${y}-${String(m + 1).padStart(2, '0')}-01`;
 }
 
-export function createParityActivities(deps: ActivityDeps) {
+export function createParityActivities(deps: Pick<ActivityDeps, 'profiles'>) {
   return {
     /** Parity heap ↔ shadow for every month either table spans. Read-only. */
     async verifyConversionParity(input: { profile: string }): Promise<MonthParity[]> {

@@ -37,7 +37,7 @@ function preflightFailed(message: string): ApplicationFailure {
   return ApplicationFailure.create({ message, type: 'PreflightFailed', nonRetryable: true });
 }
 
-export function createPreflightActivities(deps: ActivityDeps) {
+export function createPreflightActivities(deps: Pick<ActivityDeps, 'profiles'>) {
   return {
     /**
      * The runbook's preconditions: a heap memory_records, no leftover memory_records_old, and

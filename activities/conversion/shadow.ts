@@ -5,7 +5,7 @@ import { inLockBoundedTransaction, type LockRetryOptions } from './locks';
 import { relkind } from './preflight';
 import { CREATE_FORWARD_TRIGGER_SQL, FORWARD_FN, FORWARD_FN_SQL, FORWARD_TRIGGER, HEAP, SHADOW } from './sql';
 
-export function createShadowActivities(deps: ActivityDeps) {
+export function createShadowActivities(deps: Pick<ActivityDeps, 'profiles'>) {
   return {
     /**
      * Step 2 of the runbook: 002a (the shadow table, the helper, current + 2 months), then a

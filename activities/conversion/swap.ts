@@ -29,7 +29,7 @@ function swapLockTimeout(err: LockRetriesExhausted): ApplicationFailure {
   return ApplicationFailure.create({ message: err.message, type: 'SwapLockTimeout', nonRetryable: true, details: [{ tries: err.tries }] });
 }
 
-export function createSwapActivities(deps: ActivityDeps) {
+export function createSwapActivities(deps: Pick<ActivityDeps, 'profiles'>) {
   return {
     /**
      * The atomic swap, ONE transaction under a short lock_timeout: lock both tables (same order
