@@ -220,3 +220,41 @@ export function rootMessage(err: unknown): string {
   }
   return msg;
 }
+
+/** A fresh database with the heap table (plan "heap") and `rows` seeded records; drop() cleans up. */
+export async function heapDatabase(rows: number): Promise<{ url: string; pool: Pool; drop(): Promise<void> }> {
+  const { freshDatabase } = await import('../helpers/db');
+  const { applyPlan } = await import('../../src/migrations/runner');
+  const fresh = await freshDatabase('conv');
+  const pool = new Pool({ connectionString: fresh.url, max: 4 });
+  pool.on('error', () => undefined);
+  const c = await pool.connect();
+  try {
+    await applyPlan(c, 'heap');
+  } finally {
+    c.release();
+  }
+  await seedHeap(pool, rows);
+  return {
+    url: fresh.url,
+    pool,
+    async drop() {
+      await pool.end();
+      await fresh.drop();
+    },
+  };
+}
+
+/** Waits until the run's status satisfies `pred`; returns the status. */
+export async function waitForStatus(
+  handle: { query: (q: typeof import('../../workflows/messages').statusQuery) => Promise<import('../../workflows/types').RunStatus> },
+  what: string,
+  pred: (s: import('../../workflows/types').RunStatus) => boolean,
+  timeoutMs = 45_000,
+): Promise<import('../../workflows/types').RunStatus> {
+  const { statusQuery } = await import('../../workflows/messages');
+  return waitFor(what, async () => {
+    const s = await handle.query(statusQuery);
+    return pred(s) ? s : undefined;
+  }, timeoutMs);
+}
