@@ -1,0 +1,119 @@
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { SearchAttributePair, Workflow } from '@temporalio/common';
+import { InputError } from '../../workflows/common/validate';
+import { resolveProductionInput, type ProductionCutoverInput, type ResolvedProductionInput } from '../../workflows/production-input';
+import { parseConversionInput, type ConversionInput, type ConversionSettings } from '../../workflows/conversion-input';
+import { parseMaintenanceInput, type MaintenanceInput, type MaintenanceSettings } from '../../workflows/maintenance-input';
+import type { productionCutover } from '../../workflows/production';
+import type { heapToPartitionedConversion } from '../../workflows/conversion';
+import type { partitionMaintenance } from '../../workflows/maintenance';
+import { CUTOVER_KIND, CUTOVER_TARGET } from '../shared/search-attributes';
+import { CutoverAlreadyRunningError, InvalidCutoverInputError } from './errors';
+import { summarizeConversion, summarizeMaintenance, summarizeProduction } from './start-details';
+
+/** The task queue the worker polls unless `LICHEN_TASK_QUEUE` says otherwise. */
+export const DEFAULT_TASK_QUEUE = 'lichen-cutover';
+
+export function defaultTaskQueue(env: NodeJS.ProcessEnv = process.env): string {
+  return env.LICHEN_TASK_QUEUE || DEFAULT_TASK_QUEUE;
+}
+
+export interface StartOptions {
+  /** Default: `LICHEN_TASK_QUEUE` or "lichen-cutover". */
+  taskQueue?: string;
+  /** Default: `cutover-<kind>-<target>`, so a second start for the same target is refused. */
+  workflowId?: string;
+}
+
+export type WorkflowKind = 'production' | 'conversion' | 'maintenance';
+
+export const WORKFLOW_TYPES: Record<WorkflowKind, string> = {
+  production: 'productionCutover',
+  conversion: 'heapToPartitionedConversion',
+  maintenance: 'partitionMaintenance',
+};
+
+const KIND_LABEL: Record<WorkflowKind, string> = {
+  production: 'production cutover',
+  conversion: 'heap-to-partitioned conversion',
+  maintenance: 'partition maintenance run',
+};
+
+export function defaultWorkflowId(kind: WorkflowKind, target: string): string {
+  return `cutover-${kind}-${target}`;
+}
+
+/** Local validation with the workflow's own rules: a bad input fails before anything is sent. */
+function validated<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof InputError) throw new InvalidCutoverInputError(err.field, err.message);
+    throw err;
+  }
+}
+
+async function start<W extends Workflow>(
+  client: Client,
+  kind: WorkflowKind,
+  target: string,
+  input: unknown,
+  summary: { staticSummary: string; staticDetails: string },
+  opts: StartOptions,
+): Promise<WorkflowHandle<W>> {
+  const workflowId = opts.workflowId ?? defaultWorkflowId(kind, target);
+  const typedSearchAttributes: SearchAttributePair[] = [
+    { key: CUTOVER_TARGET, value: target },
+    { key: CUTOVER_KIND, value: kind },
+  ];
+  try {
+    return (await client.workflow.start(WORKFLOW_TYPES[kind], {
+      taskQueue: opts.taskQueue ?? defaultTaskQueue(),
+      workflowId,
+      args: [input],
+      // One run per workflow id at a time: a second start for the same target is refused.
+      workflowIdConflictPolicy: 'FAIL',
+      typedSearchAttributes,
+      ...summary,
+    })) as unknown as WorkflowHandle<W>;
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      const running = await client.workflow.getHandle(workflowId).describe().catch(() => undefined);
+      throw new CutoverAlreadyRunningError(KIND_LABEL[kind], target, workflowId, running?.runId);
+    }
+    throw err;
+  }
+}
+
+/** Starts `productionCutover`. Throws InvalidCutoverInputError or CutoverAlreadyRunningError. */
+export async function startProductionCutover(
+  client: Client,
+  input: ProductionCutoverInput,
+  opts: StartOptions = {},
+): Promise<WorkflowHandle<typeof productionCutover> & { resolved: ResolvedProductionInput }> {
+  const resolved = validated(() => resolveProductionInput(input));
+  const h = await start<typeof productionCutover>(client, 'production', resolved.target, input, summarizeProduction(resolved), opts);
+  return Object.assign(h, { resolved });
+}
+
+/** Starts `heapToPartitionedConversion`. */
+export async function startConversion(
+  client: Client,
+  input: ConversionInput,
+  opts: StartOptions = {},
+): Promise<WorkflowHandle<typeof heapToPartitionedConversion> & { resolved: ConversionSettings }> {
+  const resolved = validated(() => parseConversionInput(input));
+  const h = await start<typeof heapToPartitionedConversion>(client, 'conversion', resolved.target, input, summarizeConversion(resolved), opts);
+  return Object.assign(h, { resolved });
+}
+
+/** Starts one `partitionMaintenance` run (the Schedule starts the others). */
+export async function startMaintenance(
+  client: Client,
+  input: MaintenanceInput,
+  opts: StartOptions = {},
+): Promise<WorkflowHandle<typeof partitionMaintenance> & { resolved: MaintenanceSettings }> {
+  const resolved = validated(() => parseMaintenanceInput(input));
+  const h = await start<typeof partitionMaintenance>(client, 'maintenance', resolved.target, input, summarizeMaintenance(resolved), opts);
+  return Object.assign(h, { resolved });
+}

@@ -1,0 +1,104 @@
+import path from 'node:path';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { createProfileResolver, type ProfileResolver } from '../config/profiles';
+import { createSecretResolver, type SecretResolver } from '../config/secrets';
+import { projectRoot } from '../devenv/paths';
+import { resolveTemporalConfig, type TemporalConnectOptions } from '../client/connect';
+import { defaultTaskQueue } from '../client/start';
+import { TemporalConnectionError } from '../client/errors';
+
+export interface CreateWorkerOptions {
+  /** An existing connection (tests, the demo); otherwise one is opened from envconfig. */
+  connection?: NativeConnection;
+  /** envconfig overrides when no connection is given. */
+  temporal?: TemporalConnectOptions;
+  /** Namespace (default: envconfig's, else "default"). */
+  namespace?: string;
+  /** Default: LICHEN_TASK_QUEUE or "lichen-cutover". */
+  taskQueue?: string;
+  /** A pre-built bundle (tests); otherwise workflows/index.ts is bundled at start. */
+  workflowBundle?: { codePath: string };
+  /** Injected resolvers; default: from the environment (LICHEN_DB_PROFILE_*, DATABASE_URL, LICHEN_ADMIN_TOKEN*). */
+  profiles?: ProfileResolver;
+  secrets?: SecretResolver;
+  /** Extra Worker options (concurrency limits, identity, …). */
+  workerOptions?: Partial<Omit<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'activities' | 'workflowsPath' | 'workflowBundle'>>;
+}
+
+export interface CutoverWorker {
+  worker: Worker;
+  taskQueue: string;
+  namespace: string;
+  /** Where it connected (no secrets). */
+  describe: string;
+  profiles: ProfileResolver;
+  /** Runs until shutdown (a signal, or worker.shutdown()), then releases pools and the connection. */
+  run(): Promise<void>;
+  /** Runs until `p` settles, then releases resources. */
+  runUntil<T>(p: Promise<T>): Promise<T>;
+}
+
+export const WORKFLOWS_PATH = path.join(projectRoot, 'workflows', 'index.ts');
+
+/**
+ * A worker with every workflow of workflows/index.ts and every activity of
+ * `createActivities({profiles, secrets})`. Used by `npm run worker`, the demo and tests.
+ */
+export async function createWorker(opts: CreateWorkerOptions = {}): Promise<CutoverWorker> {
+  const cfg = resolveTemporalConfig(opts.temporal);
+  const ownConnection = !opts.connection;
+  let connection = opts.connection;
+  if (!connection) {
+    try {
+      connection = await NativeConnection.connect(cfg.connectionOptions);
+    } catch (err) {
+      throw new TemporalConnectionError(cfg.describe(), err);
+    }
+  }
+  const namespace = opts.namespace ?? cfg.namespace;
+  const taskQueue = opts.taskQueue ?? defaultTaskQueue();
+  const profiles = opts.profiles ?? createProfileResolver();
+  const secrets = opts.secrets ?? createSecretResolver();
+  let worker: Worker;
+  try {
+    worker = await Worker.create({
+      connection,
+      namespace,
+      taskQueue,
+      ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+      activities: createActivities({ profiles, secrets }),
+      maxConcurrentActivityTaskExecutions: 20,
+      ...opts.workerOptions,
+    });
+  } catch (err) {
+    if (ownConnection) await connection.close().catch(() => undefined);
+    await profiles.close();
+    throw err;
+  }
+  const release = async () => {
+    await profiles.close();
+    if (ownConnection) await connection!.close().catch(() => undefined);
+  };
+  return {
+    worker,
+    taskQueue,
+    namespace,
+    describe: `${opts.connection ? 'shared connection' : cfg.describe()} task queue ${taskQueue}`,
+    profiles,
+    async run() {
+      try {
+        await worker.run();
+      } finally {
+        await release();
+      }
+    },
+    async runUntil(p) {
+      try {
+        return await worker.runUntil(p);
+      } finally {
+        await release();
+      }
+    },
+  };
+}
