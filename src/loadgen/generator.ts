@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { createHttpClient } from './http-client';
 import { IndexedSet } from './indexed-set';
 import { LatencyRecorder } from './latency';
+import { TokenBucket } from './pacer';
 import { resolveLoadOptions, type LoadOptions } from './load-options';
 import { OpLog, type OpCounts } from './oplog';
 import { createRecord, deleteRecord, updateRecord, type OpOutcome } from './operations';
@@ -145,22 +146,15 @@ export function startLoad(options: LoadOptions): LoadHandle {
 
   const run = async (): Promise<OpLog> => {
     const deadline = o.durationMs === undefined ? Infinity : t0 + o.durationMs;
-    const capacity = Math.max(1, o.ratePerSec);
-    let tokens = 1;
-    let last = t0;
+    const bucket = new TokenBucket(o.ratePerSec, Math.max(1, o.ratePerSec), t0);
     while (!stopping) {
       const now = performance.now();
       if (now >= deadline) break;
-      tokens = Math.min(capacity, tokens + ((now - last) * o.ratePerSec) / 1000);
-      last = now;
-      if (inFlight >= o.concurrency) {
-        await nap(Math.max(1, deadline - now));
-      } else if (tokens >= 1) {
-        tokens -= 1;
-        launch();
-      } else {
-        await nap(Math.min(Math.max(1, ((1 - tokens) * 1000) / o.ratePerSec), Math.max(1, deadline - now)));
-      }
+      // Naps are capped so setTimeout's argument stays finite; completions and stop() wake early.
+      const untilDeadline = Math.min(1000, Math.max(1, deadline - now));
+      if (inFlight >= o.concurrency) await nap(untilDeadline);
+      else if (bucket.tryTake(now)) launch();
+      else await nap(Math.min(Math.max(1, bucket.msUntilNext(now)), untilDeadline));
     }
     tEnd = performance.now();
     if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));

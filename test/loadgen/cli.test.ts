@@ -52,12 +52,13 @@ describe('npm run loadgen', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^seeded 60 records over 3 months/m);
-    expect(r.out).toMatch(/^t=1\.\ds sent \d+/m); // a live stats line
+    expect(r.out).toMatch(/^t=\d+\.\ds sent \d+/m); // a live stats line
     expect(r.out).toMatch(/^final: .* failed 0 /m);
     expect(r.out).toMatch(/^postgres memory_records \(a postgres:\/\/ URL\): oracle PASS: .* 0 missing, 0 stale, 0 resurrected, 0 extra/m);
     expect(r.out).toMatch(/^instances: oracle PASS: .* 0 missing, 0 stale, 0 resurrected, 0 extra/m);
     const saved = OpLog.fromJSON(JSON.parse(fs.readFileSync(logPath, 'utf8')));
-    expect(saved.size).toBeGreaterThan(60 + 100);
+    expect(saved.size).toBeGreaterThan(60);
+    expect(saved.acked.update + saved.acked.delete).toBeGreaterThan(0);
     expect(r.out).not.toContain(apps.adminToken);
   });
 

@@ -35,6 +35,8 @@ export interface FakeServer {
   hits: Record<string, number>;
   /** Moments when two requests for the same record id were in flight at once. */
   overlaps: string[];
+  /** Most records-API requests being handled at the same time. */
+  maxConcurrent: number;
   /** Decides a fault per write request (null = behave). */
   fault: (req: { method: string; id: string; n: number }) => Fault | null;
   /** Artificial per-request delay, ms. */
@@ -48,11 +50,13 @@ export async function startFakeServer(adminToken = 'fake-admin-token'): Promise<
   const inFlightIds = new Set<string>();
   const hanging = new Set<http.ServerResponse>();
   let n = 0;
+  let active = 0;
   const state: Omit<FakeServer, 'url' | 'close'> = {
     records,
     ownersSeen: new Set(),
     hits: {},
     overlaps: [],
+    maxConcurrent: 0,
     fault: () => null,
     delayMs: () => 0,
     adminToken,
@@ -81,8 +85,10 @@ export async function startFakeServer(adminToken = 'fake-admin-token'): Promise<
       const id: string = method === 'POST' ? body.id : decodeURIComponent(url.pathname.split('/')[2] ?? '');
       if (inFlightIds.has(id)) state.overlaps.push(`${method} ${id}`);
       inFlightIds.add(id);
+      state.maxConcurrent = Math.max(state.maxConcurrent, ++active);
       setTimeout(() => {
         inFlightIds.delete(id);
+        active--;
         const fault = state.fault({ method, id, n: reqNo });
         if (fault?.kind === 'hang') {
           hanging.add(res);
