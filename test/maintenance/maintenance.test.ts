@@ -143,7 +143,8 @@ describe('partitionMaintenance', () => {
     // Updating the schedule keeps one schedule (and its SKIP policy).
     expect(await upsertMaintenanceSchedule(temporal.client, { scheduleId, cron: '0 3 1 * *', taskQueue, input: { premakeMonths: 2 } })).toBe('updated');
     const updated = await handle.describe();
-    expect(updated.spec.cronExpressions ?? updated.spec.calendars).toBeTruthy();
+    expect(updated.spec.calendars?.length).toBe(1); // the cron replaced the interval
+    expect(updated.spec.intervals ?? []).toEqual([]);
     expect(updated.policies.overlap).toBe('SKIP');
   });
 });
