@@ -131,7 +131,7 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
     ctl.status.rollbacks.push(rec);
     await CancellationScope.nonCancellable(async () => {
       for (const c of [...compensations].reverse()) {
-        await ctl.phase(`compensate: ${c.name}`, c.run);
+        await ctl.phase(`compensate: ${c.name}`, c.run, { finishing: true });
       }
       compensations.length = 0;
     });
@@ -296,7 +296,7 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
         runId: `${info.workflowId}/${info.runId}`,
         status: result.outcome === 'completed' || result.outcome === 'dry-run' ? 'completed' : result.outcome === 'aborted' ? 'aborted' : 'rolled_back',
       }),
-    ),
+    { finishing: true }),
   );
   if (result.outcome === 'completed' || result.outcome === 'dry-run') ctl.setState('completed');
   ctl.note(`summary: ${result.outcome}; ${result.backfill.rows} rows back-filled at ${result.backfill.rowsPerSecond} rows/s; final mode ${describeMode(result.finalMode)}`);

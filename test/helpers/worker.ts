@@ -22,6 +22,8 @@ export async function createTestWorker(temporal: TestTemporal, taskQueue: string
     workflowBundle: temporal.workflowBundle,
     activities: createActivities({ profiles, secrets }),
     maxConcurrentActivityTaskExecutions: 20,
+    // Flush heartbeat checkpoints promptly so a crashed attempt's successor resumes close to where it stopped.
+    maxHeartbeatThrottleInterval: '1 second',
   });
   return {
     worker,

@@ -197,10 +197,13 @@ export class RunController {
     if (this.abortAction) throw ApplicationFailure.nonRetryable(`aborted by ${this.abortAction.operator}: ${this.abortAction.reason}`, ABORTED_BY_OPERATOR);
   }
 
-  /** Runs one phase: waits while paused, records timings, updates search attributes and details. */
-  async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    this.throwIfAborted();
-    if (this.paused) {
+  /**
+   * Runs one phase: waits while paused, records timings, updates search attributes and details.
+   * `finishing` phases (compensations, the summary) run even after an abort and ignore pause.
+   */
+  async phase<T>(name: string, fn: () => Promise<T>, opts: { finishing?: boolean } = {}): Promise<T> {
+    if (!opts.finishing) this.throwIfAborted();
+    if (this.paused && !opts.finishing) {
       this.setState('paused', `paused before ${name}`);
       await condition(() => !this.paused || !!this.abortAction);
       this.throwIfAborted();

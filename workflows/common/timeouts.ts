@@ -33,6 +33,6 @@ export const BARRIER_STEP = {
 /** Long copies and scans: heartbeat a resumable checkpoint; a retry resumes from it. */
 export const LONG_COPY = {
   startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '20 seconds',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 50, nonRetryableErrorTypes: [...NON_RETRYABLE] },
 } as const satisfies ActivityOptions;

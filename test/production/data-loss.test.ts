@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { useTemporal } from '../helpers/temporal';
+import { useCutoverEnv } from '../helpers/cutover-env';
+import { createTestWorker } from '../helpers/worker';
+import { waitForStatus } from '../helpers/status';
+import type { ProductionCutoverInput } from '../../workflows/production-input';
+import type { ProductionCutoverResult } from '../../workflows/production';
+
+const temporal = useTemporal();
+const env = useCutoverEnv({ instances: 2, seed: 1200, months: 4 });
+
+const base: ProductionCutoverInput = {
+  nonProduction: true,
+  monitoring: { windowMinutes: 0.4, healthCheckEveryMinutes: 0.05 },
+  approvals: { beforeSwitchPrimary: false, beforeFinalCutover: false },
+  backfill: { batchSize: 300 },
+  health: { maxLatencyRatio: 3, latencyFloorMs: 100 },
+};
+
+describe('productionCutover rollback branches during monitoring', () => {
+  it('re-runs the backfill from memory and verifies when parity drift is detected, then completes', async () => {
+    const taskQueue = temporal.taskQueue('prod-loss');
+    const w = await createTestWorker(temporal, taskQueue, { dbUrl: env.db.url, adminToken: env.apps.adminToken });
+    const load = env.startLoad(150);
+    const result = await w.runUntil((async () => {
+      const handle = await temporal.client.workflow.start('productionCutover', {
+        taskQueue,
+        workflowId: `prod-loss-${taskQueue}`,
+        args: [{ ...base, monitoring: { windowMinutes: 0.5, healthCheckEveryMinutes: 0.05 }, health: { ...base.health, maxLatencyRatio: 100 } }],
+      });
+      await waitForStatus(handle, (s) => s.phase === 'monitoring');
+      // Lose rows in Postgres behind the application's back: the oldest recent writes.
+      await new Promise((r) => setTimeout(r, 6000));
+      const lost = await env.db.pool.query(
+        `DELETE FROM memory_records WHERE id IN (SELECT id FROM memory_records WHERE created_at > now() - interval '2 hours' AND created_at < now() - interval '6 seconds' ORDER BY created_at LIMIT 15) RETURNING id`,
+      );
+      expect(lost.rowCount).toBeGreaterThan(0);
+      return (await handle.result()) as ProductionCutoverResult;
+    })());
+    const log = await load.stop();
+    expect(result.outcome).toBe('completed');
+    expect(result.rollbacks.map((r) => r.branch)).toContain('data-loss');
+    expect(result.phases.map((p) => p.phase)).toContain('re-run backfill from memory');
+    const verdict = await env.oracleAgainstPostgres(log);
+    expect({ missing: verdict.missing, stale: verdict.stale, resurrected: verdict.resurrected }).toEqual({ missing: 0, stale: 0, resurrected: 0 });
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { useTemporal } from '../helpers/temporal';
+import { useCutoverEnv } from '../helpers/cutover-env';
+import { createTestWorker } from '../helpers/worker';
+import { waitForStatus } from '../helpers/status';
+import type { ProductionCutoverInput } from '../../workflows/production-input';
+import type { ProductionCutoverResult } from '../../workflows/production';
+import { resumeUpdate } from '../../workflows/messages';
+import { getControl } from '../../src/memory-layer/control-plane';
+
+const temporal = useTemporal();
+const env = useCutoverEnv({ instances: 2, seed: 1200, months: 4 });
+
+const base: ProductionCutoverInput = {
+  nonProduction: true,
+  monitoring: { windowMinutes: 0.4, healthCheckEveryMinutes: 0.05 },
+  approvals: { beforeSwitchPrimary: false, beforeFinalCutover: false },
+  backfill: { batchSize: 300 },
+  health: { maxLatencyRatio: 3, latencyFloorMs: 100 },
+};
+
+/** Holds a lock that blocks every write to memory_records for `ms`: write latency soars. */
+async function stallWrites(ms: number): Promise<void> {
+  const c = await env.db.pool.connect();
+  try {
+    await c.query('BEGIN');
+    await c.query('LOCK TABLE memory_records IN SHARE ROW EXCLUSIVE MODE');
+    await new Promise((r) => setTimeout(r, ms));
+    await c.query('COMMIT');
+  } finally {
+    c.release();
+  }
+}
+
+describe('productionCutover rollback branches during monitoring', () => {
+  it('reverts to dual-write with memory primary when write latency rises, investigates, and switches again on the operator\'s retry', async () => {
+    const taskQueue = temporal.taskQueue('prod-issues');
+    const w = await createTestWorker(temporal, taskQueue, { dbUrl: env.db.url, adminToken: env.apps.adminToken });
+    const load = env.startLoad(150);
+    const run = w.runUntil((async () => {
+      const handle = await temporal.client.workflow.start('productionCutover', { taskQueue, workflowId: `prod-issues-${taskQueue}`, args: [base] });
+      await waitForStatus(handle, (s) => s.phase === 'monitoring');
+      await stallWrites(2500);
+      const waiting = await waitForStatus(handle, (s) => s.state === 'waiting-for-operator');
+      expect(waiting.waitingOn).toMatch(/cutover issues during monitoring/);
+      expect(waiting.waitingOn).toMatch(/write p99/);
+      const mode = await getControl(env.db.pool, 'memory_records');
+      expect(mode?.mode).toMatchObject({ persistence: 'dual-write', primary: 'memory' });
+      await handle.executeUpdate(resumeUpdate, { args: [{ operator: 'alice', reason: 'lock was a one-off maintenance job', decision: 'retry' }] });
+      return (await handle.result()) as ProductionCutoverResult;
+    })());
+    const result = await run;
+    const log = await load.stop();
+
+    expect(result.outcome).toBe('completed');
+    expect(result.rollbacks.map((r) => r.branch)).toEqual(['cutover-issues']);
+    expect(result.rollbacks[0].endedInMode).toBe('dual-write, memory primary');
+    expect(result.investigations).toHaveLength(1);
+    expect(result.investigations[0].map((f) => f.check)).toContain('partition for the current date');
+    expect(result.decisions).toContainEqual(expect.objectContaining({ action: 'resume', operator: 'alice', detail: 'retry' }));
+    const phases = result.phases.map((p) => p.phase);
+    expect(phases.filter((p) => p === 'switch primary to postgres')).toHaveLength(2);
+    expect(phases).toContain('investigate');
+    const verdict = await env.oracleAgainstPostgres(log);
+    expect({ missing: verdict.missing, stale: verdict.stale, resurrected: verdict.resurrected }).toEqual({ missing: 0, stale: 0, resurrected: 0 });
+  });
+});
