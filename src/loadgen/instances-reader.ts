@@ -16,6 +16,7 @@ export function instancesReader(
   const instances = normaliseInstances('urls', urls);
   if (typeof adminToken !== 'string' || adminToken.length === 0) throw new Error('instancesReader: adminToken must be a non-empty string');
   const client = createHttpClient({ timeoutMs: opts.timeoutMs ?? 30_000, maxSockets: 8 });
+  // 100 uuids keep the request line under 4 KB (Node's default header limit is 16 KB).
   const idsPerRequest = opts.idsPerRequest ?? 100;
   const pageSize = opts.pageSize ?? 1000;
   const auth = { authorization: `Bearer ${adminToken}` };
@@ -33,12 +34,21 @@ export function instancesReader(
     description: `memory stores of ${instances.length} instance(s) ${instances.join(', ')}`,
     async readByIds(ids) {
       const out: StoredRecord[] = [];
-      for (const chunk of chunks(ids, idsPerRequest)) {
-        const pages = await Promise.all(
-          instances.map((base) => getJson(`${base}/admin/records?ids=${chunk.join(',')}`, `${base}/admin/records`).then((j) => recordsOf(j, `${base}/admin/records`))),
-        );
-        for (const recs of pages) out.push(...recs);
-      }
+      const work = chunks(ids, idsPerRequest);
+      let next = 0;
+      // A few chunks at a time: a large log is thousands of requests, one at a time is slow.
+      const worker = async () => {
+        while (next < work.length) {
+          const chunk = work[next++];
+          const pages = await Promise.all(
+            instances.map((base) =>
+              getJson(`${base}/admin/records?ids=${chunk.join(',')}`, `${base}/admin/records`).then((j) => recordsOf(j, `${base}/admin/records`)),
+            ),
+          );
+          for (const recs of pages) out.push(...recs);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(4, work.length) }, worker));
       return out;
     },
     async idsOfOwners(ownerIds) {
