@@ -31,7 +31,8 @@ export async function seedHeap(pool: Pool, rows: number, months = 6): Promise<vo
             'seed content ' || g || ' ' || md5(g::text), jsonb_build_object('g', g),
             ts, ts + interval '1 second'
        FROM generate_series(1, $1::int) g,
-            LATERAL (SELECT now() - (random() * $2::int * interval '30 days') - interval '1 hour' AS ts) t`,
+            -- references g, so it is evaluated per row (a bare LATERAL would run once)
+            LATERAL (SELECT now() - (random() * $2::int * interval '30 days') - interval '1 hour' - g * interval '0 s' AS ts) t`,
     [rows, months],
   );
 }
