@@ -14,6 +14,7 @@ export {
   startProductionCutover,
   startConversion,
   startMaintenance,
+  validateStartInput,
   defaultWorkflowId,
   defaultTaskQueue,
   DEFAULT_TASK_QUEUE,

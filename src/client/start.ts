@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { SearchAttributePair, Workflow } from '@temporalio/common';
 import { InputError } from '../../workflows/common/validate';
 import { resolveProductionInput, type ProductionCutoverInput, type ResolvedProductionInput } from '../../workflows/production-input';
@@ -60,7 +60,7 @@ async function start<W extends Workflow>(
   input: unknown,
   summary: { staticSummary: string; staticDetails: string },
   opts: StartOptions,
-): Promise<WorkflowHandle<W>> {
+): Promise<WorkflowHandleWithFirstExecutionRunId<W>> {
   const workflowId = opts.workflowId ?? defaultWorkflowId(kind, target);
   const typedSearchAttributes: SearchAttributePair[] = [
     { key: CUTOVER_TARGET, value: target },
@@ -75,7 +75,7 @@ async function start<W extends Workflow>(
       workflowIdConflictPolicy: 'FAIL',
       typedSearchAttributes,
       ...summary,
-    })) as unknown as WorkflowHandle<W>;
+    })) as unknown as WorkflowHandleWithFirstExecutionRunId<W>;
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       const running = await client.workflow.getHandle(workflowId).describe().catch(() => undefined);
@@ -85,12 +85,17 @@ async function start<W extends Workflow>(
   }
 }
 
+/** Validates a start input with the workflow's own rules (no connection needed). Throws InvalidCutoverInputError. */
+export function validateStartInput(kind: WorkflowKind, input: unknown): ResolvedProductionInput | ConversionSettings | MaintenanceSettings {
+  return validated(() => (kind === 'production' ? resolveProductionInput(input) : kind === 'conversion' ? parseConversionInput(input) : parseMaintenanceInput(input)));
+}
+
 /** Starts `productionCutover`. Throws InvalidCutoverInputError or CutoverAlreadyRunningError. */
 export async function startProductionCutover(
   client: Client,
   input: ProductionCutoverInput,
   opts: StartOptions = {},
-): Promise<WorkflowHandle<typeof productionCutover> & { resolved: ResolvedProductionInput }> {
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof productionCutover> & { resolved: ResolvedProductionInput }> {
   const resolved = validated(() => resolveProductionInput(input));
   const h = await start<typeof productionCutover>(client, 'production', resolved.target, input, summarizeProduction(resolved), opts);
   return Object.assign(h, { resolved });
@@ -101,7 +106,7 @@ export async function startConversion(
   client: Client,
   input: ConversionInput,
   opts: StartOptions = {},
-): Promise<WorkflowHandle<typeof heapToPartitionedConversion> & { resolved: ConversionSettings }> {
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof heapToPartitionedConversion> & { resolved: ConversionSettings }> {
   const resolved = validated(() => parseConversionInput(input));
   const h = await start<typeof heapToPartitionedConversion>(client, 'conversion', resolved.target, input, summarizeConversion(resolved), opts);
   return Object.assign(h, { resolved });
@@ -112,7 +117,7 @@ export async function startMaintenance(
   client: Client,
   input: MaintenanceInput,
   opts: StartOptions = {},
-): Promise<WorkflowHandle<typeof partitionMaintenance> & { resolved: MaintenanceSettings }> {
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof partitionMaintenance> & { resolved: MaintenanceSettings }> {
   const resolved = validated(() => parseMaintenanceInput(input));
   const h = await start<typeof partitionMaintenance>(client, 'maintenance', resolved.target, input, summarizeMaintenance(resolved), opts);
   return Object.assign(h, { resolved });

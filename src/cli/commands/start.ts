@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { startConversion, startMaintenance, startProductionCutover, type WorkflowKind } from '../../client';
+import { startConversion, startMaintenance, startProductionCutover, validateStartInput, type WorkflowKind } from '../../client';
 import { bool, num, positionals, str } from '../args';
 import { NotFoundError, UsageError } from '../exit-codes';
 import type { Command } from '../command';
@@ -84,6 +84,8 @@ its fields. It is validated here first: a bad input fails before anything is sen
     const keep = num('start', args, 'retention-months', { min: 1, integer: true });
     if (keep !== undefined) input.retentionMonths = keep;
 
+    // Fail on a bad input before connecting anywhere.
+    validateStartInput(kind as WorkflowKind, input);
     const opts = { taskQueue: str(args, 'task-queue'), workflowId: str(args, 'workflow-id') };
     const c = await client();
     const h =
