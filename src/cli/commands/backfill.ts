@@ -124,21 +124,23 @@ Exit status: 0 done, 1 failed, 2 usage, 5 unreachable.`,
 export const verify: Command = {
   name: 'verify',
   summary: 'parity per month between the memory stores and Postgres (count and checksum)',
-  usage: `usage: cutover verify [--apps URL,URL] [--admin-token-ref REF] [--profile NAME] [--repair] [--json]
+  usage: `usage: cutover verify [--apps URL,URL] [--admin-token-ref REF] [--profile NAME] [--repair] [--grace-ms N] [--json]
 
 Count and checksum of every month, memory stores against Postgres; a mismatch is compared row
 by row to tell drift from writes in flight. --repair upserts missing or stale rows into Postgres
-and verifies again (rows only Postgres has are reported, never deleted here).
+and verifies again (rows only Postgres has are reported, never deleted here). Differences newer
+than --grace-ms (default 5000) count as writes in flight, not drift; 0 when writes are stopped.
 Exit status: 0 every month matches, 1 drift, 2 usage, 5 unreachable.`,
-  options: { ...SHARED_OPTIONS, repair: { type: 'boolean' } },
+  options: { ...SHARED_OPTIONS, repair: { type: 'boolean' }, 'grace-ms': { type: 'string' } },
   async run({ io, args }: CommandContext) {
     const repair = bool(args, 'repair');
+    const graceMs = num('verify', args, 'grace-ms', { min: 0, max: 600_000, integer: true }) ?? 5000;
     const s = await prepare('verify', args, io);
     try {
       const plan = await runActivity(s.acts.planBackfill, { apps: { adminTokenRef: s.tokenRef }, instances: s.instances });
       const results: MonthParity[] = [];
       for (const range of plan.months) {
-        const once = () => runActivity(s.acts.verifyMonth, { connectionProfile: s.profile, table: TARGET, apps: { adminTokenRef: s.tokenRef }, instances: s.instances, range, repair, deleteExtras: false });
+        const once = () => runActivity(s.acts.verifyMonth, { connectionProfile: s.profile, table: TARGET, apps: { adminTokenRef: s.tokenRef }, instances: s.instances, range, repair, deleteExtras: false, graceMs });
         let p = await once();
         if (repair && p.repaired > 0) p = { ...(await once()), repaired: p.repaired };
         results.push(p);
