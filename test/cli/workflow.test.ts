@@ -96,6 +96,23 @@ describe('cutover CLI against a real run', () => {
     expect(watch.stdout).toContain('outcome: aborted');
   });
 
+  it('creates, then updates, the maintenance Schedule', async () => {
+    const id = `cli-schedule-${Date.now().toString(36)}`;
+    try {
+      const created = await runCli(['schedule', '--id', id, '--every', '1 day', '--retention-months', '12', '--task-queue', taskQueue, '--paused', '--json'], cliEnv());
+      expect(created.code, created.stderr).toBe(0);
+      expect(created.json()).toMatchObject({ scheduleId: id, outcome: 'created', input: { retentionMonths: 12 } });
+      const updated = await runCli(['schedule', '--id', id, '--cron', '0 3 1 * *', '--task-queue', taskQueue, '--json'], cliEnv());
+      expect(updated.json()).toMatchObject({ outcome: 'updated' });
+      const d = await temporal.client.schedule.getHandle(id).describe();
+      expect(d.spec.calendars?.length).toBe(1); // the cron expression, as the server stores it
+      const both = await runCli(['schedule', '--id', id, '--cron', '0 3 1 * *', '--every', '1 day'], cliEnv());
+      expect(both.code).toBe(2);
+    } finally {
+      await temporal.client.schedule.getHandle(id).delete().catch(() => undefined);
+    }
+  });
+
   it('exits 3 for an unknown workflow and registers search attributes idempotently', async () => {
     const missing = await runCli(['status', 'no-such-workflow', '--json'], cliEnv());
     expect(missing.code).toBe(3);
