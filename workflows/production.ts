@@ -143,7 +143,8 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
     await ctl.runCancellable(async () => {
       // ── preflight ───────────────────────────────────────────────────────────────────────
       const pre = await ctl.phase('preflight', async () => {
-        await short.registerRun({ ...common, runId: `${info.workflowId}/${info.runId}`, workflowId: info.workflowId, kind: 'productionCutover' });
+        // A dry run changes nothing, not even the run registry.
+        if (!input.dryRun) await short.registerRun({ ...common, runId: `${info.workflowId}/${info.runId}`, workflowId: info.workflowId, kind: 'productionCutover' });
         return short.preflight({ ...common, apps: input.apps });
       });
       instances = pre.instances.map((i) => ({ instanceId: i.instanceId, adminUrl: i.adminUrl }));
