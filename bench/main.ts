@@ -1,0 +1,285 @@
+/**
+ * `npm run bench`: B1–B7 of issue 7, each figure beside its reference, measured in the same run
+ * on the same machine and data. Starts its own embedded Postgres (DATABASE_URL overrides) and,
+ * for B7, a Temporal dev server. Writes bench/results/latest.json and latest.md.
+ * Never part of `npm test`.
+ */
+import path from 'node:path';
+import { Pool } from 'pg';
+import { startPostgres, createDatabase, dropDatabase, type RunningPostgres } from '../src/devenv/postgres';
+import { startTemporal } from '../src/devenv/temporal';
+import { createProfileResolver } from '../src/config/profiles';
+import { applyPlan } from '../src/migrations/runner';
+import { projectRoot } from '../src/devenv/paths';
+import { monthsBetween } from '../activities/lib/months';
+import { BenchUsageError, parseBenchArgs, type BenchCode, type BenchOptions } from './options';
+import { machineInfo, ratio, writeResults, type BenchEntry, type BenchResults } from './report';
+import { benchDatabase, postgresVersion, secretsFor } from './env';
+import { phase2Apps } from './apps';
+import { instanceRefs, measureB1 } from './b1-backfill';
+import { measureB2 } from './b2-copy';
+import { prepareShadow, runOurCopy } from './b2-copy';
+import { measurePartitionDataProc, partmanServerUrl } from './partman';
+import { measureB3, measureConversionParity } from './b3-parity';
+import { swapAtSize } from './b4-swap';
+import { measureB5 } from './b5-dual-write';
+import { rssAtSize } from './b6-rss';
+import { measureB7 } from './b7-orchestration';
+import { seedTable, recentMonths } from './data';
+import { explain } from './notes';
+
+const MONTHS = 6;
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+interface Ctx {
+  opts: BenchOptions;
+  pg: RunningPostgres;
+  entries: BenchEntry[];
+  skipped: { name: string; why: string }[];
+}
+
+function entry(e: Omit<BenchEntry, 'ratio' | 'met' | 'notes'> & { ratio?: number; met: (r: number) => boolean; notes: string[] }): BenchEntry {
+  const r = e.ratio ?? ratio(e.ours, e.reference);
+  const met = e.met(r);
+  const full: BenchEntry = { ...e, ratio: r, met, notes: '' };
+  full.notes = [...e.notes, ...(met ? [] : [explain(full)])].filter(Boolean).join(' ');
+  log(`${e.name}: ours ${e.ours} vs ${e.reference} ${e.unit} → ratio ${r} (target ${e.target}: ${met ? 'met' : 'MISSED'})`);
+  return full;
+}
+
+/** B1 and B3 share one state: the backfill of B1 leaves Postgres equal to the memory stores, which B3 verifies. */
+async function b1b3(ctx: Ctx): Promise<void> {
+  const { opts, pg } = ctx;
+  const rows = opts.rows;
+  const db = await benchDatabase(pg, 'partitioned', 'b1');
+  const limitDb = await benchDatabase(pg, 'partitioned', 'b1limit');
+  const apps = await phase2Apps(db.url, 2, rows, MONTHS);
+  const deps = { profiles: db.profiles, secrets: secretsFor(apps.adminToken) };
+  try {
+    if (opts.only.has('B1')) {
+      log(`B1: backfill of ${rows} rows from 2 instances vs COPY FROM STDIN`);
+      const f = await measureB1(deps, apps, limitDb, recentMonths(MONTHS));
+      ctx.entries.push(entry({
+        name: 'B1 backfill memory→Postgres rows/s', ours: f.oursRowsPerSec, reference: f.copyRowsPerSec, unit: 'rows/s', rows: f.rows,
+        target: 'ratio ≥ 0.7', met: (r) => r >= 0.7,
+        notes: [`ours: backfillChunk (batch 1000, chunk 20000, one lane) over the admin export of 2 instances, ${Math.round(f.oursMs)} ms; limit: COPY FROM STDIN on one connection, ${Math.round(f.copyMs)} ms.`],
+      }));
+    }
+    if (opts.only.has('B3')) {
+      if (!opts.only.has('B1')) {
+        const { runOurBackfill, planUnits } = await import('./b1-backfill');
+        await runOurBackfill(deps, await planUnits(deps, instanceRefs(apps)));
+      }
+      log(`B3: verifyMonth over ${rows} rows vs a bare checksum scan`);
+      const months = monthsBetween(new Date(recentMonths(MONTHS)[0]), new Date());
+      const f = await measureB3(deps, db.pool, instanceRefs(apps), months);
+      ctx.entries.push(entry({
+        name: 'B3 parity verification rows/s', ours: f.oursRowsPerSec, reference: f.limitRowsPerSec, unit: 'rows/s', rows: f.rows,
+        target: 'ratio ≥ 0.7', met: (r) => r >= 0.7,
+        notes: [`ours: verifyMonth × ${f.months} months (Postgres checksum + every instance's checksum over HTTP); limit: one scan summing the checksum's row expression (md5); sum(hashtext(t::text)) scans at ${f.hashtextRowsPerSec} rows/s.`],
+      }));
+    }
+  } finally {
+    await apps.stopAll();
+    await db.drop();
+    await limitDb.drop();
+  }
+}
+
+async function b2(ctx: Ctx): Promise<void> {
+  const { opts, pg } = ctx;
+  const rows = opts.rows;
+  log(`B2: copy of ${rows} heap rows vs INSERT … SELECT`);
+  const db = await benchDatabase(pg, 'heap', 'b2');
+  try {
+    await seedTable(db.pool, 'memory_records', rows, MONTHS);
+    await prepareShadow(db.profiles, MONTHS);
+    const f = await measureB2(db.pool, db.profiles, rows);
+    ctx.entries.push(entry({
+      name: 'B2 heap→partitioned copy rows/s', ours: f.oursRowsPerSec, reference: f.limitRowsPerSec, unit: 'rows/s', rows,
+      target: 'ratio ≥ 0.8', met: (r) => r >= 0.8,
+      notes: [`ours: copyHeapSlice (batch 2000, ${f.batches} batches, keyset + FOR SHARE + guarded upsert); limit: one INSERT … SELECT (best of ${f.limitRuns.join(' / ')} rows/s).`],
+    }));
+    // Conversion parity on the copied state (heap and shadow equal).
+    await runOurCopy(db.profiles);
+    const p = await measureConversionParity(db.pool);
+    ctx.entries.push(entry({
+      name: 'B3b conversion parity (heap↔shadow) rows/s', ours: p.oursRowsPerSec, reference: p.limitRowsPerSec, unit: 'rows/s', rows: p.rows,
+      target: 'ratio ≥ 0.7', met: (r) => r >= 0.7,
+      notes: ['ours: compareMonths (per month, both tables, one repeatable-read snapshot); limit: bare checksum scans of both tables.'],
+    }));
+  } finally {
+    await db.drop();
+  }
+  await b2partman(ctx);
+}
+
+async function b2partman(ctx: Ctx): Promise<void> {
+  const server = partmanServerUrl();
+  const name = 'B2b heap→partitioned copy vs pg_partman partition_data_proc rows/s';
+  if ('why' in server) {
+    log(`B2b skipped: ${server.why}`);
+    ctx.skipped.push({ name, why: server.why });
+    return;
+  }
+  const rows = ctx.opts.rows;
+  const dbName = `bench_partman_${process.pid}`;
+  let url: string;
+  try {
+    url = await createDatabase(server.url, dbName);
+  } catch (err) {
+    const why = `the pg_partman server did not accept a connection (${(err as Error).message}); start it with scripts/install-partman.sh`;
+    log(`B2b skipped: ${why}`);
+    ctx.skipped.push({ name, why });
+    return;
+  }
+  log(`B2b: our copy vs partition_data_proc, ${rows} rows, on the pg_partman server`);
+  const pool = new Pool({ connectionString: url, max: 4 });
+  pool.on('error', () => undefined);
+  const profiles = createProfileResolver({ default: url }, {});
+  try {
+    const c = await pool.connect();
+    try {
+      await applyPlan(c, 'heap', { appliedBy: 'bench' });
+    } finally {
+      c.release();
+    }
+    await seedTable(pool, 'memory_records', rows, MONTHS);
+    const version = await postgresVersion(pool);
+    const pm = await measurePartitionDataProc(pool, MONTHS, rows);
+    await prepareShadow(profiles, MONTHS);
+    const ours = await runOurCopy(profiles);
+    const oursRate = Math.round((ours.rows * 1000) / ours.ms);
+    ctx.entries.push(entry({
+      name, ours: oursRate, reference: pm.rowsPerSec, unit: 'rows/s', rows,
+      target: 'ratio > 1 (faster than partition_data_proc)', met: (r) => r > 1,
+      notes: [`same server (${version}, pg_partman ${pm.version}), same data; partition_data_proc with p_wait 0 (no pause between its monthly batches), moving from a copy of the heap into a create_parent('native','monthly') table.`],
+    }));
+  } finally {
+    await profiles.close();
+    await pool.end();
+    await dropDatabase(server.url, dbName).catch(() => undefined);
+  }
+}
+
+async function b4(ctx: Ctx): Promise<void> {
+  const large = ctx.opts.rows * 5;
+  const small = Math.round(large / 10);
+  const trials = 3;
+  log(`B4: swap under ${ctx.opts.writeRate} writes/s at ${small} and ${large} rows, ${trials} swaps each`);
+  const s = await swapAtSize(ctx.pg, small, ctx.opts.writeRate, trials);
+  const l = await swapAtSize(ctx.pg, large, ctx.opts.writeRate, trials);
+  const failedDuring = [...s.trials, ...l.trials].reduce((a, t) => a + t.failedDuring, 0);
+  const failedTotal = s.failedWrites + l.failedWrites;
+  const trialText = (x: typeof s) => x.trials.map((t) => `${Math.round(t.stallMs)}`).join('/');
+  const base = Math.max(...[...s.trials, ...l.trials].map((t) => t.baselineP50Ms));
+  ctx.entries.push(entry({
+    name: 'B4 swap write stall ms', ours: Math.round(l.stallMs), reference: Math.round(s.stallMs), unit: 'ms', rows: `${small} / ${large}`,
+    target: 'stall ≤ 100 ms, 0 failed writes, ratio ≤ 1.5',
+    met: (r) => l.stallMs <= 100 && s.stallMs <= 100 && failedDuring === 0 && failedTotal === 0 && r <= 1.5,
+    notes: [
+      `longest write overlapping swapTables, worst of ${trials} swaps per size (small ${trialText(s)} ms, large ${trialText(l)} ms) at ${ctx.opts.writeRate} writes/s through a pg pool;`,
+      `failed writes: ${failedDuring} during the swaps, ${failedTotal} in the whole run${failedTotal ? ` (${[...s.failedExamples, ...l.failedExamples].join('; ')})` : ''};`,
+      `lock held ${l.trials.map((t) => t.lockHoldMs?.toFixed(1)).join('/')} ms at the large size; undisturbed write p50 ≤ ${base.toFixed(1)} ms.`,
+    ],
+    details: { small, large, failedDuringSwaps: failedDuring, failedWrites: failedTotal, trials: { small: s.trials, large: l.trials } },
+  }));
+}
+
+async function b5(ctx: Ctx): Promise<void> {
+  log(`B5: write latency per persistence mode, ${ctx.opts.writeRate} ops/s for ${ctx.opts.modeSeconds} s each`);
+  const modes = await measureB5(ctx.pg, ctx.opts.writeRate, ctx.opts.modeSeconds);
+  const by = (l: string) => modes.find((m) => m.label === l)!;
+  const dual = [by('dual-write memory primary'), by('dual-write postgres primary')];
+  const worst = dual.reduce((a, b) => (b.p99Ms > a.p99Ms ? b : a));
+  const pgOnly = by('postgres-only');
+  const failed = modes.reduce((a, m) => a + m.failed, 0);
+  ctx.entries.push(entry({
+    name: 'B5 dual-write overhead (write p99 ms)', ours: round1(worst.p99Ms), reference: round1(pgOnly.p99Ms), unit: 'ms (p99)', rows: modes.reduce((a, m) => a + m.acked, 0),
+    target: 'ratio ≤ 1.5', met: (r) => r <= 1.5,
+    notes: [
+      `load generator (create/update/delete 4:4:2) against one app instance over HTTP; p50/p99 ms: ${modes.map((m) => `${m.label} ${round1(m.p50Ms)}/${round1(m.p99Ms)}`).join(', ')};`,
+      `worst dual-write: ${worst.label}; failed requests ${failed}. rows = acknowledged operations.`,
+    ],
+    details: { modes },
+  }));
+}
+
+async function b6(ctx: Ctx): Promise<void> {
+  const large = ctx.opts.rows * 5;
+  const small = Math.round(large / 10);
+  log(`B6: worker peak RSS during the backfill at ${small} and ${large} rows`);
+  const s = await rssAtSize(ctx.pg, small);
+  const l = await rssAtSize(ctx.pg, large);
+  ctx.entries.push(entry({
+    name: 'B6 worker peak RSS during backfill MB', ours: l.peakRssMB, reference: s.peakRssMB, unit: 'MB', rows: `${small} / ${large}`,
+    target: 'peak ≤ 250 MB, ratio ≤ 1.2', met: (r) => l.peakRssMB <= 250 && r <= 1.2,
+    notes: [`a separate Node process (tsx) running planBackfill + backfillChunk in 2 lanes, batch 1000; peak = max(VmHWM, sampled RSS); RSS before work ${s.startRssMB} / ${l.startRssMB} MB.`],
+    details: { small: s, large: l },
+  }));
+}
+
+async function b7(ctx: Ctx): Promise<void> {
+  const rows = ctx.opts.rows * 2;
+  log(`B7: a whole productionCutover over ${rows} rows on a Temporal dev server`);
+  const server = await startTemporal();
+  try {
+    const f = await measureB7(ctx.pg, server, rows);
+    ctx.entries.push(entry({
+      name: 'B7 orchestration overhead (wall vs activity time) s', ours: round1(f.wallWithoutWindowMs / 1000), reference: round1(f.activityBusyMs / 1000), unit: 's',
+      ratio: ratio(f.wallWithoutWindowMs, f.activityBusyMs), rows: f.rows,
+      target: 'ratio ≤ 1.1', met: (r) => r <= 1.1,
+      notes: [
+        `productionCutover, nonProduction, 3 s monitoring window, no approvals, defaults otherwise (batch 1000, 2 lanes); wall = first to last history event (${round1(f.wallMs / 1000)} s) minus the ${round1(f.timerOnlyMs / 1000)} s covered only by durable timers (the window);`,
+        `reference = time covered by ${f.activities} activities (ActivityTaskStarted→Completed, overlapping lanes once; plain sum ${round1(f.activitySumMs / 1000)} s); backfill ${f.backfillRowsPerSec} rows/s.`,
+      ],
+      details: { ...f },
+    }));
+  } finally {
+    await server.stop();
+  }
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+async function main(): Promise<void> {
+  const opts = parseBenchArgs(process.argv.slice(2));
+  const t0 = Date.now();
+  log(`starting Postgres (${opts.quick ? 'quick' : 'full'} run, rows ${opts.rows}, write rate ${opts.writeRate}/s, only ${[...opts.only].join(',')})`);
+  const pg = await startPostgres();
+  const ctx: Ctx = { opts, pg, entries: [], skipped: [] };
+  try {
+    const admin = new Pool({ connectionString: pg.url, max: 1 });
+    const version = await postgresVersion(admin).finally(() => admin.end());
+    const steps: [BenchCode[], (c: Ctx) => Promise<void>][] = [
+      [['B1', 'B3'], b1b3],
+      [['B2'], b2],
+      [['B4'], b4],
+      [['B5'], b5],
+      [['B6'], b6],
+      [['B7'], b7],
+    ];
+    for (const [codes, run] of steps) if (codes.some((c) => opts.only.has(c))) await run(ctx);
+    const results: BenchResults = {
+      machine: machineInfo(version),
+      quick: opts.quick,
+      options: { rows: opts.rows, writeRate: opts.writeRate, only: [...opts.only], modeSeconds: opts.modeSeconds, seconds: Math.round((Date.now() - t0) / 1000) },
+      entries: ctx.entries,
+      skipped: ctx.skipped,
+    };
+    const out = writeResults(path.join(projectRoot, 'bench', 'results'), results);
+    log(`done in ${Math.round((Date.now() - t0) / 1000)} s: ${path.relative(projectRoot, out.json)}, ${path.relative(projectRoot, out.md)}`);
+    for (const s of ctx.skipped) log(`not measured: ${s.name}: ${s.why}`);
+  } finally {
+    await pg.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof BenchUsageError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`[bench] failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
