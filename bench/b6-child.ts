@@ -41,7 +41,10 @@ async function main(): Promise<void> {
     let rows = 0;
     await Promise.all(
       Array.from({ length: input.lanes }, async () => {
-        for (let u = queue.shift(); u; u = queue.shift()) rows += (await runOurBackfill(deps, [u])).rows;
+        for (let u = queue.shift(); u; u = queue.shift()) {
+          const r = await runOurBackfill(deps, [u]);
+          rows += r.rows;
+        }
       }),
     );
     clearInterval(timer);

@@ -62,5 +62,5 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         throw new BenchUsageError(`unknown argument ${JSON.stringify(a)}`);
     }
   }
-  return { quick, rows: rows ?? (quick ? 20_000 : 200_000), writeRate, only, modeSeconds: quick ? 5 : 15 };
+  return { quick, rows: rows ?? (quick ? 20_000 : 200_000), writeRate, only, modeSeconds: quick ? 4 : 15 };
 }
