@@ -5,6 +5,7 @@ import { adminClient, type AppsSpec } from './instances';
 import type { InstanceRef } from '../lib/admin-client';
 import { histogramBuckets, parsePrometheus, quantileBetween, sumOf } from '../lib/prom';
 import { DUAL_WRITE_FAILURES_METRIC, WRITE_LATENCY_METRIC } from '../lib/throttle';
+import { lookAgain } from './verify';
 
 /** Cumulative metrics of every instance at one moment (serialisable: it travels through history). */
 export interface MetricsSnapshot {
@@ -211,7 +212,6 @@ async function sampledParity(
   const n = input.thresholds.paritySample;
   const out = { checked: 0, drift: 0, inFlight: 0, samples: [] as string[] };
   if (n === 0) return out;
-  const cutoff = Date.now() - (input.graceMs ?? 5000);
   const pool = deps.profiles.pool(input.connectionProfile);
   const table = escapeIdentifier(input.table);
   const recent = await pool.query<{ id: string; updated_at: Date }>(
@@ -235,21 +235,26 @@ async function sampledParity(
   if (memOnly.length) {
     const r = await pool.query<{ id: string; updated_at: Date }>(`SELECT id::text AS id, updated_at FROM ${table} WHERE id = ANY($1::uuid[])`, [memOnly]);
     for (const row of r.rows) pgVersions.set(row.id, row.updated_at.getTime());
-    // Deleted in Postgres (the primary) and not yet in memory: not a loss.
-    const t = await pool.query<{ id: string }>(`SELECT id::text AS id FROM memory_record_tombstones WHERE id = ANY($1::uuid[])`, [memOnly]);
-    for (const row of t.rows) memVersions.delete(row.id);
   }
-  for (const [id, m] of memVersions) {
-    out.checked++;
-    const p = pgVersions.get(id);
-    // Postgres is missing a version memory acknowledged: a lost write in Postgres.
-    if (p === undefined || p < m) {
-      if (m >= cutoff) out.inFlight++;
-      else {
-        out.drift++;
-        if (out.samples.length < 10) out.samples.push(id);
-      }
+  // Suspects: memory acknowledged a version Postgres lacks. Look again after a pause: a write
+  // in flight has landed by then; a difference that stands still on both sides is a loss.
+  const suspects = [...memVersions.entries()].filter(([id, m]) => (pgVersions.get(id) ?? -1) < m);
+  out.checked = memVersions.size;
+  if (suspects.length === 0) return out;
+  await ctx.sleep(input.graceMs ?? 2000);
+  const clients = input.instances.map((i) => adminClient(deps, input.apps, i));
+  const again = await lookAgain(deps, { connectionProfile: input.connectionProfile, table: input.table }, clients, suspects.map(([id]) => id));
+  for (const [id, m] of suspects) {
+    const m2 = again.mem.get(id);
+    const p2 = again.pg.get(id);
+    // Deleted in Postgres (the primary) and not yet in memory, or settled since: not a loss.
+    if (!m2 || again.tombstoned.has(id) || (p2 !== undefined && p2 >= m2.updatedAt.getTime())) continue;
+    if (m2.updatedAt.getTime() !== m) {
+      out.inFlight++;
+      continue;
     }
+    out.drift++;
+    if (out.samples.length < 10) out.samples.push(id);
   }
   return out;
 }

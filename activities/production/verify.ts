@@ -35,7 +35,10 @@ export interface VerifyMonthInput {
    * primary: once Postgres is primary, a row only it has may be an acknowledged write.
    */
   deleteExtras: boolean;
-  /** Writes newer than (start − graceMs) may still be in flight between the stores. */
+  /**
+   * How long to wait before looking at differing rows again (default 2000 ms): a write in
+   * flight between the stores has landed by then. 0 when no one writes.
+   */
   graceMs?: number;
 }
 
@@ -49,6 +52,35 @@ async function exportAll(client: AdminClient, range: MonthRange, heartbeat: () =
     if (!page.nextCursor || page.records.length === 0) return out;
     after = page.nextCursor;
   }
+}
+
+/** Fresh versions of `ids` on both sides (and Postgres tombstones). */
+export async function lookAgain(
+  deps: ActivityDeps,
+  input: Pick<VerifyMonthInput, 'connectionProfile' | 'table'>,
+  clients: AdminClient[],
+  ids: string[],
+): Promise<{ pg: Map<string, number>; mem: Map<string, MemoryRecord>; tombstoned: Set<string> }> {
+  const pool = deps.profiles.pool(input.connectionProfile);
+  const pg = new Map<string, number>();
+  const tombstoned = new Set<string>();
+  const mem = new Map<string, MemoryRecord>();
+  for (let i = 0; i < ids.length; i += 1000) {
+    const chunk = ids.slice(i, i + 1000);
+    const r = await pool.query<{ id: string; updated_at: Date }>(`SELECT id::text AS id, updated_at FROM ${escapeIdentifier(input.table)} WHERE id = ANY($1::uuid[])`, [chunk]);
+    for (const row of r.rows) pg.set(row.id, Math.max(pg.get(row.id) ?? 0, row.updated_at.getTime()));
+    const t = await pool.query<{ id: string }>(`SELECT id::text AS id FROM memory_record_tombstones WHERE id = ANY($1::uuid[])`, [chunk]);
+    for (const row of t.rows) tombstoned.add(row.id);
+  }
+  for (const c of clients) {
+    for (let i = 0; i < ids.length; i += 100) {
+      for (const r of await c.records(ids.slice(i, i + 100))) {
+        const prev = mem.get(r.id);
+        if (!prev || prev.updatedAt < r.updatedAt) mem.set(r.id, r);
+      }
+    }
+  }
+  return { pg, mem, tombstoned };
 }
 
 export function createVerifyActivities(deps: ActivityDeps) {
@@ -65,7 +97,6 @@ export function createVerifyActivities(deps: ActivityDeps) {
       const table = escapeIdentifier(input.table);
       const pool = deps.profiles.pool(input.connectionProfile);
       const clients = input.instances.map((i) => adminClient(deps, input.apps, i));
-      const cutoff = Date.now() - (input.graceMs ?? 5000);
 
       const pgSum = await pool.query<{ count: string; sum: string }>(rangeChecksumSql(table), [input.range.from, input.range.to]);
       const postgres: Checksum = { count: Number(pgSum.rows[0].count), sum: pgSum.rows[0].sum };
@@ -85,27 +116,40 @@ export function createVerifyActivities(deps: ActivityDeps) {
       const mem = new Map<string, MemoryRecord>();
       for (const c of clients) for (const r of await exportAll(c, input.range, beat)) mem.set(r.id, r);
 
+      // Suspects: memory holds a version Postgres lacks, or (memory primary) Postgres holds a
+      // row no memory store has. Either may be a write in flight between the two stores.
+      const behind = [...mem.values()].filter((r) => (pg.get(r.id) ?? -1) < r.updatedAt.getTime());
+      const extras = input.deleteExtras ? [...pg.keys()].filter((id) => !mem.has(id)) : [];
+      if (behind.length + extras.length === 0) return result;
+
+      // Look again after a pause: a write in flight has landed by then (or changed again);
+      // only a difference that stands still on both sides is drift.
+      await ctx.sleep(input.graceMs ?? 2000);
+      const again = await lookAgain(deps, input, clients, [...behind.map((r) => r.id), ...extras]);
+      beat();
       const toUpsert: MemoryRecord[] = [];
-      const toDelete: string[] = [];
-      for (const [id, r] of mem) {
-        const p = pg.get(id);
-        const u = r.updatedAt.getTime();
-        if (p === undefined || p < u) {
-          if (u >= cutoff) result.inFlight++;
-          else {
-            if (p === undefined) result.drift.missing++;
-            else result.drift.stale++;
-            toUpsert.push(r);
-          }
+      for (const r of behind) {
+        const m2 = again.mem.get(r.id);
+        const p2 = again.pg.get(r.id);
+        if (!m2 || again.tombstoned.has(r.id) || (p2 !== undefined && p2 >= m2.updatedAt.getTime())) continue; // settled
+        if (m2.updatedAt.getTime() !== r.updatedAt.getTime()) {
+          result.inFlight++;
+          continue;
         }
+        if (p2 === undefined) result.drift.missing++;
+        else result.drift.stale++;
+        toUpsert.push(m2);
       }
-      for (const [id, p] of pg) {
-        if (mem.has(id) || !input.deleteExtras) continue;
-        if (p >= cutoff) result.inFlight++;
-        else {
-          result.drift.extra++;
-          toDelete.push(id);
+      const toDelete: string[] = [];
+      for (const id of extras) {
+        const p2 = again.pg.get(id);
+        if (p2 === undefined || again.mem.has(id)) continue; // settled
+        if (p2 !== pg.get(id)) {
+          result.inFlight++;
+          continue;
         }
+        result.drift.extra++;
+        toDelete.push(id);
       }
       result.match = result.drift.missing + result.drift.stale + result.drift.extra === 0;
       if (input.repair && !result.match) {
@@ -115,11 +159,9 @@ export function createVerifyActivities(deps: ActivityDeps) {
           result.repaired += r.written;
           beat();
         }
-        if (toDelete.length) {
-          const d = await pool.query(
-            `DELETE FROM ${table} WHERE id = ANY($1::uuid[]) AND created_at >= $2 AND created_at < $3 AND updated_at < $4`,
-            [toDelete, input.range.from, input.range.to, new Date(cutoff)],
-          );
+        for (const id of toDelete) {
+          // Only the version seen twice: a row written since is left alone.
+          const d = await pool.query(`DELETE FROM ${table} WHERE id = $1::uuid AND updated_at = $2`, [id, new Date(again.pg.get(id)!)]);
           result.repaired += d.rowCount ?? 0;
         }
       }

@@ -30,7 +30,7 @@ describe('productionCutover rollback branches during monitoring', () => {
       return (await handle.result()) as ProductionCutoverResult;
     })());
     const log = await load.stop();
-    expect(result.outcome).toBe('aborted');
+    expect(result.outcome, JSON.stringify(result.rollbacks)).toBe('aborted');
     expect(result.finalMode).toEqual({ persistence: 'memory', primary: 'memory', failFast: false, dualWriteEnabled: false });
     const comp = result.phases.map((p) => p.phase).filter((p) => p.startsWith('compensate'));
     expect(comp).toEqual(['compensate: revert to dual-write with memory primary', 'compensate: restore memory only']);

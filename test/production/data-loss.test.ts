@@ -38,7 +38,7 @@ describe('productionCutover rollback branches during monitoring', () => {
       return (await handle.result()) as ProductionCutoverResult;
     })());
     const log = await load.stop();
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome, JSON.stringify(result.rollbacks)).toBe('completed');
     expect(result.rollbacks.map((r) => r.branch)).toContain('data-loss');
     expect(result.phases.map((p) => p.phase)).toContain('re-run backfill from memory');
     const verdict = await env.oracleAgainstPostgres(log);

@@ -40,7 +40,7 @@ describe('productionCutover on the real dev server and Postgres, under continuou
     const log = await load.stop();
     expect(load.handle.stats().acked).toBeGreaterThan(1000);
 
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome, JSON.stringify(result.rollbacks)).toBe('completed');
     expect(result.finalMode).toEqual({ persistence: 'postgres', primary: 'postgres', failFast: false, dualWriteEnabled: false });
     const control = await getControl(env.db.pool, 'memory_records');
     expect(control?.mode.persistence).toBe('postgres');

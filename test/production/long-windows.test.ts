@@ -57,7 +57,7 @@ const noGates = { beforeSwitchPrimary: false, beforeFinalCutover: false };
 describe('productionCutover monitoring windows on the time-skipping server', () => {
   it('runs the default 24 h window with a health check every 5 minutes, then the final cutover', async () => {
     const result = await runCutover('ts-24h', { approvals: noGates });
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome, JSON.stringify(result.rollbacks)).toBe('completed');
     expect(result.monitoring.endedBy).toBe('window elapsed');
     expect(result.monitoring.checks).toBe(288); // 24 h / 5 min
     const monitoring = result.phases.find((p) => p.phase === 'monitoring')!;
@@ -67,7 +67,7 @@ describe('productionCutover monitoring windows on the time-skipping server', () 
 
   it('runs a 48 h window to the final cutover', async () => {
     const result = await runCutover('ts-48h', { approvals: noGates, monitoring: { windowMinutes: 2880, healthCheckEveryMinutes: 15 } });
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome, JSON.stringify(result.rollbacks)).toBe('completed');
     expect(result.monitoring.checks).toBe(192); // 48 h / 15 min
     const monitoring = result.phases.find((p) => p.phase === 'monitoring')!;
     expect(Date.parse(monitoring.endedAt!) - Date.parse(monitoring.startedAt)).toBeGreaterThanOrEqual(48 * 3600_000);
@@ -79,7 +79,7 @@ describe('productionCutover monitoring windows on the time-skipping server', () 
       await tenv.sleep('3 hours');
       await handle.signal(approveSignal, { operator: 'erin', reason: 'metrics clean for 3 h, change window closing', gate: 'end-monitoring' });
     });
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome, JSON.stringify(result.rollbacks)).toBe('completed');
     expect(result.monitoring.endedBy).toBe('approval by erin');
     expect(result.monitoring.checks).toBeLessThan(24);
     expect(result.decisions).toContainEqual(expect.objectContaining({ action: 'approve', operator: 'erin', gate: 'end-monitoring' }));

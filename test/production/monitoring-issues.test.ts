@@ -52,7 +52,7 @@ describe('productionCutover rollback branches during monitoring', () => {
     const result = await run;
     const log = await load.stop();
 
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome, JSON.stringify(result.rollbacks)).toBe('completed');
     expect(result.rollbacks.map((r) => r.branch)).toEqual(['cutover-issues']);
     expect(result.rollbacks[0].endedInMode).toBe('dual-write, memory primary');
     expect(result.investigations).toHaveLength(1);

@@ -79,7 +79,7 @@ describe('productionCutover start guards', () => {
     const taskQueue = temporal.taskQueue('prod-dry');
     const w = await createTestWorker(temporal, taskQueue, { dbUrl: env.db.url, adminToken: env.apps.adminToken });
     const result = await w.runUntil(temporal.client.workflow.execute('productionCutover', { taskQueue, workflowId: `prod-dry-${taskQueue}`, args: [{ dryRun: true }] }));
-    expect(result.outcome).toBe('dry-run');
+    expect(result.outcome, JSON.stringify(result.rollbacks)).toBe('dry-run');
     expect(result.backfill.rows).toBeGreaterThanOrEqual(200);
     expect(result.backfill.written).toBe(0);
     const after = JSON.parse(await databaseFingerprint());

@@ -35,7 +35,7 @@ describe('productionCutover when a step cannot complete', () => {
       temporal.client.workflow.execute('productionCutover', { taskQueue, workflowId: `prod-parity-${taskQueue}`, args: [{ ...base, verify: { maxRepairRounds: 1 } }] }),
     );
     const log = await load.stop();
-    expect(result.outcome).toBe('rolled-back');
+    expect(result.outcome, JSON.stringify(result.rollbacks)).toBe('rolled-back');
     expect(result.rollbacks).toHaveLength(1);
     expect(result.rollbacks[0].branch).toBe('backfill-or-verify-incomplete');
     expect(result.rollbacks[0].cause).toMatch(/parity cannot be reached/);
@@ -72,7 +72,7 @@ describe('productionCutover when a step cannot complete', () => {
       return (await handle.result()) as ProductionCutoverResult;
     })());
     const log = await load.stop();
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome, JSON.stringify(result.rollbacks)).toBe('completed');
     expect(result.migrate?.helperExists).toBe(true);
     expect(result.decisions).toContainEqual(expect.objectContaining({ action: 'resume', operator: 'carol', reason: 'restored the helper function' }));
     const verdict = await env.oracleAgainstPostgres(log);

@@ -38,7 +38,7 @@ describe('productionCutover survives worker crashes', () => {
     await worker.kill();
     const log = await load.stop();
 
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome, JSON.stringify(result.rollbacks)).toBe('completed');
     expect(kills).toHaveLength(2);
     // Each killed attempt was retried from its last heartbeat, not from the start of the chunk.
     expect(result.backfill.resumedChunks).toBeGreaterThanOrEqual(1);
