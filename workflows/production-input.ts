@@ -49,6 +49,8 @@ export interface ProductionCutoverInput {
     latencyFloorMs?: number;
     /** Recent writes compared between stores per check. Default 200 (0–5000). */
     paritySample?: number;
+    /** Consecutive unhealthy checks that trigger the rollback (one spike is noise). Default 2 (1–10). */
+    unhealthyChecks?: number;
   };
   approvals?: {
     beforeBackfill?: boolean; // default false
@@ -70,7 +72,7 @@ export interface ResolvedProductionInput {
   backfill: { batchSize: number; parallelism: number; maxRowsPerSecond: number; chunkRows: number; throttleWriteP99Ms: number };
   verify: { maxRepairRounds: number };
   monitoring: { windowMinutes: number; healthCheckEveryMinutes: number };
-  health: { maxDualWriteFailures: number; maxLatencyRatio: number; latencyFloorMs: number; paritySample: number };
+  health: { maxDualWriteFailures: number; maxLatencyRatio: number; latencyFloorMs: number; paritySample: number; unhealthyChecks: number };
   approvals: { beforeBackfill: boolean; beforeSwitchPrimary: boolean; beforeFinalCutover: boolean };
   barrierTimeoutSeconds: number;
   nonProduction: boolean;
@@ -128,12 +130,13 @@ export function resolveProductionInput(input: unknown): ResolvedProductionInput 
     ? (m?.num('healthCheckEveryMinutes', { default: Math.min(5, windowMinutes), min: 0.05, max: 60 }) ?? Math.min(5, windowMinutes))
     : (m?.int('healthCheckEveryMinutes', { default: 5, min: 1, max: 60 }) ?? 5);
 
-  const h = r.object('health')?.only(['maxDualWriteFailures', 'maxLatencyRatio', 'latencyFloorMs', 'paritySample']);
+  const h = r.object('health')?.only(['maxDualWriteFailures', 'maxLatencyRatio', 'latencyFloorMs', 'paritySample', 'unhealthyChecks']);
   const health = {
     maxDualWriteFailures: h?.int('maxDualWriteFailures', { default: 0, min: 0, max: 1_000_000 }) ?? 0,
     maxLatencyRatio: h?.num('maxLatencyRatio', { default: 3, min: 1, max: 100 }) ?? 3,
     latencyFloorMs: h?.num('latencyFloorMs', { default: 50, min: 0, max: 60_000 }) ?? 50,
     paritySample: h?.int('paritySample', { default: 200, min: 0, max: 5000 }) ?? 200,
+    unhealthyChecks: h?.int('unhealthyChecks', { default: 2, min: 1, max: 10 }) ?? 2,
   };
 
   const ap = r.object('approvals')?.only(['beforeBackfill', 'beforeSwitchPrimary', 'beforeFinalCutover']);

@@ -217,6 +217,7 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
           await changeMode(MODES.dualWritePostgresPrimary, 'runbook step 5: switch primary to Postgres');
         });
         previous = (await short.metricsSnapshot({ apps: appsRef, instances }));
+        let unhealthyInARow = 0;
         try {
           ctl.offerGate('end-monitoring');
           const ended = await ctl.phase('monitoring', () =>
@@ -232,14 +233,21 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
                   instances,
                   previous,
                   baselineP99Ms: baseline.p99Ms,
-                  thresholds: input.health,
+                  thresholds: {
+                    maxDualWriteFailures: input.health.maxDualWriteFailures,
+                    maxLatencyRatio: input.health.maxLatencyRatio,
+                    latencyFloorMs: input.health.latencyFloorMs,
+                    paritySample: input.health.paritySample,
+                  },
                 });
                 previous = report.snapshot;
                 lastHealth = report;
                 result.monitoring.checks++;
                 result.monitoring.lastHealth = withoutSnapshot(report);
                 ctl.status.lastHealth = withoutSnapshot(report) as unknown as Record<string, unknown>;
-                if (report.verdict === 'unhealthy') throw new MonitoringIssue(report);
+                unhealthyInARow = report.verdict === 'unhealthy' ? unhealthyInARow + 1 : 0;
+                if (unhealthyInARow >= input.health.unhealthyChecks) throw new MonitoringIssue(report);
+                if (report.verdict === 'unhealthy') ctl.note(`health check ${result.monitoring.checks}: unhealthy (${report.reasons.join('; ')}); ${unhealthyInARow}/${input.health.unhealthyChecks} before rollback`);
                 if (report.verdict === 'data-loss') await repairDataLoss(report);
               },
             }),

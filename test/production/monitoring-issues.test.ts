@@ -19,17 +19,16 @@ const base: ProductionCutoverInput = {
   health: { maxLatencyRatio: 3, latencyFloorMs: 100 },
 };
 
-/** Holds a lock that blocks every write to memory_records for `ms`: write latency soars. */
-async function stallWrites(ms: number): Promise<void> {
-  const c = await env.db.pool.connect();
-  try {
-    await c.query('BEGIN');
-    await c.query('LOCK TABLE memory_records IN SHARE ROW EXCLUSIVE MODE');
-    await new Promise((r) => setTimeout(r, ms));
-    await c.query('COMMIT');
-  } finally {
-    c.release();
-  }
+/**
+ * Fault: every write to this month's partition (where the load writes) takes 400 ms longer
+ * until `undo()`; write p99 soars for as long as it lasts.
+ */
+async function slowWrites(): Promise<{ undo(): Promise<void> }> {
+  const part = (await env.db.pool.query(`SELECT 'memory_records_' || to_char(now(), 'YYYY_MM') AS p`)).rows[0].p as string;
+  await env.db.pool.query(`
+    CREATE FUNCTION slow_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.4); RETURN NEW; END $$;
+    CREATE TRIGGER slow_down BEFORE INSERT OR UPDATE ON ${part} FOR EACH ROW EXECUTE FUNCTION slow_down();`);
+  return { undo: async () => void (await env.db.pool.query(`DROP TRIGGER slow_down ON ${part}; DROP FUNCTION slow_down()`)) };
 }
 
 describe('productionCutover rollback branches during monitoring', () => {
@@ -40,10 +39,11 @@ describe('productionCutover rollback branches during monitoring', () => {
     const run = w.runUntil((async () => {
       const handle = await temporal.client.workflow.start('productionCutover', { taskQueue, workflowId: `prod-issues-${taskQueue}`, args: [base] });
       await waitForStatus(handle, (s) => s.phase === 'monitoring');
-      await stallWrites(2500);
+      const fault = await slowWrites();
       const waiting = await waitForStatus(handle, (s) => s.state === 'waiting-for-operator');
       expect(waiting.waitingOn).toMatch(/cutover issues during monitoring/);
       expect(waiting.waitingOn).toMatch(/write p99/);
+      await fault.undo();
       const mode = await getControl(env.db.pool, 'memory_records');
       expect(mode?.mode).toMatchObject({ persistence: 'dual-write', primary: 'memory' });
       await handle.executeUpdate(resumeUpdate, { args: [{ operator: 'alice', reason: 'lock was a one-off maintenance job', decision: 'retry' }] });
