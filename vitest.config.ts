@@ -8,6 +8,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     exclude: ['test/e2e/**', 'test/chaos/**', 'node_modules/**'],
     globalSetup: ['test/setup/global-services.ts'],
+    setupFiles: ['test/setup/runtime.ts'],
     pool: 'forks',
     poolOptions: { forks: { maxForks: 3, minForks: 1 } },
     testTimeout: 180_000,
