@@ -19,13 +19,13 @@ export interface ProductionCutoverInput {
     adminTokenRef?: string;
   };
   backfill?: {
-    /** Rows per export page and per upsert statement. Default 1000 (10–20000). */
+    /** Rows per export page and per upsert statement. Default 2000 (10–20000). */
     batchSize?: number;
     /** Work units (instance × month) copied at once. Default 2 (1–16). */
     parallelism?: number;
     /** Upper bound on rows/s across the run; 0 = unbounded. Default 0. */
     maxRowsPerSecond?: number;
-    /** Rows one activity call copies before it reports progress. Default 20000. */
+    /** Rows one activity call copies before it reports progress. Default 50000. */
     chunkRows?: number;
     /** Slow down when the app's write p99 exceeds this (ms). Default 250. */
     throttleWriteP99Ms?: number;
@@ -106,12 +106,12 @@ export function resolveProductionInput(input: unknown): ResolvedProductionInput 
   const adminTokenRef = a?.string('adminTokenRef', { default: 'default', pattern: NAME, allowed: 'a token reference name ([a-z][a-z0-9_-]*), resolved by the worker; never the token' }) ?? 'default';
 
   const b = r.object('backfill')?.only(['batchSize', 'parallelism', 'maxRowsPerSecond', 'chunkRows', 'throttleWriteP99Ms']);
-  const batchSize = b?.int('batchSize', { default: 1000, min: 10, max: 20000 }) ?? 1000;
+  const batchSize = b?.int('batchSize', { default: 2000, min: 10, max: 20000 }) ?? 2000;
   const backfill = {
     batchSize,
     parallelism: b?.int('parallelism', { default: 2, min: 1, max: 16 }) ?? 2,
     maxRowsPerSecond: b?.int('maxRowsPerSecond', { default: 0, min: 0, max: 10_000_000 }) ?? 0,
-    chunkRows: b?.int('chunkRows', { default: 20000, min: batchSize, max: 10_000_000 }) ?? Math.max(20000, batchSize),
+    chunkRows: b?.int('chunkRows', { default: 50000, min: batchSize, max: 10_000_000 }) ?? 50000,
     throttleWriteP99Ms: b?.int('throttleWriteP99Ms', { default: 250, min: 1, max: 60_000 }) ?? 250,
   };
 

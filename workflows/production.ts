@@ -371,12 +371,17 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
     let pending = months;
     for (let round = 0; ; round++) {
       const repair = round < input.verify.maxRepairRounds;
+      // Months are independent: two lanes at a time.
       const results: MonthParity[] = [];
-      for (const [i, range] of pending.entries()) {
-        const p = await long.verifyMonth({ connectionProfile: input.connectionProfile, table: input.target, apps: appsRef, instances, range, repair, deleteExtras });
-        results.push(p);
-        ctl.setProgress({ done: i + 1, total: pending.length, unit: 'months' });
-      }
+      const queue = [...pending];
+      const lane = async () => {
+        for (let range = queue.shift(); range; range = queue.shift()) {
+          results.push(await long.verifyMonth({ connectionProfile: input.connectionProfile, table: input.target, apps: appsRef, instances, range, repair, deleteExtras }));
+          ctl.setProgress({ done: results.length, total: pending.length, unit: 'months' });
+        }
+      };
+      await Promise.all([lane(), lane()]);
+      results.sort((a, b) => a.month.localeCompare(b.month));
       for (const p of results) {
         const at = result.parity.findIndex((x) => x.month === p.month);
         if (at >= 0) result.parity[at] = p;

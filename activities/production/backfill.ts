@@ -72,24 +72,33 @@ export function createBackfillActivities(deps: ActivityDeps) {
       const pressure = new AppPressure(client, input.throttleWriteP99Ms);
       let throttledMs = 0;
       let done = false;
-      while (cp.rows < input.chunkRows) {
-        const limit = Math.min(input.batchSize, input.chunkRows - cp.rows);
-        const page = await client.exportPage({ after: cp.cursor, limit, from: input.unit.from, to: input.unit.to });
+      const fetchPage = (after: RecordCursor | null, limit: number) => client.exportPage({ after, limit, from: input.unit.from, to: input.unit.to });
+      let limit = Math.min(input.batchSize, input.chunkRows - cp.rows);
+      let page = limit > 0 ? await fetchPage(cp.cursor, limit) : { records: [], nextCursor: null };
+      for (;;) {
+        const last = page.records[page.records.length - 1];
+        const cursor = last ? { createdAt: last.createdAt.toISOString(), id: last.id } : cp.cursor;
+        const exhausted = page.records.length < limit || !page.nextCursor;
+        const nextLimit = Math.min(input.batchSize, input.chunkRows - cp.rows - page.records.length);
+        // Pipeline: the next page is read from the app while this one is written to Postgres.
+        const next = !exhausted && nextLimit > 0 ? fetchPage(cursor, nextLimit) : undefined;
+        next?.catch(() => undefined); // a failure surfaces when awaited below
         if (page.records.length > 0 && !input.dryRun) {
-          const r = await deps.profiles.withClient(input.connectionProfile, (c) => upsertRecords(c, page.records, { table: input.table }));
+          const records = page.records;
+          const r = await deps.profiles.withClient(input.connectionProfile, (c) => upsertRecords(c, records, { table: input.table }));
           cp.written += r.written;
           cp.skippedStale += r.skippedStale;
           cp.skippedDeleted += r.skippedDeleted;
           for (const p of r.partitionsCreated) if (!cp.partitionsCreated.includes(p)) cp.partitionsCreated.push(p);
         }
         cp.rows += page.records.length;
-        const last = page.records[page.records.length - 1];
-        if (last) cp.cursor = { createdAt: last.createdAt.toISOString(), id: last.id };
+        cp.cursor = cursor;
         ctx.heartbeat(cp);
-        if (page.records.length < limit || !page.nextCursor) {
+        if (exhausted) {
           done = true;
           break;
         }
+        if (!next) break; // this call's share (chunkRows) is done; the workflow calls again
         // Throttle: a fixed rate bound, and back-off while the app is under pressure.
         if (input.maxRowsPerSecond > 0) {
           const due = (cp.rows / input.maxRowsPerSecond) * 1000 - (Date.now() - t0);
@@ -103,6 +112,8 @@ export function createBackfillActivities(deps: ActivityDeps) {
           throttledMs += pause;
           await ctx.sleep(pause);
         }
+        limit = nextLimit;
+        page = await next;
       }
       return {
         rows: cp.rows,

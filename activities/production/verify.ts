@@ -98,10 +98,13 @@ export function createVerifyActivities(deps: ActivityDeps) {
       const pool = deps.profiles.pool(input.connectionProfile);
       const clients = input.instances.map((i) => adminClient(deps, input.apps, i));
 
-      const pgSum = await pool.query<{ count: string; sum: string }>(rangeChecksumSql(table), [input.range.from, input.range.to]);
+      // Both sides at once: the Postgres scan and every instance's checksum.
+      const [pgSum, ...memSums] = await Promise.all([
+        pool.query<{ count: string; sum: string }>(rangeChecksumSql(table), [input.range.from, input.range.to]),
+        ...clients.map((c) => c.checksum(input.range.from, input.range.to)),
+      ]);
       const postgres: Checksum = { count: Number(pgSum.rows[0].count), sum: pgSum.rows[0].sum };
-      let memory: Checksum = { count: 0, sum: '0' };
-      for (const c of clients) memory = addChecksums(memory, await c.checksum(input.range.from, input.range.to));
+      const memory = memSums.reduce<Checksum>((a, b) => addChecksums(a, b), { count: 0, sum: '0' });
       beat();
       const result: MonthParity = { month: input.range.month, memory, postgres, match: true, drift: { missing: 0, stale: 0, extra: 0 }, repaired: 0, inFlight: 0 };
       if (memory.count === postgres.count && memory.sum === postgres.sum) return result;
