@@ -1,4 +1,4 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { Pool } from 'pg';
 import { startApps, type RunningApps } from './app';
 import { useTestDatabase, type TestDatabase } from './db';
@@ -7,6 +7,7 @@ import { startLoad, type LoadHandle } from '../../src/loadgen/generator';
 import { checkOracle, postgresReader, instancesReader, type OracleVerdict } from '../../src/loadgen/oracle';
 import type { OpLog } from '../../src/loadgen/oplog';
 import type { PersistenceMode } from '../../workflows/types';
+import type { ProductionCutoverInput } from '../../workflows/production-input';
 
 export const MEMORY_ONLY: PersistenceMode = { persistence: 'memory', primary: 'memory', failFast: false, dualWriteEnabled: false };
 
@@ -57,4 +58,18 @@ export function useCutoverEnv(opts: { instances?: number; seed?: number; months?
   };
   env.oracleAgainstInstances = (log) => checkOracle(log, instancesReader(env.urls(), env.apps.adminToken));
   return env;
+}
+
+/** A production cutover that runs unattended in seconds: non-production window, no gates. */
+export const QUICK_RUN: ProductionCutoverInput = {
+  nonProduction: true,
+  monitoring: { windowMinutes: 0.4, healthCheckEveryMinutes: 0.05 },
+  approvals: { beforeSwitchPrimary: false, beforeFinalCutover: false },
+  backfill: { batchSize: 300 },
+  health: { maxLatencyRatio: 3, latencyFloorMs: 100 },
+};
+
+/** The oracle's verdict: no acknowledged write missing, stale or resurrected. */
+export function expectNothingLost(v: OracleVerdict): void {
+  expect({ missing: v.missing, stale: v.stale, resurrected: v.resurrected }, JSON.stringify(v.samples)).toEqual({ missing: 0, stale: 0, resurrected: 0 });
 }

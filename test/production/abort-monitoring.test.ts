@@ -1,22 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { useTemporal } from '../helpers/temporal';
-import { useCutoverEnv } from '../helpers/cutover-env';
+import { expectNothingLost, QUICK_RUN, useCutoverEnv } from '../helpers/cutover-env';
 import { createTestWorker } from '../helpers/worker';
 import { waitForStatus } from '../helpers/status';
-import type { ProductionCutoverInput } from '../../workflows/production-input';
 import type { ProductionCutoverResult } from '../../workflows/production';
 import { abortUpdate } from '../../workflows/messages';
 
 const temporal = useTemporal();
 const env = useCutoverEnv({ instances: 2, seed: 1200, months: 4 });
 
-const base: ProductionCutoverInput = {
-  nonProduction: true,
-  monitoring: { windowMinutes: 0.4, healthCheckEveryMinutes: 0.05 },
-  approvals: { beforeSwitchPrimary: false, beforeFinalCutover: false },
-  backfill: { batchSize: 300 },
-  health: { maxLatencyRatio: 3, latencyFloorMs: 100 },
-};
+const base = QUICK_RUN;
 
 describe('productionCutover rollback branches during monitoring', () => {
   it('aborts during monitoring: compensations run in reverse and the app ends in its starting mode with nothing lost', async () => {
@@ -39,6 +32,6 @@ describe('productionCutover rollback branches during monitoring', () => {
     expect(runs.rows.map((r) => r.status)).toEqual(['aborted']);
     // Memory is the primary again: every acknowledged write is there.
     const verdict = await env.oracleAgainstInstances(log);
-    expect({ missing: verdict.missing, stale: verdict.stale, resurrected: verdict.resurrected }).toEqual({ missing: 0, stale: 0, resurrected: 0 });
+    expectNothingLost(verdict);
   });
 });

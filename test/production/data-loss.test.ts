@@ -1,21 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { useTemporal } from '../helpers/temporal';
-import { useCutoverEnv } from '../helpers/cutover-env';
+import { expectNothingLost, QUICK_RUN, useCutoverEnv } from '../helpers/cutover-env';
 import { createTestWorker } from '../helpers/worker';
 import { waitForStatus } from '../helpers/status';
-import type { ProductionCutoverInput } from '../../workflows/production-input';
 import type { ProductionCutoverResult } from '../../workflows/production';
 
 const temporal = useTemporal();
 const env = useCutoverEnv({ instances: 2, seed: 1200, months: 4 });
 
-const base: ProductionCutoverInput = {
-  nonProduction: true,
-  monitoring: { windowMinutes: 0.4, healthCheckEveryMinutes: 0.05 },
-  approvals: { beforeSwitchPrimary: false, beforeFinalCutover: false },
-  backfill: { batchSize: 300 },
-  health: { maxLatencyRatio: 3, latencyFloorMs: 100 },
-};
+const base = QUICK_RUN;
 
 describe('productionCutover rollback branches during monitoring', () => {
   it('re-runs the backfill from memory and verifies when parity drift is detected, then completes', async () => {
@@ -42,6 +35,6 @@ describe('productionCutover rollback branches during monitoring', () => {
     expect(result.rollbacks.map((r) => r.branch)).toContain('data-loss');
     expect(result.phases.map((p) => p.phase)).toContain('re-run backfill from memory');
     const verdict = await env.oracleAgainstPostgres(log);
-    expect({ missing: verdict.missing, stale: verdict.stale, resurrected: verdict.resurrected }).toEqual({ missing: 0, stale: 0, resurrected: 0 });
+    expectNothingLost(verdict);
   });
 });

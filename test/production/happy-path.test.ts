@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useTemporal } from '../helpers/temporal';
-import { useCutoverEnv } from '../helpers/cutover-env';
+import { expectNothingLost, useCutoverEnv } from '../helpers/cutover-env';
 import { createTestWorker } from '../helpers/worker';
 import type { ProductionCutoverInput } from '../../workflows/production-input';
 import type { ProductionCutoverResult } from '../../workflows/production';
@@ -56,6 +56,6 @@ describe('productionCutover on the real dev server and Postgres, under continuou
 
     const verdict = await env.oracleAgainstPostgres(log);
     expect(verdict.checked).toBeGreaterThan(2000);
-    expect({ missing: verdict.missing, stale: verdict.stale, resurrected: verdict.resurrected }).toEqual({ missing: 0, stale: 0, resurrected: 0 });
+    expectNothingLost(verdict);
   });
 });

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { useTemporal } from '../helpers/temporal';
-import { useCutoverEnv } from '../helpers/cutover-env';
+import { expectNothingLost, QUICK_RUN, useCutoverEnv } from '../helpers/cutover-env';
 import { createTestWorker } from '../helpers/worker';
 import { waitForStatus } from '../helpers/status';
-import type { ProductionCutoverInput } from '../../workflows/production-input';
 import type { ProductionCutoverResult } from '../../workflows/production';
 import { resumeUpdate } from '../../workflows/messages';
 import { getControl } from '../../src/memory-layer/control-plane';
@@ -11,13 +10,7 @@ import { getControl } from '../../src/memory-layer/control-plane';
 const temporal = useTemporal();
 const env = useCutoverEnv({ instances: 2, seed: 1200, months: 4 });
 
-const base: ProductionCutoverInput = {
-  nonProduction: true,
-  monitoring: { windowMinutes: 0.4, healthCheckEveryMinutes: 0.05 },
-  approvals: { beforeSwitchPrimary: false, beforeFinalCutover: false },
-  backfill: { batchSize: 300 },
-  health: { maxLatencyRatio: 3, latencyFloorMs: 100 },
-};
+const base = QUICK_RUN;
 
 /**
  * Fault: every write to this month's partition (where the load writes) takes 400 ms longer
@@ -62,6 +55,6 @@ describe('productionCutover rollback branches during monitoring', () => {
     expect(phases.filter((p) => p === 'switch primary to postgres')).toHaveLength(2);
     expect(phases).toContain('investigate');
     const verdict = await env.oracleAgainstPostgres(log);
-    expect({ missing: verdict.missing, stale: verdict.stale, resurrected: verdict.resurrected }).toEqual({ missing: 0, stale: 0, resurrected: 0 });
+    expectNothingLost(verdict);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useTemporal } from '../helpers/temporal';
-import { useCutoverEnv } from '../helpers/cutover-env';
+import { expectNothingLost, useCutoverEnv } from '../helpers/cutover-env';
 import { createTestWorker } from '../helpers/worker';
 import { waitForStatus } from '../helpers/status';
 import type { ProductionCutoverInput } from '../../workflows/production-input';
@@ -46,7 +46,7 @@ describe('productionCutover when a step cannot complete', () => {
     const kept = await env.db.pool.query('SELECT count(*)::int AS n FROM memory_records');
     expect(kept.rows[0].n).toBeGreaterThan(1000);
     const verdict = await env.oracleAgainstInstances(log);
-    expect({ missing: verdict.missing, stale: verdict.stale, resurrected: verdict.resurrected }).toEqual({ missing: 0, stale: 0, resurrected: 0 });
+    expectNothingLost(verdict);
     await env.db.pool.query('DROP TRIGGER swallow_some ON memory_records; DROP FUNCTION swallow_some()');
   });
 
@@ -76,6 +76,6 @@ describe('productionCutover when a step cannot complete', () => {
     expect(result.migrate?.helperExists).toBe(true);
     expect(result.decisions).toContainEqual(expect.objectContaining({ action: 'resume', operator: 'carol', reason: 'restored the helper function' }));
     const verdict = await env.oracleAgainstPostgres(log);
-    expect({ missing: verdict.missing, stale: verdict.stale, resurrected: verdict.resurrected }).toEqual({ missing: 0, stale: 0, resurrected: 0 });
+    expectNothingLost(verdict);
   });
 });

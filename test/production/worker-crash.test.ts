@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useTemporal } from '../helpers/temporal';
-import { useCutoverEnv } from '../helpers/cutover-env';
+import { expectNothingLost, useCutoverEnv } from '../helpers/cutover-env';
 import { spawnWorker } from '../helpers/spawn-worker';
 import { waitForStatus } from '../helpers/status';
 import type { ProductionCutoverResult } from '../../workflows/production';
@@ -49,6 +49,6 @@ describe('productionCutover survives worker crashes', () => {
     const dupes = await env.db.pool.query('SELECT count(*)::int AS n FROM (SELECT id FROM memory_records GROUP BY id HAVING count(*) > 1) d');
     expect(dupes.rows[0].n).toBe(0);
     const verdict = await env.oracleAgainstPostgres(log);
-    expect({ missing: verdict.missing, stale: verdict.stale, resurrected: verdict.resurrected }).toEqual({ missing: 0, stale: 0, resurrected: 0 });
+    expectNothingLost(verdict);
   });
 });
