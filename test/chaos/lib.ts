@@ -1,0 +1,116 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { inject } from 'vitest';
+import { projectRoot } from '../../src/devenv/paths';
+import { appendResult, type ScenarioResult } from './results';
+import type { OracleVerdict } from '../../src/loadgen/oracle';
+
+/** Asks the global setup (the servers' owner) to kill, restart, halt or resume a server. */
+export async function chaos(action: 'temporal-kill' | 'temporal-restart' | 'pg-halt' | 'pg-resume' | 'pg-restart'): Promise<number> {
+  const res = await fetch(`${inject('chaosControlUrl')}/${action}`, { method: 'POST', signal: AbortSignal.timeout(120_000) });
+  const body = await res.text();
+  if (!res.ok) throw new Error(`chaos ${action} failed: ${res.status} ${body}`);
+  return (JSON.parse(body) as { ms: number }).ms;
+}
+
+export function recordResult(r: ScenarioResult): void {
+  appendResult(inject('chaosResultsFile'), r);
+}
+
+export function lostRecords(v: Pick<OracleVerdict, 'missing' | 'stale' | 'resurrected'>): number {
+  return v.missing + v.stale + v.resurrected;
+}
+
+/**
+ * Runs `body` as one scenario run and records its outcome for the reliability table, pass or
+ * fail (a failing run is recorded, then the test fails with its error).
+ */
+export async function scenario(name: string, body: () => Promise<{ dataLost: number | null; detail?: string }>): Promise<void> {
+  try {
+    const r = await body();
+    recordResult({ scenario: name, passed: true, dataLost: r.dataLost, detail: r.detail });
+  } catch (err) {
+    recordResult({ scenario: name, passed: false, dataLost: null, detail: (err as Error).message.slice(0, 500) });
+    throw err;
+  }
+}
+
+/** A file in the suite's log directory; what is written there is scanned for secrets at the end. */
+export function logFile(name: string): fs.WriteStream {
+  return fs.createWriteStream(path.join(inject('chaosLogDir'), `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.log`), { flags: 'a' });
+}
+
+/** Pipes a child's stdout and stderr into a log file of the suite. */
+export function captureOutput(child: ChildProcess, name: string): void {
+  const out = logFile(name);
+  child.stdout?.on('data', (b: Buffer) => out.write(b));
+  child.stderr?.on('data', (b: Buffer) => out.write(b));
+  child.once('exit', () => setTimeout(() => out.end(), 100));
+}
+
+export interface ChaosWorker {
+  child: ChildProcess;
+  pid: number;
+  /** SIGKILL; resolves once the process is gone. */
+  kill(): Promise<void>;
+}
+
+const liveWorkers = new Set<ChaosWorker>();
+
+/**
+ * A worker in its own process (test/chaos/worker-child.ts: all activities, INFO logs), its
+ * output captured in the log directory. Resolves once it polls.
+ */
+export async function spawnChaosWorker(opts: { taskQueue: string; dbUrl: string; adminToken: string; label: string }): Promise<ChaosWorker> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'test/chaos/worker-child.ts')], {
+    cwd: projectRoot,
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_NAMESPACE: inject('temporalNamespace'),
+      WORKFLOW_BUNDLE: inject('workflowBundlePath'),
+      TASK_QUEUE: opts.taskQueue,
+      // The profile and token reach the worker the way production's do: environment variables.
+      LICHEN_DB_PROFILE_DEFAULT: opts.dbUrl,
+      LICHEN_ADMIN_TOKEN: opts.adminToken,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  captureOutput(child, `worker-${opts.label}-${child.pid}`);
+  let stderr = '';
+  child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2000)));
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`worker did not start in 60 s: ${stderr}`)), 60_000);
+    child.stdout?.on('data', (b: Buffer) => {
+      if (b.toString().includes('worker-ready')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`worker exited with ${code} before it was ready: ${stderr}`));
+    });
+  });
+  const w: ChaosWorker = {
+    child,
+    pid: child.pid!,
+    async kill() {
+      liveWorkers.delete(w);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await gone;
+    },
+  };
+  liveWorkers.add(w);
+  return w;
+}
+
+/** For afterAll: kills every worker this file spawned that is still running. */
+export async function killAllWorkers(): Promise<void> {
+  await Promise.allSettled([...liveWorkers].map((w) => w.kill()));
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
