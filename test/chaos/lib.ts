@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { inject } from 'vitest';
@@ -14,8 +15,16 @@ export async function chaos(action: 'temporal-kill' | 'temporal-restart' | 'pg-h
   return (JSON.parse(body) as { ms: number }).ms;
 }
 
+/** Records a run for the reliability table (a no-op under `npm test`, which has no results file). */
 export function recordResult(r: ScenarioResult): void {
-  appendResult(inject('chaosResultsFile'), r);
+  const file = inject('chaosResultsFile');
+  if (file) appendResult(file, r);
+}
+
+let ownLogDir: string | undefined;
+/** The chaos suite's log directory, or (under `npm test`) a temporary one of this process. */
+export function logDir(): string {
+  return inject('chaosLogDir') ?? (ownLogDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'lichen-test-logs-')));
 }
 
 export function lostRecords(v: Pick<OracleVerdict, 'missing' | 'stale' | 'resurrected'>): number {
@@ -38,7 +47,7 @@ export async function scenario(name: string, body: () => Promise<{ dataLost: num
 
 /** A file in the suite's log directory; what is written there is scanned for secrets at the end. */
 export function logFile(name: string): fs.WriteStream {
-  return fs.createWriteStream(path.join(inject('chaosLogDir'), `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.log`), { flags: 'a' });
+  return fs.createWriteStream(path.join(logDir(), `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.log`), { flags: 'a' });
 }
 
 /** Pipes a child's stdout and stderr into a log file of the suite. */

@@ -1,0 +1,75 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { useTemporal } from '../helpers/temporal';
+import { useCutoverEnv } from '../helpers/cutover-env';
+import { waitForStatus } from '../helpers/status';
+import { statusQuery } from '../../workflows/messages';
+import { getControl } from '../../src/memory-layer/control-plane';
+import { killAllWorkers, lostRecords, scenario, sleep, spawnChaosWorker, type ChaosWorker } from './lib';
+import { chaosCutoverInput, epochsOf, resultAcrossRestarts } from './production-run';
+
+const temporal = useTemporal();
+const env = useCutoverEnv({ instances: 2, seed: 4000, months: 6 });
+afterAll(killAllWorkers);
+
+const MIN_KILLS = 10;
+
+describe('the worker SIGKILLed at random points across every phase', () => {
+  it(`survives at least ${MIN_KILLS} kills in one production run: completes once, no duplicate, epochs in order, nothing lost`, async () => {
+    await scenario(`worker SIGKILLed ≥ ${MIN_KILLS} times in one production run`, async () => {
+      const taskQueue = temporal.taskQueue('chaos-kills');
+      const spawn = (n: number) => spawnChaosWorker({ taskQueue, dbUrl: env.db.url, adminToken: env.apps.adminToken, label: `kills-${n}` });
+      let worker: ChaosWorker = await spawn(0);
+      const load = env.startLoad(100);
+      const handle = await temporal.client.workflow.start('productionCutover', { taskQueue, workflowId: `chaos-kills-${taskQueue}`, args: [chaosCutoverInput(1.5)] });
+      await waitForStatus(handle, (s) => s.phase === 'preflight' || s.phases.length > 0, 60_000);
+
+      // Kill every 3–7 s (seeded jitter, so a failure can be replayed), a new worker each time,
+      // until the run has ended or the kills are done and the run is in its last phases.
+      const phasesHit: string[] = [];
+      let seed = 12345;
+      const jitter = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 4000) + 3000;
+      let finished = false;
+      void handle.result().then(() => (finished = true), () => (finished = true));
+      while (!finished && (phasesHit.length < MIN_KILLS)) {
+        await sleep(jitter());
+        if (finished) break;
+        const s = await handle.query(statusQuery).catch(() => undefined);
+        await worker.kill();
+        phasesHit.push(s?.phase ?? '?');
+        worker = await spawn(phasesHit.length);
+      }
+      const result = await resultAcrossRestarts(handle, 240_000);
+      await worker.kill();
+      const log = await load.stop();
+
+      expect(phasesHit.length, `kills landed in: ${phasesHit.join(', ')}`).toBeGreaterThanOrEqual(MIN_KILLS);
+      expect(new Set(phasesHit).size, `kills landed in: ${phasesHit.join(', ')}`).toBeGreaterThanOrEqual(3);
+      expect(result.outcome, JSON.stringify(result.rollbacks)).toBe('completed');
+      expect(result.finalMode).toEqual({ persistence: 'postgres', primary: 'postgres', failFast: false, dualWriteEnabled: false });
+      expect((await getControl(env.db.pool, 'memory_records'))?.mode.persistence).toBe('postgres');
+
+      // No side effect applied twice in a harmful way:
+      // - every record is in memory_records once;
+      const dupes = await env.db.pool.query('SELECT count(*)::int AS n FROM (SELECT id FROM memory_records GROUP BY id HAVING count(*) > 1) d');
+      expect(dupes.rows[0].n).toBe(0);
+      // - the control epochs the run's mode changes returned only go up, and the row's epoch is
+      //   the last of them or later (a retried setMode may bump it once more, harmlessly);
+      const epochs = await epochsOf(handle);
+      expect(epochs.length).toBeGreaterThanOrEqual(3);
+      expect(epochs).toEqual([...epochs].sort((a, b) => a - b));
+      expect(new Set(epochs).size).toBe(epochs.length);
+      const control = await getControl(env.db.pool, 'memory_records');
+      expect(control!.epoch).toBeGreaterThanOrEqual(epochs[epochs.length - 1]);
+      // - one run registered, finished once;
+      const runs = await env.db.pool.query(`SELECT status FROM cutover_runs`);
+      expect(runs.rows.map((r) => r.status)).toEqual(['completed']);
+      // - every live instance applied the final epoch.
+      const lagging = await env.db.pool.query(`SELECT instance_id FROM cutover_instances WHERE stopped_at IS NULL AND applied_epoch < $1`, [control!.epoch]);
+      expect(lagging.rows).toEqual([]);
+
+      const verdict = await env.oracleAgainstPostgres(log);
+      expect({ missing: verdict.missing, stale: verdict.stale, resurrected: verdict.resurrected }).toEqual({ missing: 0, stale: 0, resurrected: 0 });
+      return { dataLost: lostRecords(verdict), detail: `${phasesHit.length} kills in phases: ${phasesHit.join(', ')}; epochs ${epochs.join(',')}` };
+    });
+  }, 420_000);
+});
