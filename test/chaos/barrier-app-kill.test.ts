@@ -5,10 +5,11 @@ import { spawnAppProcess, type SpawnedApp } from '../helpers/app';
 import {
   BarrierTimeoutError, DEFAULT_HEARTBEAT_TTL_MS, listInstances, setModeAndWait, type PersistenceMode,
 } from '../../src/memory-layer/control-plane';
-import { logFile, scenario, sleep } from './lib';
+import { logFile, registerSecret, scenario, sleep } from './lib';
 
 const db = useTestDatabase('control');
 const ADMIN_TOKEN = `tok_barrier_${process.pid}_${Date.now().toString(36)}`;
+registerSecret('admin token (barrier)', ADMIN_TOKEN);
 const apps: (SpawnedApp & { running(): boolean })[] = [];
 
 async function spawnApp(i: number) {

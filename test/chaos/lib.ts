@@ -21,6 +21,24 @@ export function recordResult(r: ScenarioResult): void {
   if (file) appendResult(file, r);
 }
 
+/** Registers a secret a file made up (an admin token) for the suite's final scan (a no-op under `npm test`). */
+export function registerSecret(name: string, value: string): void {
+  const file = inject('chaosSecretsFile');
+  if (file) fs.appendFileSync(file, `${JSON.stringify({ name, value })}\n`);
+}
+
+/** The secrets registered so far. */
+export function registeredSecrets(): Record<string, string> {
+  const file = inject('chaosSecretsFile');
+  if (!file || !fs.existsSync(file)) return {};
+  const out: Record<string, string> = {};
+  for (const line of fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+    const { name, value } = JSON.parse(line) as { name: string; value: string };
+    out[name] = value;
+  }
+  return out;
+}
+
 let ownLogDir: string | undefined;
 /** The chaos suite's log directory, or (under `npm test`) a temporary one of this process. */
 export function logDir(): string {
@@ -48,6 +66,12 @@ export async function scenario(name: string, body: () => Promise<{ dataLost: num
 /** A file in the suite's log directory; what is written there is scanned for secrets at the end. */
 export function logFile(name: string): fs.WriteStream {
   return fs.createWriteStream(path.join(logDir(), `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.log`), { flags: 'a' });
+}
+
+/** Removes this process's own log directory (`npm test` only; the chaos suite's is removed by its teardown). */
+export function removeOwnLogDir(): void {
+  if (ownLogDir) fs.rmSync(ownLogDir, { recursive: true, force: true });
+  ownLogDir = undefined;
 }
 
 /** Pipes a child's stdout and stderr into a log file of the suite. */

@@ -7,12 +7,13 @@ import { getControl } from '../../src/memory-layer/control-plane';
 import { approveUpdate, statusQuery } from '../../workflows/messages';
 import type { ConversionSummary } from '../../workflows/conversion';
 import { checkOracle as checkSqlOracle, heapDatabase, relkinds, SqlWriter } from '../conversion/harness';
-import { chaos, killAllWorkers, lostRecords, scenario, sleep, spawnChaosWorker } from './lib';
+import { chaos, killAllWorkers, registerSecret, lostRecords, scenario, sleep, spawnChaosWorker } from './lib';
 import { chaosCutoverInput, resultAcrossRestarts } from './production-run';
 
 const temporal = useTemporal();
 const env = useCutoverEnv({ instances: 2, seed: 3000, months: 5 });
 beforeAll(() => {
+  registerSecret(`admin token (${__filename})`, env.apps.adminToken);
   // The file's own pool (test/helpers/db.ts) has no error listener: its idle clients get
   // "terminating connection" when Postgres stops, which would be an uncaught error here.
   env.db.pool.on('error', () => undefined);

@@ -1,14 +1,15 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTemporal } from '../helpers/temporal';
 import { useCutoverEnv } from '../helpers/cutover-env';
 import { waitForStatus } from '../helpers/status';
 import { getControl } from '../../src/memory-layer/control-plane';
-import { chaos, killAllWorkers, lostRecords, scenario, sleep, spawnChaosWorker } from './lib';
+import { chaos, killAllWorkers, registerSecret, lostRecords, scenario, sleep, spawnChaosWorker } from './lib';
 import { chaosCutoverInput, resultAcrossRestarts } from './production-run';
 
 const temporal = useTemporal();
 const env = useCutoverEnv({ instances: 2, seed: 3000, months: 5 });
 afterAll(killAllWorkers);
+beforeAll(() => registerSecret(`admin token (${__filename})`, env.apps.adminToken));
 
 describe('the Temporal server SIGKILLed and restarted on its persistence file', () => {
   it('mid-backfill and mid-monitoring: the run completes, nothing lost', async () => {

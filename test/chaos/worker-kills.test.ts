@@ -1,15 +1,16 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTemporal } from '../helpers/temporal';
 import { useCutoverEnv } from '../helpers/cutover-env';
 import { waitForStatus } from '../helpers/status';
 import { statusQuery } from '../../workflows/messages';
 import { getControl } from '../../src/memory-layer/control-plane';
-import { killAllWorkers, lostRecords, scenario, sleep, spawnChaosWorker, type ChaosWorker } from './lib';
+import { killAllWorkers, registerSecret, lostRecords, scenario, sleep, spawnChaosWorker, type ChaosWorker } from './lib';
 import { chaosCutoverInput, epochsOf, resultAcrossRestarts } from './production-run';
 
 const temporal = useTemporal();
 const env = useCutoverEnv({ instances: 2, seed: 4000, months: 6 });
 afterAll(killAllWorkers);
+beforeAll(() => registerSecret(`admin token (${__filename})`, env.apps.adminToken));
 
 const MIN_KILLS = 10;
 

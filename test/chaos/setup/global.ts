@@ -18,6 +18,8 @@ declare module 'vitest' {
     chaosLogDir: string;
     /** JSON lines, one per scenario run (test/chaos/results.ts). */
     chaosResultsFile: string;
+    /** JSON lines {name, value}: the admin tokens the files made up, for the final secrets scan (kept outside the log directory). */
+    chaosSecretsFile: string;
   }
 }
 
@@ -27,6 +29,7 @@ let bundlePath: string | undefined;
 let control: http.Server | undefined;
 let logDir = '';
 let resultsFile = '';
+let secretsDir = '';
 
 /**
  * `npm run test:chaos`: its own embedded Postgres and its own Temporal dev server (persisted to
@@ -37,6 +40,7 @@ let resultsFile = '';
 export async function setup(project: TestProject): Promise<void> {
   logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lichen-chaos-logs-'));
   resultsFile = path.join(logDir, 'results.jsonl');
+  secretsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lichen-chaos-secrets-'));
   const serverLog = (name: string) => {
     const out = fs.createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
     return (line: string) => out.write(`${line}\n`);
@@ -78,6 +82,7 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('chaosControlUrl', `http://127.0.0.1:${(control.address() as AddressInfo).port}`);
   project.provide('chaosLogDir', logDir);
   project.provide('chaosResultsFile', resultsFile);
+  project.provide('chaosSecretsFile', path.join(secretsDir, 'secrets.jsonl'));
   process.stdout.write(`[chaos] postgres on port ${pg.port}; temporal ${temporal.address} persisted to ${temporal.dbFilename}; logs in ${logDir} (${Date.now() - t0} ms)\n`);
 }
 
@@ -90,5 +95,6 @@ export async function teardown(): Promise<void> {
   const rows = summarize(lines.map((l) => JSON.parse(l) as ScenarioResult));
   fs.writeFileSync(path.join(projectRoot, 'test/chaos/results.json'), `${JSON.stringify({ generatedAt: new Date().toISOString(), scenarios: rows }, null, 2)}\n`);
   process.stdout.write(`\n[chaos] reliability summary (test/chaos/results.json):\n\n${markdownTable(rows)}\n\n`);
+  fs.rmSync(secretsDir, { recursive: true, force: true });
   if (process.env.CHAOS_KEEP_LOGS !== '1') fs.rmSync(logDir, { recursive: true, force: true });
 }
