@@ -82,7 +82,10 @@ describe('admin API authentication', () => {
       for (let i = 0; i < 200; i++) check(req);
       return Number(process.hrtime.bigint() - t0);
     };
-    for (let i = 0; i < 20; i++) (batch(near), batch(far)); // warm-up
+    for (let i = 0; i < 20; i++) {
+      batch(near); // warm-up
+      batch(far);
+    }
     const a: number[] = [];
     const b: number[] = [];
     for (let i = 0; i < 60; i++) {
