@@ -9,10 +9,12 @@ import { AdminClient } from '../activities/lib/admin-client';
 import type { RecordCursor, MemoryRecord } from '../src/memory-layer/record';
 import type { RunningApps } from '../test/helpers/app';
 import { runActivity, timed, rowsPerSecond, type BenchDatabase } from './env';
+import { resolveProductionInput } from '../workflows/production-input';
 
 /** The workflow's defaults (workflows/production-input.ts): what an operator gets unless they tune it. */
-export const DEFAULT_BATCH_SIZE = 1000;
-export const DEFAULT_CHUNK_ROWS = 20_000;
+const DEFAULTS = resolveProductionInput({}).backfill;
+export const DEFAULT_BATCH_SIZE = DEFAULTS.batchSize;
+export const DEFAULT_CHUNK_ROWS = DEFAULTS.chunkRows;
 
 export function instanceRefs(apps: RunningApps): InstanceRef[] {
   return apps.instances.map((i) => ({ instanceId: i.instanceId, adminUrl: i.url }));

@@ -13,7 +13,7 @@ import { applyPlan } from '../src/migrations/runner';
 import { projectRoot } from '../src/devenv/paths';
 import { monthsBetween } from '../activities/lib/months';
 import { BenchUsageError, parseBenchArgs, type BenchCode, type BenchOptions } from './options';
-import { machineInfo, ratio, writeResults, type BenchEntry, type BenchResults } from './report';
+import { machineInfo, ratio, writeResults, updateReadme, type BenchEntry, type BenchResults } from './report';
 import { benchDatabase, postgresVersion, secretsFor } from './env';
 import { phase2Apps } from './apps';
 import { instanceRefs, measureB1 } from './b1-backfill';
@@ -269,6 +269,9 @@ async function main(): Promise<void> {
     };
     const out = writeResults(path.join(projectRoot, 'bench', 'results'), results);
     log(`done in ${Math.round((Date.now() - t0) / 1000)} s: ${path.relative(projectRoot, out.json)}, ${path.relative(projectRoot, out.md)}`);
+    // The README shows the table of a complete run only (an --only subset would hide entries).
+    const complete = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7'].every((c) => results.entries.some((e) => e.name.startsWith(`${c} `)));
+    if (complete && updateReadme(path.join(projectRoot, 'README.md'), results)) log('README.md benchmark table updated');
     for (const s of ctx.skipped) log(`not measured: ${s.name}: ${s.why}`);
   } finally {
     await pg.stop();

@@ -12,11 +12,11 @@ export function explain(e: BenchEntry): string {
 
 const MISSES: Record<string, string> = {
   B1:
-    'Why: each batch is strictly sequential — an HTTP export page (JSON encoded in the app, parsed in the worker), then a transaction of 4 round trips ' +
-    '(BEGIN, stripe advisory locks, unnest upsert with tombstone check, COMMIT) — so Postgres idles while the export runs and vice versa; 1000-row batches pay that fixed cost 20× per 20k rows. ' +
-    'Close it: in activities/production/backfill.ts fetch page n+1 (client.exportPage) while page n is upserted (double buffering; read and write overlap on 2 processes), ' +
-    'and raise the default backfill.batchSize in workflows/production-input.ts from 1000 to 5000 (fewer round trips; the upsert is one statement per batch either way). ' +
-    'The workflow also runs 2 lanes by default; this figure is one lane against one COPY stream.',
+    'Why: ours moves every row twice over HTTP/JSON (the app encodes its memory store page, the worker parses it) and upserts it in a transaction of 4 round trips ' +
+    '(BEGIN, stripe advisory locks, unnest upsert with the updated_at guard and tombstone check, COMMIT); the next page is already read while one is written, ' +
+    'so the remaining gap is the JSON round trip and the guarded upsert against a bare COPY with no conflict handling. ' +
+    'Close it: a binary or COPY-based import path for batches whose ids are known to be absent (the guard is then a no-op), or a streaming export instead of paged JSON; ' +
+    'the workflow also runs 2 lanes by default, while this figure is one lane against one COPY stream.',
   B2:
     'Why: each batch reads its source rows FOR SHARE (writes a lock into every heap tuple: every heap page is dirtied and WAL-logged once more), materialises them, ' +
     'upserts with ON CONFLICT … WHERE updated_at < …, then counts and finds the last key with 3 more scans of the CTE; 2000-row batches repeat the per-statement cost 10× per 20k rows. ' +
@@ -26,10 +26,9 @@ const MISSES: Record<string, string> = {
     'Why: same per-batch costs as B2 (FOR SHARE, guarded upsert, 2000-row batches), while partition_data_proc moves one whole month per statement with no conflict handling. ' +
     'Close it: the B2 changes (batch 10000, one aggregate for the cursor); partition_data_proc also deletes from its source, which ours must not (the heap stays live until the swap).',
   B3:
-    'Why: verifyMonth runs its parts one after another — the Postgres range checksum, then each instance\'s checksum over HTTP (md5 of every row in JS, single-threaded in the app) — ' +
-    'and the workflow verifies months one at a time, so Postgres and the apps never work at the same time. ' +
-    'Close it: in activities/production/verify.ts compute the Postgres checksum and the instances\' checksums concurrently (Promise.all), and in workflows/production.ts ' +
-    'verifyAll run months with the backfill\'s parallelism (2 lanes) instead of sequentially.',
+    'Why: the instances compute their checksums in JavaScript (md5 of every row, one thread per app) and answer over HTTP, while the limit is one C-level scan in Postgres; ' +
+    'verifyMonth already runs the Postgres and instance checksums at once and the workflow verifies two months at a time. ' +
+    'Close it: keep per-month checksums incrementally in the memory store (update the month sum on every write) so /admin/checksum answers in O(1).',
   B3b:
     'Why: compareMonths issues two range queries per month (heap and shadow), each a separate scan; the heap\'s month ranges are read through the created_at index. ' +
     'Close it: in activities/conversion/parity.ts compute all months of a table in ONE query (sum(row value) … GROUP BY date_trunc(\'month\', created_at)) inside the same snapshot: one sequential scan per table.',

@@ -81,6 +81,32 @@ export function toMarkdown(r: BenchResults): string {
   return lines.join('\n') + '\n';
 }
 
+export const README_START = '<!-- bench:start (written by npm run bench from bench/results/latest.json) -->';
+export const README_END = '<!-- bench:end -->';
+
+/** The README's table: the same figures as latest.json, without the long notes. */
+export function toReadmeTable(r: BenchResults): string {
+  const m = r.machine;
+  return [
+    `${r.quick ? 'Quick run' : 'Full run'} of ${m.date.slice(0, 10)} on ${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB, Node ${m.node}, ${m.postgres}; why each missed target is missed and what would close it: \`bench/results/latest.md\`.`,
+    '',
+    '| name | ours | reference | ratio | unit | rows | target |',
+    '|---|---:|---:|---:|---|---:|---|',
+    ...r.entries.map((e) => `| ${cell(e.name)} | ${fmt(e.ours)} | ${fmt(e.reference)} | ${fmt(e.ratio)} | ${cell(e.unit)} | ${typeof e.rows === 'number' ? fmt(e.rows) : cell(e.rows)} | ${cell(e.target)} ${e.met ? '✅' : '❌'} |`),
+  ].join('\n');
+}
+
+/** Replaces the table between the README's bench markers (left alone when they are absent). */
+export function updateReadme(readme: string, r: BenchResults): boolean {
+  if (!fs.existsSync(readme)) return false;
+  const text = fs.readFileSync(readme, 'utf8');
+  const a = text.indexOf(README_START);
+  const b = text.indexOf(README_END);
+  if (a < 0 || b < a) return false;
+  fs.writeFileSync(readme, `${text.slice(0, a + README_START.length)}\n${toReadmeTable(r)}\n${text.slice(b)}`);
+  return true;
+}
+
 /** Writes latest.json and latest.md (through a temporary file each, so a crash leaves the old ones). */
 export function writeResults(dir: string, r: BenchResults): { json: string; md: string } {
   fs.mkdirSync(dir, { recursive: true });
