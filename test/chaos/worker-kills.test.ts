@@ -24,20 +24,30 @@ describe('the worker SIGKILLed at random points across every phase', () => {
       const handle = await temporal.client.workflow.start('productionCutover', { taskQueue, workflowId: `chaos-kills-${taskQueue}`, args: [chaosCutoverInput(1.5)] });
       await waitForStatus(handle, (s) => s.phase === 'preflight' || s.phases.length > 0, 60_000);
 
-      // Kill every 3–7 s (seeded jitter, so a failure can be replayed), a new worker each time,
-      // until the run has ended or the kills are done and the run is in its last phases.
+      // Kill every 2–5 s (seeded jitter, so a failure can be replayed), a new worker each time.
+      // Kills are spread over the phases: at most a quota per phase (a killed backfill chunk
+      // waits out its 10 s heartbeat timeout, so ten kills there would only test one phase),
+      // and never twice before the run has moved on (phase or progress changed; monitoring moves
+      // with time).
+      const QUOTA: Record<string, number> = { backfill: 3, monitoring: 8 };
       const phasesHit: string[] = [];
       let seed = 12345;
-      const jitter = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 4000) + 3000;
+      const jitter = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 3000) + 2000;
       let finished = false;
       void handle.result().then(() => (finished = true), () => (finished = true));
-      while (!finished && (phasesHit.length < MIN_KILLS)) {
+      let lastMark = '';
+      while (!finished && phasesHit.length < MIN_KILLS + 2) {
         await sleep(jitter());
-        if (finished) break;
         const s = await handle.query(statusQuery).catch(() => undefined);
+        if (finished || !s) continue;
+        const mark = `${s.phase}/${s.progress?.done ?? ''}/${s.phases.length}`;
+        const inPhase = phasesHit.filter((p) => p === s.phase).length;
+        // The monitoring window advances with time alone: it needs no progress mark between kills.
+        if ((mark === lastMark && s.phase !== 'monitoring') || inPhase >= (QUOTA[s.phase] ?? 2)) continue;
         await worker.kill();
-        phasesHit.push(s?.phase ?? '?');
+        phasesHit.push(s.phase);
         worker = await spawn(phasesHit.length);
+        lastMark = mark;
       }
       const result = await resultAcrossRestarts(handle, 240_000);
       await worker.kill();
