@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { afterAll, onTestFinished } from 'vitest';
 import { Pool } from 'pg';
 import { Worker } from '@temporalio/worker';
 import { createProfileResolver, type ProfileResolver } from '../../src/config/profiles';
@@ -258,4 +259,35 @@ export async function waitForStatus(
     const s = await handle.query(statusQuery);
     return pred(s) ? s : undefined;
   }, timeoutMs);
+}
+
+/**
+ * One conversion scenario per test: a fresh heap database of `rows` rows, a worker whose default
+ * profile is that database (on a new task queue), and a SQL writer at 150 ops/s started on it.
+ * Everything is stopped and dropped after the file.
+ */
+export function useConversionScenario(temporal: TestTemporal, label: string, rows = 5000) {
+  let env: Awaited<ReturnType<typeof startWorker>> | undefined;
+  const dbs: { drop(): Promise<void> }[] = [];
+  const stopWorker = async () => {
+    env?.worker.shutdown();
+    await env?.running;
+    await env?.profiles.close();
+  };
+  afterAll(async () => {
+    await stopWorker();
+    for (const d of dbs) await d.drop();
+  });
+  return async function setup() {
+    const db = await heapDatabase(rows);
+    dbs.push(db);
+    await stopWorker();
+    const taskQueue = temporal.taskQueue(label);
+    env = await startWorker(temporal, db.url, taskQueue);
+    const writer = new SqlWriter(db.url, 150, 4);
+    onTestFinished(() => writer.stop());
+    await writer.load();
+    writer.start();
+    return { db, writer, taskQueue };
+  };
 }

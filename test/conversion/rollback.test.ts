@@ -1,39 +1,16 @@
-import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { abortUpdate } from '../../workflows/messages';
 import type { ConversionSummary } from '../../workflows/conversion';
 import { useTemporal } from '../helpers/temporal';
-import { checkOracle, heapDatabase, relkinds, SqlWriter, startWorker, syncTriggers, waitForStatus } from './harness';
+import { checkOracle, relkinds, syncTriggers, useConversionScenario, waitForStatus } from './harness';
 
 const temporal = useTemporal();
 
 describe('rollback of the conversion, driven by an operator abort', () => {
-  let env: Awaited<ReturnType<typeof startWorker>> | undefined;
-  let taskQueue = '';
-  const dbs: { drop(): Promise<void> }[] = [];
-  afterAll(async () => {
-    env?.worker.shutdown();
-    await env?.running;
-    await env?.profiles.close();
-    for (const d of dbs) await d.drop();
-  });
-
-  async function setup() {
-    const db = await heapDatabase(5000);
-    dbs.push(db);
-    env?.worker.shutdown();
-    await env?.running;
-    await env?.profiles.close();
-    taskQueue = temporal.taskQueue('rollback');
-    env = await startWorker(temporal, db.url, taskQueue);
-    const writer = new SqlWriter(db.url, 150, 4);
-    onTestFinished(() => writer.stop());
-    await writer.load();
-    writer.start();
-    return { db, writer };
-  }
+  const setup = useConversionScenario(temporal, 'rollback');
 
   it('before the swap: removes the sync and the shadow; the heap is untouched and complete', async () => {
-    const { db, writer } = await setup();
+    const { db, writer, taskQueue } = await setup();
     const workflowId = `rollback-before-${taskQueue}`;
     const handle = await temporal.client.workflow.start('heapToPartitionedConversion', {
       taskQueue, workflowId, args: [{ nonProduction: true, retentionMinutes: 0, approvals: { beforeSwap: true } }],
@@ -59,7 +36,7 @@ describe('rollback of the conversion, driven by an operator abort', () => {
   });
 
   it('after the swap, during retention: swaps back with nothing lost (the old table was kept in sync)', async () => {
-    const { db, writer } = await setup();
+    const { db, writer, taskQueue } = await setup();
     const workflowId = `rollback-after-${taskQueue}`;
     const handle = await temporal.client.workflow.start('heapToPartitionedConversion', {
       taskQueue, workflowId, args: [{ nonProduction: true, retentionMinutes: 30, approvals: { beforeSwap: false } }],

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { Client } from 'pg';
 import { approveUpdate, resumeUpdate } from '../../workflows/messages';
 import type { ConversionSummary } from '../../workflows/conversion';
 import { useTemporal } from '../helpers/temporal';
-import { checkOracle, heapDatabase, relkinds, SqlWriter, startWorker, waitForStatus } from './harness';
+import { checkOracle, relkinds, useConversionScenario, waitForStatus } from './harness';
 
 const temporal = useTemporal();
 const LOCK_TIMEOUT_MS = 100;
@@ -29,37 +29,10 @@ async function longReader(url: string): Promise<{ release(): Promise<void> }> {
 }
 
 describe('the swap under a long transaction', () => {
-  let taskQueue: string;
-  let env: Awaited<ReturnType<typeof startWorker>> | undefined;
-  const dbs: { drop(): Promise<void> }[] = [];
-  beforeAll(() => {
-    taskQueue = temporal.taskQueue('swap-locks');
-  });
-  afterAll(async () => {
-    env?.worker.shutdown();
-    await env?.running;
-    await env?.profiles.close();
-    for (const d of dbs) await d.drop();
-  });
-
-  async function setup() {
-    const db = await heapDatabase(5000);
-    dbs.push(db);
-    // One worker per database: its default profile is that database.
-    env?.worker.shutdown();
-    await env?.running;
-    await env?.profiles.close();
-    taskQueue = temporal.taskQueue('swap-locks');
-    env = await startWorker(temporal, db.url, taskQueue);
-    const writer = new SqlWriter(db.url, 150, 4);
-    onTestFinished(() => writer.stop());
-    await writer.load();
-    writer.start();
-    return { db, writer };
-  }
+  const setup = useConversionScenario(temporal, 'swap-locks');
 
   it('retries with backoff while a long transaction holds a lock, then swaps once it ends; writers wait at most ~lock_timeout', async () => {
-    const { db, writer } = await setup();
+    const { db, writer, taskQueue } = await setup();
     const blocker = await longReader(db.url);
     onTestFinished(() => blocker.release());
     const handle = await temporal.client.workflow.start('heapToPartitionedConversion', {
@@ -85,7 +58,7 @@ describe('the swap under a long transaction', () => {
   });
 
   it('pauses for an operator after a bounded number of tries, and swaps when the operator retries', async () => {
-    const { db, writer } = await setup();
+    const { db, writer, taskQueue } = await setup();
     const blocker = await longReader(db.url);
     onTestFinished(() => blocker.release());
     const handle = await temporal.client.workflow.start('heapToPartitionedConversion', {
