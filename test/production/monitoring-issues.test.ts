@@ -4,7 +4,7 @@ import { expectNothingLost, QUICK_RUN, useCutoverEnv } from '../helpers/cutover-
 import { createTestWorker } from '../helpers/worker';
 import { waitForStatus } from '../helpers/status';
 import type { ProductionCutoverResult } from '../../workflows/production';
-import { resumeUpdate } from '../../workflows/messages';
+import { approveUpdate, resumeUpdate } from '../../workflows/messages';
 import { getControl } from '../../src/memory-layer/control-plane';
 
 const temporal = useTemporal();
@@ -30,7 +30,10 @@ describe('productionCutover rollback branches during monitoring', () => {
     const w = await createTestWorker(temporal, taskQueue, { dbUrl: env.db.url, adminToken: env.apps.adminToken });
     const load = env.startLoad(150);
     const run = w.runUntil((async () => {
-      const handle = await temporal.client.workflow.start('productionCutover', { taskQueue, workflowId: `prod-issues-${taskQueue}`, args: [base] });
+      // A window long enough for the fault to be seen on two consecutive checks however busy
+      // the machine is; the second window is ended early by an approval.
+      const input = { ...base, monitoring: { windowMinutes: 3, healthCheckEveryMinutes: 0.05 } };
+      const handle = await temporal.client.workflow.start('productionCutover', { taskQueue, workflowId: `prod-issues-${taskQueue}`, args: [input] });
       await waitForStatus(handle, (s) => s.phase === 'monitoring');
       const fault = await slowWrites();
       const waiting = await waitForStatus(handle, (s) => s.state === 'waiting-for-operator');
@@ -39,7 +42,10 @@ describe('productionCutover rollback branches during monitoring', () => {
       await fault.undo();
       const mode = await getControl(env.db.pool, 'memory_records');
       expect(mode?.mode).toMatchObject({ persistence: 'dual-write', primary: 'memory' });
-      await handle.executeUpdate(resumeUpdate, { args: [{ operator: 'alice', reason: 'lock was a one-off maintenance job', decision: 'retry' }] });
+      await handle.executeUpdate(resumeUpdate, { args: [{ operator: 'alice', reason: 'the slow trigger was removed', decision: 'retry' }] });
+      await waitForStatus(handle, (s) => s.phase === 'monitoring' && s.state === 'running');
+      await new Promise((r) => setTimeout(r, 5000)); // a few healthy checks
+      await handle.executeUpdate(approveUpdate, { args: [{ operator: 'alice', reason: 'healthy again after the retry', gate: 'end-monitoring' }] });
       return (await handle.result()) as ProductionCutoverResult;
     })());
     const result = await run;
@@ -47,6 +53,7 @@ describe('productionCutover rollback branches during monitoring', () => {
 
     expect(result.outcome, JSON.stringify(result.rollbacks)).toBe('completed');
     expect(result.rollbacks.map((r) => r.branch)).toEqual(['cutover-issues']);
+    expect(result.monitoring.endedBy).toBe('approval by alice');
     expect(result.rollbacks[0].endedInMode).toBe('dual-write, memory primary');
     expect(result.investigations).toHaveLength(1);
     expect(result.investigations[0].map((f) => f.check)).toContain('partition for the current date');

@@ -248,8 +248,9 @@ export class RunController {
     return this.approvals.get(gate);
   }
 
-  /** Opens `gate` without blocking: an approval ends e.g. a window early. */
+  /** Opens `gate` without blocking: an approval ends e.g. a window early. A past approval of it no longer counts. */
   offerGate(gate: string): void {
+    this.approvals.delete(gate);
     this.openGate = gate;
     this.render();
   }
