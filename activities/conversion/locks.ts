@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { Context } from '@temporalio/activity';
+import { checkout } from '../../src/config/pg-checkout';
 
 /** SQLSTATE lock_not_available: `lock_timeout` expired while waiting for a lock. */
 export const LOCK_NOT_AVAILABLE = '55P03';
@@ -48,7 +49,7 @@ export async function inLockBoundedTransaction<T>(
 ): Promise<{ result: T; tries: number; transactionMs: number }> {
   let last = '';
   for (let attempt = 1; attempt <= opts.maxTries; attempt++) {
-    const c = await pool.connect();
+    const c = await checkout(pool);
     const t0 = performance.now();
     try {
       await c.query('BEGIN');

@@ -2,6 +2,7 @@ import { rangeChecksumSql, type Checksum } from '../../src/memory-layer/checksum
 import type { ActivityDeps } from '../index';
 import { monthsSpanned } from './preflight';
 import { exactUpsertSql, HEAP, SELECT_COLUMNS, SHADOW } from './sql';
+import { checkout } from '../../src/config/pg-checkout';
 
 export interface MonthParity {
   month: string; // 'YYYY-MM-01'
@@ -21,7 +22,7 @@ export async function compareMonths(
   source: string,
   shadow: string,
 ): Promise<MonthParity[]> {
-  const c = await pool.connect();
+  const c = await checkout(pool);
   try {
     await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const { months } = await monthsSpanned(c, [source, shadow]);

@@ -1,4 +1,5 @@
 import { Pool, type PoolClient } from 'pg';
+import { checkout } from './pg-checkout';
 
 /**
  * Connection profiles. Workflow inputs name a profile ("default", "staging", …), never a
@@ -53,7 +54,7 @@ export function createProfileResolver(explicit: Record<string, string> = {}, env
     url,
     pool,
     async withClient(name, cb) {
-      const c = await pool(name).connect();
+      const c = await checkout(pool(name));
       try {
         return await cb(c);
       } finally {

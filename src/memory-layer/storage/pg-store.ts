@@ -3,6 +3,7 @@ import type { MemoryRecord } from '../record';
 import { rangeChecksumSql, type Checksum } from '../checksum';
 import { isMissingPartition, sqlState, SQLSTATE } from './pg-errors';
 import type { PutOutcome, RangeFilter, RecordStore } from './store';
+import { checkout } from '../../config/pg-checkout';
 
 /**
  * The Postgres store, on `memory_records` (partitioned) or any table of the same shape (the heap
@@ -276,7 +277,7 @@ export class PgStore implements RecordStore {
   }
 
   private async withClient<T>(cb: (c: ClientBase) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
+    const c = await checkout(this.pool);
     let broken: Error | undefined;
     try {
       return await cb(c);
