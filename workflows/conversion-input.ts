@@ -60,7 +60,7 @@ export const MAX_RETENTION_MINUTES = 48 * 60;
 
 /** Validates the input; throws an InputError naming the field. Deterministic. */
 export function parseConversionInput(input: unknown): ConversionSettings {
-  const r = Reader.root(input ?? {}, 'input').only([
+  const r = Reader.root(input === undefined ? {} : input, 'input').only([
     'target', 'connectionProfile', 'sync', 'nonProduction', 'retentionMinutes', 'retentionCheckMinutes', 'premakeMonths', 'copy', 'parity', 'swap', 'approvals',
   ]);
   const target = r.enumOf('target', ['memory_records'] as const, 'memory_records');

@@ -37,7 +37,7 @@ export interface MaintenanceSettings {
 }
 
 export function parseMaintenanceInput(input: unknown): MaintenanceSettings {
-  const r = Reader.root(input ?? {}, 'input').only(['target', 'connectionProfile', 'premakeMonths', 'retentionMonths', 'dropDetached', 'now', 'lockTimeoutMs']);
+  const r = Reader.root(input === undefined ? {} : input, 'input').only(['target', 'connectionProfile', 'premakeMonths', 'retentionMonths', 'dropDetached', 'now', 'lockTimeoutMs']);
   // create_monthly_partition names partitions memory_records_YYYY_MM whatever the parent, so
   // memory_records is the only parent it can serve without name clashes.
   const target = r.enumOf('target', ['memory_records'] as const, 'memory_records');

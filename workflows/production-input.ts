@@ -85,7 +85,7 @@ const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 /** Validates and fills defaults. Throws InputError naming the field. Deterministic. */
 export function resolveProductionInput(input: unknown): ResolvedProductionInput {
-  const r = Reader.root(input ?? {}, 'input').only([
+  const r = Reader.root(input === undefined ? {} : input, 'input').only([
     'target', 'connectionProfile', 'apps', 'backfill', 'verify', 'monitoring', 'health', 'approvals',
     'barrierTimeoutSeconds', 'nonProduction', 'dryRun',
   ]);

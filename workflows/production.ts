@@ -8,12 +8,13 @@ import type { MigrateResult } from '../activities/production/migrate';
 import type { InstanceRef } from '../activities/lib/admin-client';
 import { RunController, formatDuration } from './common/run-controller';
 import { InputError, toFailure } from './common/validate';
-import { BARRIER_STEP, LONG_COPY, SHORT_STEP } from './common/timeouts';
+import { BARRIER_STEP, LONG_COPY, SCAN_STEP, SHORT_STEP } from './common/timeouts';
 import { resolveProductionInput, type ProductionCutoverInput, type ResolvedProductionInput } from './production-input';
 import type { PersistenceMode, RecordedDecision, RollbackRecord } from './types';
 
 const short = proxyActivities<ProductionActivities>(SHORT_STEP);
 const barrier = proxyActivities<ProductionActivities>(BARRIER_STEP);
+const scan = proxyActivities<ProductionActivities>(SCAN_STEP);
 const long = proxyActivities<ProductionActivities>(LONG_COPY);
 
 /** The modes of the runbook's production path. */
@@ -159,7 +160,7 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
 
       if (input.dryRun) {
         await ctl.phase('backfill (dry run)', async () => {
-          const plan = await short.planBackfill({ apps: appsRef, instances });
+          const plan = await scan.planBackfill({ apps: appsRef, instances });
           await runBackfill(plan.units, true);
         });
         result.outcome = 'dry-run';
@@ -181,7 +182,7 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
       // ── backfill + verify (rollback to the starting mode if they cannot complete) ───────
       try {
         const plan = await ctl.phase('backfill', async () => {
-          const p = await short.planBackfill({ apps: appsRef, instances });
+          const p = await scan.planBackfill({ apps: appsRef, instances });
           await runBackfill(p.units, false);
           return p;
         });
@@ -226,7 +227,7 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
               tickMinutes: input.monitoring.healthCheckEveryMinutes,
               endEarly: () => !!ctl.approved('end-monitoring'),
               tick: async () => {
-                const report = await short.healthCheck({
+                const report = await scan.healthCheck({
                   ...common,
                   table: input.target,
                   apps: appsRef,
@@ -403,7 +404,7 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
     const rec: RollbackRecord = { branch: 'data-loss', cause, at: new Date().toISOString() };
     ctl.status.rollbacks.push(rec);
     await ctl.phase('re-run backfill from memory', async () => {
-      const p = await short.planBackfill({ apps: appsRef, instances });
+      const p = await scan.planBackfill({ apps: appsRef, instances });
       await runBackfill(p.units, false);
       await verifyAll(p.months, false);
     });

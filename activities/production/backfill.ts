@@ -139,6 +139,7 @@ export function createBackfillActivities(deps: ActivityDeps) {
       for (const instance of input.instances) {
         const client = adminClient(deps, input.apps, instance);
         const st = await client.stats();
+        Context.current().heartbeat(instance.instanceId);
         const own = st.minCreatedAt && st.maxCreatedAt ? monthsBetween(new Date(st.minCreatedAt), new Date(st.maxCreatedAt)) : [];
         months = mergeMonths(months, own);
         perInstance.push({ instance, client, months: own });
@@ -146,6 +147,7 @@ export function createBackfillActivities(deps: ActivityDeps) {
       for (const p of perInstance) {
         for (const m of mergeMonths(p.months, [monthOf(new Date())])) {
           const c = await p.client.checksum(m.from, m.to);
+          Context.current().heartbeat(`${p.instance.instanceId} ${m.month}`);
           if (c.count > 0) units.push({ instance: p.instance, from: m.from, to: m.to, month: m.month, count: c.count });
         }
         Context.current().heartbeat(p.instance.instanceId);

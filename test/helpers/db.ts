@@ -20,6 +20,7 @@ export function useTestDatabase(plan?: MigrationPlan): TestDatabase {
     db.name = name;
     db.url = await createDatabase(inject('pgAdminUrl'), name);
     db.pool = new Pool({ connectionString: db.url, max: 10 });
+    db.pool.on('error', () => undefined); // idle clients of a restarted server: the next query reports it
     db.withClient = async (cb) => {
       const c = await db.pool.connect();
       try {

@@ -138,6 +138,7 @@ function structural(nested: string): HostileCase[] {
     { name: 'a string instead of an object', input: 'memory_records', field: 'input' },
     { name: 'a number instead of an object', input: 1e308, field: 'input' },
     { name: 'a boolean instead of an object', input: true, field: 'input' },
+    { name: 'null instead of an object', input: null, field: 'input' },
     { name: 'an unknown top-level field', input: { dropEverything: true }, field: 'dropEverything' },
     { name: 'a field name with SQL', input: { 'target; drop table x': 'memory_records' }, field: 'target; drop table x' },
     { name: 'a look-alike field name', input: { 't\u0430rget': 'memory_records' }, field: 't\u0430rget' },

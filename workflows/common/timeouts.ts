@@ -17,10 +17,20 @@ export const NON_RETRYABLE = [
   'SwapLockTimeout',
 ] as const;
 
-/** Quick DDL, checks and control-plane writes. */
+/**
+ * Quick DDL, checks and control-plane writes. Short on purpose: these steps do not heartbeat,
+ * so a worker that dies inside one is noticed only when this timeout expires.
+ */
 export const SHORT_STEP = {
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+} as const satisfies ActivityOptions;
+
+/** Scans that grow with the data (planning, health checks): heartbeat, so a lost worker is noticed fast. */
+export const SCAN_STEP = {
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: [...NON_RETRYABLE] },
 } as const satisfies ActivityOptions;
 
 /** A barrier waits for every live app instance to acknowledge an epoch. */
