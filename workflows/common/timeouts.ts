@@ -29,7 +29,7 @@ export const SHORT_STEP = {
 /** Scans that grow with the data (planning, health checks): heartbeat, so a lost worker is noticed fast. */
 export const SCAN_STEP = {
   startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '15 seconds',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: [...NON_RETRYABLE] },
 } as const satisfies ActivityOptions;
 
