@@ -20,17 +20,42 @@ export function chaosCutoverInput(windowMinutes = 0.5): ProductionCutoverInput {
 
 /**
  * handle.result() across server restarts: a long poll cut by a killed server is polled again
- * (the client reconnects); a workflow failure is rethrown.
+ * (the client reconnects); a workflow failure is rethrown. Bounded by `timeoutMs`: a run that
+ * has not ended by then fails the scenario with what its history says (a workflow task that
+ * keeps failing, e.g. a nondeterminism error, never ends the run by itself).
  */
 export async function resultAcrossRestarts(handle: WorkflowHandle, timeoutMs: number): Promise<ProductionCutoverResult> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return (await handle.result()) as ProductionCutoverResult;
-    } catch (err) {
-      if (err instanceof WorkflowFailedError || Date.now() > deadline) throw err;
-      await sleep(1000);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), timeoutMs)));
+  try {
+    for (;;) {
+      try {
+        const r = await Promise.race([handle.result() as Promise<ProductionCutoverResult>, expired]);
+        if (r !== 'expired') return r;
+        throw new Error(`the run did not end within ${Math.round(timeoutMs / 1000)} s: ${await whyStuck(handle)}`);
+      } catch (err) {
+        if (err instanceof WorkflowFailedError || Date.now() >= deadline || runDidNotEnd(err)) throw err;
+        await sleep(1000);
+      }
     }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const runDidNotEnd = (err: unknown) => String((err as Error)?.message).startsWith('the run did not end');
+
+/** The last workflow-task failure and the last few events of a run that did not end. */
+export async function whyStuck(handle: WorkflowHandle): Promise<string> {
+  try {
+    const events = (await handle.fetchHistory()).events ?? [];
+    const failed = [...events].reverse().find((e) => e.workflowTaskFailedEventAttributes);
+    const tail = events.slice(-8).map((e) => `${e.eventId} ${String(e.eventType)}`).join(', ');
+    const failure = failed?.workflowTaskFailedEventAttributes?.failure?.message;
+    return (failure ? `workflow task failing: ${failure}; ` : '') + `last events: ${tail}`;
+  } catch (err) {
+    return `history unavailable: ${(err as Error).message}`;
   }
 }
 

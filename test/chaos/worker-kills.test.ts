@@ -5,7 +5,7 @@ import { waitForStatus } from '../helpers/status';
 import { statusQuery } from '../../workflows/messages';
 import { getControl } from '../../src/memory-layer/control-plane';
 import { killAllWorkers, registerSecret, lostRecords, scenario, sleep, spawnChaosWorker, type ChaosWorker } from './lib';
-import { chaosCutoverInput, epochsOf, resultAcrossRestarts } from './production-run';
+import { chaosCutoverInput, epochsOf, resultAcrossRestarts, whyStuck } from './production-run';
 
 const temporal = useTemporal();
 const env = useCutoverEnv({ instances: 2, seed: 4000, months: 6 });
@@ -39,9 +39,15 @@ describe('the worker SIGKILLed at random points across every phase', () => {
       // 30 s start-to-close timeout expires; one kill in each of a few such phases stays bounded.
       let lastMark = '';
       let nextAt = Date.now() + jitter();
-      while (!finished && phasesHit.length < MIN_KILLS + 2) {
+      // Bounded: a run that stops moving (e.g. a workflow task that keeps failing) ends the loop
+      // and fails below with what its history says.
+      const killsUntil = Date.now() + 300_000;
+      let queryFailures = 0;
+      while (!finished && phasesHit.length < MIN_KILLS + 2 && Date.now() < killsUntil) {
         await sleep(200);
         const s = await handle.query(statusQuery).catch(() => undefined);
+        queryFailures = s ? 0 : queryFailures + 1;
+        if (queryFailures > 150) throw new Error(`the run stopped answering queries for 30 s: ${await whyStuck(handle)}`);
         if (finished || !s) continue;
         const mark = `${s.phase}/${s.progress?.done ?? ''}/${s.phases.length}`;
         const inPhase = phasesHit.filter((p) => p === s.phase).length;

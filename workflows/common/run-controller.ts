@@ -2,6 +2,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -31,6 +32,9 @@ export const ABORTED_BY_OPERATOR = 'AbortedByOperator';
  * approval gates, pause/resume, abort, window extensions, progress and the UI's current
  * details. Deterministic (workflow code).
  */
+/** workflows/common/run-controller.ts window(): decisions from the timer, not from Date.now(). */
+export const WINDOW_BY_TIMER_PATCH = 'window-decides-by-timer';
+
 export class RunController {
   readonly status: RunStatus;
   private paused = false;
@@ -277,6 +281,14 @@ export class RunController {
   /**
    * A durable window (monitoring, retention) of `minutes`, extendable by operators; `tick`
    * runs every `tickMinutes`; `endEarly` ends it (e.g. an approval). Returns how it ended.
+   *
+   * Replay safety: what happens after a wait (tick, or end of the window) is decided from
+   * which wait it was (the timer was set for the next tick or for the window's end), never
+   * from Date.now() after the timer fired. Workflow time is only as good as the task that
+   * carries it: after a workflow task timed out (a worker killed between two tasks) a new
+   * worker may see an older time than a later replay does, and a branch on it would be a
+   * nondeterminism error (seen under chaos: the tick's activity replaced by a second timer).
+   * Date.now() only sizes the timers and the progress, which replay tolerates.
    */
   async window(opts: {
     minutes: number;
@@ -287,13 +299,17 @@ export class RunController {
     this.inWindow = true;
     this.extraMinutes = 0;
     const startMs = Date.now();
+    const tickMs = opts.tickMinutes * 60_000;
+    const replaySafe = patched(WINDOW_BY_TIMER_PATCH);
     let n = 0;
     try {
       for (;;) {
         this.throwIfAborted();
-        const endMs = startMs + (opts.minutes + this.extraMinutes) * 60_000;
-        const nextTickMs = startMs + (n + 1) * opts.tickMinutes * 60_000;
-        const waitUntil = Math.min(endMs, nextTickMs);
+        const totalMs = (opts.minutes + this.extraMinutes) * 60_000;
+        const endMs = startMs + totalMs;
+        // The next wait ends at a tick when one is due before the window's end.
+        const tickNext = (n + 1) * tickMs <= totalMs;
+        const waitUntil = tickNext ? startMs + (n + 1) * tickMs : endMs;
         const elapsed = Date.now() - startMs;
         this.status.progress = {
           done: Math.round(elapsed / 6_000) / 10, // minutes, one decimal
@@ -310,11 +326,19 @@ export class RunController {
         this.throwIfAborted();
         if (woke && opts.endEarly?.()) return 'ended-early';
         if (woke) continue; // extended: recompute the end
-        if (Date.now() >= nextTickMs) {
-          n++;
-          await opts.tick(n);
+        if (!replaySafe) {
+          // Histories recorded before the patch replay the way they ran.
+          if (Date.now() >= startMs + (n + 1) * tickMs) {
+            n++;
+            await opts.tick(n);
+          }
+          if (Date.now() >= startMs + (opts.minutes + this.extraMinutes) * 60_000) return 'elapsed';
+          continue;
         }
-        if (Date.now() >= startMs + (opts.minutes + this.extraMinutes) * 60_000) return 'elapsed';
+        if (!tickNext) return 'elapsed';
+        n++;
+        await opts.tick(n);
+        if (n * tickMs >= (opts.minutes + this.extraMinutes) * 60_000) return 'elapsed'; // the tick fell on the end
       }
     } finally {
       this.inWindow = false;
