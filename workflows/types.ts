@@ -12,6 +12,12 @@ export interface PersistenceMode {
   primary: StoreName;
   failFast: boolean;
   dualWriteEnabled: boolean;
+  /**
+   * With persistence 'postgres': a second table of the same shape (same database) that every
+   * write is mirrored to after the primary table — the app's dual-write onto a table, used by
+   * the heap-to-partitioned conversion (sync "app-dual-write"). Absent: no mirror.
+   */
+  mirrorTable?: string;
 }
 
 export interface OperatorAction {

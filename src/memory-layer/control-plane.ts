@@ -89,7 +89,9 @@ export function validateMode(mode: unknown): PersistenceMode {
   if (!mode || typeof mode !== 'object' || Array.isArray(mode)) throw new InvalidModeError('mode', 'mode must be an object {persistence, primary, failFast, dualWriteEnabled}');
   const m = mode as Record<string, unknown>;
   for (const k of Object.keys(m)) {
-    if (!['persistence', 'primary', 'failFast', 'dualWriteEnabled'].includes(k)) throw new InvalidModeError(`mode.${k}`, `mode.${k} is not a mode field; allowed: persistence, primary, failFast, dualWriteEnabled`);
+    if (!['persistence', 'primary', 'failFast', 'dualWriteEnabled', 'mirrorTable'].includes(k)) {
+      throw new InvalidModeError(`mode.${k}`, `mode.${k} is not a mode field; allowed: persistence, primary, failFast, dualWriteEnabled, mirrorTable`);
+    }
   }
   if (!PERSISTENCE_VALUES.includes(m.persistence as PersistenceKind)) {
     throw new InvalidModeError('mode.persistence', `mode.persistence must be one of: ${PERSISTENCE_VALUES.join(', ')}`);
@@ -100,8 +102,19 @@ export function validateMode(mode: unknown): PersistenceMode {
   if (m.persistence !== 'dual-write' && m.primary !== m.persistence) {
     throw new InvalidModeError('mode.primary', `mode.primary must be '${String(m.persistence)}' when mode.persistence is '${String(m.persistence)}'`);
   }
-  return { persistence: m.persistence as PersistenceKind, primary: m.primary as StoreName, failFast: m.failFast, dualWriteEnabled: m.dualWriteEnabled };
+  const out: PersistenceMode = { persistence: m.persistence as PersistenceKind, primary: m.primary as StoreName, failFast: m.failFast, dualWriteEnabled: m.dualWriteEnabled };
+  if (m.mirrorTable !== undefined && m.mirrorTable !== null) {
+    if (typeof m.mirrorTable !== 'string' || !MIRROR_TABLE_PATTERN.test(m.mirrorTable)) {
+      throw new InvalidModeError('mode.mirrorTable', 'mode.mirrorTable must be an unquoted table name (lower-case letters, digits, _; at most 63) or absent');
+    }
+    if (m.persistence !== 'postgres') throw new InvalidModeError('mode.mirrorTable', `mode.mirrorTable is allowed only with persistence 'postgres' (got '${String(m.persistence)}')`);
+    out.mirrorTable = m.mirrorTable;
+  }
+  return out;
 }
+
+/** A mirror table's name: what 004_control_plane_mirror.sql's check allows. */
+export const MIRROR_TABLE_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export interface ControlRow {
   target: string;
@@ -118,6 +131,7 @@ interface ControlDbRow {
   dual_write_primary: StoreName;
   fail_fast: boolean;
   dual_write_enabled: boolean;
+  mirror_table?: string | null;
   epoch: string;
   changed_by: string;
   reason: string;
@@ -138,6 +152,7 @@ export async function getControl(pool: Queryable, target: string): Promise<Contr
       primary: row.persistence === 'dual-write' ? row.dual_write_primary : row.persistence,
       failFast: row.fail_fast,
       dualWriteEnabled: row.dual_write_enabled,
+      ...(row.mirror_table ? { mirrorTable: row.mirror_table } : {}),
     },
     epoch: Number(row.epoch),
     changedBy: row.changed_by,
@@ -167,16 +182,16 @@ export async function setMode(pool: Queryable, input: SetModeInput): Promise<{ e
   if (typeof input.reason !== 'string') throw new InvalidModeError('reason', 'reason must be a string');
   const r = await pool.query<{ epoch: string }>(
     `WITH u AS (
-       INSERT INTO cutover_control AS c (target, persistence, dual_write_primary, fail_fast, dual_write_enabled, epoch, changed_by, reason, changed_at)
-       VALUES ($1, $2, $3, $4, $5, 1, $6, $7, now())
+       INSERT INTO cutover_control AS c (target, persistence, dual_write_primary, fail_fast, dual_write_enabled, mirror_table, epoch, changed_by, reason, changed_at)
+       VALUES ($1, $2, $3, $4, $5, $8, 1, $6, $7, now())
        ON CONFLICT (target) DO UPDATE
           SET persistence = EXCLUDED.persistence, dual_write_primary = EXCLUDED.dual_write_primary,
-              fail_fast = EXCLUDED.fail_fast, dual_write_enabled = EXCLUDED.dual_write_enabled,
+              fail_fast = EXCLUDED.fail_fast, dual_write_enabled = EXCLUDED.dual_write_enabled, mirror_table = EXCLUDED.mirror_table,
               epoch = c.epoch + 1, changed_by = EXCLUDED.changed_by, reason = EXCLUDED.reason, changed_at = now()
        RETURNING epoch
      )
      SELECT u.epoch::text AS epoch, pg_notify('${CONTROL_CHANNEL}', $1 || ':' || u.epoch) FROM u`,
-    [input.target, mode.persistence, mode.primary, mode.failFast, mode.dualWriteEnabled, input.actor, input.reason],
+    [input.target, mode.persistence, mode.primary, mode.failFast, mode.dualWriteEnabled, input.actor, input.reason, mode.mirrorTable ?? null],
   );
   return { epoch: Number(r.rows[0].epoch) };
 }

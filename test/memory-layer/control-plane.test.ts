@@ -55,6 +55,12 @@ describe('control plane', () => {
   it('rejects an inconsistent mode naming the field', async () => {
     await expect(setMode(db.pool, { target: TARGET, mode: { ...MEMORY, primary: 'postgres' }, actor: 't', reason: '' })).rejects.toThrow(/mode\.primary/);
     await expect(setMode(db.pool, { target: TARGET, mode: { ...MEMORY, failFast: 'no' as never }, actor: 't', reason: '' })).rejects.toThrow(/mode\.failFast/);
+    // A mirror table only with persistence postgres, and only a plain table name.
+    await expect(setMode(db.pool, { target: TARGET, mode: { ...MEMORY, mirrorTable: 'memory_records_partitioned' }, actor: 't', reason: '' })).rejects.toThrow(/mode\.mirrorTable is allowed only with persistence 'postgres'/);
+    const PG: PersistenceMode = { persistence: 'postgres', primary: 'postgres', failFast: false, dualWriteEnabled: false };
+    await expect(setMode(db.pool, { target: TARGET, mode: { ...PG, mirrorTable: 'x; drop table y' }, actor: 't', reason: '' })).rejects.toThrow(/mode\.mirrorTable must be an unquoted table name/);
+    await expect(setMode(db.pool, { target: TARGET, mode: { ...PG, mirror: 'x' } as never, actor: 't', reason: '' })).rejects.toThrow(/mode\.mirror is not a mode field.*mirrorTable/);
+    expect(await getControl(db.pool, TARGET)).toBeNull(); // nothing written
   });
 
   it('returns from the barrier only after every live instance applied the epoch', async () => {

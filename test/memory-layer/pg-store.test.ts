@@ -122,4 +122,45 @@ describe('Postgres store', () => {
       await heap.drop();
     }
   });
+
+  it('mirrors every write into a second table in the same transaction: both or neither', async () => {
+    const heap = await freshDatabase('mirror');
+    const pool = new Pool({ connectionString: heap.url });
+    pool.on('error', () => undefined);
+    try {
+      const c = await pool.connect();
+      try {
+        await applyPlan(c, 'heap');
+        await applyPlan(c, 'conversion'); // memory_records_partitioned, current + 2 months
+      } finally {
+        c.release();
+      }
+      const store = new PgStore(pool).withMirror('memory_records_partitioned');
+      const count = async (t: string, id: string) => (await pool.query(`SELECT count(*)::int AS n FROM ${t} WHERE id = $1`, [id])).rows[0].n;
+      // A month the mirror has no partition for: created on the fly (the heap needs none).
+      const r = rec({ createdAt: new Date(Date.UTC(2019, 6, 1)) });
+      expect(await store.put(r)).toBe('written');
+      expect([await count('memory_records', r.id), await count('memory_records_partitioned', r.id)]).toEqual([1, 1]);
+      const v2 = { ...r, content: 'v2', updatedAt: later(r.updatedAt, 5) };
+      expect(await store.put(v2)).toBe('written');
+      const both = await pool.query(`SELECT (SELECT content FROM memory_records WHERE id = $1) AS a, (SELECT content FROM memory_records_partitioned WHERE id = $1) AS b`, [r.id]);
+      expect(both.rows[0]).toEqual({ a: 'v2', b: 'v2' });
+      expect(await store.delete(r.id, new Date())).toEqual(r.createdAt);
+      expect([await count('memory_records', r.id), await count('memory_records_partitioned', r.id)]).toEqual([0, 0]);
+
+      // The mirror fails (its partition detached and none can be created): the primary write is
+      // rolled back with it, and the error names the mirror.
+      const s = rec({ createdAt: new Date(Date.UTC(2019, 6, 2)) });
+      await pool.query(`ALTER TABLE memory_records_partitioned DETACH PARTITION memory_records_2019_07`);
+      await pool.query(`ALTER TABLE memory_records_2019_07 RENAME TO detached_2019_07`);
+      await pool.query(`CREATE OR REPLACE FUNCTION create_monthly_partition(month date, parent text DEFAULT 'memory_records') RETURNS text LANGUAGE plpgsql AS $f$ BEGIN RAISE EXCEPTION 'no partitions today'; END $f$`);
+      const err = await store.put(s).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).toMatch(/memory_records_partitioned.*no partitions today/);
+      expect([await count('memory_records', s.id), await count('memory_records_partitioned', s.id)]).toEqual([0, 0]);
+    } finally {
+      await pool.end();
+      await heap.drop();
+    }
+  });
 });

@@ -13,6 +13,10 @@ import type { PutOutcome, RecordStore } from './store';
  *   postgres                    Postgres only
  *   dual-write, primary P       P first, then the other store (unless dualWriteEnabled=false),
  *                               reads from P.
+ *   postgres + mirrorTable M    Postgres, each write also to table M in the same transaction
+ *                               (the app's dual-write onto a table: the conversion's shadow
+ *                               before the swap, the kept old table after it; both or neither,
+ *                               so a failure fails the request and leaves no difference).
  * A secondary failure is counted in dual_write_failures_total and logged; with failFast it also
  * fails the request (the primary write stands: it was already acknowledged to the primary).
  *
@@ -217,6 +221,7 @@ export class DualStore {
   private primary(): RecordStore {
     const m = this.current;
     const name: StoreName = m.persistence === 'dual-write' ? m.primary : m.persistence;
+    if (name === 'postgres' && m.persistence === 'postgres' && m.mirrorTable) return this.mirrored(m.mirrorTable);
     return name === 'memory' ? this.memory : this.postgres;
   }
 
@@ -224,6 +229,15 @@ export class DualStore {
     const m = this.current;
     if (m.persistence !== 'dual-write' || !m.dualWriteEnabled) return null;
     return m.primary === 'memory' ? this.postgres : this.memory;
+  }
+
+  private readonly mirrors = new Map<string, PgStore>();
+
+  /** The Postgres store writing every change to `table` too, in the same transaction. */
+  private mirrored(table: string): PgStore {
+    let m = this.mirrors.get(table);
+    if (!m) this.mirrors.set(table, (m = this.postgres.withMirror(table)));
+    return m;
   }
 
   private async read<T>(fn: () => Promise<T>): Promise<T> {

@@ -35,6 +35,13 @@ const STRIPES_SQL = (fn: string) =>
 export interface TableOptions {
   /** Table name, unquoted (default memory_records). */
   table?: string;
+  /**
+   * A second table of the same shape that receives the same write IN THE SAME TRANSACTION (the
+   * app's dual-write onto a table: the conversion's sync "app-dual-write"). Both commit or
+   * neither does, so the two never differ by a write, and a rename of either table (the swap)
+   * cannot fall between the two writes.
+   */
+  mirror?: string;
 }
 
 export interface UpsertResult {
@@ -85,11 +92,13 @@ export async function upsertRecords(client: ClientBase, records: MemoryRecord[],
       RETURNING 1
     )
     SELECT (SELECT count(*) FROM written)::int AS written, (SELECT count(*) FROM dead)::int AS dead`;
+  const mirrorSql = opts.mirror ? sql.replace(`INSERT INTO ${t} AS t`, `INSERT INTO ${escapeIdentifier(opts.mirror)} AS t`) : null;
   for (let attempt = 0; ; attempt++) {
     try {
       await client.query('BEGIN');
       await client.query(STRIPES_SQL('pg_advisory_xact_lock_shared'), [ids]);
       const r = await client.query<{ written: number; dead: number }>(sql, params);
+      if (mirrorSql) await client.query(mirrorSql, params);
       await client.query('COMMIT');
       result.written = r.rows[0].written;
       result.skippedDeleted = r.rows[0].dead;
@@ -97,10 +106,20 @@ export async function upsertRecords(client: ClientBase, records: MemoryRecord[],
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      if (attempt > 0 || !isMissingPartition(err)) throw withContext(err, `upsert of ${batch.length} record(s) into ${table}`);
-      result.partitionsCreated = await ensureMonthlyPartitions(client, table, batch.map((r) => r.createdAt));
+      const into = opts.mirror ? `${table} and its mirror ${opts.mirror}` : table;
+      if (attempt > 0 || !isMissingPartition(err)) throw withContext(err, `upsert of ${batch.length} record(s) into ${into}`);
+      for (const parent of await partitionedOf(client, [table, ...(opts.mirror ? [opts.mirror] : [])])) {
+        result.partitionsCreated.push(...(await ensureMonthlyPartitions(client, parent, batch.map((r) => r.createdAt))));
+      }
     }
   }
+}
+
+/** Those of `tables` that are partitioned (a heap or a view has no partitions to create). */
+async function partitionedOf(client: ClientBase, tables: string[]): Promise<string[]> {
+  const r = await client.query<{ name: string }>(
+    `SELECT t AS name FROM unnest($1::text[]) WITH ORDINALITY u(t, n) JOIN pg_class c ON c.oid = to_regclass(u.t) WHERE c.relkind = 'p' ORDER BY n`, [tables]);
+  return r.rows.map((x) => x.name);
 }
 
 export interface DeleteItem {
@@ -157,6 +176,7 @@ export async function deleteRecords(
       createdAts,
       (opts.deletedAt ?? new Date()).toISOString(),
     ]);
+    if (opts.mirror) await client.query(`DELETE FROM ${escapeIdentifier(opts.mirror)} WHERE id = ANY($1::uuid[])`, [ids]);
     await client.query('COMMIT');
     return {
       deleted: r.rows.filter((x) => x.id !== null).map((x) => ({ id: x.id!, createdAt: x.created_at! })),
@@ -164,7 +184,7 @@ export async function deleteRecords(
     };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
-    throw withContext(err, `delete of ${ids.length} record(s) from ${table}`);
+    throw withContext(err, `delete of ${ids.length} record(s) from ${table}${opts.mirror ? ` and its mirror ${opts.mirror}` : ''}`);
   }
 }
 
@@ -223,6 +243,8 @@ export function rowToRecord(r: Row): MemoryRecord {
 export class PgStore implements RecordStore {
   readonly name = 'postgres' as const;
   readonly table: string;
+  /** The table every write is mirrored to in the same transaction, if any (TableOptions.mirror). */
+  readonly mirror: string | undefined;
   private readonly t: string;
 
   constructor(
@@ -230,7 +252,13 @@ export class PgStore implements RecordStore {
     opts: TableOptions = {},
   ) {
     this.table = opts.table ?? DEFAULT_TABLE;
+    this.mirror = opts.mirror;
     this.t = escapeIdentifier(this.table);
+  }
+
+  /** The same store (same table, same pool) mirroring every write into `mirror`. */
+  withMirror(mirror: string | undefined): PgStore {
+    return mirror === this.mirror ? this : new PgStore(this.pool, { table: this.table, mirror });
   }
 
   async get(id: string): Promise<MemoryRecord | null> {
@@ -245,12 +273,12 @@ export class PgStore implements RecordStore {
   }
 
   async put(record: MemoryRecord): Promise<PutOutcome> {
-    const r = await this.withClient((c) => upsertRecords(c, [record], { table: this.table }));
+    const r = await this.withClient((c) => upsertRecords(c, [record], { table: this.table, mirror: this.mirror }));
     return r.written ? 'written' : r.skippedDeleted ? 'deleted' : 'stale';
   }
 
   async delete(id: string, deletedAt: Date, createdAt?: Date): Promise<Date | null> {
-    const r = await this.withClient((c) => deleteRecords(c, [{ id, createdAt }], { table: this.table, deletedAt }));
+    const r = await this.withClient((c) => deleteRecords(c, [{ id, createdAt }], { table: this.table, mirror: this.mirror, deletedAt }));
     return r.deleted[0]?.createdAt ?? null;
   }
 
