@@ -47,7 +47,27 @@ export function createHttpClient(opts: HttpClientOptions = {}): JsonHttpClient {
   const httpsAgent = new https.Agent(agentOpts);
 
   return {
-    request(method, url, body, headers = {}) {
+    async request(method, url, body, headers = {}) {
+      // A kept-alive socket the server closed as idle (its keepAliveTimeout) just as this
+      // request was written fails with ECONNRESET before the server read anything: the request
+      // never reached the app, so it is sent again on a new socket (Node's documented pattern,
+      // `request.reusedSocket`). Any other failure is reported as is.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await once(method, url, body, headers);
+        } catch (err) {
+          if (!(err instanceof StaleSocketError) || attempt >= 3) throw err instanceof StaleSocketError ? err.transport : err;
+        }
+      }
+    },
+    close() {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+
+  function once(method: string, url: string, body: unknown, headers: Record<string, string>): Promise<HttpResponse> {
+    {
       const target = new URL(url);
       const isHttps = target.protocol === 'https:';
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
@@ -97,15 +117,23 @@ export function createHttpClient(opts: HttpClientOptions = {}): JsonHttpClient {
           settle(() => reject(new HttpTransportError('timeout', `${method} ${url}: no response within ${timeoutMs} ms`, performance.now() - t0)));
           req.destroy();
         }, timeoutMs);
-        req.on('error', (err) =>
-          settle(() => reject(new HttpTransportError('network', `${method} ${url}: ${err.message}`, performance.now() - t0))),
+        let responded = false;
+        req.on('response', () => (responded = true));
+        req.on('error', (err: NodeJS.ErrnoException) =>
+          settle(() => {
+            const transport = new HttpTransportError('network', `${method} ${url}: ${err.message}`, performance.now() - t0);
+            reject(req.reusedSocket && !responded && err.code === 'ECONNRESET' ? new StaleSocketError(transport) : transport);
+          }),
         );
         req.end(payload);
       });
-    },
-    close() {
-      httpAgent.destroy();
-      httpsAgent.destroy();
-    },
-  };
+    }
+  }
+}
+
+/** A reused keep-alive socket was reset before any response: the request was not delivered. */
+class StaleSocketError extends Error {
+  constructor(readonly transport: HttpTransportError) {
+    super(transport.message);
+  }
 }
