@@ -16,8 +16,16 @@ export interface ConversionInput {
   target?: 'memory_records';
   /** Names a connection profile the worker resolves; never a URL or password. */
   connectionProfile?: string;
-  /** How the shadow is kept in sync while copying: a trigger on the heap table. */
-  sync?: 'trigger';
+  /**
+   * How the shadow is kept in sync while copying (and the old table after the swap):
+   * "trigger" (default): a row trigger on the heap table; works with any application.
+   * "app-dual-write": the memory-layer app writes each change to both tables in one
+   * transaction, switched through the control plane (no trigger on the table); needs every
+   * live app instance in persistence "postgres".
+   */
+  sync?: 'trigger' | 'app-dual-write';
+  /** sync "app-dual-write": how long every live app instance has to apply a mirror change. */
+  appBarrierTimeoutSeconds?: number;
   /** Allows retention windows shorter than 24 h (tests, staging). */
   nonProduction?: boolean;
   /** Retention of memory_records_old after the swap: 1440–2880 min (the runbook's 24–48 h); 0–2880 with nonProduction. */
@@ -44,7 +52,8 @@ export interface ConversionInput {
 export interface ConversionSettings {
   target: 'memory_records';
   profile: string;
-  sync: 'trigger';
+  sync: 'trigger' | 'app-dual-write';
+  appBarrierTimeoutSeconds: number;
   nonProduction: boolean;
   retentionMinutes: number;
   retentionCheckMinutes: number;
@@ -61,14 +70,15 @@ export const MAX_RETENTION_MINUTES = 48 * 60;
 /** Validates the input; throws an InputError naming the field. Deterministic. */
 export function parseConversionInput(input: unknown): ConversionSettings {
   const r = Reader.root(input === undefined ? {} : input, 'input').only([
-    'target', 'connectionProfile', 'sync', 'nonProduction', 'retentionMinutes', 'retentionCheckMinutes', 'premakeMonths', 'copy', 'parity', 'swap', 'approvals',
+    'target', 'connectionProfile', 'sync', 'appBarrierTimeoutSeconds', 'nonProduction', 'retentionMinutes', 'retentionCheckMinutes', 'premakeMonths', 'copy', 'parity', 'swap', 'approvals',
   ]);
   const target = r.enumOf('target', ['memory_records'] as const, 'memory_records');
   const profile = r.string('connectionProfile', { default: 'default', pattern: PROFILE_PATTERN, allowed: 'a connection profile name: lower-case letters, digits, _ or - (never a URL or password)' });
-  if (r.has('sync') && (input as { sync?: unknown }).sync === 'app-dual-write') {
-    throw new InputError('sync', 'the app dual-write mode cannot target the shadow table yet (the control plane has no shadow-table field); use "trigger"');
+  const sync = r.enumOf('sync', ['trigger', 'app-dual-write'] as const, 'trigger');
+  const appBarrierTimeoutSeconds = r.int('appBarrierTimeoutSeconds', { default: 60, min: 5, max: 3600 });
+  if (sync !== 'app-dual-write' && r.has('appBarrierTimeoutSeconds')) {
+    throw new InputError('appBarrierTimeoutSeconds', 'applies only with sync "app-dual-write"; remove it or set sync to "app-dual-write"');
   }
-  const sync = r.enumOf('sync', ['trigger'] as const, 'trigger');
   const nonProduction = r.bool('nonProduction', false);
   const retentionMinutes = nonProduction
     ? r.int('retentionMinutes', { default: DEFAULT_RETENTION_MINUTES, min: 0, max: MAX_RETENTION_MINUTES })
@@ -96,5 +106,5 @@ export function parseConversionInput(input: unknown): ConversionSettings {
   if (lock.maxBackoffMs < lock.backoffMs) throw new InputError('swap.maxBackoffMs', `must be at least swap.backoffMs (${lock.backoffMs})`);
   const a = r.object('approvals')?.only(['beforeSwap']);
   const approveBeforeSwap = a?.bool('beforeSwap', true) ?? true;
-  return { target, profile, sync, nonProduction, retentionMinutes, retentionCheckMinutes, premakeMonths, copy, maxRepairRounds, lock, approveBeforeSwap };
+  return { target, profile, sync, appBarrierTimeoutSeconds, nonProduction, retentionMinutes, retentionCheckMinutes, premakeMonths, copy, maxRepairRounds, lock, approveBeforeSwap };
 }

@@ -3,7 +3,7 @@ import type { ConversionActivities, RecordCursor } from '../activities/conversio
 import type { MonthParity } from '../activities/conversion/parity';
 import type { SwapResult } from '../activities/conversion/swap';
 import { RunController } from './common/run-controller';
-import { LONG_COPY, SHORT_STEP } from './common/timeouts';
+import { BARRIER_STEP, LONG_COPY, SHORT_STEP } from './common/timeouts';
 import { InputError, toFailure } from './common/validate';
 import { parseConversionInput, type ConversionInput, type ConversionSettings } from './conversion-input';
 import type { RecordedDecision, RollbackRecord, RunStatus } from './types';
@@ -13,6 +13,8 @@ export type { ConversionInput } from './conversion-input';
 export interface ConversionSummary {
   status: 'completed' | 'rolled-back' | 'aborted';
   target: string;
+  /** How the shadow, then the old table, was kept in sync. */
+  sync: ConversionSettings['sync'];
   /** Why the run rolled back (operator abort or the failure), when it did. */
   cause?: string;
   preflight?: { heapRows: number; heapBytes: number; months: string[] };
@@ -35,6 +37,7 @@ const ROLLBACK_STEP: ActivityOptions = { startToCloseTimeout: '10 minutes', retr
 const short = proxyActivities<ConversionActivities>(SHORT_STEP);
 const swapActs = proxyActivities<ConversionActivities>(SWAP_STEP);
 const rollback = proxyActivities<ConversionActivities>(ROLLBACK_STEP);
+const barrier = proxyActivities<ConversionActivities>(BARRIER_STEP);
 
 function copyActs(s: ConversionSettings) {
   return proxyActivities<ConversionActivities>({
@@ -65,7 +68,7 @@ export async function heapToPartitionedConversion(input: ConversionInput): Promi
   const { runId, workflowId } = workflowInfo();
   const profile = s.profile;
   const summary: ConversionSummary = {
-    status: 'completed', target: s.target, partitions: [], droppedOldTable: false,
+    status: 'completed', target: s.target, sync: s.sync, partitions: [], droppedOldTable: false,
     copy: { rows: 0, batches: 0, slices: 0, ms: 0, resumes: [] },
     parity: { rounds: 0, months: [], repaired: [] },
     rollbacks: ctl.status.rollbacks, phases: ctl.status.phases, decisions: ctl.status.decisions,
@@ -75,10 +78,19 @@ export async function heapToPartitionedConversion(input: ConversionInput): Promi
   interface Compensation { name: string; branch: 'before-swap' | 'after-swap' | 'bookkeeping'; undo: () => Promise<unknown> }
   const compensations: Compensation[] = [];
   let registered = false;
+  const app = s.sync === 'app-dual-write';
+  const appSync = { profile, target: s.target, barrierTimeoutSeconds: s.appBarrierTimeoutSeconds };
+  const swapInput = { profile, lock: s.lock, sync: s.sync, target: s.target, barrierTimeoutSeconds: s.appBarrierTimeoutSeconds };
 
   try {
     await ctl.runCancellable(async () => {
-      const pre = await ctl.phase('preflight', () => short.conversionPreflight({ profile, target: s.target, runId, workflowId }));
+      const pre = await ctl.phase('preflight', async () => {
+        if (app) {
+          const a = await short.checkAppSync(appSync);
+          ctl.note(`sync app-dual-write: ${a.instances.length} live app instance(s) (${a.instances.join(', ')}); control row: ${a.control}`);
+        }
+        return short.conversionPreflight({ profile, target: s.target, runId, workflowId });
+      });
       registered = true;
       summary.preflight = { heapRows: pre.heapRows, heapBytes: pre.heapBytes, months: pre.months };
       if (pre.shadowExists) ctl.note('a shadow table from an earlier run exists: reused (the copy and the parity repair converge it)');
@@ -87,7 +99,16 @@ export async function heapToPartitionedConversion(input: ConversionInput): Promi
       const shadow = await ctl.phase('create-shadow', () => short.createShadow({ profile, months: pre.months, premakeMonths: s.premakeMonths }));
       summary.partitions = shadow.partitions;
 
-      await ctl.phase('install-sync', () => swapActs.installForwardSync({ profile, lock: s.lock }));
+      if (app) {
+        // Undone first (compensations run in reverse): the app stops mirroring before the shadow goes.
+        compensations.push({ name: 'remove the app mirror', branch: 'before-swap', undo: () => rollback.removeAppMirror({ ...appSync, reason: 'conversion rolled back: the app stops mirroring into the shadow' }) });
+        await ctl.phase('install-sync', async () => {
+          const r = await barrier.installAppMirror({ ...appSync, mirrorTable: 'memory_records_partitioned' });
+          ctl.note(`the app mirrors every write into memory_records_partitioned from control epoch ${r.epoch}` + (r.acknowledged.length ? ` (acknowledged by ${r.acknowledged.join(', ')})` : ''));
+        });
+      } else {
+        await ctl.phase('install-sync', () => swapActs.installForwardSync({ profile, lock: s.lock }));
+      }
 
       await ctl.phase('copy', async () => {
         const { upperBound } = await short.copyUpperBound({ profile });
@@ -132,7 +153,7 @@ export async function heapToPartitionedConversion(input: ConversionInput): Promi
         let operatorRetries = 0;
         for (;;) {
           try {
-            const r = await swapActs.swapTables({ profile, lock: s.lock });
+            const r = await swapActs.swapTables(swapInput);
             summary.swap = { ...r, operatorRetries };
             return;
           } catch (err) {
@@ -143,10 +164,10 @@ export async function heapToPartitionedConversion(input: ConversionInput): Promi
           }
         }
       });
-      compensations.push({ name: 'swap back', branch: 'after-swap', undo: () => rollback.swapBack({ profile, lock: s.lock }) });
+      compensations.push({ name: 'swap back', branch: 'after-swap', undo: () => rollback.swapBack(swapInput) });
 
       await ctl.phase('post-swap-check', async () => {
-        const r = await short.postSwapCheck({ profile });
+        const r = await short.postSwapCheck({ profile, sync: s.sync, target: s.target });
         summary.postSwap = r;
         if (!r.ok) throw ApplicationFailure.nonRetryable(`post-swap check failed: ${r.problems.join('; ')}`, 'PostSwapCheckFailed');
       });
@@ -177,7 +198,7 @@ export async function heapToPartitionedConversion(input: ConversionInput): Promi
       });
 
       await ctl.gate('drop-old-table', 'retention is over; approve dropping memory_records_old (the last way back)');
-      await ctl.phase('drop-old-table', () => swapActs.dropOldTable({ profile, lock: s.lock }));
+      await ctl.phase('drop-old-table', () => swapActs.dropOldTable(swapInput));
       summary.droppedOldTable = true;
       compensations.length = 0; // nothing left to undo: the old table is gone
     });
@@ -209,7 +230,7 @@ export async function heapToPartitionedConversion(input: ConversionInput): Promi
     });
     if (compensations.length) {
       ctl.status.rollbacks.push({
-        branch: afterSwap ? 'after-swap: swapped back, shadow removed' : 'before-swap: sync and shadow removed, source untouched',
+        branch: afterSwap ? `after-swap: swapped back, ${app ? 'app mirror' : 'sync'} and shadow removed` : `before-swap: ${app ? 'app mirror' : 'sync trigger'} and shadow removed, source untouched`,
         cause, at: new Date().toISOString(), endedInMode: 'heap memory_records (unchanged)',
       });
     }
@@ -249,6 +270,7 @@ function describe(err: unknown): string {
 
 function summaryLines(s: ConversionSummary): string[] {
   const out: string[] = [];
+  out.push(`Sync: ${s.sync === 'app-dual-write' ? 'the app writes both tables in one transaction (control-plane mirror)' : 'row trigger on the heap table'}`);
   if (s.preflight) out.push(`Heap: ${s.preflight.heapRows} rows, ${Math.round(s.preflight.heapBytes / 1024)} KiB, ${s.preflight.months.length} months`);
   if (s.copy.rows) out.push(`Copied: ${s.copy.rows} rows in ${s.copy.batches} batches` + (s.copy.resumes.length ? ` (resumed from a checkpoint ${s.copy.resumes.length}×)` : ''));
   if (s.parity.months.length) out.push(`Parity: ${s.parity.months.filter((m) => m.match).length}/${s.parity.months.length} months match, ${s.parity.repaired.length} repaired`);

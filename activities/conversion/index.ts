@@ -1,4 +1,5 @@
 import type { ActivityDeps } from '../index';
+import { createAppSyncActivities } from './app-sync';
 import { createCopyActivities } from './copy';
 import { createParityActivities } from './parity';
 import { createPreflightActivities } from './preflight';
@@ -13,6 +14,7 @@ export function createConversionActivities(deps: Pick<ActivityDeps, 'profiles'>)
     ...createCopyActivities(deps),
     ...createParityActivities(deps),
     ...createSwapActivities(deps),
+    ...createAppSyncActivities(deps),
   };
 }
 export type ConversionActivities = ReturnType<typeof createConversionActivities>;

@@ -7,6 +7,9 @@ export const HEAP = 'memory_records';
 export const SHADOW = 'memory_records_partitioned';
 export const OLD = 'memory_records_old';
 
+/** How the shadow (then the old table) is kept in sync: a trigger, or the app's mirror (app-sync.ts). */
+export type SyncKind = 'trigger' | 'app-dual-write';
+
 export const FORWARD_TRIGGER = 'lichen_conversion_sync_forward';
 export const REVERSE_TRIGGER = 'lichen_conversion_sync_reverse';
 export const FORWARD_FN = 'lichen_conversion_sync_forward_fn';

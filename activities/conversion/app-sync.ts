@@ -1,0 +1,186 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ClientBase, Pool } from 'pg';
+import type { ActivityDeps } from '../index';
+import { BarrierTimeoutError, getControl, listInstances, setMode, waitForEpoch, type ControlRow } from '../../src/memory-layer/control-plane';
+import type { PersistenceMode } from '../../workflows/types';
+import { nonRetryable } from '../lib/errors';
+import { relkind } from './preflight';
+
+/**
+ * sync "app-dual-write": the application keeps the shadow in sync instead of a trigger. The
+ * control row (003 + 004) names a mirror table; every live instance then writes each change to
+ * memory_records and to the mirror IN ONE TRANSACTION (pg-store.ts TableOptions.mirror): both
+ * or neither, so in any snapshot the two tables agree exactly, as with the trigger.
+ *
+ *   before the copy   mirror = memory_records_partitioned, then the barrier: every write after
+ *                     it is mirrored; every write before it is committed and seen by the copy
+ *   at the swap       the renames, a bridge view memory_records_partitioned → memory_records_old
+ *                     and mirror = memory_records_old, in ONE transaction. A write transaction
+ *                     of an instance that has not applied the new epoch resolves both names
+ *                     after the swap: memory_records (now partitioned) and, through the bridge,
+ *                     memory_records_old. After the barrier the bridge goes.
+ *   swap back         the mirror image (bridge memory_records_old → memory_records_partitioned)
+ *   end               mirror removed (barrier) before the shadow or the old table is dropped
+ */
+
+/** A mode in force during the conversion: Postgres on memory_records, plus a mirror. */
+export function mirrorMode(mirrorTable: string | undefined): PersistenceMode {
+  return mirrorTable
+    ? { persistence: 'postgres', primary: 'postgres', failFast: false, dualWriteEnabled: true, mirrorTable }
+    : { persistence: 'postgres', primary: 'postgres', failFast: false, dualWriteEnabled: false };
+}
+
+export interface AppSyncInput {
+  profile: string;
+  target: string;
+  barrierTimeoutSeconds: number;
+  heartbeatTtlMs?: number;
+}
+
+export interface MirrorResult {
+  epoch: number;
+  acknowledged: string[];
+  /** The row already said so and every live instance had applied it (a retry). */
+  already: boolean;
+}
+
+function barrierFailure(err: unknown): unknown {
+  if (err instanceof BarrierTimeoutError) return nonRetryable('BarrierTimeoutError', err.message, { lagging: err.lagging.map((l) => l.instanceId) });
+  return err;
+}
+
+async function liveInstances(pool: Pick<Pool, 'query'>, input: AppSyncInput) {
+  return (await listInstances(pool, input.target, { heartbeatTtlMs: input.heartbeatTtlMs })).filter((i) => i.live);
+}
+
+/** Sets the mirror (epoch + 1) and waits until every live instance has applied it. Idempotent. */
+export async function setMirrorAndWait(pool: Pool, input: AppSyncInput & { mirrorTable: string | undefined; reason: string }): Promise<MirrorResult> {
+  const row = await getControl(pool, input.target);
+  if (row && row.mode.persistence === 'postgres' && row.mode.mirrorTable === input.mirrorTable) {
+    const lagging = (await liveInstances(pool, input)).filter((i) => i.appliedEpoch < row.epoch);
+    if (lagging.length === 0) return { epoch: row.epoch, acknowledged: [], already: true };
+  }
+  const { epoch } = row && row.mode.persistence === 'postgres' && row.mode.mirrorTable === input.mirrorTable
+    ? { epoch: row.epoch }
+    : await setMode(pool, { target: input.target, mode: mirrorMode(input.mirrorTable), actor: 'heapToPartitionedConversion', reason: input.reason });
+  return { ...(await barrier(pool, input, epoch)), already: false };
+}
+
+async function barrier(pool: Pool, input: AppSyncInput, epoch: number): Promise<{ epoch: number; acknowledged: string[] }> {
+  const ctx = activityContext();
+  const beat = ctx ? setInterval(() => ctx.heartbeat({ waitingForEpoch: epoch }), 2000) : undefined;
+  try {
+    const { acknowledged } = await waitForEpoch(pool, { target: input.target, epoch, timeoutMs: input.barrierTimeoutSeconds * 1000, heartbeatTtlMs: input.heartbeatTtlMs });
+    return { epoch, acknowledged };
+  } catch (err) {
+    throw barrierFailure(err);
+  } finally {
+    if (beat) clearInterval(beat);
+  }
+}
+
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Inside the swap (or swap-back) transaction, after the renames: a bridge view under the name
+ * the instances still mirror to, pointing at the table that now plays that part, and the
+ * control row's mirror moved to the new name (NOTIFY delivered at commit).
+ */
+export async function moveMirrorInTransaction(c: ClientBase, input: { target: string; bridge: string; to: string; reason: string }): Promise<number> {
+  await c.query(`CREATE VIEW ${input.bridge} AS SELECT * FROM ${input.to}`);
+  const { epoch } = await setMode(c, { target: input.target, mode: mirrorMode(input.to), actor: 'heapToPartitionedConversion', reason: input.reason });
+  return epoch;
+}
+
+/**
+ * After the swap (or swap back) committed, or on a retry: waits until every live instance
+ * mirrors to `to`, then drops the bridge view `bridge`. Idempotent.
+ */
+export async function finishMirrorMove(pool: Pool, input: AppSyncInput & { bridge: string; to: string }): Promise<{ epoch: number; acknowledged: string[] }> {
+  const row = await getControl(pool, input.target);
+  if (!row || row.mode.mirrorTable !== input.to) {
+    throw ApplicationFailure.nonRetryable(
+      `the control row of ${input.target} mirrors to ${row?.mode.mirrorTable ?? 'nothing'}, expected ${input.to}: the app sync was changed outside this run; check cutover_control`,
+      'PreflightFailed');
+  }
+  const r = await barrier(pool, input, row.epoch);
+  const c = await pool.connect();
+  try {
+    if ((await relkind(c, input.bridge)) === 'v') await c.query(`DROP VIEW ${input.bridge}`);
+  } finally {
+    c.release();
+  }
+  return r;
+}
+
+/** The app stops mirroring (Postgres on memory_records alone), then the barrier. Idempotent. */
+export async function removeMirrorAndWait(pool: Pool, input: AppSyncInput, reason: string): Promise<MirrorResult> {
+  const row = await getControl(pool, input.target);
+  // No row, or a mode without a mirror that is not ours to change (not Postgres): nothing to undo.
+  if (!row || (!row.mode.mirrorTable && row.mode.persistence !== 'postgres')) return { epoch: row?.epoch ?? 0, acknowledged: [], already: true };
+  return setMirrorAndWait(pool, { ...input, mirrorTable: undefined, reason });
+}
+
+export function describeControl(row: ControlRow | null): string {
+  if (!row) return 'no control row';
+  return `${row.mode.persistence}${row.mode.mirrorTable ? ` mirroring to ${row.mode.mirrorTable}` : ''} (epoch ${row.epoch})`;
+}
+
+export function createAppSyncActivities(deps: Pick<ActivityDeps, 'profiles'>) {
+  return {
+    /**
+     * Preflight of sync "app-dual-write": at least one live app instance of the target on the
+     * control plane, every live one applying persistence 'postgres' on memory_records, and no
+     * other mirror in force (another conversion's leftovers).
+     */
+    async checkAppSync(input: AppSyncInput): Promise<{ instances: string[]; control: string }> {
+      const pool = deps.profiles.pool(input.profile);
+      const live = await liveInstances(pool, input);
+      if (live.length === 0) {
+        throw ApplicationFailure.nonRetryable(
+          `sync "app-dual-write" needs the app: no live instance of ${input.target} is registered on the control plane (cutover_instances); ` +
+            'start the memory-layer service against this database, or use sync "trigger"', 'PreflightFailed');
+      }
+      const notPg = live.filter((i) => (i.appliedMode as Partial<PersistenceMode>).persistence !== 'postgres');
+      if (notPg.length) {
+        throw ApplicationFailure.nonRetryable(
+          `sync "app-dual-write" needs every live instance in persistence "postgres" on the heap table; ` +
+            `${notPg.map((i) => `${i.instanceId} is in ${JSON.stringify((i.appliedMode as Partial<PersistenceMode>).persistence ?? 'unknown')}`).join(', ')}; use sync "trigger" or switch the app first`,
+          'PreflightFailed');
+      }
+      const row = await getControl(pool, input.target);
+      if (row?.mode.mirrorTable && row.mode.mirrorTable !== 'memory_records_partitioned') {
+        throw ApplicationFailure.nonRetryable(
+          `the control row of ${input.target} already mirrors to ${row.mode.mirrorTable}: an earlier conversion did not finish; ` +
+            `finish or roll it back (or set the mode without a mirror) before converting again`, 'PreflightFailed');
+      }
+      return { instances: live.map((i) => i.instanceId), control: describeControl(row) };
+    },
+
+    /** Every live instance mirrors its writes into the shadow, then the barrier. Idempotent. */
+    async installAppMirror(input: AppSyncInput & { mirrorTable: string }): Promise<MirrorResult> {
+      const pool = deps.profiles.pool(input.profile);
+      const c = await pool.connect();
+      try {
+        if ((await relkind(c, input.mirrorTable)) === null) {
+          throw ApplicationFailure.nonRetryable(`${input.mirrorTable} is missing: create the shadow first`, 'PreflightFailed');
+        }
+      } finally {
+        c.release();
+      }
+      return setMirrorAndWait(pool, { ...input, reason: `conversion: the app mirrors every write into ${input.mirrorTable}` });
+    },
+
+    /** No mirror any more (Postgres on memory_records alone), then the barrier. Idempotent. */
+    async removeAppMirror(input: AppSyncInput & { reason: string }): Promise<MirrorResult> {
+      return removeMirrorAndWait(deps.profiles.pool(input.profile), input, input.reason);
+    },
+  };
+}
