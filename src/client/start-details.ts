@@ -43,11 +43,12 @@ export function summarizeConversion(s: ConversionSettings): StaticText {
     staticDetails: [
       `**Heap-to-partitioned conversion** of \`${s.target}\` — the runbook's conversion procedure.`,
       '',
-      'preflight → shadow table → sync trigger → copy → verify → swap → post-swap check → retention → drop old table',
+      `preflight → shadow table → ${s.sync === 'app-dual-write' ? 'app mirror (control plane)' : 'sync trigger'} → copy → verify → swap → post-swap check → retention → drop old table`,
       '',
       '| setting | value |',
       '|---|---|',
       `| connection profile | \`${s.profile}\` |`,
+      `| sync | ${s.sync === 'app-dual-write' ? `app dual-write (barrier timeout ${s.appBarrierTimeoutSeconds} s)` : 'trigger'} |`,
       `| copy | batch ${s.copy.batchSize}, ${s.copy.maxRowsPerSecond || 'unbounded'} rows/s |`,
       `| swap | lock_timeout ${s.lock.lockTimeoutMs} ms, ${s.lock.maxTries} tries |`,
       `| retention of the old table | ${s.retentionMinutes} min |`,
