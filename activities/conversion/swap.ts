@@ -202,7 +202,12 @@ export function createSwapActivities(deps: Pick<ActivityDeps, 'profiles'>) {
     async dropOldTable(input: SwapInput): Promise<{ dropped: boolean }> {
       const pool = deps.profiles.pool(input.profile);
       // The app stops mirroring into the old table first (barrier): no write fails on a dropped table.
-      if (input.sync === 'app-dual-write') await removeMirrorAndWait(pool, appSync(input), 'conversion: retention over, memory_records_old is dropped');
+      if (input.sync === 'app-dual-write') {
+        if ((await deps.profiles.withClient(input.profile, (c) => relkind(c, HEAP))) !== 'p') {
+          throw ApplicationFailure.nonRetryable(`refusing to drop ${OLD}: ${HEAP} is not the partitioned table`, 'PreflightFailed');
+        }
+        await removeMirrorAndWait(pool, appSync(input), 'conversion: retention over, memory_records_old is dropped');
+      }
       const { result } = await inLockBoundedTransaction(pool, 'drop the old table', { ...input.lock, maxTries: Math.max(input.lock.maxTries, 50) }, async (c) => {
         const s = await state(c);
         if (s.heap !== 'p') throw ApplicationFailure.nonRetryable(`refusing to drop ${OLD}: ${HEAP} is not the partitioned table`, 'PreflightFailed');
