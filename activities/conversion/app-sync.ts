@@ -57,13 +57,15 @@ async function liveInstances(pool: Pick<Pool, 'query'>, input: AppSyncInput) {
 /** Sets the mirror (epoch + 1) and waits until every live instance has applied it. Idempotent. */
 export async function setMirrorAndWait(pool: Pool, input: AppSyncInput & { mirrorTable: string | undefined; reason: string }): Promise<MirrorResult> {
   const row = await getControl(pool, input.target);
-  if (row && row.mode.persistence === 'postgres' && row.mode.mirrorTable === input.mirrorTable) {
+  const inForce = row !== null && row.mode.persistence === 'postgres' && row.mode.mirrorTable === input.mirrorTable;
+  if (inForce) {
+    // A retry: the row already says so; only the barrier may be missing.
     const lagging = (await liveInstances(pool, input)).filter((i) => i.appliedEpoch < row.epoch);
     if (lagging.length === 0) return { epoch: row.epoch, acknowledged: [], already: true };
   }
-  const { epoch } = row && row.mode.persistence === 'postgres' && row.mode.mirrorTable === input.mirrorTable
-    ? { epoch: row.epoch }
-    : await setMode(pool, { target: input.target, mode: mirrorMode(input.mirrorTable), actor: 'heapToPartitionedConversion', reason: input.reason });
+  const epoch = inForce
+    ? row.epoch
+    : (await setMode(pool, { target: input.target, mode: mirrorMode(input.mirrorTable), actor: 'heapToPartitionedConversion', reason: input.reason })).epoch;
   return { ...(await barrier(pool, input, epoch)), already: false };
 }
 
