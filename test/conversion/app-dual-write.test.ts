@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Pool } from 'pg';
 import { WorkflowFailedError } from '@temporalio/client';
 import { useTestDatabase } from '../helpers/db';
 import { useTemporal } from '../helpers/temporal';
-import { startApps, type RunningApps } from '../helpers/app';
+import { useHeapApps } from '../helpers/heap-apps';
 import { createTestWorker } from '../helpers/worker';
 import { waitForStatus } from '../helpers/status';
 import { expectNothingLost } from '../helpers/cutover-env';
@@ -22,18 +22,7 @@ import { relkinds, syncTriggers } from './harness';
 // phase where the load can be paused, and at the very end.
 const db = useTestDatabase('heap');
 const temporal = useTemporal();
-let apps: RunningApps;
-
-beforeAll(async () => {
-  apps = await startApps(2, {
-    dbUrl: db.url,
-    table: 'memory_records',
-    bootMode: { persistence: 'postgres', primary: 'postgres', failFast: false, dualWriteEnabled: false },
-  });
-});
-afterAll(async () => {
-  await apps?.stopAll();
-});
+const heapApps = useHeapApps(db);
 
 const BASE = { nonProduction: true, sync: 'app-dual-write', appBarrierTimeoutSeconds: 20, copy: { batchSize: 500, sliceSeconds: 2 } } as const;
 
@@ -51,11 +40,11 @@ async function mirrorState(pool: Pool): Promise<{ mirror: string | null; lagging
 
 describe('heapToPartitionedConversion with sync "app-dual-write" under load through the app', () => {
   it('rolls back before and after the swap, then converts, with nothing lost and never a trigger', async () => {
-    const urls = apps.instances.map((i) => i.url);
+    const urls = heapApps.current.instances.map((i) => i.url);
     const seeded = await seedRecords(urls, { count: 3000, months: 6, owners: 40 });
     const load = startLoad({ instances: urls, ratePerSec: 120, owners: 30 });
     const taskQueue = temporal.taskQueue('conv-appdw');
-    const w = await createTestWorker(temporal, taskQueue, { dbUrl: db.url, adminToken: apps.adminToken });
+    const w = await createTestWorker(temporal, taskQueue, { dbUrl: db.url, adminToken: heapApps.current.adminToken });
     const pool = new Pool({ connectionString: db.url, max: 2 });
     const start = (id: string, extra: Record<string, unknown>) =>
       temporal.client.workflow.start('heapToPartitionedConversion', { taskQueue, workflowId: `conv-appdw-${id}-${taskQueue}`, args: [{ ...BASE, ...extra }] });

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Pool } from 'pg';
 import { useTestDatabase } from '../helpers/db';
 import { useTemporal } from '../helpers/temporal';
-import { startApps, type RunningApps } from '../helpers/app';
+import { useHeapApps } from '../helpers/heap-apps';
 import { createTestWorker } from '../helpers/worker';
 import { waitForStatus } from '../helpers/status';
 import { expectNothingLost } from '../helpers/cutover-env';
@@ -16,26 +16,15 @@ import type { ConversionSummary } from '../../workflows/conversion';
 // load generator writing through it for the whole conversion, the oracle as the judge.
 const db = useTestDatabase('heap');
 const temporal = useTemporal();
-let apps: RunningApps;
-
-beforeAll(async () => {
-  apps = await startApps(2, {
-    dbUrl: db.url,
-    table: 'memory_records',
-    bootMode: { persistence: 'postgres', primary: 'postgres', failFast: false, dualWriteEnabled: false },
-  });
-});
-afterAll(async () => {
-  await apps?.stopAll();
-});
+const heapApps = useHeapApps(db);
 
 describe('heapToPartitionedConversion with the app writing through the load generator', () => {
   it('converts the live heap table with nothing lost, in the kept old table during retention and in the final table', async () => {
-    const urls = apps.instances.map((i) => i.url);
+    const urls = heapApps.current.instances.map((i) => i.url);
     const seeded = await seedRecords(urls, { count: 4000, months: 6, owners: 40 });
     const load = startLoad({ instances: urls, ratePerSec: 150, owners: 30 });
     const taskQueue = temporal.taskQueue('conv-app');
-    const w = await createTestWorker(temporal, taskQueue, { dbUrl: db.url, adminToken: apps.adminToken });
+    const w = await createTestWorker(temporal, taskQueue, { dbUrl: db.url, adminToken: heapApps.current.adminToken });
     const pool = new Pool({ connectionString: db.url, max: 2 });
     try {
       const summary = (await w.runUntil((async () => {
