@@ -91,11 +91,12 @@ export function createCopyActivities(deps: Pick<ActivityDeps, 'profiles'>) {
            ORDER BY h.created_at, h.id
            LIMIT $5
            FOR SHARE
-        ), ins AS (${guardedUpsertSql(SHADOW, select)} RETURNING 1)
+        ), ins AS (${guardedUpsertSql(SHADOW, select)} RETURNING 1),
+        last AS (SELECT created_at, id FROM src ORDER BY created_at DESC, id DESC LIMIT 1)
         SELECT (SELECT count(*) FROM src)::int AS n,
                (SELECT count(*) FROM ins)::int AS written,
-               (SELECT ${utcText('created_at')} FROM src ORDER BY created_at DESC, id DESC LIMIT 1) AS last_created_at,
-               (SELECT id::text FROM src ORDER BY created_at DESC, id DESC LIMIT 1) AS last_id`;
+               (SELECT ${utcText('created_at')} FROM last) AS last_created_at,
+               (SELECT id::text FROM last) AS last_id`;
       while (!done) {
         if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
         const b0 = performance.now();
