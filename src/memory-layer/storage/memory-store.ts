@@ -1,5 +1,5 @@
 import type { MemoryRecord, RecordCursor } from '../record';
-import { checksumOf, type Checksum } from '../checksum';
+import { rowValue, type Checksum } from '../checksum';
 import type { ExportableStore, ExportPage, PutOutcome, RangeFilter, RecordStore, StoreStats } from './store';
 
 interface Key {
@@ -14,13 +14,17 @@ const cmp = (a: Key, b: Key): number => (a.t !== b.t ? a.t - b.t : a.id < b.id ?
  * a Map, plus a sorted (createdAt, id) index so export pages, range checksums and stats do not
  * sort on every call. Records are copied in and out so callers cannot mutate stored state.
  * Deleted ids are remembered (ids are uuids, never reused) so a late, reordered `put` cannot
- * bring a record back.
+ * bring a record back. Each record's checksum value (checksum.ts: an md5 per row) is computed
+ * once, when it is written, so a range checksum — what every verification asks of every
+ * instance — is a sum over the index, not an md5 of every row at read time.
  */
 export class MemoryStore implements RecordStore, ExportableStore {
   readonly name = 'memory' as const;
   private readonly byId = new Map<string, MemoryRecord>();
   private readonly byOwner = new Map<string, Set<string>>();
   private readonly deleted = new Map<string, number>();
+  /** rowValue of each stored record, kept with it. */
+  private readonly values = new Map<string, bigint>();
   /** Sorted by (createdAt, id); createdAt never changes after a create. */
   private readonly order: Key[] = [];
 
@@ -64,6 +68,7 @@ export class MemoryStore implements RecordStore, ExportableStore {
       this.insertKey({ t: record.createdAt.getTime(), id: record.id });
     }
     this.byId.set(record.id, copy(record));
+    this.values.set(record.id, rowValue(record));
     let owned = this.byOwner.get(record.ownerId);
     if (!owned) this.byOwner.set(record.ownerId, (owned = new Set()));
     owned.add(record.id);
@@ -75,6 +80,7 @@ export class MemoryStore implements RecordStore, ExportableStore {
     this.deleted.set(id, deletedAt.getTime());
     if (!prev) return null;
     this.byId.delete(id);
+    this.values.delete(id);
     this.unindexOwner(prev);
     const i = this.indexOf({ t: prev.createdAt.getTime(), id });
     if (i < this.order.length && cmp(this.order[i], { t: prev.createdAt.getTime(), id }) === 0) this.order.splice(i, 1);
@@ -108,8 +114,9 @@ export class MemoryStore implements RecordStore, ExportableStore {
   checksum(range: RangeFilter = {}): Checksum {
     const start = range.from ? this.indexOf({ t: range.from.getTime(), id: '' }) : 0;
     const end = range.to ? this.indexOf({ t: range.to.getTime(), id: '' }) : this.order.length;
-    const rows = this.order.slice(start, Math.max(start, end)).map((k) => this.byId.get(k.id)!);
-    return checksumOf(rows);
+    let sum = 0n;
+    for (let i = start; i < end; i++) sum += this.values.get(this.order[i].id)!;
+    return { count: Math.max(0, end - start), sum: sum.toString() };
   }
 
   stats(): StoreStats {
