@@ -26,6 +26,13 @@ describe('cutover CLI: usage errors and migration gates (no services needed)', (
     const kind = await runCli(['start', 'staging']);
     expect(kind.code).toBe(2);
     expect(kind.stderr).toContain('unknown kind "staging"; allowed: production, conversion, maintenance');
+    const syncElsewhere = await runCli(['start', 'production', '--sync', 'app-dual-write']);
+    expect(syncElsewhere.code).toBe(2);
+    expect(syncElsewhere.stderr).toContain('--sync applies to conversion only');
+    // Validated with the input, before connecting (no server at this address).
+    const badSync = await runCli(['start', 'conversion', '--sync', 'logical'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(badSync.code).toBe(2);
+    expect(badSync.stderr).toContain(`sync: must be one of "trigger", "app-dual-write"`);
   });
 
   it('rejects an invalid input locally, naming the field, in one JSON document with --json', async () => {

@@ -41,6 +41,7 @@ its fields. It is validated here first: a bad input fails before anything is sen
   --window-minutes N    production: monitoring window (1440–2880, shorter with --non-production)
   --dry-run             production: plan and count the backfill, change nothing
   --retention-minutes N conversion: retention of the old table
+  --sync KIND           conversion: trigger (default) or app-dual-write (the app keeps the tables in sync)
   --premake-months N    maintenance: months to premake after the current one
   --retention-months N  maintenance: detach partitions older than this
   --workflow-id ID      default cutover-<kind>-<target> (one run per target at a time)
@@ -53,6 +54,7 @@ its fields. It is validated here first: a bad input fails before anything is sen
     'window-minutes': { type: 'string' },
     'dry-run': { type: 'boolean' },
     'retention-minutes': { type: 'string' },
+    sync: { type: 'string' },
     'premake-months': { type: 'string' },
     'retention-months': { type: 'string' },
     'workflow-id': { type: 'string' },
@@ -68,6 +70,7 @@ its fields. It is validated here first: a bad input fails before anything is sen
     only('window-minutes', ['production']);
     only('dry-run', ['production']);
     only('retention-minutes', ['conversion']);
+    only('sync', ['conversion']);
     only('premake-months', ['maintenance']);
     only('retention-months', ['maintenance']);
     only('non-production', ['production', 'conversion']);
@@ -79,6 +82,7 @@ its fields. It is validated here first: a bad input fails before anything is sen
     if (window !== undefined) sub(input, 'monitoring').windowMinutes = window;
     const retention = num('start', args, 'retention-minutes', { min: 0, integer: true });
     if (retention !== undefined) input.retentionMinutes = retention;
+    if (str(args, 'sync') !== undefined) input.sync = str(args, 'sync'); // validated with the input below
     const premake = num('start', args, 'premake-months', { min: 0, integer: true });
     if (premake !== undefined) input.premakeMonths = premake;
     const keep = num('start', args, 'retention-months', { min: 1, integer: true });
