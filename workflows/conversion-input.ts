@@ -24,7 +24,10 @@ export interface ConversionInput {
    * live app instance in persistence "postgres".
    */
   sync?: 'trigger' | 'app-dual-write';
-  /** sync "app-dual-write": how long every live app instance has to apply a mirror change. */
+  /**
+   * sync "app-dual-write": how long every live app instance has to apply a mirror change,
+   * 5–240 s (the barrier runs inside a 5-minute activity).
+   */
   appBarrierTimeoutSeconds?: number;
   /** Allows retention windows shorter than 24 h (tests, staging). */
   nonProduction?: boolean;
@@ -75,7 +78,7 @@ export function parseConversionInput(input: unknown): ConversionSettings {
   const target = r.enumOf('target', ['memory_records'] as const, 'memory_records');
   const profile = r.string('connectionProfile', { default: 'default', pattern: PROFILE_PATTERN, allowed: 'a connection profile name: lower-case letters, digits, _ or - (never a URL or password)' });
   const sync = r.enumOf('sync', ['trigger', 'app-dual-write'] as const, 'trigger');
-  const appBarrierTimeoutSeconds = r.int('appBarrierTimeoutSeconds', { default: 60, min: 5, max: 3600 });
+  const appBarrierTimeoutSeconds = r.int('appBarrierTimeoutSeconds', { default: 60, min: 5, max: 240 });
   if (sync !== 'app-dual-write' && r.has('appBarrierTimeoutSeconds')) {
     throw new InputError('appBarrierTimeoutSeconds', 'applies only with sync "app-dual-write"; remove it or set sync to "app-dual-write"');
   }

@@ -225,6 +225,7 @@ const CONVERSION: HostileCase[] = [
   { name: 'sync: an unknown kind', input: { sync: 'logical-replication' }, field: 'sync' },
   { name: 'appBarrierTimeoutSeconds without the app sync', input: { appBarrierTimeoutSeconds: 30 }, field: 'appBarrierTimeoutSeconds' },
   { name: 'appBarrierTimeoutSeconds below 5', input: { sync: 'app-dual-write', appBarrierTimeoutSeconds: 1 }, field: 'appBarrierTimeoutSeconds' },
+  { name: 'appBarrierTimeoutSeconds beyond the barrier activity', input: { sync: 'app-dual-write', appBarrierTimeoutSeconds: 600 }, field: 'appBarrierTimeoutSeconds' },
   { name: 'a 1-hour retention without nonProduction', input: { retentionMinutes: 60 }, field: 'retentionMinutes' },
   { name: 'maxBackoffMs below backoffMs', input: { swap: { backoffMs: 5000, maxBackoffMs: 10 } }, field: 'swap.maxBackoffMs' },
   { name: 'zero repair rounds', input: { parity: { maxRepairRounds: 0 } }, field: 'parity.maxRepairRounds' },
