@@ -2,9 +2,9 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClientBase, Pool } from 'pg';
 import type { ActivityDeps } from '../index';
-import { BarrierTimeoutError, getControl, listInstances, setMode, waitForEpoch, type ControlRow } from '../../src/memory-layer/control-plane';
+import { getControl, listInstances, setMode, waitForEpoch, type ControlRow } from '../../src/memory-layer/control-plane';
 import type { PersistenceMode } from '../../workflows/types';
-import { nonRetryable } from '../lib/errors';
+import { barrierFailure } from '../lib/errors';
 import { relkind } from './preflight';
 
 /**
@@ -45,11 +45,6 @@ export interface MirrorResult {
   already: boolean;
 }
 
-function barrierFailure(err: unknown): unknown {
-  if (err instanceof BarrierTimeoutError) return nonRetryable('BarrierTimeoutError', err.message, { lagging: err.lagging.map((l) => l.instanceId) });
-  return err;
-}
-
 async function liveInstances(pool: Pick<Pool, 'query'>, input: AppSyncInput) {
   return (await listInstances(pool, input.target, { heartbeatTtlMs: input.heartbeatTtlMs })).filter((i) => i.live);
 }
@@ -70,23 +65,15 @@ export async function setMirrorAndWait(pool: Pool, input: AppSyncInput & { mirro
 }
 
 async function barrier(pool: Pool, input: AppSyncInput, epoch: number): Promise<{ epoch: number; acknowledged: string[] }> {
-  const ctx = activityContext();
-  const beat = ctx ? setInterval(() => ctx.heartbeat({ waitingForEpoch: epoch }), 2000) : undefined;
+  const ctx = Context.current();
+  const beat = setInterval(() => ctx.heartbeat({ waitingForEpoch: epoch }), 2000);
   try {
     const { acknowledged } = await waitForEpoch(pool, { target: input.target, epoch, timeoutMs: input.barrierTimeoutSeconds * 1000, heartbeatTtlMs: input.heartbeatTtlMs });
     return { epoch, acknowledged };
   } catch (err) {
     throw barrierFailure(err);
   } finally {
-    if (beat) clearInterval(beat);
-  }
-}
-
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
+    clearInterval(beat);
   }
 }
 
@@ -113,12 +100,7 @@ export async function finishMirrorMove(pool: Pool, input: AppSyncInput & { bridg
       'PreflightFailed');
   }
   const r = await barrier(pool, input, row.epoch);
-  const c = await pool.connect();
-  try {
-    if ((await relkind(c, input.bridge)) === 'v') await c.query(`DROP VIEW ${input.bridge}`);
-  } finally {
-    c.release();
-  }
+  if ((await relkind(pool, input.bridge)) === 'v') await pool.query(`DROP VIEW ${input.bridge}`);
   return r;
 }
 
@@ -169,13 +151,8 @@ export function createAppSyncActivities(deps: Pick<ActivityDeps, 'profiles'>) {
     /** Every live instance mirrors its writes into the shadow, then the barrier. Idempotent. */
     async installAppMirror(input: AppSyncInput & { mirrorTable: string }): Promise<MirrorResult> {
       const pool = deps.profiles.pool(input.profile);
-      const c = await pool.connect();
-      try {
-        if ((await relkind(c, input.mirrorTable)) === null) {
-          throw ApplicationFailure.nonRetryable(`${input.mirrorTable} is missing: create the shadow first`, 'PreflightFailed');
-        }
-      } finally {
-        c.release();
+      if ((await relkind(pool, input.mirrorTable)) === null) {
+        throw ApplicationFailure.nonRetryable(`${input.mirrorTable} is missing: create the shadow first`, 'PreflightFailed');
       }
       return setMirrorAndWait(pool, { ...input, reason: `conversion: the app mirrors every write into ${input.mirrorTable}` });
     },

@@ -14,7 +14,7 @@ export interface PreflightResult {
   shadowExists: boolean;
 }
 
-export async function relkind(c: ClientBase, name: string): Promise<string | null> {
+export async function relkind(c: Pick<ClientBase, 'query'>, name: string): Promise<string | null> {
   const r = await c.query<{ kind: string }>(RELKIND_SQL, [name]);
   return r.rows[0]?.kind ?? null;
 }

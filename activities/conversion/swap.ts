@@ -4,7 +4,7 @@ import type { ActivityDeps } from '../index';
 import { inLockBoundedTransaction, LockRetriesExhausted, type LockRetryOptions } from './locks';
 import { compareMonths, type MonthParity } from './parity';
 import { relkind } from './preflight';
-import { CREATE_REVERSE_TRIGGER_SQL, FORWARD_FN, FORWARD_TRIGGER, HEAP, OLD, REVERSE_FN, REVERSE_FN_SQL, REVERSE_TRIGGER, RELKIND_SQL, SHADOW, type SyncKind } from './sql';
+import { CREATE_REVERSE_TRIGGER_SQL, FORWARD_FN, FORWARD_TRIGGER, HEAP, OLD, REVERSE_FN, REVERSE_FN_SQL, REVERSE_TRIGGER, SHADOW, type SyncKind } from './sql';
 import { finishMirrorMove, moveMirrorInTransaction, removeMirrorAndWait } from './app-sync';
 import { getControl, listInstances } from '../../src/memory-layer/control-plane';
 
@@ -50,7 +50,7 @@ async function finishSwapBack(pool: Pool, input: SwapInput): Promise<void> {
   const row = await getControl(pool, appSync(input).target);
   if (row?.mode.mirrorTable === SHADOW) {
     await finishMirrorMove(pool, { ...appSync(input), bridge: OLD, to: SHADOW });
-  } else if ((await pool.query(RELKIND_SQL, [OLD])).rows[0]?.kind === 'v') {
+  } else if ((await relkind(pool, OLD)) === 'v') {
     await pool.query(`DROP VIEW ${OLD}`);
   }
 }
@@ -203,7 +203,7 @@ export function createSwapActivities(deps: Pick<ActivityDeps, 'profiles'>) {
       const pool = deps.profiles.pool(input.profile);
       // The app stops mirroring into the old table first (barrier): no write fails on a dropped table.
       if (input.sync === 'app-dual-write') {
-        if ((await deps.profiles.withClient(input.profile, (c) => relkind(c, HEAP))) !== 'p') {
+        if ((await relkind(pool, HEAP)) !== 'p') {
           throw ApplicationFailure.nonRetryable(`refusing to drop ${OLD}: ${HEAP} is not the partitioned table`, 'PreflightFailed');
         }
         await removeMirrorAndWait(pool, appSync(input), 'conversion: retention over, memory_records_old is dropped');

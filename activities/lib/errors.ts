@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { BarrierTimeoutError } from '../../src/memory-layer/control-plane';
 
 /** Typed, non-retryable failures whose types the workflows branch on (see NON_RETRYABLE). */
 export function preflightFailed(message: string, details?: unknown): ApplicationFailure {
@@ -7,6 +8,12 @@ export function preflightFailed(message: string, details?: unknown): Application
 
 export function nonRetryable(type: string, message: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? [] : [details] });
+}
+
+/** A barrier timeout as the workflows see it: non-retryable, naming the lagging instances. */
+export function barrierFailure(err: unknown): unknown {
+  if (err instanceof BarrierTimeoutError) return nonRetryable('BarrierTimeoutError', err.message, { lagging: err.lagging.map((l) => l.instanceId) });
+  return err;
 }
 
 /** SQLSTATE codes the activities handle by name. */

@@ -1,8 +1,8 @@
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from '../index';
 import type { PersistenceMode } from '../../workflows/types';
-import { BarrierTimeoutError, getControl, setModeAndWait } from '../../src/memory-layer/control-plane';
-import { nonRetryable } from '../lib/errors';
+import { getControl, setModeAndWait } from '../../src/memory-layer/control-plane';
+import { barrierFailure } from '../lib/errors';
 
 export interface ChangeModeResult {
   epoch: number;
@@ -36,10 +36,7 @@ export function createModeActivities(deps: ActivityDeps) {
           previous: prev ? prev.mode : null,
         };
       } catch (err) {
-        if (err instanceof BarrierTimeoutError) {
-          throw nonRetryable('BarrierTimeoutError', err.message, { lagging: err.lagging.map((l) => l.instanceId) });
-        }
-        throw err;
+        throw barrierFailure(err);
       } finally {
         clearInterval(beat);
       }

@@ -221,7 +221,7 @@ export class DualStore {
   private primary(): RecordStore {
     const m = this.current;
     const name: StoreName = m.persistence === 'dual-write' ? m.primary : m.persistence;
-    if (name === 'postgres' && m.persistence === 'postgres' && m.mirrorTable) return this.mirrored(m.mirrorTable);
+    if (m.persistence === 'postgres' && m.mirrorTable) return this.mirrored(m.mirrorTable);
     return name === 'memory' ? this.memory : this.postgres;
   }
 
