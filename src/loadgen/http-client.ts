@@ -67,67 +67,65 @@ export function createHttpClient(opts: HttpClientOptions = {}): JsonHttpClient {
   };
 
   function once(method: string, url: string, body: unknown, headers: Record<string, string>): Promise<HttpResponse> {
-    {
-      const target = new URL(url);
-      const isHttps = target.protocol === 'https:';
-      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
-      const t0 = performance.now();
-      return new Promise<HttpResponse>((resolve, reject) => {
-        let settled = false;
-        const settle = (fn: () => void) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          fn();
-        };
-        const req = (isHttps ? https : http).request(
-          target,
-          {
-            method,
-            agent: isHttps ? httpsAgent : httpAgent,
-            headers: {
-              accept: 'application/json',
-              ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
-              ...headers,
-            },
+    const target = new URL(url);
+    const isHttps = target.protocol === 'https:';
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
+    const t0 = performance.now();
+    return new Promise<HttpResponse>((resolve, reject) => {
+      let settled = false;
+      const settle = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        fn();
+      };
+      const req = (isHttps ? https : http).request(
+        target,
+        {
+          method,
+          agent: isHttps ? httpsAgent : httpAgent,
+          headers: {
+            accept: 'application/json',
+            ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
+            ...headers,
           },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('error', (err) =>
-              settle(() => reject(new HttpTransportError('network', `${method} ${url}: response aborted: ${err.message}`, performance.now() - t0))),
-            );
-            res.on('end', () =>
-              settle(() => {
-                const text = Buffer.concat(chunks).toString('utf8');
-                let json: unknown;
-                try {
-                  json = text ? JSON.parse(text) : undefined;
-                } catch {
-                  json = undefined;
-                }
-                resolve({ status: res.statusCode ?? 0, json, text, ms: performance.now() - t0 });
-              }),
-            );
-          },
-        );
-        // A whole-request deadline, not the socket idle timeout: a server that trickles bytes
-        // or holds the request in a queue must still count as a timeout.
-        const timer = setTimeout(() => {
-          settle(() => reject(new HttpTransportError('timeout', `${method} ${url}: no response within ${timeoutMs} ms`, performance.now() - t0)));
-          req.destroy();
-        }, timeoutMs);
-        let responded = false;
-        req.on('response', () => (responded = true));
-        req.on('error', (err: NodeJS.ErrnoException) =>
-          settle(() => {
-            const transport = new HttpTransportError('network', `${method} ${url}: ${err.message}`, performance.now() - t0);
-            reject(req.reusedSocket && !responded && err.code === 'ECONNRESET' ? new StaleSocketError(transport) : transport);
-          }),
-        );
-        req.end(payload);
-      });
-    }
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', (err) =>
+            settle(() => reject(new HttpTransportError('network', `${method} ${url}: response aborted: ${err.message}`, performance.now() - t0))),
+          );
+          res.on('end', () =>
+            settle(() => {
+              const text = Buffer.concat(chunks).toString('utf8');
+              let json: unknown;
+              try {
+                json = text ? JSON.parse(text) : undefined;
+              } catch {
+                json = undefined;
+              }
+              resolve({ status: res.statusCode ?? 0, json, text, ms: performance.now() - t0 });
+            }),
+          );
+        },
+      );
+      // A whole-request deadline, not the socket idle timeout: a server that trickles bytes
+      // or holds the request in a queue must still count as a timeout.
+      const timer = setTimeout(() => {
+        settle(() => reject(new HttpTransportError('timeout', `${method} ${url}: no response within ${timeoutMs} ms`, performance.now() - t0)));
+        req.destroy();
+      }, timeoutMs);
+      let responded = false;
+      req.on('response', () => (responded = true));
+      req.on('error', (err: NodeJS.ErrnoException) =>
+        settle(() => {
+          const transport = new HttpTransportError('network', `${method} ${url}: ${err.message}`, performance.now() - t0);
+          reject(req.reusedSocket && !responded && err.code === 'ECONNRESET' ? new StaleSocketError(transport) : transport);
+        }),
+      );
+      req.end(payload);
+    });
   }
 }
 
