@@ -30,21 +30,21 @@ export async function resultAcrossRestarts(handle: WorkflowHandle, timeoutMs: nu
   const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), timeoutMs)));
   try {
     for (;;) {
+      let r: ProductionCutoverResult | 'expired';
       try {
-        const r = await Promise.race([handle.result() as Promise<ProductionCutoverResult>, expired]);
-        if (r !== 'expired') return r;
-        throw new Error(`the run did not end within ${Math.round(timeoutMs / 1000)} s: ${await whyStuck(handle)}`);
+        r = await Promise.race([handle.result() as Promise<ProductionCutoverResult>, expired]);
       } catch (err) {
-        if (err instanceof WorkflowFailedError || Date.now() >= deadline || runDidNotEnd(err)) throw err;
+        if (err instanceof WorkflowFailedError || Date.now() >= deadline) throw err;
         await sleep(1000);
+        continue;
       }
+      if (r === 'expired') throw new Error(`the run did not end within ${Math.round(timeoutMs / 1000)} s: ${await whyStuck(handle)}`);
+      return r;
     }
   } finally {
     clearTimeout(timer);
   }
 }
-
-const runDidNotEnd = (err: unknown) => String((err as Error)?.message).startsWith('the run did not end');
 
 /** The last workflow-task failure and the last few events of a run that did not end. */
 export async function whyStuck(handle: WorkflowHandle): Promise<string> {
