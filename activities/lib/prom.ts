@@ -40,15 +40,28 @@ export function histogramBuckets(samples: MetricSample[], name: string): Map<num
   return b;
 }
 
-/** The q-quantile (seconds, bucket upper bound) of the observations between two snapshots. */
+/**
+ * The q-quantile (seconds) of the observations between two snapshots, interpolated linearly
+ * inside the bucket that holds it, as Prometheus' `histogram_quantile` does (the first bucket
+ * starts at 0). Observations above the largest finite bound give `Infinity`: "slower than
+ * the histogram can tell".
+ */
 export function quantileBetween(before: Map<number, number>, after: Map<number, number>, q: number): { value: number | undefined; count: number } {
   const les = [...after.keys()].sort((a, b) => a - b);
   const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
   if (total <= 0) return { value: undefined, count: 0 };
   const rank = q * total;
+  let lower = 0;
+  let below = 0;
   for (const le of les) {
     const c = (after.get(le) ?? 0) - (before.get(le) ?? 0);
-    if (c >= rank) return { value: le, count: total };
+    if (c >= rank) {
+      if (le === Infinity) return { value: Infinity, count: total };
+      const inBucket = c - below;
+      return { value: inBucket > 0 ? lower + ((le - lower) * (rank - below)) / inBucket : le, count: total };
+    }
+    lower = le;
+    below = c;
   }
   return { value: Infinity, count: total };
 }

@@ -30,7 +30,7 @@ export class ServiceMetrics {
     name: 'memory_write_latency_seconds',
     help: 'Latency of store writes, by store and operation.',
     labelNames: ['store', 'op'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
   readonly mode = new Gauge({
