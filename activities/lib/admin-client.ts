@@ -87,9 +87,14 @@ export class AdminClient {
   }
 
   async records(ids: string[]): Promise<MemoryRecord[]> {
-    if (ids.length === 0) return [];
-    const r = await this.get<{ records: RecordJson[] }>('admin/records', { ids: ids.join(',') });
-    return r.records.map(recordFromJson);
+    return (await this.lookup(ids)).records;
+  }
+
+  /** The records this instance holds among `ids`, and the ids it remembers deleting. */
+  async lookup(ids: string[]): Promise<{ records: MemoryRecord[]; deleted: string[] }> {
+    if (ids.length === 0) return { records: [], deleted: [] };
+    const r = await this.get<{ records: RecordJson[]; deleted?: string[] }>('admin/records', { ids: ids.join(',') });
+    return { records: r.records.map(recordFromJson), deleted: r.deleted ?? [] };
   }
 
   async metricsText(): Promise<string> {

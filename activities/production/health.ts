@@ -220,12 +220,15 @@ async function sampledParity(
   );
   const pgVersions = new Map(recent.rows.map((r) => [r.id, r.updated_at.getTime()]));
   const memVersions = new Map<string, number>();
+  /** Recent Postgres rows a memory store remembers deleting. */
+  const deletedInMemory = new Set<string>();
   const per = Math.max(1, Math.ceil(n / input.instances.length));
   const from = new Date(Date.now() - 2 * 3600_000).toISOString();
   for (const i of input.instances) {
     const c = adminClient(deps, input.apps, i);
-    const found = await c.records([...pgVersions.keys()]);
-    for (const r of found) memVersions.set(r.id, r.updatedAt.getTime());
+    const found = await c.lookup([...pgVersions.keys()]);
+    for (const r of found.records) memVersions.set(r.id, r.updatedAt.getTime());
+    for (const id of found.deleted) deletedInMemory.add(id);
     // The memory side's own recent records (newest page of the last two hours).
     const page = await c.exportPage({ after: null, limit: per, from, to: new Date(Date.now() + 60_000).toISOString() });
     for (const r of page.records) memVersions.set(r.id, Math.max(memVersions.get(r.id) ?? 0, r.updatedAt.getTime()));
@@ -236,14 +239,20 @@ async function sampledParity(
     const r = await pool.query<{ id: string; updated_at: Date }>(`SELECT id::text AS id, updated_at FROM ${table} WHERE id = ANY($1::uuid[])`, [memOnly]);
     for (const row of r.rows) pgVersions.set(row.id, row.updated_at.getTime());
   }
-  // Suspects: memory acknowledged a version Postgres lacks. Look again after a pause: a write
-  // in flight has landed by then; a difference that stands still on both sides is a loss.
+  // Suspects: memory acknowledged a version Postgres lacks, or a delete Postgres did not get
+  // (the row would come back once Postgres is the only store). Look again after a pause: a
+  // write in flight has landed by then; a difference that stands still on both sides is a loss.
   const suspects = [...memVersions.entries()].filter(([id, m]) => (pgVersions.get(id) ?? -1) < m);
-  out.checked = memVersions.size;
-  if (suspects.length === 0) return out;
+  out.checked = memVersions.size + deletedInMemory.size;
+  if (suspects.length === 0 && deletedInMemory.size === 0) return out;
   await ctx.sleep(input.graceMs ?? 2000);
   const clients = input.instances.map((i) => adminClient(deps, input.apps, i));
-  const again = await lookAgain(deps, { connectionProfile: input.connectionProfile, table: input.table }, clients, suspects.map(([id]) => id));
+  const again = await lookAgain(deps, { connectionProfile: input.connectionProfile, table: input.table }, clients, [...suspects.map(([id]) => id), ...deletedInMemory]);
+  for (const id of deletedInMemory) {
+    if (!again.pg.has(id) || !again.memDeleted.has(id)) continue; // the delete reached Postgres since
+    out.drift++;
+    if (out.samples.length < 10) out.samples.push(`${id} (deleted)`);
+  }
   for (const [id, m] of suspects) {
     const m2 = again.mem.get(id);
     const p2 = again.pg.get(id);

@@ -33,6 +33,8 @@ export interface VerifyMonthInput {
   /**
    * Also remove Postgres rows absent from every memory store. Only while memory is the
    * primary: once Postgres is primary, a row only it has may be an acknowledged write.
+   * Without it, only rows a memory store remembers deleting are removed (a delete whose
+   * Postgres half failed): that is positive evidence, whichever store is primary.
    */
   deleteExtras: boolean;
   /**
@@ -60,11 +62,12 @@ export async function lookAgain(
   input: Pick<VerifyMonthInput, 'connectionProfile' | 'table'>,
   clients: AdminClient[],
   ids: string[],
-): Promise<{ pg: Map<string, number>; mem: Map<string, MemoryRecord>; tombstoned: Set<string> }> {
+): Promise<{ pg: Map<string, number>; mem: Map<string, MemoryRecord>; tombstoned: Set<string>; memDeleted: Set<string> }> {
   const pool = deps.profiles.pool(input.connectionProfile);
   const pg = new Map<string, number>();
   const tombstoned = new Set<string>();
   const mem = new Map<string, MemoryRecord>();
+  const memDeleted = new Set<string>();
   for (let i = 0; i < ids.length; i += 1000) {
     const chunk = ids.slice(i, i + 1000);
     const r = await pool.query<{ id: string; updated_at: Date }>(`SELECT id::text AS id, updated_at FROM ${escapeIdentifier(input.table)} WHERE id = ANY($1::uuid[])`, [chunk]);
@@ -74,13 +77,15 @@ export async function lookAgain(
   }
   for (const c of clients) {
     for (let i = 0; i < ids.length; i += 100) {
-      for (const r of await c.records(ids.slice(i, i + 100))) {
+      const found = await c.lookup(ids.slice(i, i + 100));
+      for (const r of found.records) {
         const prev = mem.get(r.id);
         if (!prev || prev.updatedAt < r.updatedAt) mem.set(r.id, r);
       }
+      for (const id of found.deleted) memDeleted.add(id);
     }
   }
-  return { pg, mem, tombstoned };
+  return { pg, mem, tombstoned, memDeleted };
 }
 
 export function createVerifyActivities(deps: ActivityDeps) {
@@ -119,10 +124,10 @@ export function createVerifyActivities(deps: ActivityDeps) {
       const mem = new Map<string, MemoryRecord>();
       for (const c of clients) for (const r of await exportAll(c, input.range, beat)) mem.set(r.id, r);
 
-      // Suspects: memory holds a version Postgres lacks, or (memory primary) Postgres holds a
-      // row no memory store has. Either may be a write in flight between the two stores.
+      // Suspects: memory holds a version Postgres lacks, or Postgres holds a row no memory
+      // store has. Either may be a write in flight between the two stores.
       const behind = [...mem.values()].filter((r) => (pg.get(r.id) ?? -1) < r.updatedAt.getTime());
-      const extras = input.deleteExtras ? [...pg.keys()].filter((id) => !mem.has(id)) : [];
+      const extras = [...pg.keys()].filter((id) => !mem.has(id));
       if (behind.length + extras.length === 0) return result;
 
       // Look again after a pause: a write in flight has landed by then (or changed again);
@@ -147,6 +152,7 @@ export function createVerifyActivities(deps: ActivityDeps) {
       for (const id of extras) {
         const p2 = again.pg.get(id);
         if (p2 === undefined || again.mem.has(id)) continue; // settled
+        if (!input.deleteExtras && !again.memDeleted.has(id)) continue; // may be a write only Postgres acknowledged
         if (p2 !== pg.get(id)) {
           result.inFlight++;
           continue;

@@ -40,6 +40,28 @@ describe("cutover backfill and verify: the runbook's backfill script by hand", (
     expect(ok.months.length).toBeGreaterThanOrEqual(3);
     expect(ok.months.every((m) => m.match && m.memory.count === m.postgres.count)).toBe(true);
     expect(run.stdout + run.stderr + after.stdout + after.stderr).not.toContain(env.apps.adminToken);
+
+    // Drift of both kinds of extra row. A record deleted through the app (memory only, as if
+    // the Postgres half of a dual-write delete had failed): the memory store remembers the
+    // delete, so --repair removes the row. A row only Postgres has, of which no memory store
+    // knows anything (it may be a write Postgres acknowledged as primary): kept.
+    const victim = [...env.seedLog.records()][0];
+    const del = await fetch(`${victim.instance}/records/${victim.id}`, { method: 'DELETE' });
+    expect(del.status).toBe(204);
+    const orphan = crypto.randomUUID();
+    await env.db.pool.query(
+      `INSERT INTO memory_records (id, owner_id, agent_id, kind, content, metadata, created_at, updated_at)
+       SELECT $1::uuid, owner_id, agent_id, kind, content, metadata, created_at, updated_at FROM memory_records WHERE id = $2::uuid`,
+      [orphan, victim.id],
+    );
+    const drifted = await runCli(['verify', '--grace-ms', '0', ...common()], cliEnv());
+    expect(drifted.code, drifted.stderr).toBe(1);
+    const extra = drifted.json<{ months: (MonthDoc & { drift: { extra: number } })[] }>().months.reduce((a, m) => a + m.drift.extra, 0);
+    expect(extra).toBe(1);
+    const repaired = await runCli(['verify', '--repair', '--grace-ms', '0', ...common()], cliEnv());
+    expect(repaired.code, repaired.stderr).toBe(0);
+    const left = await env.db.pool.query<{ id: string }>('SELECT id::text AS id FROM memory_records WHERE id = ANY($1::uuid[])', [[victim.id, orphan]]);
+    expect(left.rows.map((r) => r.id)).toEqual([orphan]);
   });
 
   it('names the environment variable to set for an unknown token reference (exit 2)', async () => {

@@ -128,7 +128,8 @@ export const verify: Command = {
 
 Count and checksum of every month, memory stores against Postgres; a mismatch is compared row
 by row to tell drift from writes in flight. --repair upserts missing or stale rows into Postgres
-and verifies again (rows only Postgres has are reported, never deleted here). Differences newer
+and verifies again. Rows only Postgres has are kept (they may be writes Postgres acknowledged as
+primary), except rows a memory store remembers deleting: --repair removes those. Differences newer
 than --grace-ms (default 5000) count as writes in flight, not drift; 0 when writes are stopped.
 Exit status: 0 every month matches, 1 drift, 2 usage, 5 unreachable.`,
   options: { ...SHARED_OPTIONS, repair: { type: 'boolean' }, 'grace-ms': { type: 'string' } },

@@ -104,8 +104,11 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         const ids = (q.ids ?? '').split(',').filter((s) => s !== '');
         if (ids.length === 0) throw new BadInputError('ids', 'ids is required: comma-separated uuids');
         if (ids.length > 1000) throw new BadInputError('ids', 'ids takes at most 1000 uuids');
-        const records = ids.map((id) => memory.getSync(parseUuid(id, 'ids'))).filter((r) => r !== null);
-        return send(res, 200, { records: records.map(recordJson) });
+        const parsed = ids.map((id) => parseUuid(id, 'ids'));
+        const records = parsed.map((id) => memory.getSync(id)).filter((r) => r !== null);
+        // Ids this store remembers deleting: positive evidence that a row elsewhere is stale.
+        const deleted = parsed.filter((id) => memory.isDeleted(id));
+        return send(res, 200, { records: records.map(recordJson), deleted });
       }
       default:
         return send(res, 404, { error: `no admin route ${path}` });
