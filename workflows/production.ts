@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ProductionActivities } from '../activities/production';
 import type { BackfillChunkResult, BackfillUnit } from '../activities/production/backfill';
 import type { HealthReport, MetricsSnapshot, Finding } from '../activities/production/health';
@@ -212,6 +212,9 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
       // ── switch primary, monitoring window, with the "cutover has issues" branch ─────────
       if (input.approvals.beforeSwitchPrimary) await ctl.gate('switch-primary', 'Postgres becomes the primary store next');
       let previous: MetricsSnapshot = baseline.snapshot;
+      // The stores were last known equal here (verify just passed). Dual-write failures counted
+      // since then mean Postgres may have missed writes.
+      let verified: MetricsSnapshot = baseline.snapshot;
       for (;;) {
         await ctl.phase('switch primary to postgres', async () => {
           compensations.push({ name: 'revert to dual-write with memory primary', run: () => changeMode(MODES.dualWriteMemoryPrimary, 'rollback: revert to dual-write with memory primary') });
@@ -270,6 +273,7 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
           result.investigations.push(findings);
           const bad = findings.filter((f) => !f.ok).map((f) => `${f.check}: ${f.detail}${f.fix ? ` (fix: ${f.fix})` : ''}`);
           await ctl.waitForOperator(`cutover issues during monitoring (${cause}); investigation: ${bad.length ? bad.join('; ') : 'no fault found'} — resume with decision "retry" to switch the primary again, or abort`);
+          if (patched(RECONCILE_BEFORE_RETRY_PATCH)) verified = await reconcileBeforeRetry(verified);
         }
       }
 
@@ -385,7 +389,9 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
       results.sort((a, b) => a.month.localeCompare(b.month));
       for (const p of results) {
         const at = result.parity.findIndex((x) => x.month === p.month);
-        if (at >= 0) result.parity[at] = p;
+        // The month's latest parity, with every repair made to it during the run (a re-verify
+        // that finds it equal must not erase what the previous round repaired).
+        if (at >= 0) result.parity[at] = { ...p, repaired: result.parity[at].repaired + p.repaired };
         else result.parity.push(p);
       }
       const drifting = results.filter((p) => !p.match);
@@ -399,6 +405,39 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
   }
 
   /** Runbook "If data loss detected": keep dual-write, re-run the backfill from memory, verify. */
+  /**
+   * Before the primary is switched again after "cutover has issues": while memory was primary,
+   * a Postgres write that failed was counted in dual_write_failures_total and left Postgres
+   * behind. Switching back then would serve those records stale, and a sampled check may never
+   * notice. So while failures are counted since the stores were last known equal, verify every
+   * month and repair Postgres from memory (rows only Postgres has are kept: they may be writes
+   * acknowledged while it was primary), then look again: a pass is good when no failure was
+   * counted while it ran. Returns the new point where the stores are known equal.
+   */
+  async function reconcileBeforeRetry(since: MetricsSnapshot): Promise<MetricsSnapshot> {
+    let from = since;
+    for (let pass = 1; ; pass++) {
+      const now = await short.metricsSnapshot({ apps: appsRef, instances });
+      const failures = failuresBetween(from, now);
+      if (failures === 0) {
+        ctl.note(pass === 1 ? 'retry: no dual-write failure since the last verify; the stores are still equal' : 'retry: no dual-write failure during the verify; Postgres is caught up');
+        return now;
+      }
+      const counted = failures > 0 ? `${failures} dual-write failure(s)` : 'an instance restart (its failure count is unknown)';
+      if (pass > input.verify.maxRepairRounds + 1) {
+        await ctl.waitForOperator(`Postgres still fails writes: ${counted} while the stores were being verified — fix Postgres, then resume with decision "retry" to verify again, or abort`);
+        pass = 0; // `from` stays: those failures are still to be repaired
+        continue;
+      }
+      ctl.note(`retry: ${counted} ${pass === 1 ? 'since the last verify' : 'during the verify'}; verifying and repairing Postgres from memory before switching the primary again`);
+      await ctl.phase('verify and repair before switching again', async () => {
+        const p = await scan.planBackfill({ apps: appsRef, instances });
+        await verifyAll(p.months, false);
+      });
+      from = now;
+    }
+  }
+
   async function repairDataLoss(report: HealthReport): Promise<void> {
     const cause = report.reasons.join('; ');
     const rec: RollbackRecord = { branch: 'data-loss', cause, at: new Date().toISOString() };
@@ -412,6 +451,23 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
     ctl.status.phase = 'monitoring';
     ctl.setState('running');
   }
+}
+
+/** Marks runs that verify the stores before switching the primary again after cutover issues. */
+export const RECONCILE_BEFORE_RETRY_PATCH = 'reconcile-before-retry';
+
+/**
+ * dual_write_failures_total counted across all instances between two snapshots; -1 when an
+ * instance's counter went backwards or an instance is new (a restart: the count is unknown).
+ */
+function failuresBetween(prev: MetricsSnapshot, cur: MetricsSnapshot): number {
+  let total = 0;
+  for (const c of cur.instances) {
+    const p = prev.instances.find((x) => x.instanceId === c.instanceId);
+    if (!p || c.failures < p.failures) return -1;
+    total += c.failures - p.failures;
+  }
+  return total;
 }
 
 function withoutSnapshot(r: HealthReport): Omit<HealthReport, 'snapshot'> {
