@@ -20,7 +20,12 @@ const envs: Record<ScenarioName, CutoverEnv> = {
   'happy-path': useCutoverEnv({ instances: 2, seed: 300, months: 3 }),
   'operator-abort': useCutoverEnv({ instances: 2, seed: 300, months: 3 }),
   'parity-mismatch': useCutoverEnv({ instances: 2, seed: 300, months: 3 }),
+  'cutover-issues-retry': useCutoverEnv({ instances: 2, seed: 300, months: 3 }),
 };
+// `FIXTURES=name,name npm run fixtures:histories` records only those scenarios.
+const only = process.env.FIXTURES?.split(',').filter(Boolean);
+const recorded = (Object.keys(SCENARIOS) as ScenarioName[]).filter((n) => !only || only.includes(n));
+const outName = (name: ScenarioName) => `${process.env.FIXTURES_PREFIX ?? ''}${name}`;
 
 async function plantStrayRow(env: CutoverEnv): Promise<void> {
   await env.db.withClient((c) => applyPlan(c, 'partitioned'));
@@ -31,7 +36,7 @@ async function plantStrayRow(env: CutoverEnv): Promise<void> {
 }
 
 describe('records workflow histories for the replay tests', () => {
-  for (const name of Object.keys(SCENARIOS) as ScenarioName[]) {
+  for (const name of recorded) {
     it(`records ${name}`, async () => {
       const env = envs[name];
       const sc = SCENARIOS[name];
@@ -43,10 +48,10 @@ describe('records workflow histories for the replay tests', () => {
       const result = await w.runUntil(
         (async () => {
           const h = await temporal.client.workflow.start('productionCutover', { taskQueue, workflowId, args: [sc.input] });
-          await sc.drive(temporal.client, h.workflowId);
+          await sc.drive(temporal.client, h.workflowId, env);
           const r = (await h.result()) as ProductionCutoverResult;
           const history = await h.fetchHistory();
-          fs.writeFileSync(path.join(OUT, `${name}.json`), JSON.stringify({ workflowId, history: historyToJSONObject(history) }, null, 1) + '\n');
+          fs.writeFileSync(path.join(OUT, `${outName(name)}.json`), JSON.stringify({ workflowId, history: historyToJSONObject(history) }, null, 1) + '\n');
           return r;
         })(),
       );

@@ -3,15 +3,15 @@ import { Worker } from '@temporalio/worker';
 import { loadHistoryFixtures } from './fixtures';
 
 /**
- * Histories of completed runs (the happy path and two rollback branches), replayed against the
+ * Histories of completed runs (the happy path, three rollback branches, and runs recorded before a patch), replayed against the
  * current workflow code: a change that would break running workflows (nondeterminism) fails
  * here. Re-record with `npm run fixtures:histories` only for an intentional, versioned change.
  */
 describe('replay of recorded production cutover histories', () => {
   const fixtures = loadHistoryFixtures();
 
-  it('has the happy path and at least two rollback branches', () => {
-    expect(fixtures.map((f) => f.name)).toEqual(expect.arrayContaining(['happy-path', 'operator-abort', 'parity-mismatch']));
+  it('has the happy path, the rollback branches, and runs from before each patch', () => {
+    expect(fixtures.map((f) => f.name)).toEqual(expect.arrayContaining(['happy-path', 'operator-abort', 'parity-mismatch', 'cutover-issues-retry', 'before-reconcile-patch-cutover-issues-retry']));
   });
 
   it('replays every history against workflows/index.ts without a nondeterminism error', async () => {

@@ -3,10 +3,13 @@ import type { ProductionCutoverInput } from '../../workflows/production-input';
 import type { RunStatus } from '../../workflows/types';
 import { getCutoverHandle } from '../../src/client';
 import { statusQuery } from '../../workflows/messages';
+import type { CutoverEnv } from '../helpers/cutover-env';
+import { failuresWhile, failWrites, slowWrites, stallSecondsFor } from '../helpers/write-faults';
 
 /**
- * The runs whose histories are committed as fixtures: the happy path and two rollback branches,
- * each with operator decisions, driven against the real workflow (test/audit/record-histories.ts).
+ * The runs whose histories are committed as fixtures: the happy path and three rollback
+ * branches, each with operator decisions, driven against the real workflow
+ * (test/audit/record-histories.ts).
  */
 
 /** Polls the status query until `pred` holds (the run reached a phase or a gate). */
@@ -75,9 +78,39 @@ export async function driveParity(client: Client, workflowId: string): Promise<v
   await getCutoverHandle(client, workflowId).approve({ operator: 'carol', reason: 'maintenance window opened, start the backfill' });
 }
 
+/**
+ * Cutover issues during monitoring: stalled Postgres writes raise write p99 → revert to
+ * dual-write with memory primary, investigation, operator wait; Postgres refuses writes for a
+ * moment while memory is primary; the operator retries → verify and repair before switching
+ * again; the second window is ended by an approval.
+ */
+export const ISSUES_INPUT: ProductionCutoverInput = {
+  ...FAST,
+  health: { maxLatencyRatio: 3, latencyFloorMs: 100 },
+  monitoring: { windowMinutes: 3, healthCheckEveryMinutes: 0.05 },
+  approvals: { beforeSwitchPrimary: false, beforeFinalCutover: false },
+};
+
+export async function driveIssues(client: Client, workflowId: string, env: CutoverEnv): Promise<void> {
+  const h = getCutoverHandle(client, workflowId);
+  const first = await waitForStatus(client, workflowId, (s) => s.phase === 'monitoring' && s.lastHealth !== undefined, 120_000);
+  const stall = await slowWrites(env.db.pool, stallSecondsFor(first.lastHealth?.baselineP99Ms));
+  try {
+    await waitForStatus(client, workflowId, (s) => s.state === 'waiting-for-operator', 120_000);
+  } finally {
+    await stall.undo();
+  }
+  await failuresWhile(env.apps, await failWrites(env.db.pool), 10);
+  await h.resume({ operator: 'dave', reason: 'the slow trigger is gone and the disk has room again', decision: 'retry' });
+  await waitForStatus(client, workflowId, (s) => s.phase === 'monitoring' && s.state === 'running', 120_000);
+  await new Promise((r) => setTimeout(r, 3000)); // a few healthy checks
+  await h.approve({ operator: 'dave', reason: 'healthy since the retry', gate: 'end-monitoring' });
+}
+
 export const SCENARIOS = {
   'happy-path': { input: HAPPY_INPUT, drive: driveHappy, outcome: 'completed' },
   'operator-abort': { input: ABORT_INPUT, drive: driveAbort, outcome: 'aborted' },
   'parity-mismatch': { input: PARITY_INPUT, drive: driveParity, outcome: 'rolled-back' },
+  'cutover-issues-retry': { input: ISSUES_INPUT, drive: driveIssues, outcome: 'completed' },
 } as const;
 export type ScenarioName = keyof typeof SCENARIOS;
