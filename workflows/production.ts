@@ -404,7 +404,6 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
     }
   }
 
-  /** Runbook "If data loss detected": keep dual-write, re-run the backfill from memory, verify. */
   /**
    * Before the primary is switched again after "cutover has issues": while memory was primary,
    * a Postgres write that failed was counted in dual_write_failures_total and left Postgres
@@ -438,6 +437,7 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
     }
   }
 
+  /** Runbook "If data loss detected": keep dual-write, re-run the backfill from memory, verify. */
   async function repairDataLoss(report: HealthReport): Promise<void> {
     const cause = report.reasons.join('; ');
     const rec: RollbackRecord = { branch: 'data-loss', cause, at: new Date().toISOString() };
