@@ -80,7 +80,7 @@ export function createSwapActivities(deps: Pick<ActivityDeps, 'profiles'>) {
         throw ApplicationFailure.nonRetryable(`cannot swap: expected heap ${HEAP}, partitioned ${SHADOW} and no ${OLD}; found ${JSON.stringify(before)}`, 'PreflightFailed');
       }
       if (app) {
-        const row = await deps.profiles.withClient(input.profile, (c) => getControl(c, appSync(input).target));
+        const row = await getControl(pool, appSync(input).target);
         if (row?.mode.mirrorTable !== SHADOW) {
           throw ApplicationFailure.nonRetryable(`cannot swap with sync "app-dual-write": the app does not mirror into ${SHADOW} (control row: ${row ? JSON.stringify(row.mode) : 'none'})`, 'PreflightFailed');
         }

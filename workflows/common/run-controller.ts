@@ -27,14 +27,14 @@ import { CUTOVER_KIND, CUTOVER_PHASE, CUTOVER_STATE, CUTOVER_TARGET } from '../.
 /** Thrown inside the run when an operator aborts; the workflow catches it and compensates. */
 export const ABORTED_BY_OPERATOR = 'AbortedByOperator';
 
+/** Marks runs whose window() decides from which timer fired, not from Date.now(). */
+export const WINDOW_BY_TIMER_PATCH = 'window-decides-by-timer';
+
 /**
  * The operator-facing state machine every cutover workflow shares: phases with timings,
  * approval gates, pause/resume, abort, window extensions, progress and the UI's current
  * details. Deterministic (workflow code).
  */
-/** workflows/common/run-controller.ts window(): decisions from the timer, not from Date.now(). */
-export const WINDOW_BY_TIMER_PATCH = 'window-decides-by-timer';
-
 export class RunController {
   readonly status: RunStatus;
   private paused = false;
