@@ -22,6 +22,7 @@ import {
   type AckResult,
 } from '../messages';
 import type { OperatorAction, Progress, RecordedDecision, RunStatus } from '../types';
+import { RunMetrics } from './metrics';
 import { CUTOVER_KIND, CUTOVER_PHASE, CUTOVER_STATE, CUTOVER_TARGET } from '../../src/shared/search-attributes';
 
 /** Thrown inside the run when an operator aborts; the workflow catches it and compensates. */
@@ -46,6 +47,7 @@ export class RunController {
   private extraMinutes = 0;
   private mainScope: CancellationScope | undefined;
   private detailsExtra: () => string[] = () => [];
+  private readonly metrics = new RunMetrics();
 
   constructor(workflowType: string, target: string, kind: string) {
     this.status = { workflowType, target, phase: 'starting', state: 'running', phases: [], decisions: [], rollbacks: [], notes: [] };
@@ -382,6 +384,7 @@ export class RunController {
     const done = s.phases.filter((p) => p.endedAt).map((p) => p.phase);
     if (done.length) lines.push('', `Done: ${done.join(' → ')}`);
     setCurrentDetails(lines.join('\n'));
+    this.metrics.emit(s, this.openGate);
   }
 
   workflowId(): string {
