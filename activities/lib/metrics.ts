@@ -14,6 +14,8 @@ import type { MetricMeter, MetricTags } from '@temporalio/common';
  *   lichen_cutover_parity_rows_checked_total{step}       rows compared by a parity check
  *   lichen_cutover_parity_rows_drifting_total{step}      rows a parity check found different (missing, stale, extra)
  *   lichen_cutover_health_checks_total{verdict}          health checks by verdict (healthy, unhealthy, data-loss)
+ *   lichen_cutover_write_p99_seconds                     the app's write p99 the last health check measured
+ *   lichen_cutover_write_p99_baseline_seconds            the baseline p99 the health checks compare it with
  *   lichen_cutover_throttle_pauses_total{cause}          copy pauses by cause (rate_limit, write_p99, dual_write_failures)
  *   lichen_cutover_throttle_pause_seconds{cause}         histogram: the length of those pauses (_sum: time paused)
  *   lichen_cutover_swap_lock_seconds                     histogram: ACCESS EXCLUSIVE lock hold of a table swap
@@ -36,6 +38,8 @@ interface Instruments {
   throttleSeconds: ReturnType<MetricMeter['createHistogram']>;
   swapLock: ReturnType<MetricMeter['createHistogram']>;
   barrier: ReturnType<MetricMeter['createHistogram']>;
+  p99: ReturnType<MetricMeter['createGauge']>;
+  baseline: ReturnType<MetricMeter['createGauge']>;
 }
 
 const cache = new WeakMap<MetricMeter, Instruments>();
@@ -53,6 +57,8 @@ function instruments(meter: MetricMeter): Instruments {
       throttleSeconds: meter.createHistogram('lichen_cutover_throttle_pause', 'float', 'seconds', 'Copy pauses by cause: their length.'),
       swapLock: meter.createHistogram('lichen_cutover_swap_lock', 'float', 'seconds', 'ACCESS EXCLUSIVE lock hold of a table swap.'),
       barrier: meter.createHistogram('lichen_cutover_mode_barrier', 'float', 'seconds', 'A persistence-mode switch, until every live app instance applied it.'),
+      p99: meter.createGauge('lichen_cutover_write_p99_seconds', 'float', '', 'The app\'s write p99 over the last health check\'s interval, all instances.'),
+      baseline: meter.createGauge('lichen_cutover_write_p99_baseline_seconds', 'float', '', 'The write p99 the health checks compare against (measured before the cutover changed anything).'),
     };
     cache.set(meter, i);
   }
@@ -109,8 +115,10 @@ const RECORDERS: Record<string, Recorder> = {
     }
   },
   healthCheck(m, a, r) {
-    const h = r as { verdict: string; parity?: { checked: number; drift: number } };
+    const h = r as { verdict: string; parity?: { checked: number; drift: number }; p99Ms: number | null; baselineP99Ms: number | null };
     const tags = runTags(targetOf(a));
+    if (h.p99Ms !== null) m.p99.set(h.p99Ms / 1000, tags);
+    if (h.baselineP99Ms !== null) m.baseline.set(h.baselineP99Ms / 1000, tags);
     m.health.add(1, { ...tags, verdict: (HEALTH_VERDICTS as readonly string[]).includes(h.verdict) ? h.verdict : 'unknown' });
     m.parityChecked.add(num(h.parity?.checked), { ...tags, step: 'health' });
     m.parityDrifting.add(num(h.parity?.drift), { ...tags, step: 'health' });

@@ -42,6 +42,7 @@ export class RunMetrics {
   private lastPhase?: string;
   private lastState?: string;
   private lastGate?: string;
+  private started = false;
 
   private g() {
     if (!this.gauges) {
@@ -82,7 +83,7 @@ export class RunMetrics {
       this.lastState = status.state;
     }
     const waitingGate = status.state === 'waiting-for-approval' ? gate ?? 'unknown' : status.state === 'waiting-for-operator' ? 'operator-decision' : undefined;
-    if (waitingGate !== this.lastGate) {
+    if (waitingGate !== this.lastGate || !this.started) {
       if (this.lastGate !== undefined) g.waiting.set(0, { ...run, gate: this.lastGate });
       if (waitingGate !== undefined) g.waiting.set(1, { ...run, gate: waitingGate });
       g.waitingSince.set(waitingGate !== undefined ? nowS : 0, run);
@@ -99,5 +100,6 @@ export class RunMetrics {
       if (p.etaSeconds !== undefined) g.eta.set(nonNegative(p.etaSeconds), { ...run, phase: status.phase });
     }
     g.lastChange.set(nowS, run);
+    this.started = true;
   }
 }
