@@ -1,7 +1,8 @@
 import { trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 
 /**
@@ -38,8 +39,8 @@ export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = proce
   }
   const resource = new Resource({ 'service.name': env.OTEL_SERVICE_NAME?.trim() || serviceName });
   const spanProcessor: SpanProcessor = new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 1000 });
-  const provider = new BasicTracerProvider({ resource, spanProcessors: [spanProcessor] });
-  provider.register();
+  const provider = new NodeTracerProvider({ resource, spanProcessors: [spanProcessor] });
+  provider.register(); // W3C trace context and an AsyncLocalStorage context manager: spans nest across awaits
   const tracing: Tracing = {
     plugin: new OpenTelemetryPlugin({ resource, spanProcessor, tracer: trace.getTracer('lichen-cutover') }),
     async shutdown() {
