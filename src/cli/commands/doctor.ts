@@ -2,7 +2,7 @@ import type { ClientBase } from 'pg';
 import { escapeIdentifier } from 'pg';
 import { positionals } from '../args';
 import { profileOf, withProfileClient } from '../db';
-import { listPartitionInfo, relkindOf } from '../partition-queries';
+import { listPartitions, relkind } from '../../shared/pg-catalog';
 import type { Command } from '../command';
 
 export interface DoctorFinding {
@@ -18,7 +18,7 @@ const TABLE = 'memory_records';
 /** The runbook's troubleshooting checks, each with its fix. Read-only. */
 export async function runDoctor(c: ClientBase): Promise<DoctorFinding[]> {
   const out: DoctorFinding[] = [];
-  const kind = await relkindOf(c, TABLE);
+  const kind = await relkind(c, TABLE);
   if (kind === null) {
     out.push({ check: 'table state', ok: false, detail: `${TABLE} does not exist`, fix: 'cutover migrate --plan partitioned (or start a production cutover: it creates the table)' });
     return out;
@@ -49,7 +49,7 @@ export async function runDoctor(c: ClientBase): Promise<DoctorFinding[]> {
     ? { check: 'partition for next month', ok: true, detail: `${m.next_name} holds ${m.next}` }
     : { check: 'partition for next month', ok: false, detail: `no partition for ${m.next} yet`, fix: `SELECT create_monthly_partition((NOW() + interval '1 month')::date); (or schedule partition maintenance: cutover schedule)` });
 
-  const parts = await listPartitionInfo(c, TABLE);
+  const parts = await listPartitions(c, TABLE);
   for (const d of parts.filter((p) => p.isDefault)) {
     const n = Number((await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${escapeIdentifier(d.name)}`)).rows[0].n);
     out.push(n === 0
