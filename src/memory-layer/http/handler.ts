@@ -18,7 +18,7 @@ export interface HandlerDeps {
 
 const RECORD_PATH = /^\/records\/([^/]+)$/;
 
-/** The HTTP API of /tmp/api-contract.md (records, health, metrics, admin). */
+/** The HTTP API (records, health, metrics, admin); its contract is ./API.md — keep the two in step. */
 export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const authorized = makeTokenCheck(deps.adminToken);
   const { dual } = deps;
