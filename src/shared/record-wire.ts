@@ -5,16 +5,10 @@ import type { MemoryRecord } from '../memory-layer/record';
  * with its timestamps as ISO-8601 strings. The service writes it, the orchestrator's admin
  * client reads it.
  */
-export interface RecordJson {
-  id: string;
-  ownerId: string;
-  agentId: string | null;
-  kind: string;
-  content: string;
-  metadata: Record<string, unknown>;
+export type RecordJson = Omit<MemoryRecord, 'createdAt' | 'updatedAt'> & {
   createdAt: string;
   updatedAt: string;
-}
+};
 
 export function recordToJson(r: MemoryRecord): RecordJson {
   return {

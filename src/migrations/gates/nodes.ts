@@ -12,17 +12,22 @@ export function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export function walkNodes(value: unknown, visit: (type: string, node: Json) => void): void {
+/** Visits every object under `value` held by a key that `isNode` accepts, depth first. */
+function walkKeyed(value: unknown, isNode: (key: string) => boolean, visit: (type: string, node: Json) => void): void {
   if (Array.isArray(value)) {
-    for (const v of value) walkNodes(v, visit);
+    for (const v of value) walkKeyed(v, isNode, visit);
     return;
   }
   if (!isObject(value)) return;
   for (const [key, child] of Object.entries(value)) {
-    // Node wrappers are capitalised (`DropStmt`), fields are not (`removeType`, `if_not_exists`).
-    if (/^[A-Z]/.test(key) && isObject(child)) visit(key, child);
-    walkNodes(child, visit);
+    if (isNode(key) && isObject(child)) visit(key, child);
+    walkKeyed(child, isNode, visit);
   }
+}
+
+/** Every parse-tree node: node wrappers are capitalised (`DropStmt`), fields are not (`removeType`, `if_not_exists`). */
+export function walkNodes(value: unknown, visit: (type: string, node: Json) => void): void {
+  walkKeyed(value, (key) => /^[A-Z]/.test(key), visit);
 }
 
 export function listOf(v: unknown): unknown[] {
@@ -64,16 +69,9 @@ export function exprQuery(v: unknown): string | undefined {
   return isObject(v) && isObject(v.PLpgSQL_expr) && typeof v.PLpgSQL_expr.query === 'string' ? v.PLpgSQL_expr.query : undefined;
 }
 
+/** Every statement of a PL/pgSQL parse tree (`PLpgSQL_stmt_*`). */
 export function walkPlpgsqlStatements(value: unknown, visit: (type: string, stmt: Json) => void): void {
-  if (Array.isArray(value)) {
-    for (const v of value) walkPlpgsqlStatements(v, visit);
-    return;
-  }
-  if (!isObject(value)) return;
-  for (const [key, child] of Object.entries(value)) {
-    if (key.startsWith('PLpgSQL_stmt_') && isObject(child)) visit(key, child);
-    walkPlpgsqlStatements(child, visit);
-  }
+  walkKeyed(value, (key) => key.startsWith('PLpgSQL_stmt_'), visit);
 }
 
 export function errorMessage(err: unknown): string {
