@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { escapeIdentifier } from 'pg';
 import type { ActivityDeps } from './index';
 import { inLockBoundedTransaction, LockRetriesExhausted } from './conversion/locks';
-import { listPartitions, relkind } from '../src/shared/pg-catalog';
+import { countRows, listPartitions, relkind } from '../src/shared/pg-catalog';
 
 /** Partition names create_monthly_partition gives: memory_records_YYYY_MM. */
 const PARTITION_NAME = /^memory_records_\d{4}_\d{2}$/;
@@ -34,8 +34,7 @@ export function createMaintenanceActivities(deps: Pick<ActivityDeps, 'profiles'>
         const def = partitions.find((p) => p.isDefault);
         let defaultPartition: InspectResult['defaultPartition'] = null;
         if (def) {
-          const n = await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${escapeIdentifier(def.name)}`);
-          defaultPartition = { name: def.name, rows: Number(n.rows[0].n) };
+          defaultPartition = { name: def.name, rows: await countRows(c, def.name) };
         }
         return { relkind: kind, partitions, defaultPartition };
       });

@@ -3,6 +3,7 @@ import type { ActivityDeps } from '../index';
 import { applyPlan } from '../../src/migrations/runner';
 import { preflightFailed, runAlreadyActive } from '../lib/errors';
 import { finishRun, registerRun, relkind } from '../../src/shared/pg-catalog';
+import { getControl } from '../../src/memory-layer/control-plane';
 import { monthsBetween, type MonthRange } from '../lib/months';
 import { adminClient, resolveInstances, type AppsSpec } from './instances';
 import type { InstanceRef, InstanceStats } from '../lib/admin-client';
@@ -56,13 +57,13 @@ export function createPreflightActivities(deps: ActivityDeps) {
       const mins = instances.map((i) => i.stats.minCreatedAt).filter((x): x is string => !!x).sort();
       const maxs = instances.map((i) => i.stats.maxCreatedAt).filter((x): x is string => !!x).sort();
       const months = mins.length ? monthsBetween(new Date(mins[0]), new Date(maxs[maxs.length - 1])) : [];
-      const ctl = await pool.query(`SELECT persistence, dual_write_primary AS primary, epoch FROM cutover_control WHERE target = $1`, [input.target]);
+      const ctl = await getControl(pool, input.target);
       return {
         schemaState,
         instances,
         totalRecords: instances.reduce((a, i) => a + i.stats.count, 0),
         months,
-        control: ctl.rows[0] ? { persistence: ctl.rows[0].persistence, primary: ctl.rows[0].primary, epoch: Number(ctl.rows[0].epoch) } : null,
+        control: ctl ? { persistence: ctl.mode.persistence, primary: ctl.mode.primary, epoch: ctl.epoch } : null,
         serverVersion: version,
       };
     },

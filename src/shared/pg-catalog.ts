@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import { escapeIdentifier, type Pool } from 'pg';
 import type { PersistenceMode } from '../../workflows/types';
 import { sqlState, SQLSTATE } from './pg-errors';
 
@@ -65,6 +65,12 @@ export async function listPartitions(c: Queryable, parent: string): Promise<Part
     size: x.size,
     estimatedRows: Number(x.est),
   }));
+}
+
+/** Exact row count of one table (a partition by name); a full scan, meant for small ones such as a default partition. */
+export async function countRows(c: Queryable, table: string): Promise<number> {
+  const r = await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${escapeIdentifier(table)}`);
+  return Number(r.rows[0].n);
 }
 
 // --- run registry (cutover_runs, migrations/003_control_plane.sql) -------------------------
