@@ -45,7 +45,9 @@ function codeOf(err: unknown): string | undefined {
 export function toSetupError(err: unknown, service: string): SetupError {
   if (err instanceof SetupError) return err;
   if (err instanceof BinaryNotFoundError) {
-    return new SetupError(service, 'temporal-cli', err.message.split('\n')[0], err.message.split('\n').slice(1).join('\n').trim(), { cause: err });
+    const lines = err.message.split('\n'); // the routes tried, then what to install
+    const nextStep = lines.pop() ?? '';
+    return new SetupError(service, 'temporal-cli', lines.join('\n'), nextStep, { cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);
   const code = codeOf(err) ?? (/address already in use/i.test(message) ? 'EADDRINUSE' : /no space left on device/i.test(message) ? 'ENOSPC' : undefined);
