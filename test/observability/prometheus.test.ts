@@ -211,6 +211,8 @@ describe.skipIf(skip)('metrics of a real cutover in Prometheus, with the dashboa
       expect(waiting.map((s) => s.metric.gate)).toEqual(['final-cutover']);
       const swap = await prom!.query('lichen_cutover_swap_lock_seconds_count');
       expect(swap.map((s) => Number(s.value[1]))).toEqual([1]);
+      // Lock times in their own buckets, from 1 ms (the runtime's default starts at 50 ms).
+      expect((await prom!.query('lichen_cutover_swap_lock_seconds_bucket{le="0.001"}')).length).toBe(1);
 
       await handle.executeUpdate(approveUpdate, { args: [{ operator: 'sre', reason: 'metrics test' }] });
       await conversion.executeUpdate(approveUpdate, { args: [{ operator: 'sre', reason: 'metrics test' }] });
