@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     taskQueue: w.taskQueue,
     dbProfiles: profiles,
     adminTokenRefs: describeTokenRefs(process.env),
-    metrics: process.env.LICHEN_METRICS_ADDRESS ? `http://${process.env.LICHEN_METRICS_ADDRESS}/metrics` : 'off',
+    metrics: telemetryOptions ? `http://${process.env.LICHEN_METRICS_ADDRESS!.trim()}/metrics` : 'off',
     tracing: tracing ? 'otlp/http' : 'off',
   });
   if (profiles.length === 0) log('warn', 'no database profile configured: set DATABASE_URL or LICHEN_DB_PROFILE_<NAME>; activities will fail until one is');
