@@ -1,4 +1,4 @@
-import type { ResolvedProductionInput } from '../../workflows/production-input';
+import type { ProductionSettings } from '../../workflows/production-input';
 import type { ConversionSettings } from '../../workflows/conversion-input';
 import type { MaintenanceSettings } from '../../workflows/maintenance-input';
 
@@ -14,7 +14,7 @@ export interface StaticText {
 
 const yes = (b: boolean) => (b ? 'yes' : 'no');
 
-export function summarizeProduction(r: ResolvedProductionInput): StaticText {
+export function summarizeProduction(r: ProductionSettings): StaticText {
   const window = r.monitoring.windowMinutes >= 60 ? `${+(r.monitoring.windowMinutes / 60).toFixed(2)} h` : `${r.monitoring.windowMinutes} min`;
   return {
     staticSummary: `Production cutover of \`${r.target}\` to partitioned Postgres${r.dryRun ? ' (dry run)' : ''}${r.nonProduction ? ' [non-production]' : ''}`,
