@@ -7,15 +7,15 @@ import { installHandlers, newOperatorState } from './run-handlers';
 import { renderDetails } from './run-details';
 import type { CompensationFailure } from './saga';
 
-export { formatDuration } from './run-details';
-
 /** Thrown inside the run when an operator aborts; the workflow catches it and compensates. */
 export const ABORTED_BY_OPERATOR = 'AbortedByOperator';
 
 /**
  * The operator-facing state machine every cutover workflow shares: phases with timings,
  * approval gates, pause/resume, abort, window extensions, progress and the UI's current
- * details. Deterministic (workflow code).
+ * details. Deterministic (workflow code). Message handlers are in run-handlers.ts, the
+ * Markdown of the current details in run-details.ts; workflows read `status` and change it
+ * only through the methods here.
  */
 export class RunController {
   /** Read it; change it only through the methods below. */

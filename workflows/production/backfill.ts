@@ -1,6 +1,6 @@
 import type { BackfillChunkResult, BackfillUnit } from '../../activities/production/backfill';
 import { failureMessage } from '../common/failures';
-import { formatDuration } from '../common/run-controller';
+import { formatDuration } from '../common/run-details';
 import { RollbackRequested } from './summary';
 import { long, scan, type ProductionRun } from './run';
 import { verifyAll } from './verify';
