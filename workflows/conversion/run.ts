@@ -1,6 +1,6 @@
 import { proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { ConversionActivities } from '../../activities/conversion';
-import type { MonthParity } from '../../activities/conversion/parity';
+import type { ShadowMonthParity } from '../../activities/conversion/parity';
 import type { SwapResult } from '../../activities/conversion/swap';
 import { RunController } from '../common/run-controller';
 import { Saga } from '../common/saga';
@@ -20,7 +20,7 @@ export interface ConversionSummary {
   preflight?: { heapRows: number; heapBytes: number; months: string[] };
   partitions: string[];
   copy: { rows: number; batches: number; slices: number; ms: number; resumes: NonNullable<Awaited<ReturnType<ConversionActivities['copyHeapSlice']>>['resumedFrom']>[] };
-  parity: { rounds: number; months: MonthParity[]; repaired: { month: string; upserted: number; deleted: number }[] };
+  parity: { rounds: number; months: ShadowMonthParity[]; repaired: { month: string; upserted: number; deleted: number }[] };
   swap?: SwapResult & { operatorRetries: number };
   postSwap?: Awaited<ReturnType<ConversionActivities['postSwapCheck']>>;
   retention?: { minutes: number; ended: 'elapsed' | 'ended-early'; checks: number; driftSeen: boolean };
