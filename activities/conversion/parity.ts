@@ -16,8 +16,6 @@ export interface ShadowMonthParity {
   match: boolean;
 }
 
-/** @deprecated the old name, kept while workflows/conversion imports it: use ShadowMonthParity. */
-export type MonthParity = ShadowMonthParity;
 
 
 /**
