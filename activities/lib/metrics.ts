@@ -16,7 +16,7 @@ import type { MetricMeter, MetricTags } from '@temporalio/common';
  *   lichen_cutover_health_checks_total{verdict}          health checks by verdict (healthy, unhealthy, data-loss)
  *   lichen_cutover_write_p99_seconds                     the app's write p99 the last health check measured
  *   lichen_cutover_write_p99_baseline_seconds            the baseline p99 the health checks compare it with
- *   lichen_cutover_throttle_pauses_total{cause}          copy pauses by cause (rate_limit, write_p99, dual_write_failures)
+ *   lichen_cutover_throttle_pauses_total{cause}          backfill/copy pauses by cause (rate_limit, write_p99, dual_write_failures)
  *   lichen_cutover_throttle_pause_seconds{cause}         histogram: the length of those pauses (_sum: time paused)
  *   lichen_cutover_swap_lock_seconds                     histogram: ACCESS EXCLUSIVE lock hold of a table swap
  *   lichen_cutover_mode_barrier_seconds                  histogram: a persistence-mode switch until every app instance applied it
@@ -139,6 +139,9 @@ const ZEROED_AT: Record<string, (m: Instruments, a: Args) => void> = {
     for (const cause of THROTTLE_CAUSES) {
       m.throttlePauses.add(0, { ...runTags(targetOf(a)), cause });
     }
+  },
+  copyHeapSlice(m) {
+    for (const cause of THROTTLE_CAUSES) m.throttlePauses.add(0, { ...runTags('memory_records'), cause });
   },
   healthCheck(m, a) {
     for (const verdict of HEALTH_VERDICTS) m.health.add(0, { ...runTags(targetOf(a)), verdict });
