@@ -1,6 +1,12 @@
 import { Context } from '@temporalio/activity';
 import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, Next } from '@temporalio/worker';
 import type { MetricMeter, MetricTags } from '@temporalio/common';
+import type { BackfillChunkResult } from '../production/backfill';
+import type { HealthReport } from '../production/health';
+import type { MonthParity } from '../production/verify';
+import type { CopySliceResult } from '../conversion/copy';
+import type { ShadowMonthParity } from '../conversion/parity';
+import type { SwapResult } from '../conversion/swap';
 
 /**
  * The cutover metrics counted by the worker's activities, through the Temporal runtime's metric
@@ -93,21 +99,21 @@ const targetOf = (a: Args): string => String(a.target ?? a.table ?? 'memory_reco
 /** Per activity type: what its input and result add to the metrics. */
 const RECORDERS: Record<string, Recorder> = {
   backfillChunk(m, a, r) {
-    const res = r as { written?: number; rows?: number };
+    const res = r as BackfillChunkResult;
     if (!a.dryRun) m.rowsCopied.add(num(res.rows), { ...runTags(targetOf(a)), step: 'backfill' });
   },
   copyHeapSlice(m, a, r) {
-    const res = r as { rowsScanned?: number };
+    const res = r as CopySliceResult;
     m.rowsCopied.add(num(res.rowsScanned), { ...runTags(String(a.target ?? 'memory_records')), step: 'copy' });
   },
   verifyMonth(m, a, r) {
-    const p = r as { memory?: { count: number }; drift?: { missing: number; stale: number; extra: number } };
+    const p = r as MonthParity;
     const tags = { ...runTags(targetOf(a)), step: 'verify' };
     m.parityChecked.add(num(p.memory?.count), tags);
     m.parityDrifting.add(num(p.drift?.missing) + num(p.drift?.stale) + num(p.drift?.extra), tags);
   },
   verifyConversionParity(m, a, r) {
-    const months = r as { source: { count: number }; shadow: { count: number }; match: boolean }[];
+    const months = r as ShadowMonthParity[];
     const tags = { ...runTags(String(a.target ?? 'memory_records')), step: 'conversion' };
     for (const p of months) {
       m.parityChecked.add(num(p.source.count), tags);
@@ -115,7 +121,7 @@ const RECORDERS: Record<string, Recorder> = {
     }
   },
   healthCheck(m, a, r) {
-    const h = r as { verdict: string; parity?: { checked: number; drift: number }; p99Ms: number | null; baselineP99Ms: number | null };
+    const h = r as HealthReport;
     const tags = runTags(targetOf(a));
     if (h.p99Ms !== null) m.p99.set(h.p99Ms / 1000, tags);
     if (h.baselineP99Ms !== null) m.baseline.set(h.baselineP99Ms / 1000, tags);
@@ -124,11 +130,11 @@ const RECORDERS: Record<string, Recorder> = {
     m.parityDrifting.add(num(h.parity?.drift), { ...tags, step: 'health' });
   },
   swapTables(m, a, r) {
-    const s = r as { lockHoldMs: number | null };
+    const s = r as SwapResult;
     if (s.lockHoldMs !== null) m.swapLock.record(s.lockHoldMs / 1000, { ...runTags(String(a.target ?? 'memory_records')), direction: 'forward' });
   },
   swapBack(m, a, r) {
-    const s = r as { lockHoldMs: number | null };
+    const s = r as SwapResult;
     if (s.lockHoldMs !== null) m.swapLock.record(s.lockHoldMs / 1000, { ...runTags(String(a.target ?? 'memory_records')), direction: 'back' });
   },
 };
