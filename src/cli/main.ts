@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../client/connect';
+import { shutdownTracing } from '../telemetry/tracing';
 import { parse, str } from './args';
 import type { Command } from './command';
 import { EXIT, exitCodeOf, UsageError } from './exit-codes';
@@ -71,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
     return code;
   } finally {
     await connection?.connection.close().catch(() => undefined);
+    await shutdownTracing(); // the StartWorkflow span of `cutover start`, before the process exits
   }
 }
 

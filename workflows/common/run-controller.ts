@@ -1,6 +1,7 @@
 import { CancellationScope, condition, isCancellation, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
 import type { OperatorAction, Progress, RecordedDecision, RollbackRecord, RunStatus } from '../types';
+import { RunMetrics } from './metrics';
 import { CUTOVER_KIND, CUTOVER_PHASE, CUTOVER_STATE, CUTOVER_TARGET } from '../../src/shared/search-attributes';
 import { PATCHES } from '../patches';
 import { installHandlers, newOperatorState } from './run-handlers';
@@ -22,6 +23,7 @@ export class RunController {
   readonly status: RunStatus;
   private readonly ops = newOperatorState();
   private detailsExtra: () => string[] = () => [];
+  private readonly metrics = new RunMetrics();
 
   constructor(workflowType: string, target: string, kind: string) {
     this.status = { workflowType, target, phase: 'starting', state: 'running', phases: [], decisions: [], rollbacks: [], notes: [] };
@@ -241,6 +243,7 @@ export class RunController {
   /** The UI's "current details" (workflows/common/run-details.ts). */
   render(): void {
     setCurrentDetails(renderDetails(this.status, this.ops.openGate, this.detailsExtra()));
+    this.metrics.emit(this.status, this.ops.openGate);
   }
 
   /** Records that a rollback branch started; `rollbackEnded` records the mode it left. */
