@@ -57,11 +57,14 @@ export async function readPublications(c: Q, oid: number, schemaOid: number): Pr
 
 /** Sequences owned by a column: serial (OWNED BY, auto) and identity (internal). */
 export async function readOwnedSequences(c: Q, oid: number): Promise<OwnedSequence[]> {
-  const r = await c.query<{ name: string; column: string; ownership: 'a' | 'i'; lastValue: string | null }>(
+  const r = await c.query<OwnedSequence>(
     `SELECT d.objid::regclass::text AS name, a.attname AS column, d.deptype::text AS ownership,
-            (SELECT s.last_value::text FROM pg_sequences s WHERE s.schemaname = n.nspname AND s.sequencename = sc.relname) AS "lastValue"
+            (SELECT s.last_value::text FROM pg_sequences s WHERE s.schemaname = n.nspname AND s.sequencename = sc.relname) AS "lastValue",
+            json_build_object('increment', q.seqincrement::text, 'min', q.seqmin::text, 'max', q.seqmax::text, 'start', q.seqstart::text,
+                              'cache', q.seqcache::text, 'cycle', q.seqcycle) AS options
        FROM pg_depend d
        JOIN pg_class sc ON sc.oid = d.objid AND sc.relkind = 'S'
+       JOIN pg_sequence q ON q.seqrelid = sc.oid
        JOIN pg_namespace n ON n.oid = sc.relnamespace
        JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
       WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = $1 AND d.deptype IN ('a', 'i')

@@ -155,6 +155,7 @@ export interface OwnedSequence {
   /** 'a' serial (OWNED BY, the default calls nextval), 'i' identity (internal). */
   ownership: 'a' | 'i';
   lastValue: string | null;
+  options: { increment: string; min: string; max: string; start: string; cache: string; cycle: boolean };
 }
 
 export interface TableDescriptor {

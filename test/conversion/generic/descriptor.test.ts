@@ -39,7 +39,7 @@ describe('the table descriptor, read from the catalog', () => {
     expect(col('number').comment).toBe('human invoice number');
     expect(d.views.map((v) => [v.name, v.kind])).toEqual([['billing.open_invoices', 'view'], ['billing.invoice_totals', 'materialized view']]);
     expect(d.views[0].definition).toContain('FROM billing.invoices');
-    expect(d.sequences).toEqual([{ name: 'billing.invoices_id_seq', column: 'id', ownership: 'a', lastValue: null }]);
+    expect(d.sequences).toMatchObject([{ name: 'billing.invoices_id_seq', column: 'id', ownership: 'a', lastValue: null, options: { increment: '1', start: '1', cycle: false } }]);
     expect(d.incomingForeignKeys).toEqual([]);
     expect(d.otherDependents).toEqual([]);
   });
@@ -52,7 +52,7 @@ describe('the table descriptor, read from the catalog', () => {
       INSERT INTO public.events (at, body) VALUES (now(), 'x');`);
     const d = await db.withClient((c) => readTableDescriptor(c, parseTableName('events')));
     expect(d.columns[0]).toMatchObject({ name: 'id', identity: 'a', default: null });
-    expect(d.sequences).toEqual([{ name: 'public.events_id_seq', column: 'id', ownership: 'i', lastValue: '1' }]);
+    expect(d.sequences).toMatchObject([{ name: 'public.events_id_seq', column: 'id', ownership: 'i', lastValue: '1' }]);
     expect(d.incomingForeignKeys).toEqual([{ name: 'event_notes_event_id_fkey', fromTable: 'public.event_notes', definition: 'FOREIGN KEY (event_id) REFERENCES public.events(id)', columns: ['event_id'], referencedColumns: ['id'] }]);
     expect(d.otherDependents).toEqual([
       { kind: 'column with the row type', name: 'public.wraps.e' },
