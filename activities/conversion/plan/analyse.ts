@@ -63,6 +63,7 @@ export function analyse(d: TableDescriptor, facts: DataFacts | null, choice: Con
 
   if (d.relkind === 'p') block({ code: 'already-partitioned', object: d.qualified, message: `${d.qualified} is already partitioned: there is nothing to convert (partitionMaintenance keeps its partitions ahead)`, options: [] });
   else if (d.relkind !== 'r') block({ code: 'not-a-table', object: d.qualified, message: `${d.qualified} is not an ordinary table (relkind ${d.relkind})`, options: [] });
+  if (d.relkind !== 'r') return { blockers, notes, partitionType: null, key: null, conflictColumns: [], uniqueKeys: [] };
   if (d.isPartition) block({ code: 'is-a-partition', object: d.qualified, message: `${d.qualified} is a partition of ${d.inheritance.parents.join(', ')}`, options: [] });
   else if (d.inheritance.parents.length || d.inheritance.children.length) {
     block({ code: 'inheritance', object: d.qualified, message: `${d.qualified} takes part in table inheritance (parents: ${d.inheritance.parents.join(', ') || 'none'}; children: ${d.inheritance.children.join(', ') || 'none'}); a partitioned table cannot`, options: [] });

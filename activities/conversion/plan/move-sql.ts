@@ -7,7 +7,8 @@ import { rowSql } from './sync-ddl';
 /**
  * The copy batch and the parity checksum, generated from the descriptor.
  *
- * Copy: keyset batches over the heap's key, `($1..$k) < key <= ($k+1..$2k)`, LIMIT `$2k+1`, read
+ * Copy: keyset batches over the heap's key, `($1..$k) < key <= ($k+1..$2k)` (all-NULL lower bound:
+ * from the first row), LIMIT `$2k+1`, read
  * FOR SHARE (a concurrent update or delete of a row waits for the batch, then its sync trigger
  * applies on top), inserted with ON CONFLICT DO NOTHING: a row already in the shadow came from
  * the sync, which saw every write since it was installed, so it is never older than the copy's.
@@ -21,7 +22,7 @@ export function copyBatchSql(d: TableDescriptor, a: Analysis, n: ConversionNames
   const r = rowSql(d);
   return `WITH src AS MATERIALIZED (
   SELECT ${r.insertColumns.map((c) => `h.${c}`).join(', ')} FROM ${n.table} h
-   WHERE ${hk} > ${params(1)} AND ${hk} <= ${params(key.length + 1)}
+   WHERE ($1::${types[0]} IS NULL OR ${hk} > ${params(1)}) AND ${hk} <= ${params(key.length + 1)}
    ORDER BY ${key.map((k) => `h.${qi(k)}`).join(', ')} LIMIT $${2 * key.length + 1} FOR SHARE
 ), ins AS (
   INSERT INTO ${n.shadow} (${r.insertColumns.join(', ')})${r.overriding} SELECT ${r.insertColumns.join(', ')} FROM src

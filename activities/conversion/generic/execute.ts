@@ -1,0 +1,62 @@
+import type { ClientBase, Pool } from 'pg';
+import type { ConversionPlan, PlanPhase } from '../plan/plan';
+import { rangeChecksumSql } from '../plan/move-sql';
+
+/**
+ * Runs a plan's phases against the database, statement by statement, as the plan lists them —
+ * the building blocks of the generic conversion's activities (the workflow adds the locks'
+ * retries, heartbeats and approvals around them).
+ */
+export function phase(plan: ConversionPlan, name: PlanPhase['phase']): string[] {
+  const p = plan.phases.find((x) => x.phase === name);
+  if (!p) throw new Error(`the plan of ${plan.table} has no phase ${name}: it is blocked (${plan.blockers.map((b) => b.code).join(', ')})`);
+  return p.statements;
+}
+
+export async function runPhase(c: Pick<ClientBase, 'query'>, plan: ConversionPlan, name: PlanPhase['phase']): Promise<void> {
+  for (const s of phase(plan, name)) await c.query(s);
+}
+
+/** Runs a phase in one transaction with a bounded lock wait (the swap, the swap back). */
+export async function runPhaseInTransaction(c: ClientBase, plan: ConversionPlan, name: PlanPhase['phase'], lockTimeoutMs = 2000): Promise<void> {
+  await c.query('BEGIN');
+  try {
+    await c.query(`SELECT set_config('lock_timeout', $1, true)`, [`${lockTimeoutMs}ms`]);
+    await runPhase(c, plan, name);
+    await c.query('COMMIT');
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The keyset copy, batch after batch, up to the heap's last key when it starts. Returns rows scanned. */
+export async function copyAll(pool: Pool, plan: ConversionPlan, batchSize = 500): Promise<{ rows: number; batches: number }> {
+  const [lastKeySql, batchSql] = phase(plan, 'copy');
+  const k = plan.key!.columns.length;
+  const upper = (await pool.query<{ last_key: string[] | null }>(lastKeySql)).rows[0]?.last_key;
+  if (!upper) return { rows: 0, batches: 0 };
+  let cursor: (string | null)[] = Array(k).fill(null);
+  let rows = 0;
+  let batches = 0;
+  for (;;) {
+    const r = await pool.query<{ n: number; last_key: string[] | null }>(batchSql, [...cursor, ...upper, batchSize]);
+    batches++;
+    rows += r.rows[0].n;
+    if (r.rows[0].last_key) cursor = r.rows[0].last_key;
+    if (r.rows[0].n < batchSize) return { rows, batches };
+  }
+}
+
+/** Count and row-image checksum of both tables over the whole range, in one snapshot. */
+export async function wholeParity(c: ClientBase, a: string, b: string, column: string, type: string): Promise<{ a: { count: string; sum: string }; b: { count: string; sum: string } }> {
+  await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    const range = ['-infinity', 'infinity'];
+    const x = (await c.query<{ count: string; sum: string }>(rangeChecksumSql(a, column, type), range)).rows[0];
+    const y = (await c.query<{ count: string; sum: string }>(rangeChecksumSql(b, column, type), range)).rows[0];
+    return { a: x, b: y };
+  } finally {
+    await c.query('COMMIT');
+  }
+}
