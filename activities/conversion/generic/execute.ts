@@ -17,16 +17,26 @@ export async function runPhase(c: Pick<ClientBase, 'query'>, plan: ConversionPla
   for (const s of phase(plan, name)) await c.query(s);
 }
 
-/** Runs a phase in one transaction with a bounded lock wait (the swap, the swap back). */
-export async function runPhaseInTransaction(c: ClientBase, plan: ConversionPlan, name: PlanPhase['phase'], lockTimeoutMs = 2000): Promise<void> {
-  await c.query('BEGIN');
-  try {
-    await c.query(`SELECT set_config('lock_timeout', $1, true)`, [`${lockTimeoutMs}ms`]);
-    await runPhase(c, plan, name);
-    await c.query('COMMIT');
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw err;
+const RETRYABLE = new Set(['55P03', '40P01']);
+
+/**
+ * Runs a phase in ONE transaction whose lock waits are bounded by lock_timeout (the swap, the
+ * swap back, the sync's installation, the drop), retried with backoff on a lock timeout or a
+ * deadlock (the transaction rolled back: nothing happened).
+ */
+export async function runPhaseInTransaction(c: ClientBase, plan: ConversionPlan, name: PlanPhase['phase'], lockTimeoutMs = 2000, tries = 20): Promise<{ tries: number }> {
+  for (let attempt = 1; ; attempt++) {
+    await c.query('BEGIN');
+    try {
+      await c.query(`SELECT set_config('lock_timeout', $1, true)`, [`${lockTimeoutMs}ms`]);
+      await runPhase(c, plan, name);
+      await c.query('COMMIT');
+      return { tries: attempt };
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      if (!RETRYABLE.has((err as { code?: string }).code ?? '') || attempt >= tries) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2)));
+    }
   }
 }
 

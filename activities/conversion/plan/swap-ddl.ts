@@ -101,8 +101,9 @@ export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: Convers
     ...droppedFks.map((fk) => `ALTER TABLE ${fk.fromTable} ADD CONSTRAINT ${qi(fk.name)} ${fk.definition} NOT VALID`),
     `DROP TABLE ${n.shadow}`,
   ];
-  const rollbackBeforeSwap = [`DROP TRIGGER IF EXISTS ${n.forwardTrigger} ON ${n.table}`, `DROP FUNCTION IF EXISTS ${n.forwardFn}()`, `DROP TABLE IF EXISTS ${n.shadow}`];
+  const rollbackBeforeSwap = [`LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`, `DROP TRIGGER IF EXISTS ${n.forwardTrigger} ON ${n.table}`, `DROP FUNCTION IF EXISTS ${n.forwardFn}()`, `DROP TABLE IF EXISTS ${n.shadow}`];
   const drop = [
+    `LOCK TABLE ${n.table}, ${n.old} IN ACCESS EXCLUSIVE MODE`,
     `DROP TRIGGER IF EXISTS ${n.reverseTrigger} ON ${n.table}`,
     `DROP FUNCTION IF EXISTS ${n.reverseFn}()`,
     `DROP TABLE ${n.old} RESTRICT`,

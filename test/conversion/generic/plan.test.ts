@@ -124,7 +124,7 @@ describe('cutover plan conversion: what the run will do, before anything changes
       expect(viewAfter.length).toBe(viewBefore.filter((r) => !(r.id >= 11 && r.id <= 15)).length);
       expect((await db.pool.query(`SELECT sum(n)::int AS n FROM billing.invoice_totals`)).rows[0].n).toBe(296); // recreated inside the swap, before NEW-2
 
-      await db.withClient((c) => runPhase(c, p, 'drop'));
+      await db.withClient((c) => runPhaseInTransaction(c, p, 'drop'));
       const next = (await appPool.query(`INSERT INTO billing.invoices (customer_id, number, issued_at) VALUES (5, 'NEW-3', now()) RETURNING id`)).rows[0].id;
       expect(Number(next)).toBeGreaterThan(Number(newId));
       expect((await db.pool.query(`SELECT to_regclass('billing.invoices_old') AS t`)).rows[0].t).toBeNull();
