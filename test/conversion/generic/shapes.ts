@@ -46,3 +46,32 @@ CREATE VIEW billing.open_invoices AS SELECT id, customer_id, amount FROM billing
 CREATE MATERIALIZED VIEW billing.invoice_totals AS SELECT customer_id, count(*) AS n, sum(amount) AS total FROM billing.invoices GROUP BY customer_id;
 GRANT SELECT ON billing.open_invoices TO ${app};
 `;
+
+/** More shapes of the zoo: a uuid key (day), an identity key (month), a composite key without the partition column on a date (year). */
+export const ZOO: { name: string; table: string; column: string; interval: 'day' | 'month' | 'year'; sql: (app: string) => string }[] = [
+  {
+    name: 'a uuid key, partitioned by day',
+    table: 'zoo.sessions', column: 'started_at', interval: 'day',
+    sql: (app) => `CREATE SCHEMA IF NOT EXISTS zoo; GRANT USAGE ON SCHEMA zoo TO ${app};
+      CREATE TABLE zoo.sessions (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), started_at timestamptz NOT NULL, payload jsonb, flags boolean[] NOT NULL DEFAULT '{}', score double precision);
+      INSERT INTO zoo.sessions (started_at, payload) SELECT now() - g * interval '5 hours', jsonb_build_object('g', g) FROM generate_series(1, 400) g;
+      GRANT SELECT, INSERT, UPDATE, DELETE ON zoo.sessions TO ${app};`,
+  },
+  {
+    name: 'an identity key, partitioned by month',
+    table: 'zoo.events', column: 'at', interval: 'month',
+    sql: (app) => `CREATE SCHEMA IF NOT EXISTS zoo; GRANT USAGE ON SCHEMA zoo TO ${app};
+      CREATE TABLE zoo.events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), kind varchar(12) NOT NULL, body text);
+      CREATE INDEX events_kind_idx ON zoo.events (kind) WHERE body IS NOT NULL;
+      INSERT INTO zoo.events (at, kind, body) SELECT now() - g * interval '9 hours', 'k' || (g % 5), 'b' || g FROM generate_series(1, 400) g;
+      GRANT SELECT, INSERT, UPDATE, DELETE ON zoo.events TO ${app};`,
+  },
+  {
+    name: 'a composite key without the partition column, on a date, partitioned by year',
+    table: 'zoo.ledger', column: 'booked_on', interval: 'year',
+    sql: (app) => `CREATE SCHEMA IF NOT EXISTS zoo; GRANT USAGE ON SCHEMA zoo TO ${app};
+      CREATE TABLE zoo.ledger (account int NOT NULL, entry bigint NOT NULL, booked_on date NOT NULL, amount numeric(14,4) NOT NULL, memo text, PRIMARY KEY (account, entry));
+      INSERT INTO zoo.ledger SELECT g % 7, g, current_date - g * 2, g / 3.0, 'm' || g FROM generate_series(1, 400) g;
+      GRANT SELECT, INSERT, UPDATE, DELETE ON zoo.ledger TO ${app};`,
+  },
+];
