@@ -76,8 +76,5 @@ export function exactUpsertSql(into: string, selectSql: string): string {
 
 export const SELECT_COLUMNS = cols;
 
-/** relkind of a relation by name: 'r' heap, 'p' partitioned, null when absent. */
-export const RELKIND_SQL = `SELECT c.relkind::text AS kind FROM pg_class c WHERE c.oid = to_regclass($1)`;
-
 /** A timestamptz as exact UTC text with microseconds (JS Dates would drop them). */
 export const utcText = (expr: string) => `to_char(${expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;

@@ -1,5 +1,6 @@
 import type { MemoryRecord, RecordCursor } from '../../src/memory-layer/record';
 import type { Checksum } from '../../src/memory-layer/checksum';
+import { recordFromJson, type RecordJson } from '../../src/shared/record-wire';
 
 /**
  * Client of one app instance's admin API (see README "Admin API"). The token is resolved by the
@@ -28,21 +29,6 @@ export class AdminApiError extends Error {
     super(`admin API of ${instance}: ${message}`);
     this.name = 'AdminApiError';
   }
-}
-
-interface RecordJson {
-  id: string;
-  ownerId: string;
-  agentId: string | null;
-  kind: string;
-  content: string;
-  metadata: Record<string, unknown>;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export function recordFromJson(r: RecordJson): MemoryRecord {
-  return { ...r, createdAt: new Date(r.createdAt), updatedAt: new Date(r.updatedAt) };
 }
 
 export class AdminClient {

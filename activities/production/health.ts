@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { escapeIdentifier } from 'pg';
 import type { ActivityDeps } from '../index';
+import { countRows, listPartitions } from '../../src/shared/pg-catalog';
 import { adminClient, type AppsSpec } from './instances';
 import type { InstanceRef } from '../lib/admin-client';
 import { histogramBuckets, parsePrometheus, quantileBetween, sumOf } from '../lib/prom';
@@ -176,15 +177,9 @@ export function createHealthActivities(deps: ActivityDeps) {
       findings.push(cur.rows[0].p
         ? { check: 'partition for the current date', ok: true, detail: cur.rows[0].p }
         : { check: 'partition for the current date', ok: false, detail: 'missing', fix: 'SELECT create_monthly_partition(NOW());' });
-      const def = await pool.query<{ name: string }>(
-        `SELECT c.relname AS name
-           FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-          WHERE i.inhparent = to_regclass($1) AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'`,
-        [input.table],
-      );
-      for (const d of def.rows) {
-        const n = await pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${escapeIdentifier(d.name)}`);
-        findings.push({ check: 'default partition', ok: n.rows[0].n === '0', detail: `${d.name} holds ${n.rows[0].n} rows`, fix: Number(n.rows[0].n) ? 'create the months\' partitions and move the rows out of the default partition' : undefined });
+      for (const d of (await listPartitions(pool, input.table)).filter((p) => p.isDefault)) {
+        const n = await countRows(pool, d.name);
+        findings.push({ check: 'default partition', ok: n === 0, detail: `${d.name} holds ${n} rows`, fix: n ? 'create the months\' partitions and move the rows out of the default partition' : undefined });
       }
       const bad = await invalidIndexes(deps, input.connectionProfile, input.table);
       findings.push(bad.length

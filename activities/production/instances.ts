@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { ActivityDeps } from '../index';
 import { AdminClient, type InstanceRef } from '../lib/admin-client';
 import { preflightFailed } from '../lib/errors';
+import { liveInstances } from '../../src/shared/pg-catalog';
 
 /** How the workflow tells activities which app instances to talk to. */
 export interface AppsSpec {
@@ -10,21 +11,13 @@ export interface AppsSpec {
   adminTokenRef: string;
 }
 
-/** "Live" = heartbeat within this many seconds (the control plane's documented TTL). */
-export const LIVE_TTL_SECONDS = 10;
-
-/** The app instances of a target: static endpoints, or the live ones in cutover_instances. */
+/** The app instances of a target: static endpoints, or the live ones in cutover_instances (by instance id). */
 export async function resolveInstances(pool: Pool, target: string, apps: AppsSpec): Promise<InstanceRef[]> {
   if (apps.discovery === 'static') return apps.endpoints;
-  const r = await pool.query<{ instance_id: string; admin_url: string | null }>(
-    `SELECT instance_id, admin_url FROM cutover_instances
-      WHERE target = $1 AND stopped_at IS NULL AND last_heartbeat > now() - make_interval(secs => $2)
-      ORDER BY instance_id`,
-    [target, LIVE_TTL_SECONDS],
-  );
-  const missing = r.rows.filter((x) => !x.admin_url).map((x) => x.instance_id);
+  const live = (await liveInstances(pool, target)).sort((x, y) => (x.instanceId < y.instanceId ? -1 : x.instanceId > y.instanceId ? 1 : 0));
+  const missing = live.filter((i) => !i.adminUrl).map((i) => i.instanceId);
   if (missing.length) throw preflightFailed(`live instances without an admin URL: ${missing.join(', ')}; start them with an admin URL or use apps.discovery "static"`);
-  return r.rows.map((x) => ({ instanceId: x.instance_id, adminUrl: x.admin_url! }));
+  return live.map((i) => ({ instanceId: i.instanceId, adminUrl: i.adminUrl! }));
 }
 
 export function adminClient(deps: ActivityDeps, apps: Pick<AppsSpec, 'adminTokenRef'>, instance: InstanceRef): AdminClient {

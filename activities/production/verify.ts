@@ -8,6 +8,7 @@ import { adminClient, type AppsSpec } from './instances';
 import type { AdminClient, InstanceRef } from '../lib/admin-client';
 import type { MonthRange } from '../lib/months';
 
+/** One month of the production cutover's verify: the memory store against Postgres, with drift and repair (not the conversion's ShadowMonthParity). */
 export interface MonthParity {
   month: string;
   memory: Checksum;

@@ -8,7 +8,7 @@ import type { PersistenceMode } from '../../workflows/types';
 import { startApps, type RunningApps } from '../helpers/app';
 import { useTestDatabase } from '../helpers/db';
 import { admin, call } from './http';
-import type { RecordJson } from '../../src/memory-layer/http/respond';
+import { recordFromJson, type RecordJson } from '../../src/shared/record-wire';
 
 const db = useTestDatabase('partitioned');
 let apps: RunningApps;
@@ -30,7 +30,7 @@ async function backfill(): Promise<UpsertResult> {
     for (;;) {
       const page = await call(inst.url, 'GET', `/admin/export?limit=500${after}`, undefined, admin(apps.adminToken));
       expect(page.status).toBe(200);
-      const records: MemoryRecord[] = page.body.records.map((r: RecordJson) => ({ ...r, createdAt: new Date(r.createdAt), updatedAt: new Date(r.updatedAt) }));
+      const records: MemoryRecord[] = page.body.records.map((r: RecordJson) => recordFromJson(r));
       const res = await db.withClient((c) => upsertRecords(c, records));
       total.written += res.written;
       total.skippedStale += res.skippedStale;

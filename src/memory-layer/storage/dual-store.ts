@@ -29,15 +29,8 @@ import type { PutOutcome, RecordStore } from './store';
  * serialised per id, so both stores see them in the order they were accepted.
  */
 
-export interface NewRecordInput {
-  id: string;
-  ownerId: string;
-  agentId: string | null;
-  kind: string;
-  content: string;
-  metadata: Record<string, unknown>;
-  createdAt?: Date;
-}
+/** A record to create: its fields, with createdAt optional (now) and updatedAt set by the store. */
+export type NewRecordInput = Omit<MemoryRecord, 'createdAt' | 'updatedAt'> & { createdAt?: Date };
 
 export type RecordPatch = Partial<Pick<MemoryRecord, 'content' | 'metadata' | 'kind' | 'agentId'>>;
 

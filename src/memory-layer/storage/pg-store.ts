@@ -1,7 +1,7 @@
 import { escapeIdentifier, type ClientBase, type Pool } from 'pg';
 import type { MemoryRecord } from '../record';
 import { rangeChecksumSql, type Checksum } from '../checksum';
-import { isMissingPartition, sqlState, SQLSTATE } from './pg-errors';
+import { isMissingPartition, sqlState, SQLSTATE } from '../../shared/pg-errors';
 import type { PutOutcome, RangeFilter, RecordStore } from './store';
 import { checkout } from '../../config/pg-checkout';
 
@@ -207,7 +207,7 @@ export async function ensureMonthlyPartitions(client: ClientBase, parent: string
     } catch (err) {
       // Another writer created it between our check and our CREATE TABLE IF NOT EXISTS.
       const code = sqlState(err);
-      if (code !== SQLSTATE.DUPLICATE_TABLE && code !== SQLSTATE.UNIQUE_VIOLATION) {
+      if (code !== SQLSTATE.duplicateTable && code !== SQLSTATE.uniqueViolation) {
         throw withContext(err, `creating the partition of ${parent} for month ${month}`);
       }
     }
