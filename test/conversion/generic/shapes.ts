@@ -48,7 +48,11 @@ GRANT SELECT ON billing.open_invoices TO ${app};
 `;
 
 /** More shapes of the zoo: a uuid key (day), an identity key (month), a composite key without the partition column on a date (year). */
-export const ZOO: { name: string; table: string; column: string; interval: 'day' | 'month' | 'year'; sql: (app: string) => string }[] = [
+export const ZOO: {
+  name: string; table: string; column: string; interval: 'day' | 'week' | 'month' | 'year'; sql: (app: string) => string;
+  /** Run during the sync by the app: a row whose partition the plan did not premake (the sync creates it). */
+  future?: { sql: string; partition: string };
+}[] = [
   {
     name: 'a uuid key, partitioned by day',
     table: 'zoo.sessions', column: 'started_at', interval: 'day',
@@ -73,5 +77,14 @@ export const ZOO: { name: string; table: string; column: string; interval: 'day'
       CREATE TABLE zoo.ledger (account int NOT NULL, entry bigint NOT NULL, booked_on date NOT NULL, amount numeric(14,4) NOT NULL, memo text, PRIMARY KEY (account, entry));
       INSERT INTO zoo.ledger SELECT g % 7, g, current_date - g * 2, g / 3.0, 'm' || g FROM generate_series(1, 400) g;
       GRANT SELECT, INSERT, UPDATE, DELETE ON zoo.ledger TO ${app};`,
+  },
+  {
+    name: 'a mixed-case table and column, partitioned by ISO week, with a write beyond the premade partitions',
+    table: 'zoo.AuditLog', column: 'When', interval: 'week',
+    sql: (app) => `CREATE SCHEMA IF NOT EXISTS zoo; GRANT USAGE ON SCHEMA zoo TO ${app};
+      CREATE TABLE zoo."AuditLog" ("Id" bigserial PRIMARY KEY, "When" timestamp NOT NULL, "What" text NOT NULL, "Who" text);
+      INSERT INTO zoo."AuditLog" ("When", "What") SELECT localtimestamp - g * interval '7 hours', 'w' || g FROM generate_series(1, 300) g;
+      GRANT SELECT, INSERT, UPDATE, DELETE ON zoo."AuditLog" TO ${app}; GRANT USAGE ON SEQUENCE zoo."AuditLog_Id_seq" TO ${app};`,
+    future: { sql: `INSERT INTO zoo."AuditLog" ("When", "What") VALUES ('2031-03-05 10:00', 'far ahead')`, partition: 'AuditLog_p2031w10' },
   },
 ];
