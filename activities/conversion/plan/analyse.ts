@@ -117,6 +117,13 @@ export function analyse(d: TableDescriptor, facts: DataFacts | null, choice: Con
       block({ code: 'unknown-option', object: name, message: `options.uniqueKeys names ${name}, which is not a unique constraint or index of ${d.qualified}`, options: [] });
     }
   }
+  const keyConstraint = key ? [d.primaryKey, ...d.constraints].find((c) => c && c.index === key.index) : null;
+  if (keyConstraint?.deferrable) {
+    block({ code: 'deferrable-key', object: keyConstraint.name, message: `the key ${keyConstraint.name} is DEFERRABLE: the sync and the copy find rows with ON CONFLICT, which cannot use a deferrable constraint; ALTER TABLE ${d.qualified} ALTER CONSTRAINT ${keyConstraint.name} NOT DEFERRABLE first`, options: [] });
+  }
+  for (const c of d.constraints.filter((x) => x.type === 'c' && x.noInherit)) {
+    block({ code: 'no-inherit-check', object: c.name, message: `check constraint ${c.name} is NO INHERIT; a partitioned table cannot have one (its partitions would not be checked); make it inheritable or drop it`, options: [] });
+  }
   for (const x of d.constraints.filter((c) => c.type === 'x')) {
     block({ code: 'exclusion-constraint', object: x.name, message: `exclusion constraint ${x.name} (${x.definition}) cannot be carried unless it compares ${col} with =; drop it or carry it by hand`, options: [] });
   }

@@ -63,7 +63,8 @@ describe('cutover plan conversion: what the run will do, before anything changes
       CREATE TABLE wide (id int PRIMARY KEY, at timestamp NOT NULL); INSERT INTO wide VALUES (1, '2015-01-01'), (2, '2026-01-01');
       CREATE TABLE mvt (id int PRIMARY KEY, at timestamptz NOT NULL);
       CREATE MATERIALIZED VIEW mvt_mv AS SELECT count(*) AS n FROM mvt; CREATE VIEW mvt_mv_v AS SELECT n FROM mvt_mv;
-      CREATE TABLE already (id int, at date NOT NULL) PARTITION BY RANGE (at);`);
+      CREATE TABLE already (id int, at date NOT NULL) PARTITION BY RANGE (at);
+      CREATE TABLE deferred (id int PRIMARY KEY DEFERRABLE, at date NOT NULL, CONSTRAINT deferred_pos CHECK (id > 0) NO INHERIT);`);
     const fk = await plan('ev', 'at', 'day');
     expect(codes(fk)).toEqual(['incoming-foreign-key:public.ev_notes.ev_notes_ev_id_fkey']);
     expect(fk.blockers[0].options.map((o) => o.choice)).toEqual(['drop']);
@@ -87,6 +88,7 @@ describe('cutover plan conversion: what the run will do, before anything changes
     expect((await plan('wide', 'at', 'year')).partitions.names.slice(0, 2)).toEqual(['wide_p2015', 'wide_p2016']);
     expect(codes(await plan('mvt', 'at', 'month'))).toEqual(['view-not-recreatable:public.mvt_mv']);
     expect(codes(await plan('already', 'at', 'month'))).toEqual(['already-partitioned:"public"."already"']);
+    expect(codes(await plan('deferred', 'at', 'month'))).toEqual(['deferrable-key:deferred_pkey', 'no-inherit-check:deferred_pos']);
     await expect(plan('ev', 'at', 'fortnight')).rejects.toThrow('partitionBy.interval: must be one of "day", "week", "month", "quarter", "year"');
     await expect(plan('ev', 'at', 'day', { uniqueKeys: { x: 'merge' } })).rejects.toThrow('options.uniqueKeys.x: must be one of "extend", "drop"');
   });
