@@ -5,7 +5,7 @@ import { judgeRows, readImages, rowVerdictPasses } from '../../src/loadgen/sql/r
 import { readTableDescriptor, parseTableName } from '../../activities/conversion/descriptor';
 import { parseConversionChoice } from '../../activities/conversion/plan/choice';
 import { planConversion } from '../../activities/conversion/plan/plan';
-import { copyAll, runPhase, runPhaseInTransaction } from '../../activities/conversion/generic/execute';
+import { copyAll, dropOld, runPhase, runPhaseInTransaction } from '../../activities/conversion/generic/execute';
 import { APP_ROLE_SQL, INVOICES_SQL } from '../conversion/generic/shapes';
 
 const db = useTestDatabase();
@@ -71,7 +71,7 @@ describe('the generic SQL load generator and the row-image oracle', () => {
       await new Promise((r) => setTimeout(r, 500));
       await db.withClient((c) => runPhaseInTransaction(c, plan, 'swap', 200));
       await new Promise((r) => setTimeout(r, 800));
-      await db.withClient((c) => runPhaseInTransaction(c, plan, 'drop', 200));
+      await db.withClient((c) => dropOld(c, plan, 200));
       await new Promise((r) => setTimeout(r, 500));
     } finally {
       await load.stop();

@@ -70,3 +70,40 @@ export async function wholeParity(c: ClientBase, a: string, b: string, column: s
     await c.query('COMMIT');
   }
 }
+
+/**
+ * What still depends on the old table besides its own parts (indexes, constraints, triggers,
+ * TOAST, row type, defaults): views, foreign keys of other tables, functions, policies, rules.
+ * The drop never cascades: while this is not empty it waits, naming them.
+ */
+export async function oldTableDependents(c: Pick<ClientBase, 'query'>, old: string): Promise<string[]> {
+  const r = await c.query<{ what: string }>(
+    `SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid) AS what
+       FROM pg_depend d
+       LEFT JOIN pg_rewrite rw ON d.classid = 'pg_rewrite'::regclass AND rw.oid = d.objid
+       LEFT JOIN pg_constraint co ON d.classid = 'pg_constraint'::regclass AND co.oid = d.objid
+      WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = to_regclass($1) AND d.deptype = 'n'
+        AND NOT (d.classid = 'pg_constraint'::regclass AND co.conrelid = to_regclass($1))
+        AND NOT (d.classid = 'pg_rewrite'::regclass AND rw.ev_class = to_regclass($1))
+        AND NOT (d.classid = 'pg_attrdef'::regclass AND EXISTS (SELECT 1 FROM pg_attrdef ad WHERE ad.oid = d.objid AND ad.adrelid = to_regclass($1)))
+        AND NOT (d.classid = 'pg_policy'::regclass AND EXISTS (SELECT 1 FROM pg_policy po WHERE po.oid = d.objid AND po.polrelid = to_regclass($1)))
+        AND NOT (d.classid = 'pg_trigger'::regclass AND EXISTS (SELECT 1 FROM pg_trigger tg WHERE tg.oid = d.objid AND tg.tgrelid = to_regclass($1)))
+      ORDER BY 1`,
+    [old],
+  );
+  return r.rows.map((x) => x.what);
+}
+
+export class DropWaitsError extends Error {
+  constructor(public readonly dependents: string[], old: string) {
+    super(`not dropping ${old}: ${dependents.join(', ')} still depend on it (a drop never cascades); move or drop them, then the drop goes on`);
+    this.name = 'DropWaitsError';
+  }
+}
+
+/** The drop phase, refused (naming them) while anything outside the table depends on the old one. */
+export async function dropOld(c: ClientBase, plan: ConversionPlan, lockTimeoutMs = 2000): Promise<void> {
+  const deps = await oldTableDependents(c, plan.names.old);
+  if (deps.length) throw new DropWaitsError(deps, plan.names.old);
+  await runPhaseInTransaction(c, plan, 'drop', lockTimeoutMs);
+}

@@ -4,7 +4,7 @@ import { useTestDatabase } from '../../helpers/db';
 import { runCli } from '../../cli/run-cli';
 import { parseConversionChoice } from '../../../activities/conversion/plan/choice';
 import { planConversion, type ConversionPlan } from '../../../activities/conversion/plan/plan';
-import { copyAll, phase, runPhase, runPhaseInTransaction, wholeParity } from '../../../activities/conversion/generic/execute';
+import { copyAll, dropOld, phase, runPhase, runPhaseInTransaction, wholeParity } from '../../../activities/conversion/generic/execute';
 import { APP_ROLE_SQL, INVOICES_SQL } from './shapes';
 
 const db = useTestDatabase();
@@ -126,7 +126,12 @@ describe('cutover plan conversion: what the run will do, before anything changes
       expect(viewAfter.length).toBe(viewBefore.filter((r) => !(r.id >= 11 && r.id <= 15)).length);
       expect((await db.pool.query(`SELECT sum(n)::int AS n FROM billing.invoice_totals`)).rows[0].n).toBe(296); // recreated inside the swap, before NEW-2
 
-      await db.withClient((c) => runPhaseInTransaction(c, p, 'drop'));
+      // Something still on the old table: the drop waits, naming it, and drops nothing.
+      await db.pool.query(`CREATE VIEW billing.peek_old AS SELECT id FROM billing.invoices_old`);
+      await expect(db.withClient((c) => dropOld(c, p))).rejects.toThrow(/view billing\.peek_old .*still depend on it/);
+      expect((await db.pool.query(`SELECT to_regclass('billing.invoices_old') IS NOT NULL AS kept`)).rows[0].kept).toBe(true);
+      await db.pool.query(`DROP VIEW billing.peek_old`);
+      await db.withClient((c) => dropOld(c, p));
       const next = (await appPool.query(`INSERT INTO billing.invoices (customer_id, number, issued_at) VALUES (5, 'NEW-3', now()) RETURNING id`)).rows[0].id;
       expect(Number(next)).toBeGreaterThan(Number(newId));
       expect((await db.pool.query(`SELECT to_regclass('billing.invoices_old') AS t`)).rows[0].t).toBeNull();

@@ -3,7 +3,7 @@ import { Pool } from 'pg';
 import { useTestDatabase } from '../../helpers/db';
 import { parseConversionChoice } from '../../../activities/conversion/plan/choice';
 import { planConversion } from '../../../activities/conversion/plan/plan';
-import { copyAll, runPhase, runPhaseInTransaction, wholeParity } from '../../../activities/conversion/generic/execute';
+import { copyAll, dropOld, runPhase, runPhaseInTransaction, wholeParity } from '../../../activities/conversion/generic/execute';
 import { readTableDescriptor, parseTableName } from '../../../activities/conversion/descriptor';
 import { keySql, rowKeyOf, startSqlLoad } from '../../../src/loadgen/sql/sql-load';
 import { judgeRows, readImages } from '../../../src/loadgen/sql/row-oracle';
@@ -43,7 +43,7 @@ describe('the zoo: table shapes converted online by the plan under the generic l
         await sleep(600);
         const r = await db.withClient((c) => wholeParity(c, plan.table, plan.names.old, shape.column, colType));
         expect(r.b, 'the reverse sync keeps the old table equal').toEqual(r.a);
-        await db.withClient((c) => runPhaseInTransaction(c, plan, 'drop', 200));
+        await db.withClient((c) => dropOld(c, plan, 200));
         await sleep(300);
       } finally {
         await load.stop();
