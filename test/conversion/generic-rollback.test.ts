@@ -95,8 +95,8 @@ describe('heapToPartitionedConversion of any table rolls back through the saga',
     expect(await acts.createGenericShadow(io)).toEqual({ created: false });
     expect((await acts.installGenericSync(io)).installed).toBe(true);
     expect((await acts.installGenericSync(io)).installed).toBe(false);
-    const first = await mock.run(acts.copyGeneric, { ...io, batchSize: 100 });
-    const again = await mock.run(acts.copyGeneric, { ...io, batchSize: 100 });
+    const first = (await mock.run(acts.copyGeneric, { ...io, batchSize: 100 })) as { rows: number };
+    const again = (await mock.run(acts.copyGeneric, { ...io, batchSize: 100 })) as { rows: number };
     expect(first.rows).toBe(again.rows);
     expect((await acts.genericParity(io)).match).toBe(true);
     const post = await acts.genericPostSwapStatements(io);

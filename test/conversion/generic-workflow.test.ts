@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
-import { approveUpdate, statusQuery } from '../../workflows/messages';
+import { approveUpdate, resumeUpdate, statusQuery } from '../../workflows/messages';
 import type { GenericConversionSummary } from '../../workflows/conversion';
 import { useTestDatabase } from '../helpers/db';
 import { useTemporal } from '../helpers/temporal';
@@ -75,7 +75,7 @@ describe('heapToPartitionedConversion of any table (input with "table")', () => 
     expect(await schemaState()).toBe(before);
   });
 
-  it('converts shop.orders (serial id, a dependent view) under the generic load, approvals by update, oracle at zero after the drop', async () => {
+  it('converts shop.orders (serial id, a dependent view) under the generic load, approvals by update, a drop that waits for a view on the old table, oracle at zero after the drop', async () => {
     const key = keySql(rowKeyOf(await db.withClient((c) => readTableDescriptor(c, parseTableName('shop.orders')))));
     const baseline = await readImages(db.pool, '"shop"."orders"', key);
     const load = await startSqlLoad({ url: appUrl(), table: 'shop.orders', ratePerSec: 100, seed: 5, baseline, spreadDays: 60 });
@@ -94,7 +94,14 @@ describe('heapToPartitionedConversion of any table (input with "table")', () => 
         return st.state === 'waiting-for-approval' && st.phases.some((p) => p.phase === 'retention');
       }, 60_000);
       expect((await db.pool.query(`SELECT to_regclass('shop.orders_old') IS NOT NULL AS ok`)).rows[0].ok).toBe(true);
+      // Someone made a view on the old table during retention: the drop waits, naming it (never CASCADE).
+      await db.pool.query(`CREATE VIEW shop.audit_old AS SELECT id FROM shop.orders_old`);
       await handle.executeUpdate(approveUpdate, { args: [{ operator: 'test-operator', reason: 'old table verified', gate: 'drop-old-table' }] });
+      await waitFor('the drop to wait for the operator', async () => (await handle.query(statusQuery)).state === 'waiting-for-operator', 30_000);
+      expect((await handle.query(statusQuery)).waitingOn).toMatch(/view shop\.audit_old/);
+      expect((await db.pool.query(`SELECT to_regclass('shop.orders_old') IS NOT NULL AS ok`)).rows[0].ok, 'nothing dropped').toBe(true);
+      await db.pool.query(`DROP VIEW shop.audit_old`);
+      await handle.executeUpdate(resumeUpdate, { args: [{ operator: 'test-operator', reason: 'view removed', decision: 'retry' }] });
       summary = (await handle.result()) as GenericConversionSummary;
       await new Promise((r) => setTimeout(r, 300));
     } finally {
@@ -104,7 +111,7 @@ describe('heapToPartitionedConversion of any table (input with "table")', () => 
     expect(summary.phases.map((p) => p.phase)).toEqual(['preflight', 'create shadow', 'install sync', 'copy', 'verify', 'swap', 'post-swap check', 'retention', 'drop old table', 'summary']);
     expect(summary.plan!.statements.shadow).toBeGreaterThan(0);
     expect(summary.copy!.rows).toBeGreaterThanOrEqual(2000);
-    expect(summary.decisions.map((d) => d.gate)).toEqual(['before-swap', 'drop-old-table']);
+    expect(summary.decisions.map((d) => `${d.action} ${d.gate ?? ''}`.trim())).toEqual(['approve before-swap', 'approve drop-old-table', 'resume']);
     expect(summary.droppedOldTable).toBe(true);
     expect(load.stats().committed, load.stats().lastError).toBeGreaterThan(50);
     const v = await judgeRows(db.pool, '"shop"."orders"', key, baseline, load.log);

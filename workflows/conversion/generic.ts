@@ -2,7 +2,7 @@ import { ApplicationFailure, CancellationScope, proxyActivities, workflowInfo } 
 import type { ConversionActivities } from '../../activities/conversion';
 import type { GenericInput, PlanSummary, PostSwapStatements } from '../../activities/conversion/generic/activities';
 import { tableText } from '../../activities/conversion/plan/choice';
-import { describeFailure } from '../common/failures';
+import { describeFailure, isFailureOfType } from '../common/failures';
 import { RunController } from '../common/run-controller';
 import { rollbackIncomplete, Saga } from '../common/saga';
 import { LONG_COPY, SHORT_STEP } from '../common/timeouts';
@@ -32,6 +32,22 @@ const undoStep = proxyActivities<ConversionActivities>({ startToCloseTimeout: '1
 const copyStep = proxyActivities<ConversionActivities>({ ...LONG_COPY, heartbeatTimeout: '30 seconds', cancellationType: 'WAIT_CANCELLATION_COMPLETED' as never });
 
 const SWAP_BACK = 'swap back';
+
+/**
+ * Runs `fn`; a failure of `type` (the swap could not take its locks, something still depends on
+ * the old table) stops for an operator, who removes the cause and resumes (or aborts): retried.
+ */
+async function untilDone<T>(ctl: RunController, type: string, fn: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isFailureOfType(err, type)) throw err;
+      ctl.note(describeFailure(err));
+      await ctl.waitForOperator(describeFailure(err));
+    }
+  }
+}
 
 /**
  * The conversion of any table from its plan (input with `table`): preflight records the plan
@@ -66,7 +82,7 @@ export async function genericConversion(s: GenericConversionSettings): Promise<G
       const post: PostSwapStatements = await step.genericPostSwapStatements(io);
       // Added before the swap: swap back is a no-op when the swap did not happen (a crash inside it is covered).
       saga.add({ name: SWAP_BACK, undo: () => undoStep.swapBackGeneric({ profile, post, lockTimeoutMs: s.lockTimeoutMs }), byHand: `rename ${target} → its shadow name and ${post.old} → ${target} in one transaction, then remove the reverse sync` });
-      summary.swap = await ctl.phase('swap', () => lockStep.swapGeneric(io));
+      summary.swap = await ctl.phase('swap', () => untilDone(ctl, 'SwapLockTimeout', () => lockStep.swapGeneric(io)));
       await ctl.phase('post-swap check', async () => {
         const p = await step.genericPostSwapParity({ profile, post });
         summary.postSwap = { match: p.match, count: p.table.count };
@@ -93,7 +109,7 @@ export async function genericConversion(s: GenericConversionSettings): Promise<G
         }
       });
       await ctl.gate('drop-old-table', `retention is over; approve dropping ${post.old} (the last way back)`);
-      await ctl.phase('drop old table', () => lockStep.dropGenericOld({ profile, post, lockTimeoutMs: s.lockTimeoutMs }));
+      await ctl.phase('drop old table', () => untilDone(ctl, 'DropWaits', () => lockStep.dropGenericOld({ profile, post, lockTimeoutMs: s.lockTimeoutMs })));
       summary.droppedOldTable = true;
       saga.clear();
     });
