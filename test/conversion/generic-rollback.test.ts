@@ -98,6 +98,14 @@ describe('heapToPartitionedConversion of any table rolls back through the saga',
     const first = (await mock.run(acts.copyGeneric, { ...io, batchSize: 100 })) as { rows: number };
     const again = (await mock.run(acts.copyGeneric, { ...io, batchSize: 100 })) as { rows: number };
     expect(first.rows).toBe(again.rows);
+    // A retry after a crash resumes from the heartbeated checkpoint (the third batch's) and ends where a whole run ends.
+    const beats: unknown[] = [];
+    const watched = new MockActivityEnvironment();
+    watched.on('heartbeat', (d: unknown) => beats.push(d));
+    const whole = (await watched.run(acts.copyGeneric, { ...io, batchSize: 100 })) as { rows: number; batches: number };
+    expect(beats.length).toBe(whole.batches);
+    const resumed = (await new MockActivityEnvironment({ heartbeatDetails: beats[2] }).run(acts.copyGeneric, { ...io, batchSize: 100 })) as { rows: number; batches: number; resumed: boolean };
+    expect(resumed).toEqual({ ...whole, resumed: true });
     expect((await acts.genericParity(io)).match).toBe(true);
     const post = await acts.genericPostSwapStatements(io);
     expect((await acts.swapGeneric(io)).swapped).toBe(true);
