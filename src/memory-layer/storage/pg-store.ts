@@ -215,14 +215,14 @@ export async function deleteRecords(
 }
 
 /**
- * Creates the monthly partitions (of `parent`) holding `dates`, months computed by Postgres in
- * the session's time zone, exactly as create_monthly_partition computes the bounds. Returns the
- * names of partitions that did not exist before. Concurrent creators are tolerated.
+ * Creates the monthly partitions (of `parent`) holding `dates`, months in UTC whatever the
+ * session's TimeZone, as create_monthly_partition (006) bounds them. Returns the names of
+ * partitions that did not exist before. Concurrent creators are tolerated (the function too).
  */
 export async function ensureMonthlyPartitions(client: ClientBase, parent: string, dates: Date[]): Promise<string[]> {
   const months = await client.query<{ month: string; missing: boolean }>(
     `SELECT m::text AS month, to_regclass(format('memory_records_%s', to_char(m, 'YYYY_MM'))) IS NULL AS missing
-       FROM (SELECT DISTINCT date_trunc('month', x)::date AS m FROM unnest($1::timestamptz[]) x) q ORDER BY m`,
+       FROM (SELECT DISTINCT date_trunc('month', x AT TIME ZONE 'UTC')::date AS m FROM unnest($1::timestamptz[]) x) q ORDER BY m`,
     [dates.map((d) => d.toISOString())],
   );
   const created: string[] = [];
