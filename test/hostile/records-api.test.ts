@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setModeAndWait } from '../../src/memory-layer/control-plane';
 import { PgStore } from '../../src/memory-layer/storage/pg-store';
 import type { MemoryRecord } from '../../src/memory-layer/record';
-import { recordJson, type RecordJson } from '../../src/memory-layer/http/respond';
+import { recordToJson as recordJson, type RecordJson } from '../../src/shared/record-wire';
 import type { PersistenceMode } from '../../workflows/types';
 import { startApps, type RunningApps } from '../helpers/app';
 import { useTestDatabase } from '../helpers/db';
