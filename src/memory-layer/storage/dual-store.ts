@@ -126,6 +126,10 @@ export class DualStore {
       this.current = { ...mode };
       this.currentEpoch = epoch;
       this.metrics.setMode(this.current, epoch);
+      // With persistence "postgres" the memory store is neither written nor read, and no
+      // back-fill copies from it any more: its deleted ids guard nothing, so they go (the
+      // same rule as Postgres' tombstones, pruneTombstones). Until then the set is kept whole.
+      if (mode.persistence === 'postgres') this.memory.pruneDeleted(Number.POSITIVE_INFINITY);
     });
   }
 

@@ -50,6 +50,22 @@ export class MemoryStore implements RecordStore, ExportableStore {
     return this.deleted.has(id);
   }
 
+  /** Forgets deleted ids deleted before `beforeMs` (ms since epoch); returns how many. */
+  pruneDeleted(beforeMs: number): number {
+    let n = 0;
+    for (const [id, at] of this.deleted) {
+      if (at < beforeMs) {
+        this.deleted.delete(id);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  get deletedCount(): number {
+    return this.deleted.size;
+  }
+
   async put(record: MemoryRecord): Promise<PutOutcome> {
     return this.putSync(record);
   }
