@@ -75,6 +75,15 @@ describe.each(MODES)('the records API in %s mode', (_label, mode) => {
     expect((await call(a.url, 'GET', `/records/${id}`)).body.content).toBe('first');
     expect((await call(a.url, 'POST', '/records', { id: 'nope', ownerId: 'dup', content: 'c' })).body.field).toBe('id');
   });
+
+  it('refuses a NUL in a query parameter, naming it (bad UTF-8 there decodes to U+FFFD, which is storable)', async () => {
+    const [a] = apps.instances;
+    for (const q of ['ownerId=a%00b', 'ownerId=o&limit=1%00']) {
+      const r = await call(a.url, 'GET', `/records?${q}`);
+      expect({ q, status: r.status }).toEqual({ q, status: 400 });
+    }
+    expect((await call(a.url, 'GET', '/records?ownerId=a%00b')).body.field).toBe('ownerId');
+  });
 });
 
 describe('one id, one record across months', () => {

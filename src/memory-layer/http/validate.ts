@@ -157,6 +157,7 @@ export function parseQuery(params: URLSearchParams, allowed: readonly string[]):
     if (!allowed.includes(k)) throw new BadInputError(k, `unknown query parameter ${JSON.stringify(k)}; allowed: ${allowed.join(', ') || 'none'}`);
     const all = params.getAll(k);
     if (all.length > 1) throw new BadInputError(k, `query parameter ${k} is given more than once`);
+    storableText(all[0], k);
     out[k] = all[0];
   }
   return out;
