@@ -7,6 +7,7 @@ import type { ActivityDeps } from '../activities';
 import type { InstanceRef } from '../activities/lib/admin-client';
 import { AdminClient } from '../activities/lib/admin-client';
 import type { RecordCursor, MemoryRecord } from '../src/memory-layer/record';
+import { copyLine } from '../src/memory-layer/copy-text';
 import type { RunningApps } from '../test/helpers/app';
 import { runActivity, timed, rowsPerSecond, type BenchDatabase } from './env';
 import { parseProductionInput } from '../workflows/production-input';
@@ -57,18 +58,6 @@ export async function runOurBackfill(deps: ActivityDeps, units: BackfillUnit[], 
     }
   }
   return { rows, written };
-}
-
-/** COPY text format: backslash, tab, newline and carriage return escaped; NULL as \N. */
-function copyField(v: string | null): string {
-  if (v === null) return '\\N';
-  return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
-}
-
-export function copyLine(r: MemoryRecord): string {
-  return [r.id, r.ownerId, r.agentId, r.kind, r.content, JSON.stringify(r.metadata ?? {}), r.createdAt.toISOString(), r.updatedAt.toISOString()]
-    .map(copyField)
-    .join('\t') + '\n';
 }
 
 /** The single-stream limit: the same rows through one `COPY … FROM STDIN` on one connection. */

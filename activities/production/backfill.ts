@@ -171,21 +171,42 @@ async function streamedChunk({ deps, input, cp, client, throttle }: ChunkStep): 
     if (!body) return null;
     const slabs = exportSlabs(body, input.batchSize);
     let next = slabs.next();
-    for (;;) {
-      const it = await next;
-      if (it.done) throw new Error('export stream: ended without its trailer');
-      const slab = it.value;
-      // Pipeline: the next slab is read from the app while this one is written to Postgres.
-      next = slab.trailer ? Promise.resolve({ done: true, value: undefined }) : slabs.next();
-      next.catch(() => undefined); // a failure surfaces when awaited
-      if (slab.rows > 0 && !input.dryRun) {
-        record(cp, await deps.profiles.withClient(input.connectionProfile, (c) => upsertCopyText(c, slab.lines, slab.rows, { table: input.table })));
+    // Two slabs in flight on two connections: one is COPY'd while the other is applied. Their
+    // ids are disjoint (one stream), so they take no conflicting locks; the checkpoint advances
+    // in stream order only, so a retry never skips a slab that was not applied.
+    let inflight: Promise<void> | null = null;
+    let applied: Promise<UpsertResult | null> | null = null;
+    try {
+      for (;;) {
+        const it = await next;
+        if (it.done) throw new Error('export stream: ended without its trailer');
+        const slab = it.value;
+        // Pipeline: the next slab is read from the app while this one is written to Postgres.
+        next = slab.trailer ? Promise.resolve({ done: true, value: undefined }) : slabs.next();
+        next.catch(() => undefined); // a failure surfaces when awaited
+        applied =
+          slab.rows > 0 && !input.dryRun
+            ? deps.profiles.withClient(input.connectionProfile, (c) => upsertCopyText(c, slab.lines, slab.rows, { table: input.table }))
+            : Promise.resolve(null);
+        applied.catch(() => undefined); // awaited below, after the slab before it
+        if (inflight) await inflight;
+        inflight = applied.then((r: UpsertResult | null) => {
+          if (r) record(cp, r);
+          cp.rows += slab.rows;
+          if (slab.last) cp.cursor = slab.last;
+          ctx.heartbeat(cp);
+        });
+        inflight.catch(() => undefined);
+        if (slab.trailer) {
+          await inflight;
+          return slab.trailer === 'end';
+        }
+        await throttle();
       }
-      cp.rows += slab.rows;
-      if (slab.last) cp.cursor = slab.last;
-      ctx.heartbeat(cp);
-      if (slab.trailer) return slab.trailer === 'end';
-      await throttle();
+    } catch (err) {
+      // No apply left running behind a failed attempt.
+      await Promise.allSettled([inflight, applied]);
+      throw err;
     }
   } finally {
     ctx.cancellationSignal.removeEventListener('abort', onCancel);

@@ -14,17 +14,18 @@ import type { MemoryRecord, RecordCursor } from './record';
 export const COPY_COLUMNS = 'id, owner_id, agent_id, kind, content, metadata, created_at, updated_at';
 export const TRAILER_PREFIX = '\\.\t';
 
+const SPECIAL = /[\\\t\n\r]/;
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** One text field: most values hold no special byte, so they are tested before any replace. */
 function copyField(v: string | null): string {
   if (v === null) return '\\N';
-  return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+  return SPECIAL.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => ESCAPES[c]) : v;
 }
 
 export function copyLine(r: MemoryRecord): string {
-  return (
-    [r.id, r.ownerId, r.agentId, r.kind, r.content, JSON.stringify(r.metadata ?? {}), r.createdAt.toISOString(), r.updatedAt.toISOString()]
-      .map(copyField)
-      .join('\t') + '\n'
-  );
+  // id and the timestamps are a uuid and ISO-8601: never escaped.
+  return `${r.id}\t${copyField(r.ownerId)}\t${copyField(r.agentId)}\t${copyField(r.kind)}\t${copyField(r.content)}\t${copyField(JSON.stringify(r.metadata ?? {}))}\t${r.createdAt.toISOString()}\t${r.updatedAt.toISOString()}\n`;
 }
 
 export function trailerLine(more: boolean): string {

@@ -1,5 +1,4 @@
 import type { ServerResponse } from 'node:http';
-import { once } from 'node:events';
 import type { RecordCursor } from '../record';
 import type { ExportableStore, RangeFilter } from '../storage/store';
 import { copyLine, trailerLine, COPY_COLUMNS } from '../copy-text';
@@ -28,10 +27,11 @@ export async function streamExport(res: ServerResponse, store: ExportableStore, 
     if (buf === '' || closed) return;
     const ok = res.write(buf);
     buf = '';
-    if (!ok) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    if (!ok) await drained(res);
   };
   while (sent < limit && !closed) {
-    const page = store.exportPage(cursor, Math.min(PAGE, limit - sent), range);
+    // The store's own objects, encoded before the next await (no copy per record).
+    const page = store.exportPage(cursor, Math.min(PAGE, limit - sent), range, { shared: true });
     for (const r of page.records) {
       buf += copyLine(r);
       if (buf.length >= FLUSH_BYTES) await flush();
@@ -48,4 +48,17 @@ export async function streamExport(res: ServerResponse, store: ExportableStore, 
   buf += trailerLine(more);
   await flush();
   res.end();
+}
+
+/** Resolves on 'drain' or 'close', removing both listeners (one wait per flush, thousands per stream). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
