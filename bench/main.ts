@@ -167,9 +167,7 @@ async function b2partman(ctx: Ctx): Promise<void> {
 }
 
 async function b4(ctx: Ctx): Promise<void> {
-  // 5 × rows in this process's memory stores, at most what its heap holds (guard.ts).
-  const budget = inProcessRowBudget();
-  const { rows: large, capped } = sizedRows('B6', ctx.opts.rows, budget);
+  const large = ctx.opts.rows * 5;
   const small = Math.round(large / 10);
   const trials = 3;
   log(`B4: swap under ${ctx.opts.writeRate} writes/s at ${small} and ${large} rows, ${trials} swaps each`);
@@ -258,9 +256,9 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 
 async function main(): Promise<void> {
   const opts = parseBenchArgs(process.argv.slice(2));
+  checkSizes(opts);
   const t0 = Date.now();
   log(`starting Postgres (${opts.quick ? 'quick' : 'full'} run, rows ${opts.rows}, write rate ${opts.writeRate}/s, only ${[...opts.only].join(',')})`);
-  checkSizes(opts);
   const pg = await startPostgres();
   const guard = guardServers({ dataDir: pg.dataDir, cleanup: () => pg.stop() });
   const ctx: Ctx = { opts, pg, entries: [], skipped: [], guard };
