@@ -17,7 +17,7 @@ import { BenchUsageError, parseBenchArgs, type BenchCode, type BenchOptions } fr
 import { machineInfo, ratio, writeResults, updateReadme, type BenchEntry, type BenchResults } from './report';
 import { benchDatabase, postgresVersion, secretsFor } from './env';
 import { phase2Apps } from './apps';
-import { instanceRefs, measureB1 } from './b1-backfill';
+import { DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_ROWS, instanceRefs, measureB1 } from './b1-backfill';
 import { measureB2 } from './b2-copy';
 import { prepareShadow, runOurCopy } from './b2-copy';
 import { measurePartitionDataProc, partmanServerUrl } from './partman';
@@ -66,7 +66,7 @@ async function b1b3(ctx: Ctx): Promise<void> {
       ctx.entries.push(entry({
         name: 'B1 backfill memory→Postgres rows/s', ours: f.oursRowsPerSec, reference: f.copyRowsPerSec, unit: 'rows/s', rows: f.rows,
         target: 'ratio ≥ 0.7', met: (r) => r >= 0.7,
-        notes: [`ours: backfillChunk (batch 1000, chunk 20000, one lane) over the admin export of 2 instances, ${Math.round(f.oursMs)} ms; the admin export alone takes ${Math.round(f.exportMs)} ms of it; limit: COPY FROM STDIN on one connection, ${Math.round(f.copyMs)} ms.`],
+        notes: [`ours: backfillChunk (the admin export streamed as COPY text, slabs of ${DEFAULT_BATCH_SIZE} COPY'd into a staging table and applied by one guarded statement each, two in flight; chunk ${DEFAULT_CHUNK_ROWS}; one lane) from 2 instances, ${Math.round(f.oursMs)} ms; reading the export stream alone takes ${Math.round(f.exportMs)} ms; limit: COPY FROM STDIN on one connection, ${Math.round(f.copyMs)} ms.`],
       }));
     }
     if (opts.only.has('B3')) {
