@@ -8,6 +8,8 @@ import { adminClient, type AppsSpec } from './instances';
 import type { AdminClient, InstanceRef } from '../lib/admin-client';
 import { AppPressure } from '../lib/throttle';
 import { recordThrottlePause } from '../lib/metrics';
+import { checkLagLimits, waitForReplicas, type ReplicaLagLimits } from '../lib/replica-lag';
+import { nonRetryable } from '../lib/errors';
 import { mergeMonths, monthOf, monthsBetween, type MonthRange } from '../lib/months';
 
 /** One unit of backfill work: one instance's records in one month. */
@@ -32,6 +34,8 @@ export interface BackfillChunkInput {
   maxRowsPerSecond: number;
   throttleWriteP99Ms: number;
   dryRun: boolean;
+  /** Pause while a standby lags or a slot retains more WAL than this (absent/0: no limit). */
+  replicaLag?: ReplicaLagLimits;
 }
 
 export interface BackfillChunkResult {
@@ -55,6 +59,8 @@ export interface Checkpoint {
   skippedStale: number;
   skippedDeleted: number;
   partitionsCreated: string[];
+  /** Why the copy is paused right now (replica lag), shown in the pending activity's details. */
+  pausedBecause?: string;
 }
 
 export function createBackfillActivities(deps: ActivityDeps) {
@@ -71,14 +77,24 @@ export function createBackfillActivities(deps: ActivityDeps) {
     async backfillChunk(input: BackfillChunkInput): Promise<BackfillChunkResult> {
       const ctx = Context.current();
       const t0 = Date.now();
+      try {
+        checkLagLimits(input.replicaLag, 'backfill.replicaLag');
+      } catch (err) {
+        throw nonRetryable('InvalidInput', (err as Error).message);
+      }
       const resumed = (ctx.info.heartbeatDetails as Checkpoint | undefined) ?? undefined;
       // A copy: the checkpoint advances, the result still names where this attempt resumed from.
       const cp: Checkpoint = resumed ? { ...resumed, partitionsCreated: [...resumed.partitionsCreated] } : { cursor: input.cursor, rows: 0, written: 0, skippedStale: 0, skippedDeleted: 0, partitionsCreated: [] };
       const client = adminClient(deps, input.apps, input.unit.instance);
       const pressure = new AppPressure(client, input.throttleWriteP99Ms);
       const pace = { throttledMs: 0 };
-      /** Between two slabs: a fixed rate bound, and back-off while the app is under pressure. */
+      /** Before the first slab and between two: the standbys' lag, a rate bound, the app's pressure. */
       const throttle = async () => {
+        pace.throttledMs += await waitForReplicas(deps.profiles.pool(input.connectionProfile), input.replicaLag, (ms) => ctx.sleep(ms), (reason) => {
+          if (reason) cp.pausedBecause = reason;
+          else delete cp.pausedBecause;
+          ctx.heartbeat(cp);
+        });
         if (input.maxRowsPerSecond > 0) {
           const due = (cp.rows / input.maxRowsPerSecond) * 1000 - (Date.now() - t0);
           if (due > 0) {
@@ -95,6 +111,7 @@ export function createBackfillActivities(deps: ActivityDeps) {
         }
       };
       const step = { deps, input, cp, client, throttle };
+      await throttle(); // a lagging standby pauses the work before the first slab too
       // A retry resumed at the end of its share: the workflow calls again from the cursor.
       const done = input.chunkRows - cp.rows <= 0 ? false : ((await streamedChunk(step)) ?? (await pagedChunk(step)));
       return {
