@@ -218,6 +218,7 @@ async function streamedChunk({ deps, input, cp, client, throttle }: ChunkStep): 
           await inflight;
           return slab.trailer === 'end';
         }
+        // A pause (replica lag, rate, app pressure) starts here: the slab in flight still lands.
         await throttle();
       }
     } catch (err) {
