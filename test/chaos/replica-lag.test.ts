@@ -49,6 +49,10 @@ describe('replica-lag throttle: a real streaming standby whose replay is paused'
       const plan = await run(new MockActivityEnvironment({}, { logger }), acts.planBackfill, { apps: { adminTokenRef: 'default' }, instances });
 
       await standby.query('SELECT pg_wal_replay_pause()');
+      // WAL the paused standby cannot replay, and time for its lag to pass the limit, so the
+      // backfill meets a lagging standby however fast this machine copies.
+      await pool.query('CREATE TABLE lag_probe AS SELECT generate_series(1, 1000) AS x');
+      for (let i = 0; i < 200 && (await sampleReplicaLag(pool)).replayLagMs <= 800; i++) await sleep(100);
       const reasons: string[] = [];
       const rowsWhenPaused: number[] = [];
       const results: BackfillChunkResult[] = [];
