@@ -1,6 +1,6 @@
 import type { MemoryRecord, RecordCursor } from '../record';
 import { rowValue, type Checksum } from '../checksum';
-import type { ExportableStore, ExportPage, PutOutcome, RangeFilter, RecordStore, StoreStats } from './store';
+import type { ExportOptions, ExportableStore, ExportPage, PutOutcome, RangeFilter, RecordStore, StoreStats } from './store';
 
 interface Key {
   t: number; // createdAt, ms since epoch
@@ -114,7 +114,7 @@ export class MemoryStore implements RecordStore, ExportableStore {
     return rows.slice(0, limit).map(copy);
   }
 
-  exportPage(after: RecordCursor | null, limit: number, range: RangeFilter = {}): ExportPage {
+  exportPage(after: RecordCursor | null, limit: number, range: RangeFilter = {}, opts: ExportOptions = {}): ExportPage {
     let i = 0;
     if (after) {
       const k = { t: Date.parse(after.createdAt), id: after.id };
@@ -124,7 +124,7 @@ export class MemoryStore implements RecordStore, ExportableStore {
     if (range.from) i = Math.max(i, this.indexOf({ t: range.from.getTime(), id: '' }));
     const end = range.to ? this.indexOf({ t: range.to.getTime(), id: '' }) : this.order.length;
     const keys = this.order.slice(i, Math.min(end, i + limit));
-    const records = keys.map((k) => copy(this.byId.get(k.id)!));
+    const records = opts.shared ? keys.map((k) => this.byId.get(k.id)!) : keys.map((k) => copy(this.byId.get(k.id)!));
     const last = keys[keys.length - 1];
     const more = i + keys.length < end;
     return { records, nextCursor: more && last ? { createdAt: new Date(last.t).toISOString(), id: last.id } : null };

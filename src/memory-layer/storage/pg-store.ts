@@ -28,7 +28,7 @@ import { checkout } from '../../config/pg-checkout';
 export const DEFAULT_TABLE = 'memory_records';
 export const TOMBSTONES_TABLE = 'memory_record_tombstones';
 /** Advisory lock class of the tombstone stripes ('LCHT'). */
-const STRIPE_LOCK_CLASS = 0x4c434854;
+export const STRIPE_LOCK_CLASS = 0x4c434854;
 /** Advisory lock class of per-id create locks ('LCHI'). */
 const ID_LOCK_CLASS = 0x4c434849;
 const ID_LOCKS_SQL = `SELECT pg_advisory_xact_lock(${ID_LOCK_CLASS}, h) FROM (SELECT DISTINCT hashtext(x::text) AS h FROM unnest($1::uuid[]) x ORDER BY 1) q`;
@@ -142,7 +142,7 @@ export async function upsertRecords(client: ClientBase, records: MemoryRecord[],
 }
 
 /** Those of `tables` that are partitioned (a heap or a view has no partitions to create). */
-async function partitionedOf(client: ClientBase, tables: string[]): Promise<string[]> {
+export async function partitionedOf(client: ClientBase, tables: string[]): Promise<string[]> {
   const r = await client.query<{ name: string }>(
     `SELECT t AS name FROM unnest($1::text[]) WITH ORDINALITY u(t, n) JOIN pg_class c ON c.oid = to_regclass(u.t) WHERE c.relkind = 'p' ORDER BY n`, [tables]);
   return r.rows.map((x) => x.name);

@@ -54,8 +54,16 @@ export interface StoreStats {
   maxCreatedAt: Date | null;
 }
 
+export interface ExportOptions {
+  /**
+   * The store's own record objects instead of copies, for a caller that encodes them at once
+   * (the export stream): they must not be mutated or kept past the current synchronous step.
+   */
+  shared?: boolean;
+}
+
 export interface ExportableStore {
-  exportPage(after: RecordCursor | null, limit: number, range?: RangeFilter): ExportPage;
+  exportPage(after: RecordCursor | null, limit: number, range?: RangeFilter, opts?: ExportOptions): ExportPage;
   checksum(range?: RangeFilter): Checksum;
   stats(): StoreStats;
 }
