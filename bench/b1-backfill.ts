@@ -7,6 +7,9 @@ import type { ActivityDeps } from '../activities';
 import type { InstanceRef } from '../activities/lib/admin-client';
 import { AdminClient } from '../activities/lib/admin-client';
 import type { RecordCursor, MemoryRecord } from '../src/memory-layer/record';
+import { copyLine } from '../src/memory-layer/copy-text';
+import { exportSlabs } from '../activities/production/export-slabs';
+import { MAX_STREAM_ROWS } from '../src/memory-layer/http/export-stream';
 import type { RunningApps } from '../test/helpers/app';
 import { runActivity, timed, rowsPerSecond, type BenchDatabase } from './env';
 import { parseProductionInput } from '../workflows/production-input';
@@ -59,18 +62,6 @@ export async function runOurBackfill(deps: ActivityDeps, units: BackfillUnit[], 
   return { rows, written };
 }
 
-/** COPY text format: backslash, tab, newline and carriage return escaped; NULL as \N. */
-function copyField(v: string | null): string {
-  if (v === null) return '\\N';
-  return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
-}
-
-export function copyLine(r: MemoryRecord): string {
-  return [r.id, r.ownerId, r.agentId, r.kind, r.content, JSON.stringify(r.metadata ?? {}), r.createdAt.toISOString(), r.updatedAt.toISOString()]
-    .map(copyField)
-    .join('\t') + '\n';
-}
-
 /** The single-stream limit: the same rows through one `COPY … FROM STDIN` on one connection. */
 export async function copyIn(client: PoolClient, table: string, records: MemoryRecord[]): Promise<void> {
   const stream = client.query(copyFrom(`COPY ${table} (id, owner_id, agent_id, kind, content, metadata, created_at, updated_at) FROM STDIN`));
@@ -105,13 +96,24 @@ export async function exportEverything(apps: RunningApps, pageSize = 5000): Prom
   return out;
 }
 
+/** Every instance's export stream read and cut into slabs, nothing written: the rows seen. */
+async function readExportStreams(apps: RunningApps): Promise<number> {
+  let rows = 0;
+  for (const ref of instanceRefs(apps)) {
+    const body = await new AdminClient(ref, apps.adminToken).exportStream({ limit: MAX_STREAM_ROWS });
+    if (!body) throw new Error(`B1: ${ref.instanceId} has no export stream`);
+    for await (const slab of exportSlabs(body, DEFAULT_BATCH_SIZE)) rows += slab.rows;
+  }
+  return rows;
+}
+
 export interface B1Figures {
   rows: number;
   oursRowsPerSec: number;
   copyRowsPerSec: number;
   oursMs: number;
   copyMs: number;
-  /** The admin export alone, pages of the backfill's batch size: the read side of ours. */
+  /** The export streams alone, read and cut into slabs (no Postgres): the read side of ours. */
   exportMs: number;
 }
 
@@ -123,8 +125,9 @@ export async function measureB1(deps: ActivityDeps, apps: RunningApps, limitDb: 
   const instances = instanceRefs(apps);
   const units = await planUnits(deps, instances);
   const ours = await timed(() => runOurBackfill(deps, units));
-  const exported = await timed(() => exportEverything(apps, DEFAULT_BATCH_SIZE));
-  const records = exported.result;
+  const streamed = await timed(() => readExportStreams(apps));
+  const records = await exportEverything(apps, 5000);
+  if (streamed.result !== records.length) throw new Error(`B1: the export streams held ${streamed.result} rows, the pages ${records.length}`);
   await limitDb.pool.query(`SELECT create_monthly_partition(m::date) FROM unnest($1::date[]) m`, [months]);
   const c = await limitDb.pool.connect();
   let copyMs: number;
@@ -136,5 +139,5 @@ export async function measureB1(deps: ActivityDeps, apps: RunningApps, limitDb: 
   const n = await limitDb.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM memory_records');
   if (Number(n.rows[0].n) !== records.length) throw new Error(`B1: COPY loaded ${n.rows[0].n} rows, expected ${records.length}`);
   if (ours.result.rows !== records.length) throw new Error(`B1: our backfill read ${ours.result.rows} rows, the instances hold ${records.length}`);
-  return { rows: records.length, oursRowsPerSec: rowsPerSecond(ours.result.rows, ours.ms), copyRowsPerSec: rowsPerSecond(records.length, copyMs), oursMs: ours.ms, copyMs, exportMs: exported.ms };
+  return { rows: records.length, oursRowsPerSec: rowsPerSecond(ours.result.rows, ours.ms), copyRowsPerSec: rowsPerSecond(records.length, copyMs), oursMs: ours.ms, copyMs, exportMs: streamed.ms };
 }

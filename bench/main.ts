@@ -17,7 +17,7 @@ import { BenchUsageError, parseBenchArgs, type BenchCode, type BenchOptions } fr
 import { machineInfo, ratio, writeResults, updateReadme, type BenchEntry, type BenchResults } from './report';
 import { benchDatabase, postgresVersion, secretsFor } from './env';
 import { phase2Apps } from './apps';
-import { instanceRefs, measureB1 } from './b1-backfill';
+import { DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_ROWS, instanceRefs, measureB1 } from './b1-backfill';
 import { measureB2 } from './b2-copy';
 import { prepareShadow, runOurCopy } from './b2-copy';
 import { measurePartitionDataProc, partmanServerUrl } from './partman';
@@ -28,6 +28,7 @@ import { rssAtSize } from './b6-rss';
 import { measureB7 } from './b7-orchestration';
 import { seedTable, recentMonths } from './data';
 import { explain } from './notes';
+import { checkSizes, guardServers, inProcessRowBudget, sizedRows } from './guard';
 
 const MONTHS = 6;
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
@@ -37,6 +38,8 @@ interface Ctx {
   pg: RunningPostgres;
   entries: BenchEntry[];
   skipped: { name: string; why: string }[];
+  /** Servers started after Postgres (B7's Temporal) are registered here, so they die with the bench. */
+  guard: ReturnType<typeof guardServers>;
 }
 
 function entry(e: Omit<BenchEntry, 'ratio' | 'met' | 'notes'> & { ratio?: number; met: (r: number) => boolean; notes: string[] }): BenchEntry {
@@ -63,7 +66,7 @@ async function b1b3(ctx: Ctx): Promise<void> {
       ctx.entries.push(entry({
         name: 'B1 backfill memory→Postgres rows/s', ours: f.oursRowsPerSec, reference: f.copyRowsPerSec, unit: 'rows/s', rows: f.rows,
         target: 'ratio ≥ 0.7', met: (r) => r >= 0.7,
-        notes: [`ours: backfillChunk (batch 1000, chunk 20000, one lane) over the admin export of 2 instances, ${Math.round(f.oursMs)} ms; the admin export alone takes ${Math.round(f.exportMs)} ms of it; limit: COPY FROM STDIN on one connection, ${Math.round(f.copyMs)} ms.`],
+        notes: [`ours: backfillChunk (the admin export streamed as COPY text, slabs of ${DEFAULT_BATCH_SIZE} COPY'd into a staging table and applied by one guarded statement each, two in flight; chunk ${DEFAULT_CHUNK_ROWS}; one lane) from 2 instances, ${Math.round(f.oursMs)} ms; reading the export stream alone takes ${Math.round(f.exportMs)} ms; limit: COPY FROM STDIN on one connection, ${Math.round(f.copyMs)} ms.`],
       }));
     }
     if (opts.only.has('B3')) {
@@ -207,7 +210,9 @@ async function b5(ctx: Ctx): Promise<void> {
 }
 
 async function b6(ctx: Ctx): Promise<void> {
-  const large = ctx.opts.rows * 5;
+  // 5 × rows in this process's memory stores, at most what its heap holds (guard.ts).
+  const budget = inProcessRowBudget();
+  const { rows: large, capped } = sizedRows('B6', ctx.opts.rows, budget);
   const small = Math.round(large / 10);
   log(`B6: worker peak RSS during the backfill at ${small} and ${large} rows`);
   const s = await rssAtSize(ctx.pg, small);
@@ -215,15 +220,20 @@ async function b6(ctx: Ctx): Promise<void> {
   ctx.entries.push(entry({
     name: 'B6 worker peak RSS during backfill MB', ours: l.peakRssMB, reference: s.peakRssMB, unit: 'MB', rows: `${small} / ${large}`,
     target: 'peak ≤ 250 MB, ratio ≤ 1.2', met: (r) => l.peakRssMB <= 250 && r <= 1.2,
-    notes: [`a separate Node process (tsx) running planBackfill + backfillChunk in 2 lanes, batch 1000; peak = max(VmHWM, sampled RSS); RSS before work ${s.startRssMB} / ${l.startRssMB} MB.`],
+    notes: [
+      `a separate Node process (tsx) running planBackfill + backfillChunk in 2 lanes, batch 1000; peak = max(VmHWM, sampled RSS); RSS before work ${s.startRssMB} / ${l.startRssMB} MB.`,
+      ...(capped ? [`Large size capped at ${large} rows (not 5 × ${ctx.opts.rows}): the apps' memory stores live in the bench process, whose heap holds ${budget} records.`] : []),
+    ],
     details: { small: s, large: l },
   }));
 }
 
 async function b7(ctx: Ctx): Promise<void> {
-  const rows = ctx.opts.rows * 2;
+  const { rows, capped } = sizedRows('B7', ctx.opts.rows);
+  if (capped) log(`B7: capped at ${rows} rows (not 2 × ${ctx.opts.rows}): the apps' memory stores live in this process (guard.ts)`);
   log(`B7: a whole productionCutover over ${rows} rows on a Temporal dev server`);
   const server = await startTemporal();
+  ctx.guard.add(server.pid);
   try {
     const f = await measureB7(ctx.pg, server, rows);
     ctx.entries.push(entry({
@@ -233,6 +243,7 @@ async function b7(ctx: Ctx): Promise<void> {
       notes: [
         `productionCutover, nonProduction, 3 s monitoring window, no approvals, defaults otherwise (batch 1000, 2 lanes); wall = first to last history event (${round1(f.wallMs / 1000)} s) minus the ${round1(f.timerOnlyMs / 1000)} s covered only by durable timers (the window);`,
         `reference = time covered by ${f.activities} activities (ActivityTaskStarted→Completed, overlapping lanes once; plain sum ${round1(f.activitySumMs / 1000)} s); backfill ${f.backfillRowsPerSec} rows/s.`,
+        ...(capped ? [`Capped at ${rows} rows (not 2 × ${ctx.opts.rows}): the apps' memory stores live in the bench process.`] : []),
       ],
       details: { ...f },
     }));
@@ -245,10 +256,12 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 
 async function main(): Promise<void> {
   const opts = parseBenchArgs(process.argv.slice(2));
+  checkSizes(opts);
   const t0 = Date.now();
   log(`starting Postgres (${opts.quick ? 'quick' : 'full'} run, rows ${opts.rows}, write rate ${opts.writeRate}/s, only ${[...opts.only].join(',')})`);
   const pg = await startPostgres();
-  const ctx: Ctx = { opts, pg, entries: [], skipped: [] };
+  const guard = guardServers({ dataDir: pg.dataDir, cleanup: () => pg.stop() });
+  const ctx: Ctx = { opts, pg, entries: [], skipped: [], guard };
   try {
     const admin = new Pool({ connectionString: pg.url, max: 1 });
     const version = await postgresVersion(admin).finally(() => admin.end());

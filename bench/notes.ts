@@ -12,11 +12,13 @@ export function explain(e: BenchEntry): string {
 
 const MISSES: Record<string, string> = {
   B1:
-    'Why: ours moves every row twice over HTTP/JSON (the app encodes its memory store page, the worker parses it) and upserts it in a transaction of 4 round trips ' +
-    '(BEGIN, stripe advisory locks, unnest upsert with the updated_at guard and tombstone check, COMMIT); the next page is already read while one is written, ' +
-    'so the remaining gap is the JSON round trip and the guarded upsert against a bare COPY with no conflict handling. ' +
-    'Close it: a binary or COPY-based import path for batches whose ids are known to be absent (the guard is then a no-op), or a streaming export instead of paged JSON; ' +
-    'the workflow also runs 2 lanes by default, while this figure is one lane against one COPY stream.',
+    'Why: the export is now one COPY-text stream per chunk (no JSON), but every row is still written twice in Postgres: COPY into the session staging table, then ' +
+    'one INSERT … SELECT … ON CONFLICT (id, created_at) DO UPDATE … WHERE updated_at < … with the tombstone anti-join and the stripe locks; measured apart (20k rows, ' +
+    'partitions present) the staging COPY costs 0.6–0.9× and the guarded apply 1.1–1.3× a bare COPY into memory_records. Two slabs are in flight on two connections ' +
+    '(one COPYs while the other applies) and the app encodes while Postgres writes, so the gap closes only with spare cores; small units (one slab each: quick runs, ' +
+    'a few thousand rows per instance-month) pay a stream request and a partition creation per unit. Tried: DO NOTHING/anti-join variants (no better); skipping ' +
+    'the guard is not safe (dual-writes may already have written any id, and a delete must never be undone). What is left: the workflow runs 2 lanes by default, ' +
+    'while this figure is one lane against one COPY stream; and the default batch (2000) is small for the staged path, whose per-slab cost is two statements.',
   B2:
     'Why: each batch reads its source rows FOR SHARE (writes a lock into every heap tuple: every heap page is dirtied and WAL-logged once more), materialises them, ' +
     'upserts with ON CONFLICT … WHERE updated_at < …, then counts and finds the last key; 2000-row batches repeat the per-statement cost 10× per 20k rows. ' +

@@ -29,6 +29,10 @@ export interface ProductionCutoverInput {
     chunkRows?: number;
     /** Slow down when the app's write p99 exceeds this (ms). Default 250. */
     throttleWriteP99Ms?: number;
+    /** Pause while any streaming standby's replay lag exceeds this (ms); 0 = off. Default 0. */
+    maxReplicaLagMs?: number;
+    /** Pause while any replication slot retains more WAL than this (bytes); 0 = off. Default 0. */
+    maxSlotRetainedWalBytes?: number;
   };
   verify?: {
     /** Repair-and-re-verify rounds before the run gives up and rolls back. Default 3 (0–10). */
@@ -69,7 +73,7 @@ export interface ProductionSettings {
   target: string;
   connectionProfile: string;
   apps: { discovery: 'control-plane' | 'static'; endpoints: { instanceId: string; adminUrl: string }[]; adminTokenRef: string };
-  backfill: { batchSize: number; parallelism: number; maxRowsPerSecond: number; chunkRows: number; throttleWriteP99Ms: number };
+  backfill: { batchSize: number; parallelism: number; maxRowsPerSecond: number; chunkRows: number; throttleWriteP99Ms: number; maxReplicaLagMs: number; maxSlotRetainedWalBytes: number };
   verify: { maxRepairRounds: number };
   monitoring: { windowMinutes: number; healthCheckEveryMinutes: number };
   health: { maxDualWriteFailures: number; maxLatencyRatio: number; latencyFloorMs: number; paritySample: number; unhealthyChecks: number };
@@ -105,7 +109,7 @@ export function parseProductionInput(input: unknown): ProductionSettings {
   if (discovery === 'control-plane' && endpoints.length > 0) throw new InputError('apps.endpoints', 'only with discovery "static"; with "control-plane" the instances are found in cutover_instances');
   const adminTokenRef = a?.string('adminTokenRef', { default: 'default', pattern: NAME, allowed: 'a token reference name ([a-z][a-z0-9_-]*), resolved by the worker; never the token' }) ?? 'default';
 
-  const b = r.object('backfill')?.only(['batchSize', 'parallelism', 'maxRowsPerSecond', 'chunkRows', 'throttleWriteP99Ms']);
+  const b = r.object('backfill')?.only(['batchSize', 'parallelism', 'maxRowsPerSecond', 'chunkRows', 'throttleWriteP99Ms', 'maxReplicaLagMs', 'maxSlotRetainedWalBytes']);
   const batchSize = b?.int('batchSize', { default: 2000, min: 10, max: 20000 }) ?? 2000;
   const backfill = {
     batchSize,
@@ -113,6 +117,9 @@ export function parseProductionInput(input: unknown): ProductionSettings {
     maxRowsPerSecond: b?.int('maxRowsPerSecond', { default: 0, min: 0, max: 10_000_000 }) ?? 0,
     chunkRows: b?.int('chunkRows', { default: 50000, min: batchSize, max: 10_000_000 }) ?? 50000,
     throttleWriteP99Ms: b?.int('throttleWriteP99Ms', { default: 250, min: 1, max: 60_000 }) ?? 250,
+    // The replica-lag throttle (activities/lib/replica-lag.ts): 0 = off; it fails closed when on.
+    maxReplicaLagMs: b?.int('maxReplicaLagMs', { default: 0, min: 0, max: 86_400_000 }) ?? 0,
+    maxSlotRetainedWalBytes: b?.int('maxSlotRetainedWalBytes', { default: 0, min: 0, max: Number.MAX_SAFE_INTEGER }) ?? 0,
   };
 
   const v = r.object('verify')?.only(['maxRepairRounds']);

@@ -6,6 +6,7 @@ import { getControl, setMode, waitForEpoch, type ControlRow } from '../../src/me
 import { liveInstances, relkind } from '../../src/shared/pg-catalog';
 import type { PersistenceMode } from '../../workflows/types';
 import { barrierFailure } from '../lib/errors';
+import { grantAppDml } from '../lib/app-role';
 
 /**
  * sync "app-dual-write": the application keeps the shadow in sync instead of a trigger. The
@@ -84,6 +85,7 @@ async function barrier(pool: Pool, input: AppSyncInput, epoch: number): Promise<
  */
 export async function moveMirrorInTransaction(c: ClientBase, input: { target: string; bridge: string; to: string; reason: string }): Promise<number> {
   await c.query(`CREATE VIEW ${input.bridge} AS SELECT * FROM ${input.to}`);
+  await grantAppDml(c, input.bridge); // the instances write through it as the app role
   const { epoch } = await setMode(c, { target: input.target, mode: mirrorMode(input.to), actor: 'heapToPartitionedConversion', reason: input.reason });
   return epoch;
 }

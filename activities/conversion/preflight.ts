@@ -3,6 +3,7 @@ import type { ActivityDeps } from '../index';
 import { preflightFailed, runAlreadyActive } from '../lib/errors';
 import { HEAP, OLD, SHADOW } from './sql';
 import { finishRun, registerRun, relkind } from '../../src/shared/pg-catalog';
+import { pruneTombstonesOfRun } from '../../src/memory-layer/storage/tombstones';
 
 export interface PreflightResult {
   heapRows: number;
@@ -70,6 +71,8 @@ export function createPreflightActivities(deps: Pick<ActivityDeps, 'profiles'>) 
     /** Ends this run's row in cutover_runs (frees the target for the next run). Idempotent. */
     async finishConversionRun(input: { profile: string; runId: string; status: 'completed' | 'rolled_back' | 'aborted' | 'failed' }): Promise<void> {
       await deps.profiles.withClient(input.profile, (c) => finishRun(c, input.runId, input.status));
+      // Retention is over and the old table gone: tombstones have nothing left to guard (tombstones.ts).
+      if (input.status === 'completed') await pruneTombstonesOfRun(deps.profiles.pool(input.profile), input.runId);
     },
   };
 }

@@ -29,8 +29,8 @@ const setAll = COLUMNS.filter((c) => c !== 'id' && c !== 'created_at').map((c) =
  */
 function mirrorFunctionSql(fn: string, into: string, createPartitions: boolean): string {
   const ensure = createPartitions
-    ? `IF to_regclass(format('memory_records_%s', to_char(NEW.created_at, 'YYYY_MM'))) IS NULL THEN
-         PERFORM create_monthly_partition(NEW.created_at::date, '${into}');
+    ? `IF to_regclass(format('memory_records_%s', to_char(NEW.created_at AT TIME ZONE 'UTC', 'YYYY_MM'))) IS NULL THEN
+         PERFORM create_monthly_partition((NEW.created_at AT TIME ZONE 'UTC')::date, '${into}');
        END IF;`
     : '';
   return `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $fn$

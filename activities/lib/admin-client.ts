@@ -31,6 +31,9 @@ export class AdminApiError extends Error {
   }
 }
 
+/** Ids per /admin/records request (about 7.4 KiB of query string). */
+export const LOOKUP_CHUNK = 200;
+
 export class AdminClient {
   constructor(
     private readonly instance: InstanceRef,
@@ -38,9 +41,14 @@ export class AdminClient {
     private readonly timeoutMs = 30_000,
   ) {}
 
-  private async get<T>(path: string, params: Record<string, string | undefined> = {}): Promise<T> {
+  private url(path: string, params: Record<string, string | undefined>): URL {
     const url = new URL(path, this.instance.adminUrl.endsWith('/') ? this.instance.adminUrl : `${this.instance.adminUrl}/`);
     for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
+    return url;
+  }
+
+  private async get<T>(path: string, params: Record<string, string | undefined> = {}): Promise<T> {
+    const url = this.url(path, params);
     let res: Response;
     try {
       res = await fetch(url, { headers: { authorization: `Bearer ${this.token}` }, signal: AbortSignal.timeout(this.timeoutMs) });
@@ -68,6 +76,35 @@ export class AdminClient {
     return { records: r.records.map(recordFromJson), nextCursor: r.nextCursor };
   }
 
+  /**
+   * The export as a COPY text stream (copy-text.ts) of up to `limit` records after `after`.
+   * Resolves once the app answered; the body is read as it arrives. Null when the instance has
+   * no such endpoint (an older app: the caller falls back to exportPage).
+   */
+  async exportStream(opts: { after?: RecordCursor | null; limit: number; from?: string; to?: string; signal?: AbortSignal }): Promise<AsyncIterable<Uint8Array> | null> {
+    const url = this.url('admin/export-stream', {
+      after: opts.after ? `${opts.after.createdAt}|${opts.after.id}` : undefined,
+      limit: String(opts.limit),
+      from: opts.from,
+      to: opts.to,
+    });
+    let res: Response;
+    try {
+      res = await fetch(url, { headers: { authorization: `Bearer ${this.token}` }, signal: opts.signal });
+    } catch (err) {
+      throw new AdminApiError(this.instance.instanceId, 0, `unreachable at ${this.instance.adminUrl} (${(err as Error).message})`);
+    }
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return null;
+    }
+    if (!res.ok || !res.body) {
+      const body = (await res.text().catch(() => '')).slice(0, 300);
+      throw new AdminApiError(this.instance.instanceId, res.status, `admin/export-stream answered ${res.status}${res.status === 401 ? ' (check the admin token reference)' : ''}: ${body}`);
+    }
+    return res.body as unknown as AsyncIterable<Uint8Array>;
+  }
+
   checksum(from: string, to: string): Promise<Checksum> {
     return this.get<Checksum>('admin/checksum', { from, to });
   }
@@ -76,11 +113,19 @@ export class AdminClient {
     return (await this.lookup(ids)).records;
   }
 
-  /** The records this instance holds among `ids`, and the ids it remembers deleting. */
+  /**
+   * The records this instance holds among `ids`, and the ids it remembers deleting. Asked in
+   * chunks of LOOKUP_CHUNK ids: the ids travel in the query string, and Node refuses request
+   * headers over 16 KiB (431) at about 450 uuids, so any number of ids works.
+   */
   async lookup(ids: string[]): Promise<{ records: MemoryRecord[]; deleted: string[] }> {
-    if (ids.length === 0) return { records: [], deleted: [] };
-    const r = await this.get<{ records: RecordJson[]; deleted?: string[] }>('admin/records', { ids: ids.join(',') });
-    return { records: r.records.map(recordFromJson), deleted: r.deleted ?? [] };
+    const out: { records: MemoryRecord[]; deleted: string[] } = { records: [], deleted: [] };
+    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
+      const r = await this.get<{ records: RecordJson[]; deleted?: string[] }>('admin/records', { ids: ids.slice(i, i + LOOKUP_CHUNK).join(',') });
+      out.records.push(...r.records.map(recordFromJson));
+      out.deleted.push(...(r.deleted ?? []));
+    }
+    return out;
   }
 
   async metricsText(): Promise<string> {

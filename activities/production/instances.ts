@@ -3,6 +3,7 @@ import type { ActivityDeps } from '../index';
 import { AdminClient, type InstanceRef } from '../lib/admin-client';
 import { preflightFailed } from '../lib/errors';
 import { liveInstances } from '../../src/shared/pg-catalog';
+import { checkStaticEndpoint, EndpointRefusedError } from '../../src/config/endpoint-policy';
 
 /** How the workflow tells activities which app instances to talk to. */
 export interface AppsSpec {
@@ -11,15 +12,32 @@ export interface AppsSpec {
   adminTokenRef: string;
 }
 
-/** The app instances of a target: static endpoints, or the live ones in cutover_instances (by instance id). */
+/**
+ * The app instances of a target: static endpoints (each checked against the worker's allow-list,
+ * before any request: endpoint-policy.ts), or the live ones in cutover_instances (by instance id).
+ */
 export async function resolveInstances(pool: Pool, target: string, apps: AppsSpec): Promise<InstanceRef[]> {
-  if (apps.discovery === 'static') return apps.endpoints;
+  if (apps.discovery === 'static') {
+    for (const e of apps.endpoints) allowStatic(e);
+    return apps.endpoints;
+  }
   const live = (await liveInstances(pool, target)).sort((x, y) => (x.instanceId < y.instanceId ? -1 : x.instanceId > y.instanceId ? 1 : 0));
   const missing = live.filter((i) => !i.adminUrl).map((i) => i.instanceId);
   if (missing.length) throw preflightFailed(`live instances without an admin URL: ${missing.join(', ')}; start them with an admin URL or use apps.discovery "static"`);
   return live.map((i) => ({ instanceId: i.instanceId, adminUrl: i.adminUrl! }));
 }
 
-export function adminClient(deps: ActivityDeps, apps: Pick<AppsSpec, 'adminTokenRef'>, instance: InstanceRef): AdminClient {
+/** The admin client of one instance; a static endpoint is checked again before the token goes anywhere. */
+export function adminClient(deps: ActivityDeps, apps: Pick<AppsSpec, 'adminTokenRef'> & Partial<Pick<AppsSpec, 'discovery'>>, instance: InstanceRef): AdminClient {
+  if (apps.discovery === 'static') allowStatic(instance);
   return new AdminClient(instance, deps.secrets.adminToken(apps.adminTokenRef));
+}
+
+function allowStatic(e: InstanceRef): void {
+  try {
+    checkStaticEndpoint(e.instanceId, e.adminUrl);
+  } catch (err) {
+    if (err instanceof EndpointRefusedError) throw preflightFailed(err.message);
+    throw err;
+  }
 }

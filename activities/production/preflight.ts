@@ -3,6 +3,7 @@ import type { ActivityDeps } from '../index';
 import { applyPlan } from '../../src/migrations/runner';
 import { preflightFailed, runAlreadyActive } from '../lib/errors';
 import { finishRun, registerRun, relkind } from '../../src/shared/pg-catalog';
+import { pruneTombstonesOfRun } from '../../src/memory-layer/storage/tombstones';
 import { getControl } from '../../src/memory-layer/control-plane';
 import { monthsBetween, type MonthRange } from '../lib/months';
 import { adminClient, resolveInstances, type AppsSpec } from './instances';
@@ -78,6 +79,8 @@ export function createPreflightActivities(deps: ActivityDeps) {
     /** Marks the run ended (completed, rolled_back, aborted, failed); the first end recorded stays. Idempotent. */
     async finishRun(input: { connectionProfile: string; runId: string; status: 'completed' | 'rolled_back' | 'aborted' | 'failed' }): Promise<void> {
       await finishRun(deps.profiles.pool(input.connectionProfile), input.runId, input.status);
+      // After the final cutover no memory store or back-fill writes any more (tombstones.ts).
+      if (input.status === 'completed') await pruneTombstonesOfRun(deps.profiles.pool(input.connectionProfile), input.runId);
     },
 
     /** Ensure schema: the safe migration (002 + control plane) when the table is absent. */

@@ -75,6 +75,10 @@ export async function createWorker(opts: CreateWorkerOptions = {}): Promise<Cuto
       interceptors: { activity: [cutoverMetricsInterceptor] },
       // Traces (OTEL_EXPORTER_OTLP_ENDPOINT): activity and workflow interceptors, the span sink.
       plugins: tracingPlugins('lichen-cutover-worker'),
+      // Eager dispatch hands every activity a workflow task schedules to the worker that ran that
+      // task: the backfill's parallel lanes would all run on one worker of several. Off, the server's
+      // matching spreads them over every worker polling the queue (test/chaos/two-workers.test.ts).
+      maxEagerActivityReservationsPerWorkflowTask: 0,
       ...opts.workerOptions,
     });
   } catch (err) {

@@ -21,6 +21,10 @@ async function main(): Promise<void> {
     workflowBundle: { codePath: env.WORKFLOW_BUNDLE! },
     activities: createActivities({ profiles, secrets: createSecretResolver({}, env) }),
     maxHeartbeatThrottleInterval: '1 second',
+    // Eager dispatch hands every activity a workflow task schedules to the worker that ran that
+    // task: the backfill's parallel lanes would all run on one worker of several. Off, the server's
+    // matching spreads them over every worker polling the queue (test/chaos/two-workers.test.ts).
+    maxEagerActivityReservationsPerWorkflowTask: 0,
     // After a SIGKILL the next worker gets the workflow task within a second, not ten.
     stickyQueueScheduleToStartTimeout: '1 second',
   });

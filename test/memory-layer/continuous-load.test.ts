@@ -24,7 +24,7 @@ const switchTo = (mode: PersistenceMode) =>
 
 /** The back-fill the orchestrator runs: every instance's memory store, page by page, into Postgres. */
 async function backfill(): Promise<UpsertResult> {
-  const total: UpsertResult = { written: 0, skippedStale: 0, skippedDeleted: 0, partitionsCreated: [] };
+  const total: UpsertResult = { written: 0, skippedStale: 0, skippedDeleted: 0, idConflicts: [], partitionsCreated: [] };
   for (const inst of apps.instances) {
     let after = '';
     for (;;) {

@@ -67,6 +67,10 @@ export async function copyUnits(run: ProductionRun, units: (BackfillUnit & { cou
           maxRowsPerSecond: perLaneRate,
           throttleWriteP99Ms: input.backfill.throttleWriteP99Ms,
           dryRun,
+          // Only when set: the activity input of a run without the throttle is as before.
+          ...(input.backfill.maxReplicaLagMs || input.backfill.maxSlotRetainedWalBytes
+            ? { replicaLag: { maxReplicaLagMs: input.backfill.maxReplicaLagMs, maxSlotRetainedWalBytes: input.backfill.maxSlotRetainedWalBytes } }
+            : {}),
         });
         b.rows += r.rows;
         b.written += r.written;

@@ -24,6 +24,7 @@ export async function runDoctor(c: ClientBase): Promise<DoctorFinding[]> {
     out.push({ check: 'table state', ok: false, detail: `${TABLE} does not exist`, fix: 'cutover migrate --plan partitioned (or start a production cutover: it creates the table)' });
     return out;
   }
+  out.push(await markerFinding(c));
   if (kind !== 'p') {
     out.push({ check: 'table state', ok: false, detail: `${TABLE} is a heap (non-partitioned) table`, fix: 'the runbook\'s "Heap-to-Partitioned Conversion Procedure": cutover start conversion' });
     return out;
@@ -75,12 +76,35 @@ export async function runDoctor(c: ClientBase): Promise<DoctorFinding[]> {
   return out;
 }
 
+/**
+ * A database holding records that is not marked (cutover_database_marker): the runner's guard
+ * against _dev.sql files then rests on the row check alone. Marked staging or development is a
+ * stated choice and passes.
+ */
+async function markerFinding(c: ClientBase): Promise<DoctorFinding> {
+  const r = await c.query<{ env: string | null; has_rows: boolean }>(
+    `SELECT CASE WHEN to_regclass('cutover_database_marker') IS NULL THEN NULL
+                 ELSE (SELECT environment FROM cutover_database_marker LIMIT 1) END AS env,
+            EXISTS (SELECT 1 FROM ${TABLE} LIMIT 1) AS has_rows`,
+  );
+  const { env, has_rows: hasRows } = r.rows[0];
+  if (env) return { check: 'database marker', ok: true, detail: `marked ${env}` };
+  if (!hasRows) return { check: 'database marker', ok: true, detail: `not marked; ${TABLE} is empty` };
+  return {
+    check: 'database marker',
+    ok: false,
+    detail: `not marked, and ${TABLE} holds records: mark a production database so no destructive development migration can ever run on it`,
+    fix: 'cutover migrate --mark-production (or, for staging: INSERT INTO cutover_database_marker (environment) VALUES (\'staging\'))',
+  };
+}
+
 export const doctor: Command = {
   name: 'doctor',
   summary: "the runbook's troubleshooting checks, each finding with its fix",
   usage: `usage: cutover doctor [--profile NAME] [--json]
 
-Checks: table state (partitioned, heap or absent), partition helper, partition for now and for
+Checks: table state (partitioned, heap or absent), database marker (a database holding records
+must be marked), partition helper, partition for now and for
 next month, default-partition rows, index health (invalid indexes), the persistence mode.
 Exit status: 0 healthy, 1 findings, 5 database unreachable.`,
   options: { profile: { type: 'string' } },

@@ -4,6 +4,7 @@ import { PrimaryUnavailableError, RecordConflictError, SecondaryFailFastError, t
 import type { ServiceMetrics } from '../metrics';
 import type { Logger } from '../logger';
 import { makeTokenCheck } from './auth';
+import { MAX_STREAM_ROWS, streamExport } from './export-stream';
 import { readJson, send } from './respond';
 import { recordToJson } from '../../shared/record-wire';
 import { BadInputError, parseCreate, parseCursor, parseIso, parseLimit, parseQuery, parseUpdate, parseUuid } from './validate';
@@ -75,9 +76,14 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     send(res, 404, { error: `no route ${method} ${path}` });
   }
 
-  function admin(path: string, params: URLSearchParams, res: ServerResponse): void {
+  function admin(path: string, params: URLSearchParams, res: ServerResponse): void | Promise<void> {
     const memory = dual.memory;
     switch (path) {
+      case '/admin/export-stream': {
+        // COPY text, streamed page by page (copy-text.ts): the backfill's read side.
+        const q = parseQuery(params, ['after', 'limit', 'from', 'to']);
+        return streamExport(res, memory, parseCursor(q.after), parseLimit(q.limit, 100_000, MAX_STREAM_ROWS), range(q));
+      }
       case '/admin/export': {
         const q = parseQuery(params, ['after', 'limit', 'from', 'to']);
         const page = memory.exportPage(parseCursor(q.after), parseLimit(q.limit, 1000, 10_000), range(q));

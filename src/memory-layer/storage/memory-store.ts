@@ -1,6 +1,6 @@
 import type { MemoryRecord, RecordCursor } from '../record';
 import { rowValue, type Checksum } from '../checksum';
-import type { ExportableStore, ExportPage, PutOutcome, RangeFilter, RecordStore, StoreStats } from './store';
+import type { ExportOptions, ExportableStore, ExportPage, PutOutcome, RangeFilter, RecordStore, StoreStats } from './store';
 
 interface Key {
   t: number; // createdAt, ms since epoch
@@ -50,19 +50,38 @@ export class MemoryStore implements RecordStore, ExportableStore {
     return this.deleted.has(id);
   }
 
+  /** Forgets deleted ids deleted before `beforeMs` (ms since epoch); returns how many. */
+  pruneDeleted(beforeMs: number): number {
+    let n = 0;
+    for (const [id, at] of this.deleted) {
+      if (at < beforeMs) {
+        this.deleted.delete(id);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  get deletedCount(): number {
+    return this.deleted.size;
+  }
+
   async put(record: MemoryRecord): Promise<PutOutcome> {
     return this.putSync(record);
+  }
+
+  async create(record: MemoryRecord): Promise<PutOutcome> {
+    if (this.deleted.has(record.id)) return 'deleted';
+    return this.byId.has(record.id) ? 'taken' : this.putSync(record);
   }
 
   putSync(record: MemoryRecord): PutOutcome {
     if (this.deleted.has(record.id)) return 'deleted';
     const prev = this.byId.get(record.id);
     if (prev) {
+      // The partition key is immutable; a differing one means two records share an id.
+      if (prev.createdAt.getTime() !== record.createdAt.getTime()) return 'taken';
       if (prev.updatedAt.getTime() >= record.updatedAt.getTime()) return 'stale';
-      if (prev.createdAt.getTime() !== record.createdAt.getTime()) {
-        // The partition key is immutable; a differing one means two records share an id.
-        throw new Error(`record ${record.id}: createdAt cannot change (${prev.createdAt.toISOString()} → ${record.createdAt.toISOString()})`);
-      }
       if (prev.ownerId !== record.ownerId) this.unindexOwner(prev);
     } else {
       this.insertKey({ t: record.createdAt.getTime(), id: record.id });
@@ -95,7 +114,7 @@ export class MemoryStore implements RecordStore, ExportableStore {
     return rows.slice(0, limit).map(copy);
   }
 
-  exportPage(after: RecordCursor | null, limit: number, range: RangeFilter = {}): ExportPage {
+  exportPage(after: RecordCursor | null, limit: number, range: RangeFilter = {}, opts: ExportOptions = {}): ExportPage {
     let i = 0;
     if (after) {
       const k = { t: Date.parse(after.createdAt), id: after.id };
@@ -105,7 +124,7 @@ export class MemoryStore implements RecordStore, ExportableStore {
     if (range.from) i = Math.max(i, this.indexOf({ t: range.from.getTime(), id: '' }));
     const end = range.to ? this.indexOf({ t: range.to.getTime(), id: '' }) : this.order.length;
     const keys = this.order.slice(i, Math.min(end, i + limit));
-    const records = keys.map((k) => copy(this.byId.get(k.id)!));
+    const records = opts.shared ? keys.map((k) => this.byId.get(k.id)!) : keys.map((k) => copy(this.byId.get(k.id)!));
     const last = keys[keys.length - 1];
     const more = i + keys.length < end;
     return { records, nextCursor: more && last ? { createdAt: new Date(last.t).toISOString(), id: last.id } : null };
