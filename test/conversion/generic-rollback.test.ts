@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { abortUpdate, statusQuery } from '../../workflows/messages';
+import { abortUpdate, approveUpdate, statusQuery } from '../../workflows/messages';
 import type { GenericConversionSummary } from '../../workflows/conversion';
 import { useTestDatabase } from '../helpers/db';
 import { useTemporal } from '../helpers/temporal';
@@ -34,7 +34,7 @@ beforeAll(async () => {
   taskQueue = temporal.taskQueue('generic-rollback');
   env = await startWorker(temporal, db.url, taskQueue);
   await db.pool.query(APP_ROLE_SQL(app));
-  for (const t of ['a', 'b', 'c']) await db.pool.query(TABLE_SQL(t));
+  for (const t of ['a', 'b', 'c', 'd']) await db.pool.query(TABLE_SQL(t));
 });
 afterAll(async () => {
   env?.worker.shutdown();
@@ -84,6 +84,20 @@ describe('heapToPartitionedConversion of any table rolls back through the saga',
     expect(s.swap).toBeDefined();
     expect(s.rollbacks).toEqual([expect.objectContaining({ branch: expect.stringMatching(/^after-swap/) })]);
     expect(await state('b')).toMatchObject({ k: 'r', shadow: null, old: null, sync_triggers: 0, view_on_table: 1 });
+  });
+
+  it('a table changed at the before-swap gate (a new unique key without the partition column) fails the swap naming it and rolls back cleanly', async () => {
+    const handle = await temporal.client.workflow.start('heapToPartitionedConversion', {
+      taskQueue, workflowId: `changed-d-${taskQueue}`,
+      args: [{ table: 'shop.d', partitionBy: { column: 'placed_at', interval: 'month' }, nonProduction: true, retentionMinutes: 0 }],
+    });
+    await waitFor('the before-swap gate', async () => (await handle.query(statusQuery)).state === 'waiting-for-approval', 60_000);
+    await db.pool.query(`CREATE UNIQUE INDEX d_total_customer_key ON shop.d (total, customer, id)`);
+    await handle.executeUpdate(approveUpdate, { args: [{ operator: 'ops', reason: 'parity seen', gate: 'before-swap' }] });
+    const s = (await handle.result()) as GenericConversionSummary;
+    expect(s.outcome).toBe('rolled-back');
+    expect(s.cause).toMatch(/unique-without-partition-column d_total_customer_key.*changed since preflight/);
+    expect(await state('d')).toMatchObject({ k: 'r', shadow: null, old: null, sync_triggers: 0, view_on_table: 1 });
   });
 
   it('every activity run twice (a retry after a crash) neither fails nor applies twice', async () => {

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
 import { approveUpdate, resumeUpdate, statusQuery } from '../../workflows/messages';
 import type { GenericConversionSummary } from '../../workflows/conversion';
@@ -103,6 +104,8 @@ describe('heapToPartitionedConversion of any table (input with "table")', () => 
       await db.pool.query(`DROP VIEW shop.audit_old`);
       await handle.executeUpdate(resumeUpdate, { args: [{ operator: 'test-operator', reason: 'view removed', decision: 'retry' }] });
       summary = (await handle.result()) as GenericConversionSummary;
+      // The run's own history replays against the workflow code (deterministic: no nondeterminism error).
+      await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, await handle.fetchHistory(), handle.workflowId);
       await new Promise((r) => setTimeout(r, 300));
     } finally {
       await load.stop();

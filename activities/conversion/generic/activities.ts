@@ -210,7 +210,8 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         const p = await planConversion(c, i.choice, i.planAt);
         if (await isSwapped(c, p.table, p.names.old)) throw nonRetryable('StillSwapped', `${p.table} is swapped: swap back first (the saga's swap back runs before this)`);
         if ((await relkindOf(c, p.names.shadow)) === null) return;
-        await runPhaseInTransaction(c, upToDate(p), 'rollback before swap', i.lockTimeoutMs, 100);
+        // Even when the table changed since preflight (a new blocker): the rollback's statements are still planned.
+        await runPhaseInTransaction(c, p, 'rollback before swap', i.lockTimeoutMs, 100);
       });
     },
 
