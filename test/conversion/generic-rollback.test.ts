@@ -34,7 +34,8 @@ beforeAll(async () => {
   taskQueue = temporal.taskQueue('generic-rollback');
   env = await startWorker(temporal, db.url, taskQueue);
   await db.pool.query(APP_ROLE_SQL(app));
-  for (const t of ['a', 'b', 'c', 'd']) await db.pool.query(TABLE_SQL(t));
+  for (const t of ['a', 'b', 'c', 'd', 'e']) await db.pool.query(TABLE_SQL(t));
+  await db.pool.query(`ALTER TABLE shop.e ADD CONSTRAINT e_total_key UNIQUE (total, id)`);
 });
 afterAll(async () => {
   env?.worker.shutdown();
@@ -98,6 +99,18 @@ describe('heapToPartitionedConversion of any table rolls back through the saga',
     expect(s.outcome).toBe('rolled-back');
     expect(s.cause).toMatch(/unique-without-partition-column d_total_customer_key.*changed since preflight/);
     expect(await state('d')).toMatchObject({ k: 'r', shadow: null, old: null, sync_triggers: 0, view_on_table: 1 });
+  });
+
+  it('an option chosen for a blocker is approved before the swap even with approvals.beforeSwap false', async () => {
+    const handle = await temporal.client.workflow.start('heapToPartitionedConversion', {
+      taskQueue, workflowId: `option-e-${taskQueue}`,
+      args: [{ table: 'shop.e', partitionBy: { column: 'placed_at', interval: 'month' }, options: { uniqueKeys: { e_total_key: 'drop' } }, nonProduction: true, retentionMinutes: 0, approvals: { beforeSwap: false } }],
+    });
+    await waitFor('the before-swap gate', async () => (await handle.query(statusQuery)).state === 'waiting-for-approval', 60_000);
+    expect((await handle.query(statusQuery)).waitingOn).toMatch(/before-swap.*unique-without-partition-column e_total_key: drop/);
+    await handle.executeUpdate(abortUpdate, { args: [{ operator: 'ops', reason: 'not today' }] });
+    expect(((await handle.result()) as GenericConversionSummary).outcome).toBe('aborted');
+    expect(await state('e')).toMatchObject({ k: 'r', shadow: null, old: null, sync_triggers: 0, view_on_table: 1 });
   });
 
   it('every activity run twice (a retry after a crash) neither fails nor applies twice', async () => {

@@ -78,7 +78,9 @@ export async function genericConversion(s: GenericConversionSettings): Promise<G
         summary.parity = { match: p.match, count: p.table.count };
         if (!p.match) throw ApplicationFailure.nonRetryable(`parity differs: ${target} ${p.table.count} rows (${p.table.sum}), shadow ${p.shadow.count} rows (${p.shadow.sum})`, 'ParityMismatch');
       });
-      if (s.approveBeforeSwap) await ctl.gate('before-swap', `parity verified; approve the atomic swap of ${target}`);
+      // An option chosen for a blocker (a key dropped or weakened, foreign keys dropped) is always approved at the swap.
+      const chosen = summary.plan!.decisions.map((d) => `${d.code} ${d.object}: ${d.choice}`);
+      if (s.approveBeforeSwap || chosen.length) await ctl.gate('before-swap', `parity verified; approve the atomic swap of ${target}` + (chosen.length ? ` carrying out ${chosen.join('; ')}` : ''));
       const post: PostSwapStatements = await step.genericPostSwapStatements(io);
       // Added before the swap: swap back is a no-op when the swap did not happen (a crash inside it is covered).
       saga.add({ name: SWAP_BACK, undo: () => undoStep.swapBackGeneric({ profile, post, lockTimeoutMs: s.lockTimeoutMs }), byHand: `rename ${target} → its shadow name and ${post.old} → ${target} in one transaction, then remove the reverse sync` });
