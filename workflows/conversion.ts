@@ -9,9 +9,12 @@ import { postSwapCheck, swap } from './conversion/swap';
 import { dropOldTable, retain } from './conversion/retention';
 import { finish, rollBack } from './conversion/ending';
 import { startConversion, type ConversionSummary } from './conversion/run';
+import { genericConversion, type GenericConversionSummary } from './conversion/generic';
+import { isGenericConversionInput, parseGenericConversionInput } from './conversion/generic-input';
 
 export type { ConversionInput } from './conversion-input';
 export type { ConversionOutcome, ConversionSummary } from './conversion/run';
+export type { GenericConversionSummary } from './conversion/generic';
 
 /**
  * The runbook's "Heap-to-Partitioned Conversion Procedure" as one durable run, one module per
@@ -20,7 +23,9 @@ export type { ConversionOutcome, ConversionSummary } from './conversion/run';
  * before the swap the source is untouched (trigger and shadow removed); after it, the tables
  * are swapped back (the reverse sync kept memory_records_old complete).
  */
-export async function heapToPartitionedConversion(input: ConversionInput): Promise<ConversionSummary> {
+export async function heapToPartitionedConversion(input: ConversionInput): Promise<ConversionSummary | GenericConversionSummary> {
+  // Any table (the form with `table`): workflows/conversion/generic.ts. Without it: memory_records, as before.
+  if (isGenericConversionInput(input)) return genericConversion(parseWorkflowInput(() => parseGenericConversionInput(input)));
   const s = parseWorkflowInput(() => parseConversionInput(input));
   const run = startConversion(s);
   const { ctl } = run;

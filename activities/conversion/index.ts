@@ -5,6 +5,7 @@ import { createParityActivities } from './parity';
 import { createPreflightActivities } from './preflight';
 import { createShadowActivities } from './shadow';
 import { createSwapActivities } from './swap';
+import { createGenericConversionActivities } from './generic/activities';
 
 /** The heap-to-partitioned conversion's activities (runbook: "Heap-to-Partitioned Conversion Procedure"). */
 export function createConversionActivities(deps: Pick<ActivityDeps, 'profiles'>) {
@@ -15,6 +16,7 @@ export function createConversionActivities(deps: Pick<ActivityDeps, 'profiles'>)
     ...createParityActivities(deps),
     ...createSwapActivities(deps),
     ...createAppSyncActivities(deps),
+    ...createGenericConversionActivities(deps),
   };
 }
 export type ConversionActivities = ReturnType<typeof createConversionActivities>;

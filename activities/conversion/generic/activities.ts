@@ -1,0 +1,233 @@
+import { Context } from '@temporalio/activity';
+import type { ClientBase } from 'pg';
+import type { ActivityDeps } from '../../index';
+import { nonRetryable, preflightFailed, runAlreadyActive } from '../../lib/errors';
+import { registerRun } from '../../../src/shared/pg-catalog';
+import type { ConversionChoice } from '../plan/choice';
+import { planConversion, type ConversionPlan, type PlanPhase } from '../plan/plan';
+import { dropOld, DropWaitsError, phase, runPhaseInTransaction, wholeParity } from './execute';
+
+/** Every generic activity takes the choice and the instant the run planned at (same partitions on every recompute). */
+export interface GenericInput {
+  profile: string;
+  choice: ConversionChoice;
+  /** Epoch ms of the run's plan (the workflow's start): every recompute plans the same partitions. */
+  planAt: number;
+  lockTimeoutMs: number;
+}
+
+/** What the history records of the plan: bounded, never the statements themselves. */
+export interface PlanSummary {
+  table: string;
+  ok: boolean;
+  blockers: { code: string; object: string; message: string; options: string[] }[];
+  decisions: { code: string; object: string; choice: string }[];
+  names: ConversionPlan['names'];
+  partitions: { count: number; first: string | null; last: string | null; default: string | null };
+  size: ConversionPlan['size'];
+  statements: Record<string, number>;
+  /** Free disk is not readable from SQL: the copy needs about the table's total size again. */
+  disk: { copyNeedsBytes: number };
+}
+
+/** The statements that run after the swap (recorded before it: the catalog no longer plans them afterwards). */
+export interface PostSwapStatements {
+  table: string;
+  old: string;
+  column: string;
+  columnType: string;
+  swapBack: string[];
+  drop: string[];
+}
+
+export function summarisePlan(p: ConversionPlan): PlanSummary {
+  return {
+    table: p.table,
+    ok: p.ok,
+    blockers: p.blockers.map((b) => ({ code: b.code, object: b.object, message: b.message, options: b.options.map((o) => `${o.choice}: ${o.effect}`) })),
+    decisions: p.decisions.map((b) => ({ code: b.code, object: b.object, choice: b.resolution!.choice })),
+    names: p.names,
+    partitions: { count: p.partitions.count, first: p.partitions.first, last: p.partitions.last, default: p.partitions.default },
+    size: p.size,
+    statements: Object.fromEntries(p.phases.map((x) => [x.phase, x.statements.length])),
+    disk: { copyNeedsBytes: p.size.copyNeedsBytes },
+  };
+}
+
+async function relkindOf(c: Pick<ClientBase, 'query'>, qualified: string): Promise<string | null> {
+  const r = await c.query<{ k: string | null }>(`SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)) AS k`, [qualified]);
+  return r.rows[0]?.k ?? null;
+}
+
+/** The table is swapped: it is partitioned and the old heap sits beside it. */
+async function isSwapped(c: Pick<ClientBase, 'query'>, table: string, old: string): Promise<boolean> {
+  return (await relkindOf(c, table)) === 'p' && (await relkindOf(c, old)) === 'r';
+}
+
+function stmtPlan(table: string, name: PlanPhase['phase'], statements: string[]): ConversionPlan {
+  return { table, blockers: [], phases: [{ phase: name, what: name, statements }] } as unknown as ConversionPlan;
+}
+
+async function columnType(c: Pick<ClientBase, 'query'>, table: string, column: string): Promise<string> {
+  const r = await c.query<{ t: string }>(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2`, [table, column]);
+  return r.rows[0].t;
+}
+
+function upToDate(plan: ConversionPlan): ConversionPlan {
+  if (!plan.ok || plan.phases.length === 0) {
+    throw nonRetryable('PlanChanged', `the plan of ${plan.table} is blocked now (${plan.blockers.map((b) => `${b.code} ${b.object}`).join(', ')}): the table changed since preflight`);
+  }
+  return plan;
+}
+
+export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'profiles'>) {
+  const plan = (c: ClientBase, i: GenericInput) => planConversion(c, i.choice, i.planAt).then(upToDate);
+  return {
+    /**
+     * Preflight of a conversion of any table: the plan from the catalog (read-only), then, when no
+     * blocker is open, the run's registry entry. Open blockers fail it, naming each and its options.
+     */
+    async planGenericConversion(i: GenericInput & { runId: string; workflowId: string }): Promise<PlanSummary> {
+      return deps.profiles.withClient(i.profile, async (c) => {
+        const p = await planConversion(c, i.choice, i.planAt);
+        const summary = summarisePlan(p);
+        if (!p.ok || p.phases.length === 0) {
+          const what = p.blockers.map((b) => `${b.code} (${b.object}): ${b.message}` + (b.options.length ? `; options: ${b.options.map((o) => o.choice).join(' | ')}` : '; fix it by hand first'));
+          throw preflightFailed(`${p.table} cannot be converted as asked: ${what.join('; ')}`, summary);
+        }
+        if ((await relkindOf(c, p.names.old)) !== null) throw preflightFailed(`${p.names.old} exists: an earlier conversion is not finished; finish or drop it first`, summary);
+        const shadowKind = await relkindOf(c, p.names.shadow);
+        if (shadowKind !== null) throw preflightFailed(`${p.names.shadow} exists (relkind ${shadowKind}): rename or drop it before converting`, summary);
+        const other = await registerRun(c, { runId: i.runId, workflowId: i.workflowId, target: p.table, kind: 'conversion' });
+        if (other) throw runAlreadyActive(p.table, other);
+        return summary;
+      });
+    },
+
+    /** The partitioned shadow, in one transaction. Idempotent: an existing shadow is this run's (preflight refused any other). */
+    async createGenericShadow(i: GenericInput): Promise<{ created: boolean }> {
+      return deps.profiles.withClient(i.profile, async (c) => {
+        const p = await plan(c, i);
+        if ((await relkindOf(c, p.names.shadow)) === 'p') return { created: false };
+        await runPhaseInTransaction(c, p, 'shadow', i.lockTimeoutMs);
+        return { created: true };
+      });
+    },
+
+    /** The forward sync trigger, in one lock-bounded transaction. Idempotent: already there (42710) is done. */
+    async installGenericSync(i: GenericInput): Promise<{ installed: boolean; tries: number }> {
+      return deps.profiles.withClient(i.profile, async (c) => {
+        const p = await plan(c, i);
+        try {
+          const r = await runPhaseInTransaction(c, p, 'sync', i.lockTimeoutMs);
+          return { installed: true, tries: r.tries };
+        } catch (err) {
+          if ((err as { code?: string }).code === '42710') return { installed: false, tries: 1 };
+          throw err;
+        }
+      });
+    },
+
+    /**
+     * The keyset copy up to the heap's last key when it first ran, heartbeating {upper, cursor}: a
+     * retry resumes from the checkpoint. Batches insert ON CONFLICT DO NOTHING, so a repeat is harmless.
+     */
+    async copyGeneric(i: GenericInput & { batchSize: number }): Promise<{ rows: number; batches: number; resumed: boolean }> {
+      const ctx = Context.current();
+      const prior = ctx.info.heartbeatDetails as { upper: string[]; cursor: (string | null)[]; rows: number; batches: number } | undefined;
+      const pool = deps.profiles.pool(i.profile);
+      const p = await deps.profiles.withClient(i.profile, (c) => plan(c, i));
+      const [lastKeySql, batchSql] = phase(p, 'copy');
+      const k = p.key!.columns.length;
+      const upper = prior?.upper ?? (await pool.query<{ last_key: string[] | null }>(lastKeySql)).rows[0]?.last_key;
+      if (!upper) return { rows: 0, batches: 0, resumed: false };
+      let cursor = prior?.cursor ?? Array<string | null>(k).fill(null);
+      let rows = prior?.rows ?? 0;
+      let batches = prior?.batches ?? 0;
+      for (;;) {
+        const r = await pool.query<{ n: number; last_key: string[] | null }>(batchSql, [...cursor, ...upper, i.batchSize]);
+        batches++;
+        rows += r.rows[0].n;
+        if (r.rows[0].last_key) cursor = r.rows[0].last_key;
+        ctx.heartbeat({ upper, cursor, rows, batches });
+        if (r.rows[0].n < i.batchSize) return { rows, batches, resumed: prior !== undefined };
+      }
+    },
+
+    /** Count and row-image checksum of the table and the shadow in one snapshot. Read-only. */
+    async genericParity(i: GenericInput): Promise<{ match: boolean; table: { count: string; sum: string }; shadow: { count: string; sum: string } }> {
+      return deps.profiles.withClient(i.profile, async (c) => {
+        const p = await plan(c, i);
+        const r = await wholeParity(c, p.table, p.names.shadow, i.choice.column, await columnType(c, p.table, i.choice.column));
+        return { match: r.a.count === r.b.count && r.a.sum === r.b.sum, table: r.a, shadow: r.b };
+      });
+    },
+
+    /** The statements after the swap (swap back, drop), taken from the plan before it. Read-only. */
+    async genericPostSwapStatements(i: GenericInput): Promise<PostSwapStatements> {
+      return deps.profiles.withClient(i.profile, async (c) => {
+        const p = await plan(c, i);
+        return { table: p.table, old: p.names.old, column: i.choice.column, columnType: await columnType(c, p.table, i.choice.column), swapBack: phase(p, 'rollback after swap'), drop: phase(p, 'drop') };
+      });
+    },
+
+    /** The swap in one lock-bounded transaction with retries. Idempotent: already swapped is done. */
+    async swapGeneric(i: GenericInput): Promise<{ swapped: boolean; tries: number }> {
+      return deps.profiles.withClient(i.profile, async (c) => {
+        const raw = await planConversion(c, i.choice, i.planAt);
+        const table = raw.table;
+        if (await isSwapped(c, table, raw.names.old)) return { swapped: false, tries: 0 };
+        const p = upToDate(raw);
+        try {
+          return { swapped: true, tries: (await runPhaseInTransaction(c, p, 'swap', i.lockTimeoutMs)).tries };
+        } catch (err) {
+          if ((err as { code?: string }).code === '55P03') throw nonRetryable('SwapLockTimeout', `the swap of ${table} could not take its locks: ${(err as Error).message}`);
+          throw err;
+        }
+      });
+    },
+
+    /** After the swap: the partitioned table and the old heap (kept by the reverse sync) in one snapshot. */
+    async genericPostSwapParity(i: { profile: string; post: PostSwapStatements }): Promise<{ match: boolean; table: { count: string; sum: string }; old: { count: string; sum: string } }> {
+      return deps.profiles.withClient(i.profile, async (c) => {
+        const r = await wholeParity(c, i.post.table, i.post.old, i.post.column, i.post.columnType);
+        return { match: r.a.count === r.b.count && r.a.sum === r.b.sum, table: r.a, old: r.b };
+      });
+    },
+
+    /** Swap back (the rollback after the swap). Idempotent: not swapped (never, or already back) is done. */
+    async swapBackGeneric(i: { profile: string; post: PostSwapStatements; lockTimeoutMs: number }): Promise<{ swappedBack: boolean }> {
+      return deps.profiles.withClient(i.profile, async (c) => {
+        if (!(await isSwapped(c, i.post.table, i.post.old))) return { swappedBack: false };
+        await runPhaseInTransaction(c, stmtPlan(i.post.table, 'rollback after swap', i.post.swapBack), 'rollback after swap', i.lockTimeoutMs, 100);
+        return { swappedBack: true };
+      });
+    },
+
+    /** The rollback before the swap: sync and shadow go, the table is untouched. Idempotent (IF EXISTS). */
+    async rollbackGenericBeforeSwap(i: GenericInput): Promise<void> {
+      await deps.profiles.withClient(i.profile, async (c) => {
+        const p = await planConversion(c, i.choice, i.planAt);
+        if (await isSwapped(c, p.table, p.names.old)) throw nonRetryable('StillSwapped', `${p.table} is swapped: swap back first (the saga's swap back runs before this)`);
+        if ((await relkindOf(c, p.names.shadow)) === null) return;
+        // Even when the table changed since preflight (a new blocker): the rollback's statements are still planned.
+        await runPhaseInTransaction(c, p, 'rollback before swap', i.lockTimeoutMs, 100);
+      });
+    },
+
+    /** The drop of the old table and the reverse sync; never cascades. Idempotent: gone is done. */
+    async dropGenericOld(i: { profile: string; post: PostSwapStatements; lockTimeoutMs: number }): Promise<{ dropped: boolean }> {
+      return deps.profiles.withClient(i.profile, async (c) => {
+        if ((await relkindOf(c, i.post.old)) === null) return { dropped: false };
+        try {
+          await dropOld(c, { ...stmtPlan(i.post.table, 'drop', i.post.drop), names: { old: i.post.old } } as ConversionPlan, i.lockTimeoutMs);
+        } catch (err) {
+          if (err instanceof DropWaitsError) throw nonRetryable('DropWaits', err.message, { dependents: err.dependents });
+          throw err;
+        }
+        return { dropped: true };
+      });
+    },
+  };
+}
+export type GenericConversionActivities = ReturnType<typeof createGenericConversionActivities>;

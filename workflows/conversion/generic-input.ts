@@ -1,0 +1,50 @@
+import { readConversionChoice, type ConversionChoice } from '../../activities/conversion/plan/choice';
+import { Reader } from '../common/validate';
+import { DEFAULT_RETENTION_MINUTES, MAX_RETENTION_MINUTES } from '../conversion-input';
+import { PROFILE_PATTERN } from '../maintenance-input';
+
+/**
+ * The start input of `heapToPartitionedConversion` for any table (the form with `table`):
+ *
+ * ```json
+ * { "table": "billing.invoices", "partitionBy": { "column": "issued_at", "interval": "month" },
+ *   "options": { "uniqueKeys": { "invoices_number_key": "extend" } },
+ *   "connectionProfile": "default", "retentionMinutes": 1440 }
+ * ```
+ */
+export interface GenericConversionSettings {
+  choice: ConversionChoice;
+  connectionProfile: string;
+  nonProduction: boolean;
+  retentionMinutes: number;
+  retentionCheckMinutes: number;
+  batchSize: number;
+  lockTimeoutMs: number;
+  approveBeforeSwap: boolean;
+}
+
+/** The input names a table: the generic conversion (without `table` it is memory_records, as before). */
+export function isGenericConversionInput(input: unknown): boolean {
+  return typeof input === 'object' && input !== null && !Array.isArray(input) && 'table' in input;
+}
+
+/** Validates the generic form; throws an InputError naming the field. Deterministic. */
+export function parseGenericConversionInput(input: unknown): GenericConversionSettings {
+  const r = Reader.root(input, 'input').only([
+    'table', 'partitionBy', 'options', 'connectionProfile', 'nonProduction', 'retentionMinutes', 'retentionCheckMinutes', 'copy', 'swap', 'approvals',
+  ]);
+  const choice = readConversionChoice(input as Record<string, unknown>);
+  const connectionProfile = r.string('connectionProfile', { default: 'default', pattern: PROFILE_PATTERN, allowed: 'a connection profile name: lower-case letters, digits, _ or - (never a URL or password)' });
+  const nonProduction = r.bool('nonProduction', false);
+  const retentionMinutes = r.int('retentionMinutes', { default: DEFAULT_RETENTION_MINUTES, min: nonProduction ? 0 : DEFAULT_RETENTION_MINUTES, max: MAX_RETENTION_MINUTES });
+  const retentionCheckMinutes = r.int('retentionCheckMinutes', { default: 60, min: 1, max: 1440 });
+  const c = r.object('copy')?.only(['batchSize']);
+  const s = r.object('swap')?.only(['lockTimeoutMs']);
+  const a = r.object('approvals')?.only(['beforeSwap']);
+  return {
+    choice, connectionProfile, nonProduction, retentionMinutes, retentionCheckMinutes,
+    batchSize: c?.int('batchSize', { default: 2000, min: 10, max: 50_000 }) ?? 2000,
+    lockTimeoutMs: s?.int('lockTimeoutMs', { default: 200, min: 10, max: 10_000 }) ?? 200,
+    approveBeforeSwap: a?.bool('beforeSwap', true) ?? true,
+  };
+}

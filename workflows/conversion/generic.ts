@@ -1,0 +1,156 @@
+import { ApplicationFailure, CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { ConversionActivities } from '../../activities/conversion';
+import type { GenericInput, PlanSummary, PostSwapStatements } from '../../activities/conversion/generic/activities';
+import { tableText } from '../../activities/conversion/plan/choice';
+import { describeFailure, isFailureOfType } from '../common/failures';
+import { RunController } from '../common/run-controller';
+import { rollbackIncomplete, Saga } from '../common/saga';
+import { LONG_COPY, SHORT_STEP } from '../common/timeouts';
+import type { RecordedDecision, RollbackRecord, RunStatus } from '../types';
+import type { GenericConversionSettings } from './generic-input';
+import type { ConversionOutcome } from './run';
+
+export interface GenericConversionSummary {
+  outcome: ConversionOutcome;
+  target: string;
+  cause?: string;
+  plan?: PlanSummary;
+  copy?: { rows: number; batches: number; resumed: boolean };
+  parity?: { match: boolean; count: string };
+  swap?: { tries: number };
+  postSwap?: { match: boolean; count: string };
+  retention?: { minutes: number; ended: 'elapsed' | 'ended-early'; checks: number; driftSeen: boolean };
+  droppedOldTable: boolean;
+  rollbacks: RollbackRecord[];
+  phases: RunStatus['phases'];
+  decisions: RecordedDecision[];
+}
+
+const step = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '1 hour' });
+const lockStep = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '10 minutes' });
+const undoStep = proxyActivities<ConversionActivities>({ startToCloseTimeout: '10 minutes', retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 100, nonRetryableErrorTypes: ['StillSwapped'] } });
+const copyStep = proxyActivities<ConversionActivities>({ ...LONG_COPY, heartbeatTimeout: '30 seconds', cancellationType: 'WAIT_CANCELLATION_COMPLETED' as never });
+
+const SWAP_BACK = 'swap back';
+
+/**
+ * Runs `fn`; a failure of `type` (the swap could not take its locks, something still depends on
+ * the old table) stops for an operator, who removes the cause and resumes (or aborts): retried.
+ */
+async function untilDone<T>(ctl: RunController, type: string, fn: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isFailureOfType(err, type)) throw err;
+      ctl.note(describeFailure(err));
+      await ctl.waitForOperator(describeFailure(err));
+    }
+  }
+}
+
+/**
+ * The conversion of any table from its plan (input with `table`): preflight records the plan
+ * and refuses open blockers before anything changes; shadow → sync → copy → parity →
+ * `before-swap` → swap → post-swap check → retention → `drop-old-table` → drop (never cascades).
+ * Undo by the saga: before the swap sync and shadow go; after it the tables swap back.
+ */
+export async function genericConversion(s: GenericConversionSettings): Promise<GenericConversionSummary> {
+  const target = tableText(s.choice.table);
+  const ctl = new RunController('heapToPartitionedConversion', target, 'conversion');
+  const { runId, workflowId, startTime } = workflowInfo();
+  const profile = s.connectionProfile;
+  const io: GenericInput = { profile, choice: s.choice, planAt: startTime.getTime(), lockTimeoutMs: s.lockTimeoutMs };
+  const saga = new Saga();
+  const summary: GenericConversionSummary = { outcome: 'completed', target, droppedOldTable: false, rollbacks: ctl.status.rollbacks, phases: ctl.status.phases, decisions: ctl.status.decisions };
+  let registered = false;
+  try {
+    await ctl.runCancellable(async () => {
+      summary.plan = await ctl.phase('preflight', () => step.planGenericConversion({ ...io, runId, workflowId }));
+      registered = true;
+      for (const d of summary.plan.decisions) ctl.note(`option chosen for ${d.code} (${d.object}): ${d.choice}`);
+      saga.add({ name: 'remove sync and shadow', undo: () => undoStep.rollbackGenericBeforeSwap(io), byHand: `drop the lichen_conversion_sync_forward trigger on ${target} and DROP TABLE ${summary.plan.names.shadow} (the table itself is untouched)` });
+      await ctl.phase('create shadow', () => lockStep.createGenericShadow(io));
+      await ctl.phase('install sync', () => lockStep.installGenericSync(io));
+      summary.copy = await ctl.phase('copy', () => copyStep.copyGeneric({ ...io, batchSize: s.batchSize }));
+      await ctl.phase('verify', async () => {
+        const p = await step.genericParity(io);
+        summary.parity = { match: p.match, count: p.table.count };
+        if (!p.match) throw ApplicationFailure.nonRetryable(`parity differs: ${target} ${p.table.count} rows (${p.table.sum}), shadow ${p.shadow.count} rows (${p.shadow.sum})`, 'ParityMismatch');
+      });
+      // An option chosen for a blocker (a key dropped or weakened, foreign keys dropped) is always approved at the swap.
+      const chosen = summary.plan!.decisions.map((d) => `${d.code} ${d.object}: ${d.choice}`);
+      if (s.approveBeforeSwap || chosen.length) await ctl.gate('before-swap', `parity verified; approve the atomic swap of ${target}` + (chosen.length ? ` carrying out ${chosen.join('; ')}` : ''));
+      const post: PostSwapStatements = await step.genericPostSwapStatements(io);
+      // Added before the swap: swap back is a no-op when the swap did not happen (a crash inside it is covered).
+      saga.add({ name: SWAP_BACK, undo: () => undoStep.swapBackGeneric({ profile, post, lockTimeoutMs: s.lockTimeoutMs }), byHand: `rename ${target} → its shadow name and ${post.old} → ${target} in one transaction, then remove the reverse sync` });
+      summary.swap = await ctl.phase('swap', () => untilDone(ctl, 'SwapLockTimeout', () => lockStep.swapGeneric(io)));
+      await ctl.phase('post-swap check', async () => {
+        const p = await step.genericPostSwapParity({ profile, post });
+        summary.postSwap = { match: p.match, count: p.table.count };
+        if (!p.match) throw ApplicationFailure.nonRetryable(`post-swap check failed: ${target} ${p.table.count} rows, ${post.old} ${p.old.count} rows (the reverse sync lost a write)`, 'PostSwapCheckFailed');
+      });
+      await ctl.phase('retention', async () => {
+        const ret = { minutes: s.retentionMinutes, ended: 'elapsed' as 'elapsed' | 'ended-early', checks: 0, driftSeen: false };
+        summary.retention = ret;
+        if (s.retentionMinutes === 0) return;
+        ctl.offerGate('end-retention');
+        try {
+          ret.ended = await ctl.window({
+            minutes: s.retentionMinutes, tickMinutes: s.retentionCheckMinutes,
+            endEarly: () => ctl.approved('end-retention') !== undefined,
+            tick: async () => {
+              const h = await step.genericPostSwapParity({ profile, post });
+              ret.checks++;
+              ctl.setLastHealth({ reverseSyncParity: h.match });
+              if (!h.match) { ret.driftSeen = true; ctl.note(`${post.old} drifted from ${target}: a rollback would lose writes; investigate before approving the drop`); }
+            },
+          });
+        } finally {
+          ctl.closeGate();
+        }
+      });
+      await ctl.gate('drop-old-table', `retention is over; approve dropping ${post.old} (the last way back)`);
+      await ctl.phase('drop old table', () => untilDone(ctl, 'DropWaits', () => lockStep.dropGenericOld({ profile, post, lockTimeoutMs: s.lockTimeoutMs })));
+      summary.droppedOldTable = true;
+      saga.clear();
+    });
+    await ctl.phase('summary', () => step.finishConversionRun({ profile, runId, status: 'completed' }));
+    ctl.setState('completed');
+    return summary;
+  } catch (err) {
+    return rollBackGeneric(ctl, saga, summary, err, registered, profile, runId);
+  }
+}
+
+async function rollBackGeneric(ctl: RunController, saga: Saga, summary: GenericConversionSummary, err: unknown, registered: boolean, profile: string, runId: string): Promise<GenericConversionSummary> {
+  const aborted = ctl.isAbort(err);
+  const cause = aborted ? `aborted by ${ctl.aborted!.operator}: ${ctl.aborted!.reason}` : describeFailure(err);
+  summary.cause = cause;
+  ctl.setState('rolling-back', `rolling back: ${cause}`);
+  const undone = saga.pending.length > 0;
+  const afterSwap = summary.swap !== undefined;
+  const failed = await saga.compensate(async (c) => {
+    await c.undo();
+    ctl.note(`compensated: ${c.name}`);
+  });
+  if (registered) {
+    const status = failed.length ? 'failed' : aborted ? 'aborted' : 'rolled_back';
+    await CancellationScope.nonCancellable(() => undoStep.finishConversionRun({ profile, runId, status })).catch((e) => {
+      failed.push({ name: 'finish run', why: describeFailure(e), byHand: `UPDATE cutover_runs SET status = '${status}' for run ${runId}` });
+    });
+  }
+  if (undone) ctl.recordRollback(afterSwap ? 'after-swap: swapped back, sync and shadow removed' : 'before-swap: sync and shadow removed, source untouched', cause, `heap ${summary.target} (unchanged)`);
+  ctl.recordCompensationFailures(failed);
+  if (failed.length) {
+    ctl.setState('failed', `rollback incomplete: ${failed.map((f) => `${f.name}: ${f.why}`).join('; ')}`);
+    throw rollbackIncomplete(cause, failed);
+  }
+  if (!registered && !aborted) {
+    ctl.setState('failed', cause);
+    throw err;
+  }
+  summary.outcome = aborted ? 'aborted' : 'rolled-back';
+  ctl.setState(aborted ? 'aborted' : 'rolled-back');
+  return summary;
+}
