@@ -32,13 +32,16 @@ describe('backfillChunk: the streaming backfill (COPY text export → staging ta
     await env.db.withClient((c) => applyPlan(c, 'partitioned'));
     const refs: InstanceRef[] = env.apps.instances.map((i) => ({ instanceId: i.instanceId, adminUrl: i.url }));
     // Hostile contents (every byte COPY escapes, multi-byte UTF-8, a line that looks like the
-    // trailer) and a month years ahead, which has no partition yet.
+    // trailer) and a month that has no partition yet.
+    // A month ahead of the premade ones (current + 2) and inside the API's createdAt bound (now + 1 year).
+    const ahead = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + 7, 4, 12, 0, 0, 123));
+    const aheadPartition = `memory_records_${ahead.getUTCFullYear()}_${String(ahead.getUTCMonth() + 1).padStart(2, '0')}`;
     const hostile = ['tab\there', 'line\nbreak\r\n', 'back\\slash \\. \\N', '\\.\tend', 'ünïcödé 🦎', ''];
     for (const [k, content] of hostile.entries()) {
       const res = await fetch(`${refs[k % 2].adminUrl}/records`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ ownerId: 'hostile\towner', content, metadata: { k, s: 'a\tb\nc\\' }, agentId: k % 2 ? null : 'agent\n1', ...(k === 0 ? { createdAt: '2031-07-04T12:00:00.123Z' } : {}) }),
+        body: JSON.stringify({ ownerId: 'hostile\towner', content, metadata: { k, s: 'a\tb\nc\\' }, agentId: k % 2 ? null : 'agent\n1', ...(k === 0 ? { createdAt: ahead.toISOString() } : {}) }),
       });
       expect(res.status).toBe(201);
     }
@@ -95,7 +98,7 @@ describe('backfillChunk: the streaming backfill (COPY text export → staging ta
     expect(totals.calls).toBeGreaterThan(plan.units.length); // chunks of 40: the cursor carried across calls
     expect(totals.skippedDeleted).toBe(1);
     expect(totals.written + totals.skippedStale + totals.skippedDeleted).toBe(306);
-    expect(totals.partitions).toContain('memory_records_2031_07');
+    expect(totals.partitions).toContain(aheadPartition);
 
     const pg = await env.db.pool.query<{ id: string; owner_id: string; agent_id: string | null; kind: string; content: string; metadata: unknown; created_at: Date; updated_at: Date }>('SELECT * FROM memory_records');
     const rows = new Map(pg.rows.map((r) => [r.id, r]));
