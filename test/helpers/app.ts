@@ -23,6 +23,7 @@ export interface StartAppsOptions {
   target?: string;
   table?: string;
   heartbeatMs?: number;
+  leaseMs?: number;
   /** Instance id prefix (default app). */
   prefix?: string;
 }
@@ -58,6 +59,7 @@ export async function startApps(n: number, opts: StartAppsOptions): Promise<Runn
           target: opts.target,
           table: opts.table,
           heartbeatMs: opts.heartbeatMs,
+          leaseMs: opts.leaseMs,
         });
         instances.push({
           url: service.url,

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PrimaryUnavailableError, RecordConflictError, SecondaryFailFastError, type DualStore } from '../storage/dual-store';
 import type { ServiceMetrics } from '../metrics';
+import { FencedError } from '../lease';
 import type { Logger } from '../logger';
 import { makeTokenCheck } from './auth';
 import { readJson, recordJson, send } from './respond';
@@ -126,6 +127,10 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         return send(res, 405, { error: err.message });
       }
       if (err instanceof RecordConflictError) return send(res, 409, { error: err.message, field: 'id' });
+      if (err instanceof FencedError) {
+        res.setHeader('retry-after', String(err.retryAfterSeconds));
+        return send(res, 503, { error: err.message, fenced: true });
+      }
       if (err instanceof PrimaryUnavailableError || err instanceof SecondaryFailFastError) {
         return send(res, 503, { error: err.message });
       }
