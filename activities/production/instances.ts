@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { ActivityDeps } from '../index';
 import { AdminClient, type InstanceRef } from '../lib/admin-client';
 import { preflightFailed } from '../lib/errors';
+import { listFleet, type FleetMember } from '../../src/memory-layer/fleet';
 
 /** How the workflow tells activities which app instances to talk to. */
 export interface AppsSpec {
@@ -27,6 +28,18 @@ export async function resolveInstances(pool: Pool, target: string, apps: AppsSpe
   return r.rows.map((x) => ({ instanceId: x.instance_id, adminUrl: x.admin_url! }));
 }
 
-export function adminClient(deps: ActivityDeps, apps: Pick<AppsSpec, 'adminTokenRef'>, instance: InstanceRef): AdminClient {
-  return new AdminClient(instance, deps.secrets.adminToken(apps.adminTokenRef));
+/**
+ * The fleet of a target (src/memory-layer/fleet.ts): every registered instance not cleanly
+ * stopped and not forgotten, live or silent. Static endpoints are all members (live unknown:
+ * reported live).
+ */
+export async function resolveFleet(pool: Pool, target: string, apps: AppsSpec): Promise<FleetMember[]> {
+  if (apps.discovery === 'static') {
+    return apps.endpoints.map((e) => ({ instanceId: e.instanceId, adminUrl: e.adminUrl, appliedEpoch: 0, lastHeartbeat: '', startedAt: '', live: true }));
+  }
+  return listFleet(pool, target, { heartbeatTtlMs: LIVE_TTL_SECONDS * 1000 });
+}
+
+export function adminClient(deps: ActivityDeps, apps: Pick<AppsSpec, 'adminTokenRef'>, instance: InstanceRef, timeoutMs?: number): AdminClient {
+  return new AdminClient(instance, deps.secrets.adminToken(apps.adminTokenRef), timeoutMs);
 }

@@ -16,15 +16,15 @@ import { migrationsDir } from '../devenv/paths';
 /** Which files bring a database to which state. */
 export const MIGRATION_PLANS = {
   /** New installs and the production path: the partitioned table (safe migration). */
-  partitioned: ['003_control_plane.sql', '004_control_plane_mirror.sql', '002_partitions.sql'],
+  partitioned: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_instance_membership.sql', '002_partitions.sql'],
   /** A Phase 2 database: the heap table (the conversion path's starting point). */
-  heap: ['003_control_plane.sql', '004_control_plane_mirror.sql', '001_memory_records_heap.sql'],
+  heap: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_instance_membership.sql', '001_memory_records_heap.sql'],
   /** Conversion step 2: the partitioned shadow table. */
   conversion: ['002a_convert_to_partitioned.sql'],
   /** Development only: drops and recreates (refused on production or non-empty tables). */
-  dev: ['003_control_plane.sql', '004_control_plane_mirror.sql', '002_partitions_dev.sql'],
+  dev: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_instance_membership.sql', '002_partitions_dev.sql'],
   /** The control-plane tables alone. */
-  control: ['003_control_plane.sql', '004_control_plane_mirror.sql'],
+  control: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_instance_membership.sql'],
 } as const;
 export type MigrationPlan = keyof typeof MIGRATION_PLANS;
 
