@@ -14,7 +14,8 @@ import { spawnAppProcess, startApps, type RunningApps, type SpawnedApp } from '.
 import { failWrites, type WriteFault } from '../helpers/write-faults';
 import { MEMORY_ONLY } from '../helpers/cutover-env';
 import { describeSchedule, planSchedule, type FaultKind, type PlannedFault } from './fault-schedule';
-import { chaos, registerSecret, sleep, spawnChaosWorker, type ChaosWorker } from './lib';
+import { parsePrometheus, sumOf } from '../../activities/lib/prom';
+import { chaos, lostRecords, registerSecret, sleep, spawnChaosWorker, type ChaosWorker } from './lib';
 import { resultAcrossRestarts, whyStuck } from './production-run';
 
 /** The run under the random schedule: short windows, a throttled back-fill long enough to hit. */
@@ -35,6 +36,8 @@ export interface SeedOutcome {
   finalMode: ProductionCutoverResult['finalMode'];
   judgedAgainst: 'postgres' | 'instances';
   verdict: OracleVerdict;
+  /** For a lost record: who acknowledged it and when (the oplog), and what Postgres holds. */
+  lost: string[];
 }
 
 interface Fleet {
@@ -150,7 +153,21 @@ export async function runSeed(seed: number, opts: { client: Client; taskQueue: s
     const verdict = onPostgres
       ? await checkOracle(log, postgresReader(pool))
       : await checkOracle(log, instancesReader(urls(fleet), token));
-    return { seed, schedule: describeSchedule(schedule), injected, outcome: result.outcome, finalMode: result.finalMode, judgedAgainst: onPostgres ? 'postgres' : 'instances', verdict };
+    const lost: string[] = [];
+    if (lostRecords(verdict) > 0) {
+      let failures = 0;
+      for (const u of urls(fleet)) {
+        const text = await fetch(`${u}/metrics`).then((r) => r.text()).catch(() => '');
+        failures += sumOf(parsePrometheus(text), 'dual_write_failures_total');
+      }
+      lost.push(`dual-write failures counted by the instances: ${failures}`);
+    }
+    for (const id of [...verdict.samples.missing, ...verdict.samples.stale, ...verdict.samples.resurrected]) {
+      const e = log.get(id);
+      const row = (await pool.query('SELECT updated_at FROM memory_records WHERE id = $1', [id]).catch(() => ({ rows: [] }))).rows[0] as { updated_at?: Date } | undefined;
+      lost.push(`${id} acked by ${e?.instance} created ${e?.createdAt} updated ${e?.updatedAt}${e?.deleted ? ' deleted' : ''}; postgres: ${row ? row.updated_at?.toISOString() : 'none'}`);
+    }
+    return { seed, lost, schedule: describeSchedule(schedule), injected, outcome: result.outcome, finalMode: result.finalMode, judgedAgainst: onPostgres ? 'postgres' : 'instances', verdict };
   } finally {
     for (const p of frozen) p.kill('SIGCONT');
     await Promise.allSettled(faults.map((f) => f.undo()));
