@@ -83,6 +83,12 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         const page = memory.exportPage(parseCursor(q.after), parseLimit(q.limit, 1000, 10_000), range(q));
         return send(res, 200, { records: page.records.map(recordJson), nextCursor: page.nextCursor });
       }
+      case '/admin/newest': {
+        // The newest records of a range (the health check's sampled parity looks at recent writes).
+        const q = parseQuery(params, ['limit', 'from', 'to']);
+        const records = memory.newest(parseLimit(q.limit, 100, 10_000), range(q));
+        return send(res, 200, { records: records.map(recordJson) });
+      }
       case '/admin/checksum': {
         const q = parseQuery(params, ['from', 'to']);
         return send(res, 200, memory.checksum(range(q)));
