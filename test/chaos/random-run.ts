@@ -33,6 +33,8 @@ export interface SeedOutcome {
   /** What was injected, in order, with the phase it landed in (or "not reached"). */
   injected: string[];
   outcome: ProductionCutoverResult['outcome'];
+  /** Why the run rolled back, when it did (branch: cause). */
+  rollbacks: string[];
   finalMode: ProductionCutoverResult['finalMode'];
   judgedAgainst: 'postgres' | 'instances';
   verdict: OracleVerdict;
@@ -167,7 +169,8 @@ export async function runSeed(seed: number, opts: { client: Client; taskQueue: s
       const row = (await pool.query('SELECT updated_at FROM memory_records WHERE id = $1', [id]).catch(() => ({ rows: [] }))).rows[0] as { updated_at?: Date } | undefined;
       lost.push(`${id} acked by ${e?.instance} created ${e?.createdAt} updated ${e?.updatedAt}${e?.deleted ? ' deleted' : ''}; postgres: ${row ? row.updated_at?.toISOString() : 'none'}`);
     }
-    return { seed, lost, schedule: describeSchedule(schedule), injected, outcome: result.outcome, finalMode: result.finalMode, judgedAgainst: onPostgres ? 'postgres' : 'instances', verdict };
+    const rollbacks = result.rollbacks.map((b) => `${b.branch}: ${b.cause}`.slice(0, 200));
+    return { seed, lost, rollbacks, schedule: describeSchedule(schedule), injected, outcome: result.outcome, finalMode: result.finalMode, judgedAgainst: onPostgres ? 'postgres' : 'instances', verdict };
   } finally {
     for (const p of frozen) p.kill('SIGCONT');
     await Promise.allSettled(faults.map((f) => f.undo()));

@@ -23,7 +23,7 @@ describe('a randomized fault schedule across the production cutover', () => {
         if (r.outcome === 'completed') expect(r.finalMode, replay).toEqual(POSTGRES_ONLY);
         expect(r.verdict.checked, replay).toBeGreaterThan(1_000);
         expect({ missing: r.verdict.missing, stale: r.verdict.stale, resurrected: r.verdict.resurrected }, `${replay}: ${r.lost.join(' | ')}`).toEqual({ missing: 0, stale: 0, resurrected: 0 });
-        return { dataLost: lostRecords(r.verdict), detail: `seed ${seed}: ${r.injected.join('; ')} → ${r.outcome}, judged against ${r.judgedAgainst}` };
+        return { dataLost: lostRecords(r.verdict), detail: `seed ${seed}: ${r.injected.join('; ')} → ${r.outcome}${r.rollbacks.length ? ` (${r.rollbacks.join('; ')})` : ''}, judged against ${r.judgedAgainst}` };
       });
     }, 480_000);
   }
