@@ -9,8 +9,9 @@ afterAll(killAllWorkers);
 
 /** Every fault the injector knows; the schedule places each where fault-schedule.ts allows. */
 const KINDS: FaultKind[] = ['freeze-instance', 'kill-instance', 'start-instance', 'refuse-writes', 'kill-worker', 'restart-temporal'];
-/** CHAOS_SEED=<n> replays one seed; otherwise CHAOS_SEEDS (default 20) seeds from 1101. */
-const SEEDS = process.env.CHAOS_SEED ? [Number(process.env.CHAOS_SEED)] : Array.from({ length: Number(process.env.CHAOS_SEEDS ?? 20) }, (_, i) => 1101 + i);
+/** CHAOS_SEED=<n> replays one seed; otherwise CHAOS_SEEDS (default 20) seeds from CHAOS_FIRST_SEED (default 1101). */
+const FIRST = Number(process.env.CHAOS_FIRST_SEED ?? 1101);
+const SEEDS = process.env.CHAOS_SEED ? [Number(process.env.CHAOS_SEED)] : Array.from({ length: Number(process.env.CHAOS_SEEDS ?? 20) }, (_, i) => FIRST + i);
 const POSTGRES_ONLY = { persistence: 'postgres', primary: 'postgres', failFast: false, dualWriteEnabled: false };
 
 describe('a randomized fault schedule across the production cutover', () => {
