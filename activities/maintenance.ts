@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { escapeIdentifier } from 'pg';
 import type { ActivityDeps } from './index';
 import { inLockBoundedTransaction, LockRetriesExhausted } from './conversion/locks';
+import { countRows, listPartitions, relkind } from '../src/shared/pg-catalog';
 
 /** Partition names create_monthly_partition gives: memory_records_YYYY_MM. */
 const PARTITION_NAME = /^memory_records_\d{4}_\d{2}$/;
@@ -22,33 +23,20 @@ export interface InspectResult {
   defaultPartition: { name: string; rows: number } | null;
 }
 
-const LIST_SQL = `
-  SELECT c.relname AS name,
-         pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT' AS is_default,
-         i.inhdetachpending AS detach_pending,
-         (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\(''([^'']+)''\\)'))[1] AS lo,
-         (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1] AS hi
-    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-   WHERE i.inhparent = to_regclass($1)
-   ORDER BY c.relname`;
-
 export function createMaintenanceActivities(deps: Pick<ActivityDeps, 'profiles'>) {
   return {
     /** The parent's kind, its partitions and bounds, and the default partition's row count. Read-only. */
     async inspectPartitions(input: { profile: string; target: string }): Promise<InspectResult> {
       return deps.profiles.withClient(input.profile, async (c) => {
-        const k = await c.query<{ kind: string }>(`SELECT relkind::text AS kind FROM pg_class WHERE oid = to_regclass($1)`, [input.target]);
-        const relkind = k.rows[0]?.kind ?? null;
-        if (relkind !== 'p') return { relkind, partitions: [], defaultPartition: null };
-        const r = await c.query<{ name: string; is_default: boolean; detach_pending: boolean; lo: string | null; hi: string | null }>(LIST_SQL, [input.target]);
-        const partitions = r.rows.map((x) => ({ name: x.name, from: x.lo, to: x.hi, isDefault: x.is_default, detachPending: x.detach_pending }));
+        const kind = await relkind(c, input.target);
+        if (kind !== 'p') return { relkind: kind, partitions: [], defaultPartition: null };
+        const partitions = (await listPartitions(c, input.target)).map((x) => ({ name: x.name, from: x.from, to: x.to, isDefault: x.isDefault, detachPending: x.detachPending }));
         const def = partitions.find((p) => p.isDefault);
         let defaultPartition: InspectResult['defaultPartition'] = null;
         if (def) {
-          const n = await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${escapeIdentifier(def.name)}`);
-          defaultPartition = { name: def.name, rows: Number(n.rows[0].n) };
+          defaultPartition = { name: def.name, rows: await countRows(c, def.name) };
         }
-        return { relkind, partitions, defaultPartition };
+        return { relkind: kind, partitions, defaultPartition };
       });
     },
 

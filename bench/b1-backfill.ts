@@ -9,10 +9,10 @@ import { AdminClient } from '../activities/lib/admin-client';
 import type { RecordCursor, MemoryRecord } from '../src/memory-layer/record';
 import type { RunningApps } from '../test/helpers/app';
 import { runActivity, timed, rowsPerSecond, type BenchDatabase } from './env';
-import { resolveProductionInput } from '../workflows/production-input';
+import { parseProductionInput } from '../workflows/production-input';
 
 /** The workflow's defaults (workflows/production-input.ts): what an operator gets unless they tune it. */
-const DEFAULTS = resolveProductionInput({}).backfill;
+const DEFAULTS = parseProductionInput({}).backfill;
 export const DEFAULT_BATCH_SIZE = DEFAULTS.batchSize;
 export const DEFAULT_CHUNK_ROWS = DEFAULTS.chunkRows;
 

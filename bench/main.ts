@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Pool } from 'pg';
 import { startPostgres, createDatabase, dropDatabase, type RunningPostgres } from '../src/devenv/postgres';
 import { startTemporal } from '../src/devenv/temporal';
+import { formatSetupError, SetupError } from '../src/devenv/setup-error';
 import { createProfileResolver } from '../src/config/profiles';
 import { applyPlan } from '../src/migrations/runner';
 import { projectRoot } from '../src/devenv/paths';
@@ -283,6 +284,7 @@ main().catch((err: unknown) => {
     process.stderr.write(`${err.message}\n`);
     process.exit(2);
   }
-  process.stderr.write(`[bench] failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  if (err instanceof SetupError) process.stderr.write(formatSetupError(err, 'npm run bench'));
+  else process.stderr.write(`[bench] failed: ${err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(1);
 });

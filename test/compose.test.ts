@@ -113,6 +113,35 @@ describe.skipIf(Boolean(unavailable))('docker-compose.yml', () => {
     expect(fs.readFileSync(path.join(projectRoot, 'docker/Dockerfile'), 'utf8')).toMatch(/^FROM node:20/m);
   });
 
+  it('runs Prometheus with the alert rules and Grafana with the dashboard, both provisioned from docker/, and the worker exports its metrics', () => {
+    const s = rendered();
+    expect(s.prometheus.image).toMatch(/^prom\/prometheus:v\d+\.\d+\.\d+$/);
+    expect(s.grafana.image).toMatch(/^grafana\/grafana:\d+\.\d+\.\d+$/);
+    const mounts = (svc: Service) => Object.fromEntries((svc.volumes ?? []).map((v) => [v.target, v.source ? path.relative(projectRoot, v.source) : undefined]));
+    expect(mounts(s.prometheus)).toMatchObject({ '/etc/prometheus/prometheus.yml': 'docker/prometheus/prometheus.yml', '/etc/prometheus/alerts.yml': 'docker/prometheus/alerts.yml' });
+    expect(mounts(s.grafana)).toMatchObject({
+      '/etc/grafana/provisioning': 'docker/grafana/provisioning',
+      '/var/lib/grafana/dashboards/lichen-cutover.json': 'docker/grafana/lichen-cutover.json',
+    });
+    for (const f of ['docker/prometheus/prometheus.yml', 'docker/prometheus/alerts.yml', 'docker/grafana/lichen-cutover.json', 'docker/grafana/provisioning/datasources/prometheus.yml', 'docker/grafana/provisioning/dashboards/lichen.yml']) {
+      expect(fs.existsSync(path.join(projectRoot, f)), f).toBe(true);
+    }
+    // What Prometheus scrapes is what the compose file runs: the worker's exporter port and the app's.
+    expect(s.worker.environment?.LICHEN_METRICS_ADDRESS).toBe('0.0.0.0:9464');
+    const promConfig = fs.readFileSync(path.join(projectRoot, 'docker/prometheus/prometheus.yml'), 'utf8');
+    expect(promConfig).toContain('"worker:9464"');
+    expect(promConfig).toContain(`"app:${s.app.environment?.PORT}"`);
+    expect(promConfig).toContain('/etc/prometheus/alerts.yml');
+    // Grafana's datasource is the compose Prometheus, with the uid the dashboard's panels name.
+    const datasource = fs.readFileSync(path.join(projectRoot, 'docker/grafana/provisioning/datasources/prometheus.yml'), 'utf8');
+    expect(datasource).toContain('url: http://prometheus:9090');
+    const uid = /uid: (\S+)/.exec(datasource)?.[1];
+    const dashboard = JSON.parse(fs.readFileSync(path.join(projectRoot, 'docker/grafana/lichen-cutover.json'), 'utf8')) as { panels: { datasource: { uid: string } }[] };
+    expect(new Set(dashboard.panels.map((p) => p.datasource.uid))).toEqual(new Set([uid]));
+    expect(s.grafana.depends_on?.prometheus?.condition).toBe('service_healthy');
+    expect(s.grafana.environment?.GF_SECURITY_ADMIN_PASSWORD).toMatch(/^dev-only-/);
+  });
+
   it('takes the passwords and the admin token from the environment (.env); the defaults are marked dev placeholders', () => {
     const defaults = rendered();
     expect(defaults.app.environment?.LICHEN_ADMIN_TOKEN).toMatch(/^dev-only-/);

@@ -44,12 +44,12 @@ describe('migrations on a real Postgres', () => {
     await withDb(async (c) => {
       await c.query(`SET TIME ZONE 'UTC'`);
       const first = await applyPlan(c, 'partitioned');
-      expect(first.map((r) => r.outcome)).toEqual(['applied', 'applied', 'applied', 'applied']);
+      expect(first.map((r) => r.outcome)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
       const before = await schemaFingerprint(c);
       const second = await applyPlan(c, 'partitioned');
-      expect(second.map((r) => r.outcome)).toEqual(['skipped', 'skipped', 'skipped', 'skipped']);
+      expect(second.map((r) => r.outcome)).toEqual(['skipped', 'skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
       const third = await applyPlan(c, 'partitioned', { reapply: true });
-      expect(third.map((r) => r.outcome)).toEqual(['reapplied', 'reapplied', 'reapplied', 'reapplied']);
+      expect(third.map((r) => r.outcome)).toEqual(['reapplied', 'reapplied', 'reapplied', 'reapplied', 'reapplied', 'reapplied']);
       expect(await schemaFingerprint(c)).toBe(before);
       const kind = await c.query(`SELECT relkind FROM pg_class WHERE oid = 'memory_records'::regclass`);
       expect(kind.rows[0].relkind).toBe('p');
@@ -83,25 +83,27 @@ describe('migrations on a real Postgres', () => {
   });
 
   it('create_monthly_partition is idempotent and has correct bounds across a year boundary', async () => {
+    // This year's December and next January: the helper makes months up to 13 ahead only.
+    const Y = new Date().getUTCFullYear();
     await withDb(async (c) => {
       await c.query(`SET TIME ZONE 'UTC'`);
       await applyPlan(c, 'partitioned');
-      const a = await c.query(`SELECT create_monthly_partition('2030-12-15'::date) AS p`);
-      const b = await c.query(`SELECT create_monthly_partition('2030-12-01'::date) AS p`);
-      const jan = await c.query(`SELECT create_monthly_partition('2031-01-31'::date) AS p`);
-      expect(a.rows[0].p).toBe('memory_records_2030_12');
-      expect(b.rows[0].p).toBe('memory_records_2030_12');
-      expect(jan.rows[0].p).toBe('memory_records_2031_01');
+      const a = await c.query(`SELECT create_monthly_partition('${Y}-12-15'::date) AS p`);
+      const b = await c.query(`SELECT create_monthly_partition('${Y}-12-01'::date) AS p`);
+      const jan = await c.query(`SELECT create_monthly_partition('${Y + 1}-01-31'::date) AS p`);
+      expect(a.rows[0].p).toBe(`memory_records_${Y}_12`);
+      expect(b.rows[0].p).toBe(`memory_records_${Y}_12`);
+      expect(jan.rows[0].p).toBe(`memory_records_${Y + 1}_01`);
       const parts = Object.fromEntries((await partitionsOf(c, 'memory_records')).map((p) => [p.name, p.bounds]));
-      expect(parts.memory_records_2030_12).toBe(`FOR VALUES FROM ('2030-12-01 00:00:00+00') TO ('2031-01-01 00:00:00+00')`);
-      expect(parts.memory_records_2031_01).toBe(`FOR VALUES FROM ('2031-01-01 00:00:00+00') TO ('2031-02-01 00:00:00+00')`);
+      expect(parts[`memory_records_${Y}_12`]).toBe(`FOR VALUES FROM ('${Y}-12-01 00:00:00+00') TO ('${Y + 1}-01-01 00:00:00+00')`);
+      expect(parts[`memory_records_${Y + 1}_01`]).toBe(`FOR VALUES FROM ('${Y + 1}-01-01 00:00:00+00') TO ('${Y + 1}-02-01 00:00:00+00')`);
       await c.query(`INSERT INTO memory_records (id, owner_id, content, created_at) VALUES
-        (gen_random_uuid(), 'o', 'last instant of 2030', '2030-12-31 23:59:59.999999+00'),
-        (gen_random_uuid(), 'o', 'first instant of 2031', '2031-01-01 00:00:00+00')`);
+        (gen_random_uuid(), 'o', 'last instant of the year', '${Y}-12-31 23:59:59.999999+00'),
+        (gen_random_uuid(), 'o', 'first instant of the next', '${Y + 1}-01-01 00:00:00+00')`);
       const placed = await c.query(`SELECT tableoid::regclass::text AS part, content FROM memory_records WHERE owner_id = 'o' ORDER BY created_at`);
       expect(placed.rows).toEqual([
-        { part: 'memory_records_2030_12', content: 'last instant of 2030' },
-        { part: 'memory_records_2031_01', content: 'first instant of 2031' },
+        { part: `memory_records_${Y}_12`, content: 'last instant of the year' },
+        { part: `memory_records_${Y + 1}_01`, content: 'first instant of the next' },
       ]);
     });
   });
@@ -170,7 +172,9 @@ describe('migrations on a real Postgres', () => {
           '002_partitions.sql:applied', '002_partitions.sql:skipped',
           '003_control_plane.sql:applied', '003_control_plane.sql:skipped',
           '004_control_plane_mirror.sql:applied', '004_control_plane_mirror.sql:skipped',
-          '005_instance_membership.sql:applied', '005_instance_membership.sql:skipped',
+          '005_app_role.sql:applied', '005_app_role.sql:skipped',
+          '006_partition_function.sql:applied', '006_partition_function.sql:skipped',
+          '007_instance_membership.sql:applied', '007_instance_membership.sql:skipped',
         ]);
       } finally {
         await other.end();

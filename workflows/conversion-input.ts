@@ -54,7 +54,8 @@ export interface ConversionInput {
 
 export interface ConversionSettings {
   target: 'memory_records';
-  profile: string;
+  /** The connection profile the worker resolves (input `connectionProfile`). */
+  connectionProfile: string;
   sync: 'trigger' | 'app-dual-write';
   appBarrierTimeoutSeconds: number;
   nonProduction: boolean;
@@ -76,7 +77,7 @@ export function parseConversionInput(input: unknown): ConversionSettings {
     'target', 'connectionProfile', 'sync', 'appBarrierTimeoutSeconds', 'nonProduction', 'retentionMinutes', 'retentionCheckMinutes', 'premakeMonths', 'copy', 'parity', 'swap', 'approvals',
   ]);
   const target = r.enumOf('target', ['memory_records'] as const, 'memory_records');
-  const profile = r.string('connectionProfile', { default: 'default', pattern: PROFILE_PATTERN, allowed: 'a connection profile name: lower-case letters, digits, _ or - (never a URL or password)' });
+  const connectionProfile = r.string('connectionProfile', { default: 'default', pattern: PROFILE_PATTERN, allowed: 'a connection profile name: lower-case letters, digits, _ or - (never a URL or password)' });
   const sync = r.enumOf('sync', ['trigger', 'app-dual-write'] as const, 'trigger');
   const appBarrierTimeoutSeconds = r.int('appBarrierTimeoutSeconds', { default: 60, min: 5, max: 240 });
   if (sync !== 'app-dual-write' && r.has('appBarrierTimeoutSeconds')) {
@@ -109,5 +110,5 @@ export function parseConversionInput(input: unknown): ConversionSettings {
   if (lock.maxBackoffMs < lock.backoffMs) throw new InputError('swap.maxBackoffMs', `must be at least swap.backoffMs (${lock.backoffMs})`);
   const a = r.object('approvals')?.only(['beforeSwap']);
   const approveBeforeSwap = a?.bool('beforeSwap', true) ?? true;
-  return { target, profile, sync, appBarrierTimeoutSeconds, nonProduction, retentionMinutes, retentionCheckMinutes, premakeMonths, copy, maxRepairRounds, lock, approveBeforeSwap };
+  return { target, connectionProfile, sync, appBarrierTimeoutSeconds, nonProduction, retentionMinutes, retentionCheckMinutes, premakeMonths, copy, maxRepairRounds, lock, approveBeforeSwap };
 }

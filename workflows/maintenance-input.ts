@@ -28,7 +28,8 @@ export interface MaintenanceInput {
 
 export interface MaintenanceSettings {
   target: string;
-  profile: string;
+  /** The connection profile the worker resolves (input `connectionProfile`). */
+  connectionProfile: string;
   premakeMonths: number;
   retentionMonths: number | null;
   dropDetached: boolean;
@@ -41,14 +42,14 @@ export function parseMaintenanceInput(input: unknown): MaintenanceSettings {
   // create_monthly_partition names partitions memory_records_YYYY_MM whatever the parent, so
   // memory_records is the only parent it can serve without name clashes.
   const target = r.enumOf('target', ['memory_records'] as const, 'memory_records');
-  const profile = r.string('connectionProfile', { default: 'default', pattern: PROFILE_PATTERN, allowed: 'a connection profile name: lower-case letters, digits, _ or - (never a URL or password)' });
+  const connectionProfile = r.string('connectionProfile', { default: 'default', pattern: PROFILE_PATTERN, allowed: 'a connection profile name: lower-case letters, digits, _ or - (never a URL or password)' });
   const premakeMonths = r.int('premakeMonths', { default: 2, min: 0, max: 36 });
   const retentionMonths = r.has('retentionMonths') ? r.int('retentionMonths', { min: 1, max: 1200 }) : null;
   const dropDetached = r.bool('dropDetached', false);
   if (dropDetached && retentionMonths === null) throw new InputError('dropDetached', 'requires retentionMonths (only partitions older than the retention window are ever dropped)');
   const now = r.instant('now') ?? null;
   const lockTimeoutMs = r.int('lockTimeoutMs', { default: 2000, min: 10, max: 60_000 });
-  return { target, profile, premakeMonths, retentionMonths, dropDetached, now, lockTimeoutMs };
+  return { target, connectionProfile, premakeMonths, retentionMonths, dropDetached, now, lockTimeoutMs };
 }
 
 /** The first day of the month of `iso` (UTC), shifted by `offset` months: 'YYYY-MM-01'. Deterministic. */

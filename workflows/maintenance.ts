@@ -2,7 +2,7 @@ import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { MaintenanceActivities } from '../activities/maintenance';
 import { RunController } from './common/run-controller';
 import { SHORT_STEP } from './common/timeouts';
-import { InputError, toFailure } from './common/validate';
+import { parseWorkflowInput } from './common/validate';
 import { monthStart, parseMaintenanceInput, type MaintenanceInput, type MaintenanceSettings } from './maintenance-input';
 import type { RunStatus } from './types';
 
@@ -30,16 +30,11 @@ const detachActs = proxyActivities<MaintenanceActivities>({ ...SHORT_STEP, start
  * only when the input enables it.
  */
 export async function partitionMaintenance(input: MaintenanceInput = {}): Promise<MaintenanceSummary> {
-  let s: MaintenanceSettings;
-  try {
-    s = parseMaintenanceInput(input);
-  } catch (err) {
-    if (err instanceof InputError) throw toFailure(err);
-    throw err;
-  }
+  const s: MaintenanceSettings = parseWorkflowInput(() => parseMaintenanceInput(input));
   const ctl = new RunController('partitionMaintenance', s.target, 'maintenance');
   const now = s.now ?? new Date().toISOString(); // workflow time is deterministic
-  const profile = s.profile;
+  // Activities take the connection profile as `profile`.
+  const profile = s.connectionProfile;
   const summary: MaintenanceSummary = {
     target: s.target, now, premade: { months: [], created: [], existing: [] }, defaultPartition: null, retention: null, phases: ctl.status.phases,
   };
@@ -79,7 +74,7 @@ export async function partitionMaintenance(input: MaintenanceInput = {}): Promis
         }
       });
       if (s.dropDetached) {
-        await ctl.phase('drop-detached', async () => {
+        await ctl.phase('drop detached', async () => {
           ret.dropped = (await acts.dropDetachedPartitions({ profile, cutoff, lockTimeoutMs: s.lockTimeoutMs })).dropped;
         });
       }

@@ -65,7 +65,7 @@ export interface ProductionCutoverInput {
   dryRun?: boolean;
 }
 
-export interface ResolvedProductionInput {
+export interface ProductionSettings {
   target: string;
   connectionProfile: string;
   apps: { discovery: 'control-plane' | 'static'; endpoints: { instanceId: string; adminUrl: string }[]; adminTokenRef: string };
@@ -84,7 +84,7 @@ const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 /** Validates and fills defaults. Throws InputError naming the field. Deterministic. */
-export function resolveProductionInput(input: unknown): ResolvedProductionInput {
+export function parseProductionInput(input: unknown): ProductionSettings {
   const r = Reader.root(input === undefined ? {} : input, 'input').only([
     'target', 'connectionProfile', 'apps', 'backfill', 'verify', 'monitoring', 'health', 'approvals',
     'barrierTimeoutSeconds', 'nonProduction', 'dryRun',

@@ -62,5 +62,7 @@ export interface RunStatus {
   decisions: RecordedDecision[];
   rollbacks: RollbackRecord[];
   lastHealth?: Record<string, unknown>;
+  /** Undos that failed during a rollback: what an operator must do by hand. */
+  compensationFailures?: { name: string; why: string; byHand: string }[];
   notes: string[];
 }

@@ -2,10 +2,11 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClientBase, Pool } from 'pg';
 import type { ActivityDeps } from '../index';
-import { getControl, listInstances, setMode, waitForEpoch, type ControlRow } from '../../src/memory-layer/control-plane';
+import { getControl, setMode, waitForEpoch, type ControlRow } from '../../src/memory-layer/control-plane';
+import { liveInstances, relkind } from '../../src/shared/pg-catalog';
 import type { PersistenceMode } from '../../workflows/types';
 import { barrierFailure } from '../lib/errors';
-import { relkind } from './preflight';
+import { grantAppDml } from '../lib/app-role';
 
 /**
  * sync "app-dual-write": the application keeps the shadow in sync instead of a trigger. The
@@ -45,8 +46,8 @@ export interface MirrorResult {
   already: boolean;
 }
 
-async function liveInstances(pool: Pick<Pool, 'query'>, input: AppSyncInput) {
-  return (await listInstances(pool, input.target, { heartbeatTtlMs: input.heartbeatTtlMs })).filter((i) => i.live);
+function liveInstancesOf(pool: Pick<Pool, 'query'>, input: AppSyncInput) {
+  return liveInstances(pool, input.target, { heartbeatTtlMs: input.heartbeatTtlMs });
 }
 
 /** Sets the mirror (epoch + 1) and waits until every live instance has applied it. Idempotent. */
@@ -55,7 +56,7 @@ export async function setMirrorAndWait(pool: Pool, input: AppSyncInput & { mirro
   const inForce = row !== null && row.mode.persistence === 'postgres' && row.mode.mirrorTable === input.mirrorTable;
   if (inForce) {
     // A retry: the row already says so; only the barrier may be missing.
-    const lagging = (await liveInstances(pool, input)).filter((i) => i.appliedEpoch < row.epoch);
+    const lagging = (await liveInstancesOf(pool, input)).filter((i) => i.appliedEpoch < row.epoch);
     if (lagging.length === 0) return { epoch: row.epoch, acknowledged: [], already: true };
   }
   const epoch = inForce
@@ -84,6 +85,7 @@ async function barrier(pool: Pool, input: AppSyncInput, epoch: number): Promise<
  */
 export async function moveMirrorInTransaction(c: ClientBase, input: { target: string; bridge: string; to: string; reason: string }): Promise<number> {
   await c.query(`CREATE VIEW ${input.bridge} AS SELECT * FROM ${input.to}`);
+  await grantAppDml(c, input.bridge); // the instances write through it as the app role
   const { epoch } = await setMode(c, { target: input.target, mode: mirrorMode(input.to), actor: 'heapToPartitionedConversion', reason: input.reason });
   return epoch;
 }
@@ -126,7 +128,7 @@ export function createAppSyncActivities(deps: Pick<ActivityDeps, 'profiles'>) {
      */
     async checkAppSync(input: AppSyncInput): Promise<{ instances: string[]; control: string }> {
       const pool = deps.profiles.pool(input.profile);
-      const live = await liveInstances(pool, input);
+      const live = await liveInstancesOf(pool, input);
       if (live.length === 0) {
         throw ApplicationFailure.nonRetryable(
           `sync "app-dual-write" needs the app: no live instance of ${input.target} is registered on the control plane (cutover_instances); ` +

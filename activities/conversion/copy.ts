@@ -3,6 +3,7 @@ import { CancelledFailure } from '@temporalio/common';
 import type { RecordCursor } from '../../src/memory-layer/record';
 import type { ActivityDeps } from '../index';
 import { sleep } from './locks';
+import { recordThrottlePause } from '../lib/metrics';
 import { monthsSpanned } from './preflight';
 import { guardedUpsertSql, HEAP, SELECT_COLUMNS, SHADOW, utcText } from './sql';
 
@@ -113,7 +114,10 @@ export function createCopyActivities(deps: Pick<ActivityDeps, 'profiles'>) {
         // Throttle: at most maxRowsPerSecond, and at least the configured pause between batches.
         const budgetMs = input.maxRowsPerSecond > 0 ? (row.n / input.maxRowsPerSecond) * 1000 : 0;
         const waitMs = Math.max(input.pauseMsBetweenBatches, budgetMs - (performance.now() - b0));
-        if (waitMs > 0) await Promise.race([sleep(waitMs), ctx.cancelled.catch(() => undefined)]);
+        if (waitMs > 0) {
+          recordThrottlePause(HEAP, 'rate_limit', waitMs);
+          await Promise.race([sleep(waitMs), ctx.cancelled.catch(() => undefined)]);
+        }
       }
       return { cursor, upperBound: upper, rowsScanned, batches, done, ms: Math.round(performance.now() - t0), resumedFrom };
     },

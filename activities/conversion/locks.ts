@@ -1,9 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { Context } from '@temporalio/activity';
 import { checkout } from '../../src/config/pg-checkout';
-
-/** SQLSTATE lock_not_available: `lock_timeout` expired while waiting for a lock. */
-export const LOCK_NOT_AVAILABLE = '55P03';
+import { sqlState, SQLSTATE } from '../../src/shared/pg-errors';
 
 export interface LockRetryOptions {
   /** `SET LOCAL lock_timeout` for each try, in milliseconds. */
@@ -37,7 +35,7 @@ function heartbeat(details: unknown): void {
 
 /**
  * Runs `body` in ONE transaction whose lock waits are bounded by `lock_timeout`, retrying on
- * SQLSTATE 55P03 with exponential backoff and jitter. Why: an ACCESS EXCLUSIVE request that
+ * SQLSTATE lock_not_available (55P03) with exponential backoff and jitter. Why: an ACCESS EXCLUSIVE request that
  * waits in the lock queue blocks every writer queued behind it; a short lock_timeout bounds
  * that stall to the timeout, and backing off lets the blocking transaction finish.
  */
@@ -59,7 +57,7 @@ export async function inLockBoundedTransaction<T>(
       return { result, tries: attempt, transactionMs: performance.now() - t0 };
     } catch (err) {
       await c.query('ROLLBACK').catch(() => undefined);
-      if ((err as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw err;
+      if (sqlState(err) !== SQLSTATE.lockNotAvailable) throw err;
       last = (err as Error).message;
     } finally {
       c.release();

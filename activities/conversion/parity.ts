@@ -4,12 +4,18 @@ import { monthsSpanned } from './preflight';
 import { exactUpsertSql, HEAP, SELECT_COLUMNS, SHADOW } from './sql';
 import { checkout } from '../../src/config/pg-checkout';
 
-export interface MonthParity {
+/**
+ * One month of the heap-to-partitioned conversion's parity: the source table against its shadow,
+ * in one snapshot. Not the production cutover's memory-against-Postgres month check
+ * (activities/production/verify.ts `MonthParity`, with drift and repair).
+ */
+export interface ShadowMonthParity {
   month: string; // 'YYYY-MM-01'
   source: Checksum;
   shadow: Checksum;
   match: boolean;
 }
+
 
 
 /**
@@ -21,12 +27,12 @@ export async function compareMonths(
   pool: import('pg').Pool,
   source: string,
   shadow: string,
-): Promise<MonthParity[]> {
+): Promise<ShadowMonthParity[]> {
   const c = await checkout(pool);
   try {
     await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const { months } = await monthsSpanned(c, [source, shadow]);
-    const out: MonthParity[] = [];
+    const out: ShadowMonthParity[] = [];
     for (const month of months) {
       const range = [month, nextMonth(month)];
       const a = await c.query<{ count: string; sum: string }>(rangeChecksumSql(source), range);
@@ -54,7 +60,7 @@ export function nextMonth(month: string): string {
 export function createParityActivities(deps: Pick<ActivityDeps, 'profiles'>) {
   return {
     /** Parity heap ↔ shadow for every month either table spans. Read-only. */
-    async verifyConversionParity(input: { profile: string }): Promise<MonthParity[]> {
+    async verifyConversionParity(input: { profile: string }): Promise<ShadowMonthParity[]> {
       return compareMonths(deps.profiles.pool(input.profile), HEAP, SHADOW);
     },
 

@@ -1,7 +1,9 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { ClientBase } from 'pg';
 import type { ActivityDeps } from '../index';
-import { HEAP, OLD, RELKIND_SQL, SHADOW } from './sql';
+import { preflightFailed, runAlreadyActive } from '../lib/errors';
+import { HEAP, OLD, SHADOW } from './sql';
+import { finishRun, registerRun, relkind } from '../../src/shared/pg-catalog';
+import { pruneTombstonesOfRun } from '../../src/memory-layer/storage/tombstones';
 
 export interface PreflightResult {
   heapRows: number;
@@ -12,11 +14,6 @@ export interface PreflightResult {
   maxCreatedAt: string | null;
   /** A shadow table left by an earlier, interrupted run (reused: copy and repair converge it). */
   shadowExists: boolean;
-}
-
-export async function relkind(c: Pick<ClientBase, 'query'>, name: string): Promise<string | null> {
-  const r = await c.query<{ kind: string }>(RELKIND_SQL, [name]);
-  return r.rows[0]?.kind ?? null;
 }
 
 /** Every month between the oldest and newest created_at of `tables`, as 'YYYY-MM-01'. */
@@ -33,9 +30,6 @@ export async function monthsSpanned(c: ClientBase, tables: string[]): Promise<{ 
   return { months: row?.months ?? [], min: row?.lo ?? null, max: row?.hi ?? null };
 }
 
-function preflightFailed(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ message, type: 'PreflightFailed', nonRetryable: true });
-}
 
 export function createPreflightActivities(deps: Pick<ActivityDeps, 'profiles'>) {
   return {
@@ -58,23 +52,8 @@ export function createPreflightActivities(deps: Pick<ActivityDeps, 'profiles'>) 
         if ((await c.query(`SELECT to_regclass('cutover_runs') IS NOT NULL AS ok`)).rows[0].ok !== true) {
           throw preflightFailed('the control-plane tables are missing: apply 003_control_plane.sql (applyPlan "control") first');
         }
-        try {
-          await c.query(
-            `INSERT INTO cutover_runs (run_id, workflow_id, target, kind) VALUES ($1, $2, $3, 'conversion')
-             ON CONFLICT (run_id) DO NOTHING`,
-            [input.runId, input.workflowId, input.target],
-          );
-        } catch (err) {
-          if ((err as { code?: string }).code !== '23505') throw err;
-          const other = await c.query<{ workflow_id: string; kind: string; started_at: string }>(
-            `SELECT workflow_id, kind, started_at::text FROM cutover_runs WHERE target = $1 AND status = 'active'`, [input.target]);
-          const o = other.rows[0];
-          throw ApplicationFailure.create({
-            type: 'RunAlreadyActive', nonRetryable: true,
-            message: `another run is active for ${input.target}: ${o ? `${o.kind} workflow ${o.workflow_id} since ${o.started_at}` : 'unknown'}; ` +
-              'wait for it to end or abort it before starting a conversion',
-          });
-        }
+        const other = await registerRun(c, { runId: input.runId, workflowId: input.workflowId, target: input.target, kind: 'conversion' });
+        if (other) throw runAlreadyActive(input.target, other);
         const size = await c.query<{ rows: string; bytes: string }>(
           `SELECT (SELECT count(*) FROM ${HEAP})::text AS rows, pg_total_relation_size('${HEAP}')::text AS bytes`);
         const span = await monthsSpanned(c, [HEAP]);
@@ -91,8 +70,9 @@ export function createPreflightActivities(deps: Pick<ActivityDeps, 'profiles'>) 
 
     /** Ends this run's row in cutover_runs (frees the target for the next run). Idempotent. */
     async finishConversionRun(input: { profile: string; runId: string; status: 'completed' | 'rolled_back' | 'aborted' | 'failed' }): Promise<void> {
-      await deps.profiles.withClient(input.profile, (c) =>
-        c.query(`UPDATE cutover_runs SET status = $2, ended_at = now() WHERE run_id = $1 AND status = 'active'`, [input.runId, input.status]));
+      await deps.profiles.withClient(input.profile, (c) => finishRun(c, input.runId, input.status));
+      // Retention is over and the old table gone: tombstones have nothing left to guard (tombstones.ts).
+      if (input.status === 'completed') await pruneTombstonesOfRun(deps.profiles.pool(input.profile), input.runId);
     },
   };
 }

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { applyPlan } from '../../src/migrations/runner';
 import type { ActivityDeps } from '../index';
 import { inLockBoundedTransaction, type LockRetryOptions } from './locks';
-import { relkind } from './preflight';
+import { relkind } from '../../src/shared/pg-catalog';
 import { CREATE_FORWARD_TRIGGER_SQL, FORWARD_FN, FORWARD_FN_SQL, FORWARD_TRIGGER, HEAP, SHADOW } from './sql';
 
 export function createShadowActivities(deps: Pick<ActivityDeps, 'profiles'>) {

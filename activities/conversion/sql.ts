@@ -29,8 +29,8 @@ const setAll = COLUMNS.filter((c) => c !== 'id' && c !== 'created_at').map((c) =
  */
 function mirrorFunctionSql(fn: string, into: string, createPartitions: boolean): string {
   const ensure = createPartitions
-    ? `IF to_regclass(format('memory_records_%s', to_char(NEW.created_at, 'YYYY_MM'))) IS NULL THEN
-         PERFORM create_monthly_partition(NEW.created_at::date, '${into}');
+    ? `IF to_regclass(format('memory_records_%s', to_char(NEW.created_at AT TIME ZONE 'UTC', 'YYYY_MM'))) IS NULL THEN
+         PERFORM create_monthly_partition((NEW.created_at AT TIME ZONE 'UTC')::date, '${into}');
        END IF;`
     : '';
   return `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $fn$
@@ -75,9 +75,6 @@ export function exactUpsertSql(into: string, selectSql: string): string {
 }
 
 export const SELECT_COLUMNS = cols;
-
-/** relkind of a relation by name: 'r' heap, 'p' partitioned, null when absent. */
-export const RELKIND_SQL = `SELECT c.relkind::text AS kind FROM pg_class c WHERE c.oid = to_regclass($1)`;
 
 /** A timestamptz as exact UTC text with microseconds (JS Dates would drop them). */
 export const utcText = (expr: string) => `to_char(${expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;

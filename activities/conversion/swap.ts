@@ -2,11 +2,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Pool, PoolClient } from 'pg';
 import type { ActivityDeps } from '../index';
 import { inLockBoundedTransaction, LockRetriesExhausted, type LockRetryOptions } from './locks';
-import { compareMonths, type MonthParity } from './parity';
-import { relkind } from './preflight';
+import { compareMonths, type ShadowMonthParity } from './parity';
 import { CREATE_REVERSE_TRIGGER_SQL, FORWARD_FN, FORWARD_TRIGGER, HEAP, OLD, REVERSE_FN, REVERSE_FN_SQL, REVERSE_TRIGGER, SHADOW, type SyncKind } from './sql';
 import { finishMirrorMove, moveMirrorInTransaction, removeMirrorAndWait } from './app-sync';
-import { getControl, listInstances } from '../../src/memory-layer/control-plane';
+import { getControl } from '../../src/memory-layer/control-plane';
+import { liveInstances, relkind } from '../../src/shared/pg-catalog';
 
 /** What the swap activities need to move the app's mirror (sync "app-dual-write"). */
 export interface SwapInput {
@@ -65,7 +65,7 @@ export function createSwapActivities(deps: Pick<ActivityDeps, 'profiles'>) {
      * on the new memory_records; sync "app-dual-write" leaves a bridge view under the shadow's
      * name and points the app's mirror at memory_records_old (app-sync.ts), then waits for
      * every live instance and drops the bridge.
-     * 55P03 → retried with backoff and jitter; after `maxTries` a non-retryable SwapLockTimeout
+     * lock_not_available (55P03) → retried with backoff and jitter; after `maxTries` a non-retryable SwapLockTimeout
      * (the workflow waits for an operator). Idempotent: an already-swapped state is reported.
      */
     async swapTables(input: SwapInput): Promise<SwapResult> {
@@ -165,7 +165,7 @@ export function createSwapActivities(deps: Pick<ActivityDeps, 'profiles'>) {
           const target = input.target ?? HEAP;
           const row = await getControl(c, target);
           if (row?.mode.mirrorTable !== OLD) problems.push(`the app does not mirror into ${OLD} (control row: ${row ? JSON.stringify(row.mode) : 'none'}): the reverse sync is missing`);
-          const lagging = (await listInstances(c, target)).filter((i) => i.live && i.appliedEpoch < (row?.epoch ?? 0));
+          const lagging = (await liveInstances(c, target)).filter((i) => i.appliedEpoch < (row?.epoch ?? 0));
           if (lagging.length) problems.push(`live instance(s) ${lagging.map((i) => i.instanceId).join(', ')} have not applied the mirror onto ${OLD}`);
         }
         await c.query('BEGIN');
@@ -192,7 +192,7 @@ export function createSwapActivities(deps: Pick<ActivityDeps, 'profiles'>) {
      * A retention-window health check: parity memory_records ↔ memory_records_old per month in
      * one snapshot (the reverse sync must keep them equal: that is what makes a rollback safe).
      */
-    async retentionParity(input: { profile: string }): Promise<{ ok: boolean; mismatched: MonthParity[]; months: number }> {
+    async retentionParity(input: { profile: string }): Promise<{ ok: boolean; mismatched: ShadowMonthParity[]; months: number }> {
       const all = await compareMonths(deps.profiles.pool(input.profile), HEAP, OLD);
       const mismatched = all.filter((m) => !m.match);
       return { ok: mismatched.length === 0, mismatched, months: all.length };

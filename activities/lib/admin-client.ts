@@ -1,5 +1,6 @@
 import type { MemoryRecord, RecordCursor } from '../../src/memory-layer/record';
 import type { Checksum } from '../../src/memory-layer/checksum';
+import { recordFromJson, type RecordJson } from '../../src/shared/record-wire';
 
 /**
  * Client of one app instance's admin API (see README "Admin API"). The token is resolved by the
@@ -30,20 +31,8 @@ export class AdminApiError extends Error {
   }
 }
 
-interface RecordJson {
-  id: string;
-  ownerId: string;
-  agentId: string | null;
-  kind: string;
-  content: string;
-  metadata: Record<string, unknown>;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export function recordFromJson(r: RecordJson): MemoryRecord {
-  return { ...r, createdAt: new Date(r.createdAt), updatedAt: new Date(r.updatedAt) };
-}
+/** Ids per /admin/records request (about 7.4 KiB of query string). */
+export const LOOKUP_CHUNK = 200;
 
 export class AdminClient {
   constructor(
@@ -96,11 +85,19 @@ export class AdminClient {
     return (await this.lookup(ids)).records;
   }
 
-  /** The records this instance holds among `ids`, and the ids it remembers deleting. */
+  /**
+   * The records this instance holds among `ids`, and the ids it remembers deleting. Asked in
+   * chunks of LOOKUP_CHUNK ids: the ids travel in the query string, and Node refuses request
+   * headers over 16 KiB (431) at about 450 uuids, so any number of ids works.
+   */
   async lookup(ids: string[]): Promise<{ records: MemoryRecord[]; deleted: string[] }> {
-    if (ids.length === 0) return { records: [], deleted: [] };
-    const r = await this.get<{ records: RecordJson[]; deleted?: string[] }>('admin/records', { ids: ids.join(',') });
-    return { records: r.records.map(recordFromJson), deleted: r.deleted ?? [] };
+    const out: { records: MemoryRecord[]; deleted: string[] } = { records: [], deleted: [] };
+    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
+      const r = await this.get<{ records: RecordJson[]; deleted?: string[] }>('admin/records', { ids: ids.slice(i, i + LOOKUP_CHUNK).join(',') });
+      out.records.push(...r.records.map(recordFromJson));
+      out.deleted.push(...(r.deleted ?? []));
+    }
+    return out;
   }
 
   async metricsText(): Promise<string> {

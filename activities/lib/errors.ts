@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { BarrierTimeoutError } from '../../src/memory-layer/control-plane';
+import type { ActiveRun } from '../../src/shared/pg-catalog';
 
 /** Typed, non-retryable failures whose types the workflows branch on (see NON_RETRYABLE). */
 export function preflightFailed(message: string, details?: unknown): ApplicationFailure {
@@ -16,15 +17,12 @@ export function barrierFailure(err: unknown): unknown {
   return err;
 }
 
-/** SQLSTATE codes the activities handle by name. */
-export const SQLSTATE = {
-  uniqueViolation: '23505',
-  lockNotAvailable: '55P03',
-  undefinedTable: '42P01',
-  checkViolation: '23514',
-  objectNotInPrerequisiteState: '55000',
-} as const;
 
-export function sqlState(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+/** Another run holds the target (cutover_runs allows one active run per target). */
+export function runAlreadyActive(target: string, other: ActiveRun): ApplicationFailure {
+  return nonRetryable(
+    'RunAlreadyActive',
+    `another run is active for ${target}: ${other.kind} workflow ${other.workflowId} since ${other.startedAt}; ` +
+      'wait for it to finish, or abort it (cutover abort <workflowId>) before starting a new one',
+  );
 }

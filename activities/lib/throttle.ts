@@ -12,6 +12,8 @@ export const DUAL_WRITE_FAILURES_METRIC = 'dual_write_failures_total';
 export class AppPressure {
   private last?: { at: number; buckets: Map<number, number>; failures: number };
   private backoff = 0;
+  /** Why the last non-zero back-off was asked for. */
+  cause: 'write_p99' | 'dual_write_failures' = 'write_p99';
 
   constructor(
     private readonly client: AdminClient,
@@ -34,7 +36,9 @@ export class AppPressure {
     this.last = cur;
     if (!prev) return 0;
     const p99 = quantileBetween(prev.buckets, cur.buckets, 0.99).value;
-    const pressured = cur.failures > prev.failures || (p99 !== undefined && p99 * 1000 > this.maxP99Ms);
+    const failing = cur.failures > prev.failures;
+    const pressured = failing || (p99 !== undefined && p99 * 1000 > this.maxP99Ms);
+    if (pressured) this.cause = failing ? 'dual_write_failures' : 'write_p99';
     this.backoff = pressured ? Math.min(5000, this.backoff ? this.backoff * 2 : 200) : 0;
     return this.backoff;
   }

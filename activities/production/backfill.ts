@@ -5,6 +5,7 @@ import { upsertRecords } from '../../src/memory-layer/storage/pg-store';
 import { adminClient, type AppsSpec } from './instances';
 import type { InstanceRef } from '../lib/admin-client';
 import { AppPressure } from '../lib/throttle';
+import { recordThrottlePause } from '../lib/metrics';
 import { mergeMonths, monthOf, monthsBetween, type MonthRange } from '../lib/months';
 
 /** One unit of backfill work: one instance's records in one month. */
@@ -104,12 +105,14 @@ export function createBackfillActivities(deps: ActivityDeps) {
           const due = (cp.rows / input.maxRowsPerSecond) * 1000 - (Date.now() - t0);
           if (due > 0) {
             throttledMs += due;
+            recordThrottlePause(input.table, 'rate_limit', due);
             await ctx.sleep(due);
           }
         }
         const pause = await pressure.backoffMs();
         if (pause > 0) {
           throttledMs += pause;
+          recordThrottlePause(input.table, pressure.cause, pause);
           await ctx.sleep(pause);
         }
         limit = nextLimit;

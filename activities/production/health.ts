@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { escapeIdentifier } from 'pg';
 import type { ActivityDeps } from '../index';
+import { countRows, listPartitions } from '../../src/shared/pg-catalog';
 import { adminClient, type AppsSpec } from './instances';
 import type { InstanceRef } from '../lib/admin-client';
 import { histogramBuckets, parsePrometheus, quantileBetween, sumOf } from '../lib/prom';
@@ -30,6 +31,8 @@ export interface HealthReport {
   verdict: 'healthy' | 'unhealthy' | 'data-loss';
   reasons: string[];
   failuresDelta: number;
+  /** Instances whose counters were reset (restarted) since the previous check: their deltas are from the restart on. */
+  countersReset?: string[];
   p99Ms: number | null;
   baselineP99Ms: number | null;
   writes: number;
@@ -51,19 +54,29 @@ async function snapshot(deps: ActivityDeps, apps: Pick<AppsSpec, 'adminTokenRef'
   return out;
 }
 
-/** Write p99 (ms) and failure increase across all instances between two snapshots. */
-function compare(prev: MetricsSnapshot, cur: MetricsSnapshot): { p99Ms: number | null; failuresDelta: number; writes: number } {
-  const before = new Map<number, number>();
-  const after = new Map<number, number>();
+/**
+ * Write p99 (ms) and failure increase across all instances between two snapshots, computed per
+ * instance and then added up. An instance whose counters went down restarted (a counter reset):
+ * what happened between the previous snapshot and its restart is unknown, so it is named in
+ * `countersReset` and only what it counted since the restart is taken (Prometheus' increase()
+ * rule) — never a negative delta that would hide another instance's failures. An instance
+ * absent from the previous snapshot counts from zero too.
+ */
+export function compare(prev: MetricsSnapshot, cur: MetricsSnapshot): { p99Ms: number | null; failuresDelta: number; writes: number; countersReset: string[] } {
+  const merged = new Map<number, number>();
   let failuresDelta = 0;
+  const countersReset: string[] = [];
   for (const c of cur.instances) {
     const p = prev.instances.find((x) => x.instanceId === c.instanceId);
-    failuresDelta += c.failures - (p?.failures ?? 0);
-    for (const [le, n] of fromBuckets(c.buckets)) after.set(le, (after.get(le) ?? 0) + n);
-    if (p) for (const [le, n] of fromBuckets(p.buckets)) before.set(le, (before.get(le) ?? 0) + n);
+    const now = fromBuckets(c.buckets);
+    const then = p ? fromBuckets(p.buckets) : new Map<number, number>();
+    const reset = !!p && (c.failures < p.failures || [...then].some(([le, n]) => (now.get(le) ?? 0) < n));
+    if (reset) countersReset.push(c.instanceId);
+    failuresDelta += reset || !p ? c.failures : c.failures - p.failures;
+    for (const [le, n] of now) merged.set(le, (merged.get(le) ?? 0) + (reset ? n : n - (then.get(le) ?? 0)));
   }
-  const q = quantileBetween(before, after, 0.99);
-  return { p99Ms: q.value === undefined ? null : q.value === Infinity ? Number.MAX_SAFE_INTEGER : q.value * 1000, failuresDelta, writes: q.count };
+  const q = quantileBetween(new Map(), merged, 0.99);
+  return { p99Ms: q.value === undefined ? null : q.value === Infinity ? Number.MAX_SAFE_INTEGER : q.value * 1000, failuresDelta, writes: q.count, countersReset };
 }
 
 async function ensureCurrentPartitions(deps: ActivityDeps, profile: string, parent: string): Promise<HealthReport['partitions']> {
@@ -127,6 +140,7 @@ export function createHealthActivities(deps: ActivityDeps) {
       const c = compare(input.previous, cur);
       const reasons: string[] = [];
       let verdict: HealthReport['verdict'] = 'healthy';
+      if (c.countersReset.length) reasons.push(`counters of ${c.countersReset.join(', ')} were reset (restarted): counted from the restart`);
       if (c.failuresDelta > input.thresholds.maxDualWriteFailures) {
         verdict = 'unhealthy';
         reasons.push(`dual_write_failures_total rose by ${c.failuresDelta} (allowed ${input.thresholds.maxDualWriteFailures})`);
@@ -155,6 +169,7 @@ export function createHealthActivities(deps: ActivityDeps) {
         verdict,
         reasons,
         failuresDelta: c.failuresDelta,
+        countersReset: c.countersReset,
         p99Ms: c.p99Ms,
         baselineP99Ms: input.baselineP99Ms,
         writes: c.writes,
@@ -176,15 +191,9 @@ export function createHealthActivities(deps: ActivityDeps) {
       findings.push(cur.rows[0].p
         ? { check: 'partition for the current date', ok: true, detail: cur.rows[0].p }
         : { check: 'partition for the current date', ok: false, detail: 'missing', fix: 'SELECT create_monthly_partition(NOW());' });
-      const def = await pool.query<{ name: string }>(
-        `SELECT c.relname AS name
-           FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-          WHERE i.inhparent = to_regclass($1) AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'`,
-        [input.table],
-      );
-      for (const d of def.rows) {
-        const n = await pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${escapeIdentifier(d.name)}`);
-        findings.push({ check: 'default partition', ok: n.rows[0].n === '0', detail: `${d.name} holds ${n.rows[0].n} rows`, fix: Number(n.rows[0].n) ? 'create the months\' partitions and move the rows out of the default partition' : undefined });
+      for (const d of (await listPartitions(pool, input.table)).filter((p) => p.isDefault)) {
+        const n = await countRows(pool, d.name);
+        findings.push({ check: 'default partition', ok: n === 0, detail: `${d.name} holds ${n} rows`, fix: n ? 'create the months\' partitions and move the rows out of the default partition' : undefined });
       }
       const bad = await invalidIndexes(deps, input.connectionProfile, input.table);
       findings.push(bad.length

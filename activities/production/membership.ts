@@ -2,7 +2,7 @@ import type { ActivityDeps } from '../index';
 import { InvalidModeError } from '../../src/memory-layer/control-plane';
 import { ForgetRefusedError, forgetInstance, listFleet, type FleetMember, type ForgetResult } from '../../src/memory-layer/fleet';
 import { nonRetryable } from '../lib/errors';
-import { LIVE_TTL_SECONDS } from './instances';
+import { HEARTBEAT_TTL_MS } from '../../src/shared/pg-catalog';
 
 export interface FleetStatus {
   members: FleetMember[];
@@ -15,7 +15,7 @@ export function createMembershipActivities(deps: ActivityDeps) {
   return {
     /** The fleet of the target now, and who has not applied `epoch`. Reads only. */
     async fleetStatus(input: { connectionProfile: string; target: string; epoch: number }): Promise<FleetStatus> {
-      const members = await listFleet(deps.profiles.pool(input.connectionProfile), input.target, { heartbeatTtlMs: LIVE_TTL_SECONDS * 1000 });
+      const members = await listFleet(deps.profiles.pool(input.connectionProfile), input.target, { heartbeatTtlMs: HEARTBEAT_TTL_MS });
       return { members, lagging: members.filter((m) => m.appliedEpoch < input.epoch) };
     },
 
@@ -31,7 +31,7 @@ export function createMembershipActivities(deps: ActivityDeps) {
           instanceId: input.instanceId,
           operator: input.operator,
           reason: input.reason,
-          heartbeatTtlMs: LIVE_TTL_SECONDS * 1000,
+          heartbeatTtlMs: HEARTBEAT_TTL_MS,
         });
       } catch (err) {
         if (err instanceof ForgetRefusedError || err instanceof InvalidModeError) throw nonRetryable('ForgetRefused', err.message, { field: err.field });

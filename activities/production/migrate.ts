@@ -1,25 +1,13 @@
-import { escapeLiteral } from 'pg';
 import type { ActivityDeps } from '../index';
 import { applyPlan, MigrationChangedError, MigrationFailedError } from '../../src/migrations/runner';
 import { nonRetryable } from '../lib/errors';
+import { listPartitions } from '../../src/shared/pg-catalog';
 
 export interface MigrateResult {
   reapplied: string[];
   partitions: { name: string; bounds: string }[];
   helperExists: boolean;
   futurePartition: string;
-}
-
-export async function listPartitions(deps: ActivityDeps, profile: string, parent: string): Promise<{ name: string; bounds: string }[]> {
-  const r = await deps.profiles.pool(profile).query<{ name: string; bounds: string }>(
-    `SELECT child.relname AS name, pg_get_expr(child.relpartbound, child.oid) AS bounds
-       FROM pg_inherits
-       JOIN pg_class child ON pg_inherits.inhrelid = child.oid
-       JOIN pg_class parent ON pg_inherits.inhparent = parent.oid
-      WHERE parent.oid = to_regclass(${escapeLiteral(parent)})
-      ORDER BY child.relname`,
-  );
-  return r.rows;
 }
 
 export function createMigrateActivities(deps: ActivityDeps) {
@@ -43,7 +31,7 @@ export function createMigrateActivities(deps: ActivityDeps) {
       const helper = await pool.query(`SELECT proname FROM pg_proc WHERE proname = 'create_monthly_partition'`);
       if (helper.rowCount === 0) throw nonRetryable('MigrationFailedError', 'create_monthly_partition does not exist after the safe migration');
       const future = await pool.query<{ p: string }>(`SELECT create_monthly_partition((now() + interval '3 months')::date) AS p`);
-      const partitions = await listPartitions(deps, input.connectionProfile, input.target);
+      const partitions = (await listPartitions(deps.profiles.pool(input.connectionProfile), input.target)).map((p) => ({ name: p.name, bounds: p.bounds }));
       if (!partitions.some((p) => p.name === future.rows[0].p)) {
         throw nonRetryable('MigrationFailedError', `the partition ${future.rows[0].p} for now + 3 months was not created`);
       }

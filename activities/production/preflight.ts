@@ -1,7 +1,10 @@
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from '../index';
 import { applyPlan } from '../../src/migrations/runner';
-import { preflightFailed, nonRetryable, sqlState, SQLSTATE } from '../lib/errors';
+import { preflightFailed, runAlreadyActive } from '../lib/errors';
+import { finishRun, registerRun, relkind } from '../../src/shared/pg-catalog';
+import { pruneTombstonesOfRun } from '../../src/memory-layer/storage/tombstones';
+import { getControl } from '../../src/memory-layer/control-plane';
 import { monthsBetween, type MonthRange } from '../lib/months';
 import { adminClient, resolveFleet, type AppsSpec } from './instances';
 import type { InstanceRef, InstanceStats } from '../lib/admin-client';
@@ -29,8 +32,7 @@ export interface PreflightResult {
 }
 
 export async function schemaStateOf(deps: ActivityDeps, profile: string, table: string): Promise<SchemaState> {
-  const r = await deps.profiles.pool(profile).query<{ k: string | null }>(`SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)) AS k`, [table]);
-  const k = r.rows[0]?.k;
+  const k = await relkind(deps.profiles.pool(profile), table);
   if (!k) return 'absent';
   if (k === 'p') return 'partitioned';
   if (k === 'r') return 'heap';
@@ -85,45 +87,30 @@ export function createPreflightActivities(deps: ActivityDeps) {
       const mins = instances.map((i) => i.stats.minCreatedAt).filter((x): x is string => !!x).sort();
       const maxs = instances.map((i) => i.stats.maxCreatedAt).filter((x): x is string => !!x).sort();
       const months = mins.length ? monthsBetween(new Date(mins[0]), new Date(maxs[maxs.length - 1])) : [];
-      const ctl = await pool.query(`SELECT persistence, dual_write_primary AS primary, epoch FROM cutover_control WHERE target = $1`, [input.target]);
+      const ctl = await getControl(pool, input.target);
       return {
         schemaState,
         instances,
         unreachable,
         totalRecords: instances.reduce((a, i) => a + i.stats.count, 0),
         months,
-        control: ctl.rows[0] ? { persistence: ctl.rows[0].persistence, primary: ctl.rows[0].primary, epoch: Number(ctl.rows[0].epoch) } : null,
+        control: ctl ? { persistence: ctl.mode.persistence, primary: ctl.mode.primary, epoch: ctl.epoch } : null,
         serverVersion: version,
       };
     },
 
     /** Records this run as the one active run of the target (Postgres enforces one). Idempotent. */
     async registerRun(input: { connectionProfile: string; target: string; runId: string; workflowId: string; kind: string }): Promise<void> {
-      const pool = deps.profiles.pool(input.connectionProfile);
       await deps.profiles.withClient(input.connectionProfile, (c) => applyPlan(c, 'control'));
-      try {
-        await pool.query(
-          `INSERT INTO cutover_runs (run_id, workflow_id, target, kind) VALUES ($1, $2, $3, $4) ON CONFLICT (run_id) DO NOTHING`,
-          [input.runId, input.workflowId, input.target, input.kind],
-        );
-      } catch (err) {
-        if (sqlState(err) !== SQLSTATE.uniqueViolation) throw err;
-        const other = await pool.query(`SELECT workflow_id, kind, started_at FROM cutover_runs WHERE target = $1 AND status = 'active'`, [input.target]);
-        const o = other.rows[0];
-        throw nonRetryable(
-          'RunAlreadyActive',
-          `another run is active for ${input.target}: ${o?.kind ?? '?'} workflow ${o?.workflow_id ?? '?'} started ${o?.started_at?.toISOString?.() ?? '?'}. ` +
-            'Wait for it to finish, or abort it (cutover abort <workflowId>) before starting a new one.',
-        );
-      }
+      const other = await registerRun(deps.profiles.pool(input.connectionProfile), input);
+      if (other) throw runAlreadyActive(input.target, other);
     },
 
-    /** Marks the run ended (completed, rolled_back, aborted, failed). Idempotent. */
+    /** Marks the run ended (completed, rolled_back, aborted, failed); the first end recorded stays. Idempotent. */
     async finishRun(input: { connectionProfile: string; runId: string; status: 'completed' | 'rolled_back' | 'aborted' | 'failed' }): Promise<void> {
-      await deps.profiles.pool(input.connectionProfile).query(
-        `UPDATE cutover_runs SET status = $2, ended_at = coalesce(ended_at, now()) WHERE run_id = $1`,
-        [input.runId, input.status],
-      );
+      await finishRun(deps.profiles.pool(input.connectionProfile), input.runId, input.status);
+      // After the final cutover no memory store or back-fill writes any more (tombstones.ts).
+      if (input.status === 'completed') await pruneTombstonesOfRun(deps.profiles.pool(input.connectionProfile), input.runId);
     },
 
     /** Ensure schema: the safe migration (002 + control plane) when the table is absent. */

@@ -3,19 +3,25 @@ import { escapeIdentifier } from 'pg';
 import type { ActivityDeps } from '../index';
 import { addChecksums, rangeChecksumSql, type Checksum } from '../../src/memory-layer/checksum';
 import type { MemoryRecord, RecordCursor } from '../../src/memory-layer/record';
-import { upsertRecords } from '../../src/memory-layer/storage/pg-store';
-import { adminClient, LIVE_TTL_SECONDS, type AppsSpec } from './instances';
+import { rowToRecord, upsertRecords } from '../../src/memory-layer/storage/pg-store';
+import { adminClient, type AppsSpec } from './instances';
 import { listFleet } from '../../src/memory-layer/fleet';
+import { HEARTBEAT_TTL_MS } from '../../src/shared/pg-catalog';
 import type { AdminClient, InstanceRef } from '../lib/admin-client';
 import type { MonthRange } from '../lib/months';
 
+/** One month of the production cutover's verify: the memory store against Postgres, with drift and repair (not the conversion's ShadowMonthParity). */
 export interface MonthParity {
   month: string;
   memory: Checksum;
   postgres: Checksum;
   /** Checksums equal, or every difference is a write still in flight (newer than the cutoff). */
   match: boolean;
-  /** Differences older than the cutoff: real drift. */
+  /**
+   * Differences older than the cutoff: real drift. `stale` counts a Postgres row with an older
+   * updated_at, and one with the same updated_at but other content (any column: every row's
+   * full content is compared, not only its version).
+   */
   drift: { missing: number; stale: number; extra: number };
   /** Rows written or removed in Postgres by the repair. */
   repaired: number;
@@ -95,6 +101,16 @@ export async function lookAgain(
   return { pg, mem, tombstoned, memDeleted };
 }
 
+const FULL_ROWS_SQL = (table: string) =>
+  `SELECT id::text AS id, owner_id, agent_id, kind, content, metadata, created_at, updated_at FROM ${table}`;
+
+/** A record's full content, canonical (metadata keys sorted at every depth: jsonb reorders them). */
+export function contentKey(r: MemoryRecord): string {
+  const canon = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canon) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon((v as Record<string, unknown>)[k])])) : v;
+  return JSON.stringify([r.id, r.ownerId, r.agentId, r.kind, r.content, canon(r.metadata ?? {}), r.createdAt.getTime(), r.updatedAt.getTime()]);
+}
+
 export function createVerifyActivities(deps: ActivityDeps) {
   return {
     /**
@@ -123,25 +139,42 @@ export function createVerifyActivities(deps: ActivityDeps) {
 
       // Row level. Postgres first: while memory is primary every Postgres write follows its
       // memory write, so a row read here is already in memory (or deleted there since).
-      const pgRows = await pool.query<{ id: string; updated_at: Date }>(
-        `SELECT id::text AS id, updated_at FROM ${table} WHERE created_at >= $1 AND created_at < $2`,
-        [input.range.from, input.range.to],
-      );
-      const pg = new Map(pgRows.rows.map((r) => [r.id, r.updated_at.getTime()]));
+      const pgRows = await pool.query(`${FULL_ROWS_SQL(table)} WHERE created_at >= $1 AND created_at < $2`, [input.range.from, input.range.to]);
+      const pgFull = new Map(pgRows.rows.map((r) => [r.id as string, rowToRecord(r)]));
+      const pg = new Map([...pgFull].map(([id, r]) => [id, r.updatedAt.getTime()]));
       const mem = new Map<string, MemoryRecord>();
       for (const c of clients) for (const r of await exportAll(c, input.range, beat)) mem.set(r.id, r);
 
       // Suspects: memory holds a version Postgres lacks, or Postgres holds a row no memory
-      // store has. Either may be a write in flight between the two stores.
+      // store has. Either may be a write in flight between the two stores. And rows whose
+      // version agrees but whose content does not (a checksum differs for a reason).
       const behind = [...mem.values()].filter((r) => (pg.get(r.id) ?? -1) < r.updatedAt.getTime());
       const extras = [...pg.keys()].filter((id) => !mem.has(id));
-      if (behind.length + extras.length === 0) return result;
+      const divergent = [...mem.values()].filter((r) => pg.get(r.id) === r.updatedAt.getTime() && contentKey(pgFull.get(r.id)!) !== contentKey(r));
+      if (behind.length + extras.length + divergent.length === 0) return result;
 
       // Look again after a pause: a write in flight has landed by then (or changed again);
       // only a difference that stands still on both sides is drift.
       await ctx.sleep(input.graceMs ?? 2000);
-      const again = await lookAgain(deps, input, clients, [...behind.map((r) => r.id), ...extras]);
+      const again = await lookAgain(deps, input, clients, [...behind.map((r) => r.id), ...extras, ...divergent.map((r) => r.id)]);
       beat();
+      const toOverwrite: MemoryRecord[] = [];
+      if (divergent.length) {
+        const fresh = await pool.query(`${FULL_ROWS_SQL(table)} WHERE id = ANY($1::uuid[])`, [divergent.map((r) => r.id)]);
+        const pg2 = new Map(fresh.rows.map((r) => [r.id as string, rowToRecord(r)]));
+        for (const r of divergent) {
+          const m2 = again.mem.get(r.id);
+          const p2 = pg2.get(r.id);
+          if (!m2 || !p2 || again.tombstoned.has(r.id)) continue; // settled (deleted)
+          if (m2.updatedAt.getTime() !== r.updatedAt.getTime() || p2.updatedAt.getTime() !== r.updatedAt.getTime()) {
+            result.inFlight++; // written again since: the version guard decides
+            continue;
+          }
+          if (contentKey(p2) === contentKey(m2)) continue;
+          result.drift.stale++;
+          toOverwrite.push(m2);
+        }
+      }
       const toUpsert: MemoryRecord[] = [];
       for (const r of behind) {
         const m2 = again.mem.get(r.id);
@@ -181,6 +214,14 @@ export function createVerifyActivities(deps: ActivityDeps) {
           result.repaired += r.written;
           beat();
         }
+        for (const r of toOverwrite) {
+          // Same version, other content: the version guard cannot settle it; memory is the truth here.
+          const u = await pool.query(
+            `UPDATE ${table} SET owner_id = $3, agent_id = $4, kind = $5, content = $6, metadata = $7::jsonb WHERE id = $1::uuid AND updated_at = $2`,
+            [r.id, r.updatedAt, r.ownerId, r.agentId, r.kind, r.content, JSON.stringify(r.metadata ?? {})],
+          );
+          result.repaired += u.rowCount ?? 0;
+        }
         for (const id of toDelete) {
           // Only the version seen twice: a row written since is left alone.
           const d = await pool.query(`DELETE FROM ${table} WHERE id = $1::uuid AND updated_at = $2`, [id, new Date(again.pg.get(id)!)]);
@@ -201,7 +242,7 @@ async function heldByUnlisted(deps: ActivityDeps, input: VerifyMonthInput, ids: 
   const kept = new Set<string>();
   if (ids.length === 0) return kept;
   const listed = new Set(input.instances.map((i) => i.instanceId));
-  const others = (await listFleet(deps.profiles.pool(input.connectionProfile), input.table, { heartbeatTtlMs: LIVE_TTL_SECONDS * 1000 })).filter((m) => !listed.has(m.instanceId));
+  const others = (await listFleet(deps.profiles.pool(input.connectionProfile), input.table, { heartbeatTtlMs: HEARTBEAT_TTL_MS })).filter((m) => !listed.has(m.instanceId));
   for (const m of others) {
     if (!m.adminUrl) return new Set(ids);
     try {

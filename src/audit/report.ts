@@ -276,6 +276,7 @@ function applyResult(report: AuditReport, result: unknown, status?: RunStatus): 
   }
   if (Array.isArray(src.rollbacks)) report.rollbacks = src.rollbacks as RollbackRecord[];
   if (isObj(result)) {
+    // `status`: the result field of conversions recorded before it was named `outcome`.
     report.outcome = typeof result.outcome === 'string' ? result.outcome : typeof result.status === 'string' ? result.status : 'completed';
     report.finalMode = describeMode(result.finalMode);
     if (isObj(result.backfill)) report.backfill = result.backfill;

@@ -1,6 +1,7 @@
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { UnknownProfileError } from '../config/profiles';
 import { UnknownSecretError } from '../config/secrets';
+import { CONNECTION_SQLSTATES } from '../shared/pg-errors';
 import {
   CutoverAlreadyRunningError,
   CutoverNotFoundError,
@@ -47,7 +48,7 @@ export class CheckFailedError extends Error {
   }
 }
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', '57P03', '08001', '08006', '28P01', '3D000']);
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', ...CONNECTION_SQLSTATES]);
 
 export function exitCodeOf(err: unknown): ExitCode {
   if (err instanceof UsageError || err instanceof InvalidCutoverInputError || err instanceof UnknownProfileError || err instanceof UnknownSecretError) return EXIT.usage;

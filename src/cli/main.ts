@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../client/connect';
+import { shutdownTracing } from '../telemetry/tracing';
 import { parse, str } from './args';
 import type { Command } from './command';
 import { EXIT, exitCodeOf, UsageError } from './exit-codes';
@@ -17,9 +18,10 @@ import { migrate } from './commands/migrate';
 import { partitions } from './commands/partitions';
 import { doctor } from './commands/doctor';
 import { backfill, verify } from './commands/backfill';
+import { plan } from './commands/plan';
 
 /** `cutover`: the operators' and scripts' command line. See src/cli/README.md. */
-export const COMMANDS: Command[] = [start, status, watch, ...actions, audit, schedule, checkMigrations, setup, migrate, partitions, doctor, backfill, verify];
+export const COMMANDS: Command[] = [start, status, watch, ...actions, audit, schedule, checkMigrations, setup, migrate, partitions, doctor, backfill, verify, plan];
 
 export const USAGE = `usage: cutover <command> [options]
 
@@ -27,7 +29,7 @@ Workflows (Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, … or --address/--na
 ${COMMANDS.filter((c) => ['start', 'status', 'watch', 'approve', 'pause', 'resume', 'abort', 'extend', 'audit', 'schedule', 'setup'].includes(c.name)).map((c) => `  ${c.name.padEnd(17)}${c.summary}`).join('\n')}
 
 Database, by hand (--profile NAME → LICHEN_DB_PROFILE_<NAME>, default DATABASE_URL):
-${COMMANDS.filter((c) => ['check-migrations', 'migrate', 'partitions', 'doctor', 'backfill', 'verify'].includes(c.name)).map((c) => `  ${c.name.padEnd(17)}${c.summary}`).join('\n')}
+${COMMANDS.filter((c) => ['check-migrations', 'migrate', 'partitions', 'doctor', 'backfill', 'verify', 'plan'].includes(c.name)).map((c) => `  ${c.name.padEnd(17)}${c.summary}`).join('\n')}
 
 Global options: --json (one JSON document on stdout), --address HOST:PORT, --namespace NS,
 --temporal-profile NAME (envconfig profile), -h/--help.
@@ -71,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     return code;
   } finally {
     await connection?.connection.close().catch(() => undefined);
+    await shutdownTracing(); // the StartWorkflow span of `cutover start`, before the process exits
   }
 }
 

@@ -52,6 +52,7 @@ export async function snapshot(client: Client, workflowId: string): Promise<RunS
 export function verdictOf(s: RunSnapshot): { done: boolean; ok: boolean; outcome: string } {
   if (s.execution === 'RUNNING') return { done: false, ok: true, outcome: s.status?.state ?? 'running' };
   if (s.execution !== 'COMPLETED') return { done: true, ok: false, outcome: s.execution.toLowerCase() };
+  // `status`: the result field of conversions finished before it was named `outcome`.
   const outcome = String(s.result?.outcome ?? s.result?.status ?? 'completed');
   return { done: true, ok: outcome === 'completed' || outcome === 'dry-run', outcome };
 }

@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { tracingPlugins } from '../telemetry/tracing';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 import { TemporalConnectionError } from './errors';
 
@@ -61,7 +62,7 @@ export async function connectClient(opts: TemporalConnectOptions & { connectTime
       ...(cfg.connectionOptions as Parameters<typeof Connection.connect>[0]),
       connectTimeout: opts.connectTimeoutMs ?? 10_000,
     });
-    return new Client({ connection, namespace: cfg.namespace });
+    return new Client({ connection, namespace: cfg.namespace, plugins: tracingPlugins('lichen-cutover-client') });
   } catch (err) {
     throw new TemporalConnectionError(cfg.describe(), err);
   }

@@ -26,7 +26,7 @@ export { getCutoverHandle, type CutoverHandle, type OperatorActionName } from '.
 export { CutoverAlreadyRunningError, CutoverNotFoundError, CutoverRejectedError, InvalidCutoverInputError, TemporalConnectionError } from './errors';
 
 // The types the workflows use, so callers need no deep imports.
-export type { ProductionCutoverInput, ResolvedProductionInput } from '../../workflows/production-input';
+export type { ProductionCutoverInput, ProductionSettings } from '../../workflows/production-input';
 export type { ProductionCutoverResult, CutoverOutcome } from '../../workflows/production';
 export type { ConversionInput, ConversionSummary } from '../../workflows/conversion';
 export type { MaintenanceInput, MaintenanceSummary } from '../../workflows/maintenance';

@@ -1,4 +1,4 @@
-import type { ResolvedProductionInput } from '../../workflows/production-input';
+import type { ProductionSettings } from '../../workflows/production-input';
 import type { ConversionSettings } from '../../workflows/conversion-input';
 import type { MaintenanceSettings } from '../../workflows/maintenance-input';
 
@@ -14,7 +14,7 @@ export interface StaticText {
 
 const yes = (b: boolean) => (b ? 'yes' : 'no');
 
-export function summarizeProduction(r: ResolvedProductionInput): StaticText {
+export function summarizeProduction(r: ProductionSettings): StaticText {
   const window = r.monitoring.windowMinutes >= 60 ? `${+(r.monitoring.windowMinutes / 60).toFixed(2)} h` : `${r.monitoring.windowMinutes} min`;
   return {
     staticSummary: `Production cutover of \`${r.target}\` to partitioned Postgres${r.dryRun ? ' (dry run)' : ''}${r.nonProduction ? ' [non-production]' : ''}`,
@@ -47,7 +47,7 @@ export function summarizeConversion(s: ConversionSettings): StaticText {
       '',
       '| setting | value |',
       '|---|---|',
-      `| connection profile | \`${s.profile}\` |`,
+      `| connection profile | \`${s.connectionProfile}\` |`,
       `| sync | ${s.sync === 'app-dual-write' ? `app dual-write (barrier timeout ${s.appBarrierTimeoutSeconds} s)` : 'trigger'} |`,
       `| copy | batch ${s.copy.batchSize}, ${s.copy.maxRowsPerSecond || 'unbounded'} rows/s |`,
       `| swap | lock_timeout ${s.lock.lockTimeoutMs} ms, ${s.lock.maxTries} tries |`,
@@ -65,7 +65,7 @@ export function summarizeMaintenance(s: MaintenanceSettings): StaticText {
       '',
       '| setting | value |',
       '|---|---|',
-      `| connection profile | \`${s.profile}\` |`,
+      `| connection profile | \`${s.connectionProfile}\` |`,
       `| premake | current + ${s.premakeMonths} months |`,
       `| retention | ${s.retentionMonths === null ? 'keep all' : `${s.retentionMonths} months (${s.dropDetached ? 'detach and drop' : 'detach only'})`} |`,
     ].join('\n'),

@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { SearchAttributePair, Workflow } from '@temporalio/common';
 import { InputError } from '../../workflows/common/validate';
-import { resolveProductionInput, type ProductionCutoverInput, type ResolvedProductionInput } from '../../workflows/production-input';
+import { parseProductionInput, type ProductionCutoverInput, type ProductionSettings } from '../../workflows/production-input';
 import { parseConversionInput, type ConversionInput, type ConversionSettings } from '../../workflows/conversion-input';
 import { parseMaintenanceInput, type MaintenanceInput, type MaintenanceSettings } from '../../workflows/maintenance-input';
 import type { productionCutover } from '../../workflows/production';
@@ -86,8 +86,8 @@ async function start<W extends Workflow>(
 }
 
 /** Validates a start input with the workflow's own rules (no connection needed). Throws InvalidCutoverInputError. */
-export function validateStartInput(kind: WorkflowKind, input: unknown): ResolvedProductionInput | ConversionSettings | MaintenanceSettings {
-  return validated(() => (kind === 'production' ? resolveProductionInput(input) : kind === 'conversion' ? parseConversionInput(input) : parseMaintenanceInput(input)));
+export function validateStartInput(kind: WorkflowKind, input: unknown): ProductionSettings | ConversionSettings | MaintenanceSettings {
+  return validated(() => (kind === 'production' ? parseProductionInput(input) : kind === 'conversion' ? parseConversionInput(input) : parseMaintenanceInput(input)));
 }
 
 /** Starts `productionCutover`. Throws InvalidCutoverInputError or CutoverAlreadyRunningError. */
@@ -95,8 +95,8 @@ export async function startProductionCutover(
   client: Client,
   input: ProductionCutoverInput,
   opts: StartOptions = {},
-): Promise<WorkflowHandleWithFirstExecutionRunId<typeof productionCutover> & { resolved: ResolvedProductionInput }> {
-  const resolved = validated(() => resolveProductionInput(input));
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof productionCutover> & { resolved: ProductionSettings }> {
+  const resolved = validated(() => parseProductionInput(input));
   const h = await start<typeof productionCutover>(client, 'production', resolved.target, input, summarizeProduction(resolved), opts);
   return Object.assign(h, { resolved });
 }

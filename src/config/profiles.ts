@@ -46,6 +46,9 @@ export function createProfileResolver(explicit: Record<string, string> = {}, env
     if (!p) {
       p = new Pool({ connectionString: url(name), max: 12, application_name: `lichen-cutover:${name}` });
       p.on('error', () => undefined); // idle-client errors (server restarts) surface on the next query
+      // The worker's SQL reads month boundaries and date literals in UTC, whatever the role's,
+      // the database's or the URL's TimeZone (queued before the client's first query).
+      p.on('connect', (c) => void c.query(`SET TIME ZONE 'UTC'`).catch(() => undefined));
       pools.set(name, p);
     }
     return p;

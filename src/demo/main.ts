@@ -15,6 +15,7 @@ import { takeOverTerminationSignals } from './signals';
 import { startDemoStack, type DemoStack } from './stack';
 import { auditSummary } from './summary';
 import { uiServesRun, waitForUi } from './ui-check';
+import { formatSetupError, SetupError } from '../devenv/setup-error';
 
 /** The whole run is abandoned past this: a demo that hangs helps nobody. */
 const RUN_DEADLINE_MS = 8 * 60_000;
@@ -80,7 +81,8 @@ async function main(): Promise<number> {
   });
   // Last resort: an error nothing caught must not leave the servers running behind us.
   process.on('uncaughtException', (err) => {
-    process.stderr.write(`demo: unexpected error: ${err.stack ?? String(err)}\nstopping everything…\n`);
+    const text = err instanceof SetupError ? formatSetupError(err, 'npm run demo') : `demo: unexpected error: ${err.stack ?? String(err)}\n`;
+    process.stderr.write(`${text}stopping everything…\n`);
     void (stack?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
   });
   /** Races `p` against a signal, so Ctrl-C during any step goes straight to the teardown. */
@@ -185,6 +187,10 @@ async function main(): Promise<number> {
     if (err instanceof Interrupted) {
       if (result.status === 'running' || result.status === 'not-started') result.status = 'interrupted';
       code = 130;
+    } else if (err instanceof SetupError) {
+      process.stderr.write(formatSetupError(err, 'npm run demo'));
+      result.status = 'error';
+      code = 1;
     } else {
       process.stderr.write(`demo failed: ${(err as Error).stack ?? String(err)}\n`);
       if (result.status === 'running' || result.status === 'not-started') result.status = 'error';

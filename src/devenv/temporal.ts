@@ -6,6 +6,7 @@ import { Connection } from '@temporalio/client';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 import { freePort, waitForPort } from './ports';
 import { resolveTemporalCli } from './temporal-cli';
+import { settingUp } from './setup-error';
 
 export interface RunningTemporal {
   /** gRPC address, host:port. */
@@ -41,7 +42,11 @@ export interface StartTemporalOptions {
  * Starts `temporal server start-dev` on free loopback ports with the project's search
  * attributes registered, and waits until it answers.
  */
-export async function startTemporal(opts: StartTemporalOptions = {}): Promise<RunningTemporal> {
+export function startTemporal(opts: StartTemporalOptions = {}): Promise<RunningTemporal> {
+  return settingUp('the Temporal dev server', () => startDevServer(opts));
+}
+
+async function startDevServer(opts: StartTemporalOptions): Promise<RunningTemporal> {
   const cli = await resolveTemporalCli();
   const namespace = opts.namespace ?? 'default';
   const port = opts.port ?? (await freePort());

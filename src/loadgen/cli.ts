@@ -1,10 +1,12 @@
 import fs from 'node:fs';
-import { createProfileResolver } from '../config/profiles';
 import { parseLoadgenArgs, CliUsageError, USAGE, type LoadgenCliOptions } from './cli-args';
 import { startLoad, type LoadStats } from './generator';
 import { OpLog } from './oplog';
 import { checkOracle, formatVerdict, instancesReader, postgresReader, verdictPasses, type StoreReader } from './oracle';
 import { seedRecords } from './seed';
+import { sqlLoadMain, SQL_USAGE } from './sql/cli';
+import { TableNameError } from '../../activities/conversion/descriptor/names';
+import { createProfileResolver, UnknownProfileError } from '../config/profiles';
 
 /**
  * `npm run loadgen -- --url http://127.0.0.1:8080[,url2] --rate 200 --duration 30s
@@ -98,7 +100,18 @@ async function main(opts: LoadgenCliOptions): Promise<number> {
   return ok ? 0 : 1;
 }
 
-if (require.main === module) {
+/** `--table` without `--url`: the generic SQL load generator (src/loadgen/sql). */
+const sqlMode = (argv: string[]) => !argv.includes('--url') && argv.some((a) => a === '--table' || a.startsWith('--table='));
+
+if (require.main === module && sqlMode(process.argv.slice(2))) {
+  sqlLoadMain(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`loadgen: ${err instanceof Error ? err.message : String(err)}\n\n${SQL_USAGE}\n`);
+      process.exit(err instanceof CliUsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err instanceof TableNameError || err instanceof UnknownProfileError ? 2 : 1);
+    },
+  );
+} else if (require.main === module) {
   let opts: LoadgenCliOptions;
   try {
     opts = parseLoadgenArgs(process.argv.slice(2));

@@ -1,5 +1,8 @@
 import type { Pool } from 'pg';
 import type { PersistenceKind, PersistenceMode, StoreName } from '../../workflows/types';
+import { HEARTBEAT_TTL_MS, listInstances } from '../shared/pg-catalog';
+
+export { listInstances, type InstanceInfo } from '../shared/pg-catalog';
 
 export type { PersistenceMode } from '../../workflows/types';
 
@@ -35,7 +38,8 @@ export type { PersistenceMode } from '../../workflows/types';
 
 export const CONTROL_CHANNEL = 'cutover_control';
 export const DEFAULT_TARGET = 'memory_records';
-export const DEFAULT_HEARTBEAT_TTL_MS = 10_000;
+/** The heartbeat TTL of the liveness rule (one constant: src/shared/pg-catalog.ts). */
+export const DEFAULT_HEARTBEAT_TTL_MS = HEARTBEAT_TTL_MS;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 2_000;
 export const DEFAULT_POLL_INTERVAL_MS = 1_000;
 /**
@@ -203,50 +207,6 @@ export async function setMode(pool: Queryable, input: SetModeInput): Promise<{ e
     [input.target, mode.persistence, mode.primary, mode.failFast, mode.dualWriteEnabled, input.actor, input.reason, mode.mirrorTable ?? null],
   );
   return { epoch: Number(r.rows[0].epoch) };
-}
-
-export interface InstanceInfo {
-  instanceId: string;
-  target: string;
-  adminUrl: string | null;
-  appliedEpoch: number;
-  appliedMode: PersistenceMode | Record<string, never>;
-  startedAt: Date;
-  lastHeartbeat: Date;
-  stoppedAt: Date | null;
-  /** Per the liveness rule, with the TTL given (default 10 s). */
-  live: boolean;
-}
-
-/** Every registered instance of `target` (live or not), oldest first. */
-export async function listInstances(pool: Queryable, target: string, opts: { heartbeatTtlMs?: number } = {}): Promise<InstanceInfo[]> {
-  const ttl = opts.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS;
-  const r = await pool.query<{
-    instance_id: string;
-    target: string;
-    admin_url: string | null;
-    applied_epoch: string;
-    applied_mode: PersistenceMode;
-    started_at: Date;
-    last_heartbeat: Date;
-    stopped_at: Date | null;
-    live: boolean;
-  }>(
-    `SELECT *, (stopped_at IS NULL AND last_heartbeat > now() - make_interval(secs => $2::float8 / 1000)) AS live
-       FROM cutover_instances WHERE target = $1 ORDER BY started_at, instance_id`,
-    [target, ttl],
-  );
-  return r.rows.map((x) => ({
-    instanceId: x.instance_id,
-    target: x.target,
-    adminUrl: x.admin_url,
-    appliedEpoch: Number(x.applied_epoch),
-    appliedMode: x.applied_mode,
-    startedAt: x.started_at,
-    lastHeartbeat: x.last_heartbeat,
-    stoppedAt: x.stopped_at,
-    live: x.live,
-  }));
 }
 
 export interface LaggingInstance {

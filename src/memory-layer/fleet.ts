@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { DEFAULT_HEARTBEAT_TTL_MS, InvalidModeError } from './control-plane';
 
 /**
- * Membership (orchestrator side; the columns are in migrations/005_instance_membership.sql).
+ * Membership (orchestrator side; the columns are in migrations/007_instance_membership.sql).
  *
  * The FLEET of a target is every instance registered for it that has not stopped cleanly
  * (stopped_at IS NULL) and that an operator has not declared gone (forgotten_at IS NULL, or it

@@ -3,7 +3,7 @@ import type { PersistenceMode } from '../../workflows/types';
 
 export type WriteOp = 'create' | 'update' | 'delete';
 /** ok: stored; stale: a newer version was already there; deleted: id tombstoned; error: failed. */
-export type WriteOutcome = 'ok' | 'stale' | 'deleted' | 'error';
+export type WriteOutcome = 'ok' | 'stale' | 'deleted' | 'taken' | 'error';
 
 /**
  * One registry per service instance (several instances can share a process in tests).

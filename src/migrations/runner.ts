@@ -16,15 +16,15 @@ import { migrationsDir } from '../devenv/paths';
 /** Which files bring a database to which state. */
 export const MIGRATION_PLANS = {
   /** New installs and the production path: the partitioned table (safe migration). */
-  partitioned: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_instance_membership.sql', '002_partitions.sql'],
+  partitioned: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_app_role.sql', '007_instance_membership.sql', '002_partitions.sql', '006_partition_function.sql'],
   /** A Phase 2 database: the heap table (the conversion path's starting point). */
-  heap: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_instance_membership.sql', '001_memory_records_heap.sql'],
-  /** Conversion step 2: the partitioned shadow table. */
-  conversion: ['002a_convert_to_partitioned.sql'],
+  heap: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_app_role.sql', '007_instance_membership.sql', '001_memory_records_heap.sql', '006_partition_function.sql'],
+  /** Conversion step 2: the partitioned shadow table (006 again: 002a redefines the helper). */
+  conversion: ['002a_convert_to_partitioned.sql', '006_partition_function.sql'],
   /** Development only: drops and recreates (refused on production or non-empty tables). */
-  dev: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_instance_membership.sql', '002_partitions_dev.sql'],
-  /** The control-plane tables alone. */
-  control: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_instance_membership.sql'],
+  dev: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_app_role.sql', '007_instance_membership.sql', '002_partitions_dev.sql', '006_partition_function.sql'],
+  /** The control-plane tables alone (and the app role's grants on them). */
+  control: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_app_role.sql', '007_instance_membership.sql'],
 } as const;
 export type MigrationPlan = keyof typeof MIGRATION_PLANS;
 
@@ -137,8 +137,18 @@ export async function isMarkedProduction(client: ClientBase): Promise<boolean> {
   return r.rows[0]?.env === 'production';
 }
 
+/**
+ * Refuses a _dev.sql file on a database marked production or whose memory_records holds rows.
+ * Runs INSIDE the file's transaction, after locking what it checks: memory_records in ACCESS
+ * EXCLUSIVE mode (no row can be inserted between the check and the DROP) and the marker table
+ * in SHARE mode (no one marks the database production meanwhile). Check and act are one step.
+ */
 async function guardDestructive(client: ClientBase, file: MigrationFile): Promise<void> {
   if (!file.name.endsWith('_dev.sql')) return;
+  await client.query(`DO $lock$ BEGIN
+      IF to_regclass('cutover_database_marker') IS NOT NULL THEN LOCK TABLE cutover_database_marker IN SHARE MODE; END IF;
+      IF to_regclass('memory_records') IS NOT NULL THEN LOCK TABLE memory_records IN ACCESS EXCLUSIVE MODE; END IF;
+    END $lock$`);
   if (await isMarkedProduction(client)) throw new DestructiveMigrationRefusedError(file.name, 'the database is marked production');
   const r = await client.query<{ has_rows: boolean | null }>(
     `SELECT CASE WHEN to_regclass('memory_records') IS NULL THEN NULL
@@ -166,9 +176,9 @@ export async function applyMigrations(client: ClientBase, names: readonly string
         results.push({ name: file.name, checksum: file.checksum, outcome: 'skipped', ms: 0 });
         continue;
       }
-      await guardDestructive(client, file);
       await client.query('BEGIN');
       try {
+        await guardDestructive(client, file);
         await client.query(file.sql);
         if (applied) {
           await client.query(
@@ -184,6 +194,7 @@ export async function applyMigrations(client: ClientBase, names: readonly string
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
+        if (err instanceof DestructiveMigrationRefusedError) throw err;
         const e = err as { code?: string; message: string; hint?: string };
         throw new MigrationFailedError(file.name, e.code, e.message, e.hint);
       }
@@ -193,6 +204,23 @@ export async function applyMigrations(client: ClientBase, names: readonly string
     await client.query(`SELECT pg_advisory_unlock(${LOCK_KEY_SQL})`).catch(() => undefined);
   }
   return results;
+}
+
+export type DatabaseEnvironment = 'production' | 'staging' | 'development';
+
+/**
+ * Writes the database marker (cutover_database_marker, of 003): `production` makes the runner
+ * refuse every _dev.sql file here for good. Idempotent; returns the previous environment.
+ */
+export async function markDatabase(client: ClientBase, environment: DatabaseEnvironment): Promise<string | null> {
+  const prev = await client.query<{ environment: string }>(`SELECT environment FROM cutover_database_marker WHERE singleton`);
+  await client.query(
+    `INSERT INTO cutover_database_marker (singleton, environment) VALUES (true, $1)
+     ON CONFLICT (singleton) DO UPDATE SET environment = EXCLUDED.environment, marked_at = now()
+      WHERE cutover_database_marker.environment IS DISTINCT FROM EXCLUDED.environment`,
+    [environment],
+  );
+  return prev.rows[0]?.environment ?? null;
 }
 
 export async function applyPlan(client: ClientBase, plan: MigrationPlan, opts: ApplyOptions = {}): Promise<MigrationResult[]> {

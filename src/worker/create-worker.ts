@@ -7,6 +7,8 @@ import { projectRoot } from '../devenv/paths';
 import { resolveTemporalConfig, type TemporalConnectOptions } from '../client/connect';
 import { defaultTaskQueue } from '../client/start';
 import { TemporalConnectionError } from '../client/errors';
+import { cutoverMetricsInterceptor } from '../../activities/lib/metrics';
+import { tracingPlugins } from '../telemetry/tracing';
 
 export interface CreateWorkerOptions {
   /** An existing connection (tests, the demo); otherwise one is opened from envconfig. */
@@ -69,6 +71,10 @@ export async function createWorker(opts: CreateWorkerOptions = {}): Promise<Cuto
       ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
       activities: createActivities({ profiles, secrets }),
       maxConcurrentActivityTaskExecutions: 20,
+      // The cutover metrics (a no-op unless the runtime exports metrics: LICHEN_METRICS_ADDRESS).
+      interceptors: { activity: [cutoverMetricsInterceptor] },
+      // Traces (OTEL_EXPORTER_OTLP_ENDPOINT): activity and workflow interceptors, the span sink.
+      plugins: tracingPlugins('lichen-cutover-worker'),
       ...opts.workerOptions,
     });
   } catch (err) {

@@ -89,13 +89,13 @@ describe('Postgres restarted under a running cutover', () => {
       }
       const summary = (await handle.result()) as ConversionSummary;
       await writer.stop();
-      expect(['completed', 'rolled-back']).toContain(summary.status);
+      expect(['completed', 'rolled-back']).toContain(summary.outcome);
       const kinds = await relkinds(db.pool);
-      if (summary.status === 'completed') expect(kinds).toEqual({ memory_records: 'p', memory_records_partitioned: null, memory_records_old: null });
+      if (summary.outcome === 'completed') expect(kinds).toEqual({ memory_records: 'p', memory_records_partitioned: null, memory_records_old: null });
       else expect(kinds.memory_records).toBe('r');
       const verdict = await checkSqlOracle(db.url, 'memory_records', writer.oracle);
       expect(verdict).toEqual({ missing: 0, stale: 0, resurrected: 0, examples: [] });
-      return { dataLost: lostRecords(verdict), detail: `${summary.status}; swap tries ${summary.swap?.tries ?? 'n/a'}, already swapped on retry: ${summary.swap?.alreadySwapped ?? 'n/a'}; ${writer.errors.length} writes failed while Postgres was down (not acknowledged)` };
+      return { dataLost: lostRecords(verdict), detail: `${summary.outcome}; swap tries ${summary.swap?.tries ?? 'n/a'}, already swapped on retry: ${summary.swap?.alreadySwapped ?? 'n/a'}; ${writer.errors.length} writes failed while Postgres was down (not acknowledged)` };
     });
   });
 });

@@ -25,8 +25,10 @@ describe('cutover CLI: hand-run database steps against a real Postgres', () => {
     expect(m.json<{ results: { name: string; outcome: string }[] }>().results.map((r) => [r.name, r.outcome])).toEqual([
       ['003_control_plane.sql', 'applied'],
       ['004_control_plane_mirror.sql', 'applied'],
-      ['005_instance_membership.sql', 'applied'],
+      ['005_app_role.sql', 'applied'],
+      ['007_instance_membership.sql', 'applied'],
       ['002_partitions.sql', 'applied'],
+      ['006_partition_function.sql', 'applied'],
     ]);
     const again = await runCli(['migrate', '--profile', 'test', '--json'], env());
     expect(again.json<{ results: { outcome: string }[] }>().results.every((r) => r.outcome === 'skipped')).toBe(true);
@@ -54,7 +56,8 @@ describe('cutover CLI: hand-run database steps against a real Postgres', () => {
     const r = await runCli(['doctor', '--profile', 'test', '--json'], env());
     expect(r.code).toBe(1);
     const bad = r.json<{ findings: Finding[] }>().findings.filter((f) => !f.ok);
-    expect(bad.map((f) => f.check).sort()).toEqual(['default partition', 'index health']);
+    // The table holds a record now and the database is not marked: that is a finding too.
+    expect(bad.map((f) => f.check).sort()).toEqual(['database marker', 'default partition', 'index health']);
     expect(bad.find((f) => f.check === 'default partition')?.detail).toContain('holds 1 rows');
     expect(bad.find((f) => f.check === 'index health')?.fix).toContain('REINDEX INDEX CONCURRENTLY "doctor_probe_idx";');
   });
@@ -62,7 +65,7 @@ describe('cutover CLI: hand-run database steps against a real Postgres', () => {
   it('migrate refuses a plan with gate findings, and the dev plan on a database marked production', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-migrate-'));
     try {
-      for (const f of ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_instance_membership.sql']) fs.copyFileSync(path.join(migrationsDir, f), path.join(dir, f));
+      for (const f of ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_app_role.sql', '006_partition_function.sql', '007_instance_membership.sql']) fs.copyFileSync(path.join(migrationsDir, f), path.join(dir, f));
       fs.copyFileSync(path.join(projectRoot, 'test/fixtures/gates/safe-no-banner/002_partitions.sql'), path.join(dir, '002_partitions.sql'));
       const gated = await runCli(['migrate', '--profile', 'test', '--dir', dir], env());
       expect(gated.code).toBe(1);

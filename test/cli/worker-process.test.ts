@@ -27,7 +27,7 @@ describe('npm run worker (src/worker/main.ts)', () => {
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      const deadline = Date.now() + 45_000;
+      const deadline = Date.now() + 150_000; // bundling the workflows alone can take 20 s on a loaded machine
       while (!out.includes('"worker started"') && Date.now() < deadline) {
         if (child.exitCode !== null) break;
         await new Promise((r) => setTimeout(r, 200));

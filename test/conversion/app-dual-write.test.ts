@@ -58,7 +58,7 @@ describe('heapToPartitionedConversion with sync "app-dual-write" under load thro
         await new Promise((r) => setTimeout(r, 1000));
         await a.executeUpdate(abortUpdate, { args: [{ operator: 'ops', reason: 'change window closed' }] });
         const sa = (await a.result()) as ConversionSummary;
-        expect(sa.status).toBe('aborted');
+        expect(sa.outcome).toBe('aborted');
         expect(sa.sync).toBe('app-dual-write');
         expect(sa.rollbacks).toEqual([expect.objectContaining({ branch: expect.stringMatching(/^before-swap: app mirror/) })]);
         expect(await relkinds(pool)).toEqual({ memory_records: 'r', memory_records_partitioned: null, memory_records_old: null });
@@ -74,7 +74,7 @@ describe('heapToPartitionedConversion with sync "app-dual-write" under load thro
         await new Promise((r) => setTimeout(r, 1500)); // app writes land in the partitioned table and in the old one
         await b.executeUpdate(abortUpdate, { args: [{ operator: 'ops', reason: 'latency regression seen' }] });
         const sb = (await b.result()) as ConversionSummary;
-        expect(sb.status).toBe('aborted');
+        expect(sb.outcome).toBe('aborted');
         expect(sb.swap!.lockHoldMs!).toBeLessThan(1000);
         expect(sb.rollbacks).toEqual([expect.objectContaining({ branch: expect.stringMatching(/^after-swap: swapped back, app mirror/) })]);
         expect(await relkinds(pool)).toEqual({ memory_records: 'r', memory_records_partitioned: null, memory_records_old: null });
@@ -93,7 +93,7 @@ describe('heapToPartitionedConversion with sync "app-dual-write" under load thro
         expectNothingLost(await checkOracle(log, postgresReader(pool, 'memory_records')));
         await c.executeUpdate(approveUpdate, { args: [{ operator: 'frank', reason: 'old table verified', gate: 'drop-old-table' }] });
         const sc = (await c.result()) as ConversionSummary;
-        expect(sc.status).toBe('completed');
+        expect(sc.outcome).toBe('completed');
         expect(sc.droppedOldTable).toBe(true);
         expect(sc.swap!.lockHoldMs!).toBeLessThan(1000);
         expect(sc.postSwap).toMatchObject({ ok: true, mirrored: true });

@@ -45,7 +45,7 @@ describe('heapToPartitionedConversion with the app writing through the load gene
         await handle.executeUpdate(approveUpdate, { args: [{ operator: 'frank', reason: 'old table verified', gate: 'drop-old-table' }] });
         return handle.result();
       })())) as ConversionSummary;
-      expect(summary.status).toBe('completed');
+      expect(summary.outcome).toBe('completed');
       expect(summary.swap!.lockHoldMs!).toBeLessThan(1000);
       expect(load.stats().acked).toBeGreaterThan(500);
       expect(load.stats().failed).toBe(0);

@@ -71,8 +71,8 @@ describe('heapToPartitionedConversion under continuous writes', () => {
     await handle.executeUpdate(approveUpdate, { args: [{ operator: 'test-operator', reason: 'retention verified by the test', gate: 'drop-old-table' }] });
     const summary = (await handle.result()) as ConversionSummary;
 
-    expect(summary.status).toBe('completed');
-    expect(summary.phases.map((p) => p.phase)).toEqual(['preflight', 'create-shadow', 'install-sync', 'copy', 'verify', 'swap', 'post-swap-check', 'retention', 'drop-old-table', 'summary']);
+    expect(summary.outcome).toBe('completed');
+    expect(summary.phases.map((p) => p.phase)).toEqual(['preflight', 'create shadow', 'install sync', 'copy', 'verify', 'swap', 'post-swap check', 'retention', 'drop old table', 'summary']);
     expect(summary.copy.rows).toBeGreaterThanOrEqual(20_000);
     expect(summary.parity.months.every((m) => m.match)).toBe(true);
     expect(summary.swap!.lockHoldMs).toBeGreaterThan(0);

@@ -24,7 +24,7 @@ describe('rollback of the conversion, driven by an operator abort', () => {
     await new Promise((r) => setTimeout(r, 300)); // writes continue after the rollback
     await writer.stop();
 
-    expect(summary.status).toBe('aborted');
+    expect(summary.outcome).toBe('aborted');
     expect(summary.cause).toBe('aborted by ops: change window closed');
     expect(summary.rollbacks).toEqual([expect.objectContaining({ branch: expect.stringMatching(/^before-swap/), cause: summary.cause })]);
     expect(await relkinds(db.pool)).toEqual({ memory_records: 'r', memory_records_partitioned: null, memory_records_old: null });
@@ -49,7 +49,7 @@ describe('rollback of the conversion, driven by an operator abort', () => {
     await new Promise((r) => setTimeout(r, 300));
     await writer.stop();
 
-    expect(summary.status).toBe('aborted');
+    expect(summary.outcome).toBe('aborted');
     expect(summary.swap?.lockHoldMs).toBeGreaterThan(0);
     expect(summary.rollbacks).toEqual([expect.objectContaining({ branch: expect.stringMatching(/^after-swap/), cause: 'aborted by ops: latency regression seen' })]);
     expect(await relkinds(db.pool)).toEqual({ memory_records: 'r', memory_records_partitioned: null, memory_records_old: null });

@@ -47,7 +47,7 @@ describe('the swap under a long transaction', () => {
     const summary = (await handle.result()) as ConversionSummary;
     await writer.stop();
 
-    expect(summary.status).toBe('completed');
+    expect(summary.outcome).toBe('completed');
     expect(summary.swap!.tries).toBeGreaterThan(2);
     expect(summary.swap!.operatorRetries).toBe(0);
     expect(summary.swap!.lockHoldMs!).toBeLessThan(1000);
@@ -80,7 +80,7 @@ describe('the swap under a long transaction', () => {
     const summary = (await handle.result()) as ConversionSummary;
     await writer.stop();
 
-    expect(summary.status).toBe('completed');
+    expect(summary.outcome).toBe('completed');
     expect(summary.swap!.operatorRetries).toBe(1);
     expect(summary.decisions.map((d) => d.action)).toEqual(['resume', 'approve']);
     expect(writer.errors).toEqual([]);

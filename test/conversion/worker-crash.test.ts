@@ -64,7 +64,7 @@ describe('a worker killed during the copy', () => {
     const summary = (await handle.result()) as ConversionSummary;
     await writer.stop();
 
-    expect(summary.status).toBe('completed');
+    expect(summary.outcome).toBe('completed');
     expect(summary.copy.resumes).toHaveLength(1);
     const resumed = summary.copy.resumes[0];
     expect(resumed.attempt).toBeGreaterThan(1);

@@ -6,6 +6,7 @@ import { Pool } from 'pg';
 import type { PersistenceMode } from '../../workflows/types';
 import { createMemoryService, type MemoryService } from '../../src/memory-layer/server';
 import { projectRoot } from '../../src/devenv/paths';
+import { appRoleUrl } from './app-role';
 
 export interface AppInstance {
   url: string;
@@ -26,6 +27,11 @@ export interface StartAppsOptions {
   leaseMs?: number;
   /** Instance id prefix (default app). */
   prefix?: string;
+  /**
+   * `app` (default): connect as the database's unprivileged app role (app-role.ts), as
+   * production does; `owner`: with `dbUrl` itself.
+   */
+  role?: 'app' | 'owner';
 }
 
 export interface RunningApps {
@@ -45,9 +51,10 @@ export async function startApps(n: number, opts: StartAppsOptions): Promise<Runn
   const adminToken = opts.adminToken ?? `tok_${crypto.randomBytes(12).toString('hex')}`;
   const run = crypto.randomBytes(3).toString('hex');
   const instances: AppInstance[] = [];
+  const url = opts.role === 'owner' ? opts.dbUrl : await appRoleUrl(opts.dbUrl);
   try {
     for (let i = 0; i < n; i++) {
-      const pool = new Pool({ connectionString: opts.dbUrl, max: 10, connectionTimeoutMillis: 3_000 });
+      const pool = new Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 3_000 });
       pool.on('error', () => undefined);
       const instanceId = `${opts.prefix ?? 'app'}-${run}-${i}`;
       try {
@@ -98,6 +105,8 @@ export interface SpawnAppOptions {
   env?: Record<string, string>;
   /** How long to wait for the "listening" line (default 20 s). */
   startTimeoutMs?: number;
+  /** As StartAppsOptions.role. */
+  role?: 'app' | 'owner';
 }
 
 export interface SpawnedApp {
@@ -119,11 +128,12 @@ export interface SpawnedApp {
 export async function spawnAppProcess(opts: SpawnAppOptions): Promise<SpawnedApp> {
   const mode = opts.bootMode ?? DEFAULT_BOOT;
   const instanceId = opts.instanceId ?? `proc-${crypto.randomBytes(3).toString('hex')}`;
+  const dbUrl = opts.role === 'owner' ? opts.dbUrl : await appRoleUrl(opts.dbUrl);
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/memory-layer/main.ts')], {
     cwd: projectRoot,
     env: {
       ...process.env,
-      DATABASE_URL: opts.dbUrl,
+      DATABASE_URL: dbUrl,
       LICHEN_ADMIN_TOKEN: opts.adminToken,
       INSTANCE_ID: instanceId,
       PORT: '0',

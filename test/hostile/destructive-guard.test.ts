@@ -84,3 +84,47 @@ describe('002_partitions_dev.sql (destructive) is refused where it would destroy
     expect(await fingerprint(empty.url)).toContain('memory_records:p');
   });
 });
+
+describe('the guard is checked inside the migration transaction, and the marker is written by the CLI', () => {
+  it('a row committed while the dev migration waits is seen by the guard: refused, the row kept', async () => {
+    const empty = await database((c) => applyPlan(c, 'heap').then(() => undefined));
+    const writer = new Client({ connectionString: empty.url });
+    const runner = new Client({ connectionString: empty.url });
+    await writer.connect();
+    await runner.connect();
+    try {
+      // A writer's transaction is open with a new row: the check-then-act guard saw an empty table.
+      await writer.query('BEGIN');
+      await writer.query(`INSERT INTO memory_records (id, owner_id, content) VALUES (gen_random_uuid(), 'o', 'in flight')`);
+      const applying = applyPlan(runner, 'dev').then(() => 'applied', (e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 500));
+      const waiting = await writer.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'memory_records'::regclass`);
+      expect(waiting.rows[0].n).toBe(1); // the runner waits for the lock before it checks
+      await writer.query('COMMIT');
+      const err = await applying;
+      expect(err).toBeInstanceOf(DestructiveMigrationRefusedError);
+      expect((err as Error).message).toMatch(/memory_records holds rows that it would delete/);
+    } finally {
+      await writer.end();
+      await runner.end();
+    }
+    expect(await fingerprint(empty.url)).toContain('"rows":"1"');
+  });
+
+  it('cutover doctor reports an unmarked database holding records; migrate --mark-production marks it, and dev is refused', async () => {
+    const d = await database(withRows);
+    const env = { LICHEN_DB_PROFILE_GUARD: d.url };
+    const before = await runCli(['doctor', '--profile', 'guard', '--json'], env);
+    const marker = (JSON.parse(before.stdout) as { findings: { check: string; ok: boolean; fix?: string }[] }).findings.find((f) => f.check === 'database marker');
+    expect(marker).toMatchObject({ ok: false, fix: expect.stringContaining('cutover migrate --mark-production') });
+    expect(before.code).toBe(1);
+    const marked = await runCli(['migrate', '--plan', 'control', '--mark-production', '--profile', 'guard'], env);
+    expect(marked.code, marked.stderr).toBe(0);
+    expect(marked.stdout).toContain('database marked production');
+    const after = await runCli(['doctor', '--profile', 'guard', '--json'], env);
+    expect((JSON.parse(after.stdout) as { findings: { check: string; ok: boolean; detail: string }[] }).findings.find((f) => f.check === 'database marker')).toMatchObject({ ok: true, detail: 'marked production' });
+    const dev = await runCli(['migrate', '--plan', 'dev', '--profile', 'guard'], env);
+    expect(dev.code).toBe(1);
+    expect(dev.stderr).toMatch(/the database is marked production/);
+  });
+});

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { InputError, toFailure, INVALID_INPUT } from '../../workflows/common/validate';
-import { resolveProductionInput } from '../../workflows/production-input';
+import { parseProductionInput } from '../../workflows/production-input';
 import { parseConversionInput } from '../../workflows/conversion-input';
 import { parseMaintenanceInput } from '../../workflows/maintenance-input';
 import { CORPUS, transportableCases, type WorkflowName } from './corpus';
 
 // The validators the workflows call first thing (and the client and CLI call before starting).
 const VALIDATORS: Record<WorkflowName, (input: unknown) => unknown> = {
-  productionCutover: resolveProductionInput,
+  productionCutover: parseProductionInput,
   heapToPartitionedConversion: parseConversionInput,
   partitionMaintenance: parseMaintenanceInput,
 };

@@ -4,6 +4,7 @@ import { checkOracle, instancesReader, postgresReader } from '../../src/loadgen/
 import { seedRecords } from '../../src/loadgen/seed';
 import { startApps, type RunningApps } from '../helpers/app';
 import { useTestDatabase } from '../helpers/db';
+import { ackedAtLeast } from '../helpers/load';
 
 const db = useTestDatabase('partitioned');
 let apps: RunningApps | undefined;
@@ -23,13 +24,13 @@ describe('load generator and oracle against real app instances', () => {
     expect(seeded.size).toBe(300);
     expect(new Set([...seeded.records()].map((r) => r.createdAt.slice(0, 7))).size).toBe(4);
 
-    const handle = startLoad({ instances: urls, ratePerSec: 200, durationMs: 3000, owners: 30, seed: 42 });
-    const log = await handle.done;
+    const handle = startLoad({ instances: urls, ratePerSec: 200, owners: 30, seed: 42 });
+    await ackedAtLeast(handle, 600);
+    const log = await handle.stop();
     const stats = handle.stats();
     expect(stats.failed).toBe(0);
-    // Pacing itself is the generator test's job; on a shared machine the achieved rate may
-    // fall short of 200/s, so only require a substantial mixed load.
-    expect(stats.acked).toBeGreaterThan(150);
+    // Pacing itself is the generator test's job; the load ran until 600 operations were acknowledged.
+    expect(stats.acked).toBeGreaterThanOrEqual(600);
     expect(log.acked.update).toBeGreaterThan(0);
     expect(log.acked.delete).toBeGreaterThan(0);
     // Both instances served owners.
@@ -52,8 +53,9 @@ describe('load generator and oracle against real app instances', () => {
       bootMode: { persistence: 'dual-write', primary: 'memory', failFast: true, dualWriteEnabled: true },
     });
     const urls = apps.instances.map((i) => i.url);
-    const handle = startLoad({ instances: urls, ratePerSec: 200, durationMs: 2000, owners: 20, seed: 8 });
-    const log = await handle.done;
+    const handle = startLoad({ instances: urls, ratePerSec: 200, owners: 20, seed: 8 });
+    await ackedAtLeast(handle, 400);
+    const log = await handle.stop();
     const stats = handle.stats();
     expect(stats.failed, `${JSON.stringify(stats.byStatus)} ${stats.lastError}`).toBe(0);
     expect(log.size).toBeGreaterThan(100);

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { RecordJson } from '../../src/shared/record-wire';
 
 /**
  * A tiny in-test HTTP app implementing just the records endpoints of the API contract (and the
@@ -7,16 +8,8 @@ import type { AddressInfo } from 'node:net';
  * to exercise the load generator's client logic (pacing, routing, failure handling) against a
  * real HTTP server whose behaviour the test controls.
  */
-export interface FakeRecord {
-  id: string;
-  ownerId: string;
-  agentId: string | null;
-  kind: string;
-  content: string;
-  metadata: Record<string, unknown>;
-  createdAt: string;
-  updatedAt: string;
-}
+/** A record as the API sends it. */
+export type FakeRecord = RecordJson;
 
 export type Fault =
   /** Answer with `status` without applying the write. */

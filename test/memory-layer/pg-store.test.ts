@@ -61,12 +61,12 @@ describe('Postgres store', () => {
   it('upserts a batch in one call and reports written, stale and deleted rows', async () => {
     const fresh = Array.from({ length: 50 }, (_, i) => rec({ content: `b${i}` }));
     const first = await db.withClient((c) => upsertRecords(c, fresh));
-    expect(first).toEqual({ written: 50, skippedStale: 0, skippedDeleted: 0, partitionsCreated: [] });
+    expect(first).toEqual({ written: 50, skippedStale: 0, skippedDeleted: 0, idConflicts: [], partitionsCreated: [] });
     await db.withClient((c) => deleteRecords(c, fresh.slice(0, 5).map((r) => r.id)));
     const newer = fresh.slice(5, 15).map((r) => ({ ...r, content: 'newer', updatedAt: later(r.updatedAt, 10) }));
     // The batch carries duplicates of one id: only its newest version counts.
     const again = await db.withClient((c) => upsertRecords(c, [...fresh, ...newer, { ...fresh[20], updatedAt: later(fresh[20].updatedAt, -1) }]));
-    expect(again).toEqual({ written: 10, skippedStale: 35, skippedDeleted: 5, partitionsCreated: [] });
+    expect(again).toEqual({ written: 10, skippedStale: 35, skippedDeleted: 5, idConflicts: [], partitionsCreated: [] });
     const count = await db.pool.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE content = 'newer')::int AS newer FROM memory_records WHERE id = ANY($1::uuid[])`, [fresh.map((r) => r.id)]);
     expect(count.rows[0]).toEqual({ n: 45, newer: 10 });
   });

@@ -6,7 +6,7 @@ import type { PersistenceMode } from '../../workflows/types';
 import { startApps, type RunningApps } from '../helpers/app';
 import { useTestDatabase } from '../helpers/db';
 import { admin, call } from './http';
-import type { RecordJson } from '../../src/memory-layer/http/respond';
+import type { RecordJson } from '../../src/shared/record-wire';
 
 const db = useTestDatabase('partitioned');
 let apps: RunningApps;

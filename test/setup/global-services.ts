@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { startPostgres, type RunningPostgres } from '../../src/devenv/postgres';
 import { startTemporal, type RunningTemporal } from '../../src/devenv/temporal';
+import { reportAsError, startAllOrNothing } from '../../src/devenv/setup-error';
 import { bundleWorkflowsForTests } from './workflow-bundle';
 import fs from 'node:fs';
 
@@ -18,10 +19,21 @@ let pg: RunningPostgres | undefined;
 let temporal: RunningTemporal | undefined;
 let bundlePath: string | undefined;
 
-/** Starts one real PostgreSQL and one real Temporal dev server for the whole run. */
+/**
+ * Starts one real PostgreSQL and one real Temporal dev server for the whole run. A failure is
+ * thrown as the one setup-error report (src/devenv/setup-error.ts): cause and next step.
+ */
 export async function setup(project: TestProject): Promise<void> {
   const t0 = Date.now();
-  [pg, temporal, bundlePath] = await Promise.all([startPostgres(), startTemporal(), bundleWorkflowsForTests()]);
+  try {
+    [pg, temporal, bundlePath] = await startAllOrNothing<[RunningPostgres, RunningTemporal, string]>([
+      { service: 'the embedded PostgreSQL', start: () => startPostgres(), stop: (p) => p.stop() },
+      { service: 'the Temporal dev server', start: () => startTemporal(), stop: (t) => t.stop() },
+      { service: 'the workflow bundle', start: () => bundleWorkflowsForTests(), stop: async (f) => fs.rmSync(f, { force: true }) },
+    ]);
+  } catch (err) {
+    throw reportAsError(err, 'npm test (global setup)');
+  }
   project.provide('workflowBundlePath', bundlePath);
   project.provide('pgAdminUrl', pg.url);
   project.provide('pgPassword', pg.password);

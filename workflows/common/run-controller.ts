@@ -1,51 +1,29 @@
-import {
-  CancellationScope,
-  condition,
-  isCancellation,
-  patched,
-  setCurrentDetails,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  abortSignal,
-  abortUpdate,
-  approveSignal,
-  approveUpdate,
-  extendUpdate,
-  pauseUpdate,
-  resumeUpdate,
-  statusQuery,
-  validateOperatorAction,
-  type AckResult,
-} from '../messages';
-import type { OperatorAction, Progress, RecordedDecision, RunStatus } from '../types';
+import type { OperatorAction, Progress, RecordedDecision, RollbackRecord, RunStatus } from '../types';
+import { RunMetrics } from './metrics';
 import { CUTOVER_KIND, CUTOVER_PHASE, CUTOVER_STATE, CUTOVER_TARGET } from '../../src/shared/search-attributes';
+import { PATCHES } from '../patches';
+import { installHandlers, newOperatorState } from './run-handlers';
+import { renderDetails } from './run-details';
+import type { CompensationFailure } from './saga';
 
 /** Thrown inside the run when an operator aborts; the workflow catches it and compensates. */
 export const ABORTED_BY_OPERATOR = 'AbortedByOperator';
 
-/** Marks runs whose window() decides from which timer fired, not from Date.now(). */
-export const WINDOW_BY_TIMER_PATCH = 'window-decides-by-timer';
-
 /**
  * The operator-facing state machine every cutover workflow shares: phases with timings,
  * approval gates, pause/resume, abort, window extensions, progress and the UI's current
- * details. Deterministic (workflow code).
+ * details. Deterministic (workflow code). Message handlers are in run-handlers.ts, the
+ * Markdown of the current details in run-details.ts; workflows read `status` and change it
+ * only through the methods here.
  */
 export class RunController {
+  /** Read it; change it only through the methods below. */
   readonly status: RunStatus;
-  private paused = false;
-  private abortAction: OperatorAction | undefined;
-  private openGate: string | undefined;
-  private approvals = new Map<string, RecordedDecision>();
-  private decision: 'retry' | 'continue' | undefined;
-  private awaitingDecision = false;
-  private extraMinutes = 0;
-  private mainScope: CancellationScope | undefined;
+  private readonly ops = newOperatorState();
   private detailsExtra: () => string[] = () => [];
+  private readonly metrics = new RunMetrics();
 
   constructor(workflowType: string, target: string, kind: string) {
     this.status = { workflowType, target, phase: 'starting', state: 'running', phases: [], decisions: [], rollbacks: [], notes: [] };
@@ -55,11 +33,11 @@ export class RunController {
       { key: CUTOVER_PHASE, value: 'starting' },
       { key: CUTOVER_STATE, value: 'running' },
     ] as never);
-    this.installHandlers();
+    installHandlers(this.status, this.ops, (action, a, extra) => this.record(action, a, extra));
   }
 
   get aborted(): OperatorAction | undefined {
-    return this.abortAction;
+    return this.ops.abortAction;
   }
 
   /** Extra lines for the current details (e.g. the last health check). */
@@ -79,126 +57,26 @@ export class RunController {
     return d;
   }
 
-  private ack(accepted: boolean, message: string): AckResult {
-    return { accepted, phase: this.status.phase, message };
-  }
-
-  private installHandlers(): void {
-    setHandler(statusQuery, () => this.status, { description: 'Phase, progress, open gate, decisions, rollbacks and the last health check.' });
-
-    const approve = (a: OperatorAction & { gate?: string }): AckResult => {
-      const gate = a.gate ?? this.openGate;
-      if (!gate) return this.ack(false, 'no approval gate is open');
-      this.approvals.set(gate, this.record('approve', a, { gate }));
-      return this.ack(true, `approved ${gate}`);
-    };
-    setHandler(approveUpdate, approve, {
-      description: 'Approve the open gate (or `gate`). Input: {"operator": "...", "reason": "...", "gate"?: "..."}.',
-      validator: (a) => {
-        validateOperatorAction(a);
-        if (a.gate !== undefined && typeof a.gate !== 'string') throw new Error('gate: must be a string naming a gate');
-        if (!this.openGate && !a.gate) throw new Error(`no approval gate is open (phase ${this.status.phase}); nothing to approve`);
-      },
-    });
-    setHandler(approveSignal, (a) => {
-      try {
-        validateOperatorAction(a);
-        approve(a);
-      } catch (err) {
-        this.status.notes.push(`ignored approve signal: ${(err as Error).message}`);
-      }
-    }, { description: 'Signal form of approve: {"operator": "...", "reason": "...", "gate"?: "..."}.' });
-
-    setHandler(pauseUpdate, (a) => {
-      this.paused = true;
-      this.record('pause', a);
-      return this.ack(true, 'the run pauses before its next phase');
-    }, {
-      description: 'Pause before the next phase: {"operator": "...", "reason": "..."}.',
-      validator: (a) => {
-        validateOperatorAction(a);
-        if (this.paused) throw new Error('the run is already paused');
-      },
-    });
-
-    setHandler(resumeUpdate, (a) => {
-      if (this.awaitingDecision) this.decision = a.decision ?? 'retry';
-      this.paused = false;
-      this.record('resume', a, a.decision ? { detail: a.decision } : {});
-      return this.ack(true, this.awaitingDecision ? `decision: ${this.decision}` : 'resumed');
-    }, {
-      description: 'Resume a paused run, or answer a run waiting for an operator: {"operator": "...", "reason": "...", "decision"?: "retry"|"continue"}.',
-      validator: (a) => {
-        validateOperatorAction(a);
-        if (a.decision !== undefined && a.decision !== 'retry' && a.decision !== 'continue') throw new Error('decision: must be "retry" or "continue"');
-        if (!this.paused && !this.awaitingDecision) throw new Error('the run is neither paused nor waiting for an operator');
-      },
-    });
-
-    const abort = (a: OperatorAction) => {
-      if (this.abortAction) return;
-      this.abortAction = a;
-      this.record('abort', a);
-      this.mainScope?.cancel();
-    };
-    setHandler(abortUpdate, (a) => {
-      abort(a);
-      return this.ack(true, 'aborting: compensations run in reverse order');
-    }, {
-      description: 'Abort the run; completed steps are compensated in reverse order: {"operator": "...", "reason": "..."}.',
-      validator: (a) => {
-        validateOperatorAction(a);
-        if (this.abortAction) throw new Error('the run is already aborting');
-        if (['completed', 'rolled-back', 'aborted', 'failed'].includes(this.status.state)) throw new Error(`the run has ended (${this.status.state})`);
-      },
-    });
-    setHandler(abortSignal, (a) => {
-      try {
-        validateOperatorAction(a);
-        abort(a);
-      } catch (err) {
-        this.status.notes.push(`ignored abort signal: ${(err as Error).message}`);
-      }
-    }, { description: 'Signal form of abort: {"operator": "...", "reason": "..."}.' });
-
-    setHandler(extendUpdate, (a) => {
-      this.extraMinutes += a.minutes;
-      this.record('extend', a, { detail: `+${a.minutes} min` });
-      return this.ack(true, `window extended by ${a.minutes} min`);
-    }, {
-      description: 'Extend the current monitoring or retention window: {"operator": "...", "reason": "...", "minutes": 60}.',
-      validator: (a) => {
-        validateOperatorAction(a);
-        if (typeof a.minutes !== 'number' || !Number.isInteger(a.minutes) || a.minutes < 1 || a.minutes > 7 * 24 * 60) {
-          throw new Error('minutes: must be an integer from 1 to 10080 (7 days)');
-        }
-        if (!this.inWindow) throw new Error(`no window is open to extend (phase ${this.status.phase})`);
-      },
-    });
-  }
-
-  private inWindow = false;
-
   /**
    * Runs `body` in a cancellable scope that an operator abort cancels. Returns its result or
    * throws; `isAbort(err)` tells an abort from a failure.
    */
   async runCancellable<T>(body: () => Promise<T>): Promise<T> {
     const scope = new CancellationScope();
-    this.mainScope = scope;
+    this.ops.mainScope = scope;
     try {
       return await scope.run(body);
     } finally {
-      this.mainScope = undefined;
+      this.ops.mainScope = undefined;
     }
   }
 
   isAbort(err: unknown): boolean {
-    return this.abortAction !== undefined && (isCancellation(err) || (err instanceof ApplicationFailure && err.type === ABORTED_BY_OPERATOR));
+    return this.ops.abortAction !== undefined && (isCancellation(err) || (err instanceof ApplicationFailure && err.type === ABORTED_BY_OPERATOR));
   }
 
   private throwIfAborted(): void {
-    if (this.abortAction) throw ApplicationFailure.nonRetryable(`aborted by ${this.abortAction.operator}: ${this.abortAction.reason}`, ABORTED_BY_OPERATOR);
+    if (this.ops.abortAction) throw ApplicationFailure.nonRetryable(`aborted by ${this.ops.abortAction.operator}: ${this.ops.abortAction.reason}`, ABORTED_BY_OPERATOR);
   }
 
   /**
@@ -207,9 +85,9 @@ export class RunController {
    */
   async phase<T>(name: string, fn: () => Promise<T>, opts: { finishing?: boolean } = {}): Promise<T> {
     if (!opts.finishing) this.throwIfAborted();
-    if (this.paused && !opts.finishing) {
+    if (this.ops.paused && !opts.finishing) {
       this.setState('paused', `paused before ${name}`);
-      await condition(() => !this.paused || !!this.abortAction);
+      await condition(() => !this.ops.paused || !!this.ops.abortAction);
       this.throwIfAborted();
       this.setState('running');
     }
@@ -236,46 +114,46 @@ export class RunController {
   /** Waits for an operator's approval of `gate`. Returns the recorded decision. */
   async gate(gate: string, why: string): Promise<RecordedDecision> {
     this.throwIfAborted();
-    this.openGate = gate;
+    this.ops.openGate = gate;
     this.status.waitingOn = `approval of "${gate}": ${why}`;
     this.setState('waiting-for-approval');
-    await condition(() => this.approvals.has(gate) || !!this.abortAction);
-    this.openGate = undefined;
+    await condition(() => this.ops.approvals.has(gate) || !!this.ops.abortAction);
+    this.ops.openGate = undefined;
     this.status.waitingOn = undefined;
     this.throwIfAborted();
     this.setState('running');
-    return this.approvals.get(gate)!;
+    return this.ops.approvals.get(gate)!;
   }
 
   /** Was `gate` approved (without waiting)? */
   approved(gate: string): RecordedDecision | undefined {
-    return this.approvals.get(gate);
+    return this.ops.approvals.get(gate);
   }
 
   /** Opens `gate` without blocking: an approval ends e.g. a window early. A past approval of it no longer counts. */
   offerGate(gate: string): void {
-    this.approvals.delete(gate);
-    this.openGate = gate;
+    this.ops.approvals.delete(gate);
+    this.ops.openGate = gate;
     this.render();
   }
 
   closeGate(): void {
-    this.openGate = undefined;
+    this.ops.openGate = undefined;
   }
 
   /** Stops and waits for an operator: resume with decision retry/continue, or abort. */
   async waitForOperator(why: string): Promise<'retry' | 'continue'> {
     this.throwIfAborted();
-    this.awaitingDecision = true;
-    this.decision = undefined;
+    this.ops.awaitingDecision = true;
+    this.ops.decision = undefined;
     this.status.waitingOn = `operator decision: ${why} (resume with decision "retry" or "continue", or abort)`;
     this.setState('waiting-for-operator');
-    await condition(() => this.decision !== undefined || !!this.abortAction);
-    this.awaitingDecision = false;
+    await condition(() => this.ops.decision !== undefined || !!this.ops.abortAction);
+    this.ops.awaitingDecision = false;
     this.status.waitingOn = undefined;
     this.throwIfAborted();
     this.setState('running');
-    return this.decision!;
+    return this.ops.decision!;
   }
 
   /**
@@ -296,16 +174,16 @@ export class RunController {
     tick: (n: number) => Promise<void>;
     endEarly?: () => boolean;
   }): Promise<'elapsed' | 'ended-early'> {
-    this.inWindow = true;
-    this.extraMinutes = 0;
+    this.ops.inWindow = true;
+    this.ops.extraMinutes = 0;
     const startMs = Date.now();
     const tickMs = opts.tickMinutes * 60_000;
-    const replaySafe = patched(WINDOW_BY_TIMER_PATCH);
+    const replaySafe = patched(PATCHES.windowByTimer.id);
     let n = 0;
     try {
       for (;;) {
         this.throwIfAborted();
-        const totalMs = (opts.minutes + this.extraMinutes) * 60_000;
+        const totalMs = (opts.minutes + this.ops.extraMinutes) * 60_000;
         const endMs = startMs + totalMs;
         // The next wait ends at a tick when one is due before the window's end.
         const tickNext = (n + 1) * tickMs <= totalMs;
@@ -313,14 +191,14 @@ export class RunController {
         const elapsed = Date.now() - startMs;
         this.status.progress = {
           done: Math.round(elapsed / 6_000) / 10, // minutes, one decimal
-          total: opts.minutes + this.extraMinutes,
+          total: opts.minutes + this.ops.extraMinutes,
           unit: 'min',
           etaSeconds: Math.max(0, Math.round((endMs - Date.now()) / 1000)),
         };
         this.render();
-        const extraBefore = this.extraMinutes;
+        const extraBefore = this.ops.extraMinutes;
         const woke = await condition(
-          () => (opts.endEarly?.() ?? false) || !!this.abortAction || this.extraMinutes !== extraBefore,
+          () => (opts.endEarly?.() ?? false) || !!this.ops.abortAction || this.ops.extraMinutes !== extraBefore,
           Math.max(1, waitUntil - Date.now()),
         );
         this.throwIfAborted();
@@ -332,16 +210,16 @@ export class RunController {
             n++;
             await opts.tick(n);
           }
-          if (Date.now() >= startMs + (opts.minutes + this.extraMinutes) * 60_000) return 'elapsed';
+          if (Date.now() >= startMs + (opts.minutes + this.ops.extraMinutes) * 60_000) return 'elapsed';
           continue;
         }
         if (!tickNext) return 'elapsed';
         n++;
         await opts.tick(n);
-        if (n * tickMs >= (opts.minutes + this.extraMinutes) * 60_000) return 'elapsed'; // the tick fell on the end
+        if (n * tickMs >= (opts.minutes + this.ops.extraMinutes) * 60_000) return 'elapsed'; // the tick fell on the end
       }
     } finally {
-      this.inWindow = false;
+      this.ops.inWindow = false;
     }
   }
 
@@ -362,37 +240,44 @@ export class RunController {
     this.render();
   }
 
-  /** The UI's "current details": markdown with phase, progress, ETA and health. */
+  /** The UI's "current details" (workflows/common/run-details.ts). */
   render(): void {
-    const s = this.status;
-    const lines = [`**${s.workflowType}** on \`${s.target}\` — phase **${s.phase}** (${s.state})`];
-    if (s.progress) {
-      const p = s.progress;
-      const pct = p.total > 0 ? Math.min(100, Math.floor((p.done / p.total) * 100)) : 0;
-      const bar = '█'.repeat(Math.floor(pct / 5)) + '░'.repeat(20 - Math.floor(pct / 5));
-      lines.push('', `\`${bar}\` ${pct}% — ${p.done}/${p.total} ${p.unit}` +
-        (p.ratePerSec !== undefined ? ` — ${Math.round(p.ratePerSec)} ${p.unit}/s` : '') +
-        (p.etaSeconds !== undefined ? ` — ETA ${formatDuration(p.etaSeconds)}` : ''));
-    }
-    if (s.waitingOn) lines.push('', `⏸ waiting for ${s.waitingOn}`);
-    if (this.openGate && !s.waitingOn) lines.push('', `An approval of gate \`${this.openGate}\` ends this phase early.`);
-    const extra = this.detailsExtra();
-    if (extra.length) lines.push('', ...extra);
-    if (s.rollbacks.length) lines.push('', `Rollbacks: ${s.rollbacks.map((r) => `${r.branch} (${r.cause})`).join('; ')}`);
-    const done = s.phases.filter((p) => p.endedAt).map((p) => p.phase);
-    if (done.length) lines.push('', `Done: ${done.join(' → ')}`);
-    setCurrentDetails(lines.join('\n'));
+    setCurrentDetails(renderDetails(this.status, this.ops.openGate, this.detailsExtra()));
+    this.metrics.emit(this.status, this.ops.openGate);
+  }
+
+  /** Records that a rollback branch started; `rollbackEnded` records the mode it left. */
+  recordRollback(branch: string, cause: string, endedInMode?: string): RollbackRecord {
+    const rec: RollbackRecord = { branch, cause, at: this.now(), ...(endedInMode ? { endedInMode } : {}) };
+    this.status.rollbacks.push(rec);
+    return rec;
+  }
+
+  rollbackEnded(rec: RollbackRecord, endedInMode: string): void {
+    rec.endedInMode = endedInMode;
+  }
+
+  /** Undos that failed: the status (and the UI) says what to do by hand. */
+  recordCompensationFailures(failed: CompensationFailure[]): void {
+    if (failed.length === 0) return;
+    this.status.compensationFailures = [...(this.status.compensationFailures ?? []), ...failed];
+    this.render();
+  }
+
+  /** The last health or parity check, shown by the status query. */
+  setLastHealth(h: Record<string, unknown>): void {
+    this.status.lastHealth = h;
+  }
+
+  /**
+   * Back in the phase a nested branch interrupted (e.g. monitoring after the data-loss repair).
+   * The search attribute keeps the nested phase's name, as runs recorded before this API did.
+   */
+  backInPhase(name: string): void {
+    this.status.phase = name;
   }
 
   workflowId(): string {
     return workflowInfo().workflowId;
   }
-}
-
-export function formatDuration(totalSeconds: number): string {
-  const s = Math.max(0, Math.round(totalSeconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
 }

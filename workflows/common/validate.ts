@@ -154,3 +154,13 @@ function typeName(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   return typeof v === 'number' && !Number.isFinite(v) ? String(v) : typeof v;
 }
+
+/** Runs a workflow's input parser; an InputError becomes the non-retryable InvalidInput failure. */
+export function parseWorkflowInput<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof InputError) throw toFailure(err);
+    throw err;
+  }
+}

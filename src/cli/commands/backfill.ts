@@ -1,5 +1,6 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../../activities';
+import { getControl } from '../../memory-layer/control-plane';
 import { resolveInstances } from '../../../activities/production/instances';
 import { createProfileResolver, type ProfileResolver } from '../../config/profiles';
 import { createSecretResolver, TOKEN_REF_PATTERN } from '../../config/secrets';
@@ -67,8 +68,7 @@ function runActivity<A extends unknown[], R>(fn: (...a: A) => Promise<R>, ...a: 
 }
 
 async function warnUnlessDualWrite(s: Setup, io: Io): Promise<void> {
-  const r = await s.profiles.pool(s.profile).query<{ persistence: string }>(`SELECT persistence FROM cutover_control WHERE target = $1`, [TARGET]).catch(() => ({ rows: [] }));
-  const mode = r.rows[0]?.persistence;
+  const mode = (await getControl(s.profiles.pool(s.profile), TARGET).catch(() => null))?.mode.persistence;
   if (mode !== 'dual-write') io.warn(`warning: the persistence mode is ${mode ?? 'unset (boot defaults)'}, not dual-write: writes made during the backfill reach memory only (runbook step 1 enables dual-write first)`);
 }
 

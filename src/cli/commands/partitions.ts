@@ -2,7 +2,7 @@ import { positionals, str } from '../args';
 import { IDENTIFIER } from '../../../workflows/common/validate';
 import { NotFoundError, UsageError } from '../exit-codes';
 import { profileOf, withProfileClient } from '../db';
-import { listPartitionInfo, relkindOf } from '../partition-queries';
+import { listPartitions, relkind } from '../../shared/pg-catalog';
 import type { Command } from '../command';
 
 export const partitions: Command = {
@@ -15,7 +15,7 @@ export const partitions: Command = {
     const table = str(args, 'table') ?? 'memory_records';
     if (!IDENTIFIER.test(table)) throw new UsageError(`partitions: --table must be a plain table name, got ${JSON.stringify(table)}`);
     const profile = profileOf('partitions', args);
-    const { kind, parts } = await withProfileClient(profile, async (c) => ({ kind: await relkindOf(c, table), parts: await listPartitionInfo(c, table) }));
+    const { kind, parts } = await withProfileClient(profile, async (c) => ({ kind: await relkind(c, table), parts: await listPartitions(c, table) }));
     if (kind !== 'p') throw new NotFoundError(`partitions: ${table} ${kind === null ? 'does not exist' : 'is a heap (non-partitioned) table: see cutover start conversion'} on profile ${profile}`);
     const total = parts.reduce((a, p) => a + p.bytes, 0);
     io.result(

@@ -5,7 +5,8 @@ import type { ServiceMetrics } from '../metrics';
 import { FencedError } from '../lease';
 import type { Logger } from '../logger';
 import { makeTokenCheck } from './auth';
-import { readJson, recordJson, send } from './respond';
+import { readJson, send } from './respond';
+import { recordToJson } from '../../shared/record-wire';
 import { BadInputError, parseCreate, parseCursor, parseIso, parseLimit, parseQuery, parseUpdate, parseUuid } from './validate';
 
 export interface HandlerDeps {
@@ -18,7 +19,7 @@ export interface HandlerDeps {
 
 const RECORD_PATH = /^\/records\/([^/]+)$/;
 
-/** The HTTP API of /tmp/api-contract.md (records, health, metrics, admin). */
+/** The HTTP API (records, health, metrics, admin); its contract is ./API.md — keep the two in step. */
 export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const authorized = makeTokenCheck(deps.adminToken);
   const { dual } = deps;
@@ -40,13 +41,13 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       if (method === 'POST') {
         parseQuery(url.searchParams, []);
         const input = parseCreate(await readJson(req), () => crypto.randomUUID());
-        return send(res, 201, recordJson(await dual.create(input)));
+        return send(res, 201, recordToJson(await dual.create(input)));
       }
       requireMethod(method, ['GET', 'POST']);
       const q = parseQuery(url.searchParams, ['ownerId', 'limit']);
       if (!q.ownerId) throw new BadInputError('ownerId', 'ownerId is required');
       const records = await dual.listByOwner(q.ownerId, parseLimit(q.limit, 100, 1000));
-      return send(res, 200, { records: records.map(recordJson) });
+      return send(res, 200, { records: records.map(recordToJson) });
     }
     const m = RECORD_PATH.exec(path);
     if (m) {
@@ -55,12 +56,12 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       const id = parseUuid(decodeURIComponent(m[1]), 'id');
       if (method === 'GET') {
         const r = await dual.get(id);
-        return r ? send(res, 200, recordJson(r)) : notFound(res, id);
+        return r ? send(res, 200, recordToJson(r)) : notFound(res, id);
       }
       if (method === 'PUT') {
         const patch = parseUpdate(await readJson(req));
         const r = await dual.update(id, patch);
-        return r ? send(res, 200, recordJson(r)) : notFound(res, id);
+        return r ? send(res, 200, recordToJson(r)) : notFound(res, id);
       }
       return (await dual.remove(id)) ? send(res, 204) : notFound(res, id);
     }
@@ -81,13 +82,13 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       case '/admin/export': {
         const q = parseQuery(params, ['after', 'limit', 'from', 'to']);
         const page = memory.exportPage(parseCursor(q.after), parseLimit(q.limit, 1000, 10_000), range(q));
-        return send(res, 200, { records: page.records.map(recordJson), nextCursor: page.nextCursor });
+        return send(res, 200, { records: page.records.map(recordToJson), nextCursor: page.nextCursor });
       }
       case '/admin/newest': {
         // The newest records of a range (the health check's sampled parity looks at recent writes).
         const q = parseQuery(params, ['limit', 'from', 'to']);
         const records = memory.newest(parseLimit(q.limit, 100, 10_000), range(q));
-        return send(res, 200, { records: records.map(recordJson) });
+        return send(res, 200, { records: records.map(recordToJson) });
       }
       case '/admin/checksum': {
         const q = parseQuery(params, ['from', 'to']);
@@ -115,7 +116,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         const records = parsed.map((id) => memory.getSync(id)).filter((r) => r !== null);
         // Ids this store remembers deleting: positive evidence that a row elsewhere is stale.
         const deleted = parsed.filter((id) => memory.isDeleted(id));
-        return send(res, 200, { records: records.map(recordJson), deleted });
+        return send(res, 200, { records: records.map(recordToJson), deleted });
       }
       default:
         return send(res, 404, { error: `no admin route ${path}` });

@@ -1,32 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { MemoryRecord } from '../record';
 import { BadInputError } from './validate';
 
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
-
-export interface RecordJson {
-  id: string;
-  ownerId: string;
-  agentId: string | null;
-  kind: string;
-  content: string;
-  metadata: Record<string, unknown>;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export function recordJson(r: MemoryRecord): RecordJson {
-  return {
-    id: r.id,
-    ownerId: r.ownerId,
-    agentId: r.agentId,
-    kind: r.kind,
-    content: r.content,
-    metadata: r.metadata,
-    createdAt: r.createdAt.toISOString(),
-    updatedAt: r.updatedAt.toISOString(),
-  };
-}
 
 export function send(res: ServerResponse, status: number, body?: unknown, contentType = 'application/json'): void {
   if (body === undefined) {

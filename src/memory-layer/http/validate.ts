@@ -15,6 +15,12 @@ export class BadInputError extends Error {
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
 const MAX_TEXT = 1_000_000;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Deepest metadata nesting accepted (Postgres' jsonb parser has its own, stack-bound limit). */
+export const MAX_JSON_DEPTH = 64;
+/** The documented createdAt range: from this instant to one year after the server's clock. */
+export const CREATED_AT_MIN = new Date('2000-01-01T00:00:00.000Z');
+const YEAR_MS = 366 * 24 * 3600 * 1000;
 
 type Body = Record<string, unknown>;
 
@@ -38,7 +44,35 @@ function str(body: Body, field: string, opts: { required?: boolean; nonEmpty?: b
   if (typeof v !== 'string') throw new BadInputError(field, `${field} must be a string, got ${typeOf(v)}`);
   if (opts.nonEmpty && v.length === 0) throw new BadInputError(field, `${field} must not be empty`);
   if (v.length > (opts.max ?? MAX_TEXT)) throw new BadInputError(field, `${field} is longer than ${opts.max ?? MAX_TEXT} characters`);
+  storableText(v, field);
   return v;
+}
+
+/**
+ * Refuses a string Postgres cannot hold in text or jsonb: a NUL character (U+0000: text
+ * cannot contain it, jsonb refuses `\u0000`) or a lone UTF-16 surrogate (not valid UTF-8).
+ * Every mode refuses them, so a record accepted in memory can always be carried to Postgres.
+ */
+export function storableText(v: string, field: string): void {
+  const nul = v.indexOf('\u0000');
+  if (nul >= 0) throw new BadInputError(field, `${field} contains a NUL character (U+0000) at index ${nul}; Postgres text cannot store it`);
+  if (LONE_SURROGATE.test(v)) throw new BadInputError(field, `${field} contains a lone UTF-16 surrogate; only well-formed Unicode text can be stored`);
+}
+
+/** Walks a JSON value: every key and string storable, nesting at most MAX_JSON_DEPTH. */
+function storableJson(v: unknown, path: string, depth: number): void {
+  if (typeof v === 'string') return storableText(v, path);
+  if (!v || typeof v !== 'object') return;
+  if (depth > MAX_JSON_DEPTH) throw new BadInputError('metadata', `metadata nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels (at ${path.slice(0, 200)}…)`);
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => storableJson(x, `${path}[${i}]`, depth + 1));
+    return;
+  }
+  for (const [k, x] of Object.entries(v)) {
+    const at = `${path}.${/^[\w$-]{1,40}$/.test(k) ? k : JSON.stringify(k.slice(0, 40))}`;
+    storableText(k, `${at} (key)`);
+    storableJson(x, at, depth + 1);
+  }
 }
 
 function nullableStr(body: Body, field: string): string | null | undefined {
@@ -50,6 +84,7 @@ function metadata(body: Body): Record<string, unknown> | undefined {
   const v = body.metadata;
   if (v === undefined) return undefined;
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new BadInputError('metadata', `metadata must be a JSON object, got ${typeOf(v)}`);
+  storableJson(v, 'metadata', 1);
   return v as Record<string, unknown>;
 }
 
@@ -59,16 +94,24 @@ export function parseUuid(v: unknown, field: string): string {
 }
 
 export function parseIso(v: unknown, field: string): Date {
-  if (typeof v !== 'string' || !ISO_RE.test(v) || Number.isNaN(Date.parse(v))) {
+  if (typeof v !== 'string' || !ISO_RE.test(v) || Number.isNaN(Date.parse(v)) || !realCalendarDay(v)) {
     throw new BadInputError(field, `${field} must be an ISO-8601 timestamp with a time zone, e.g. 2025-01-31T12:00:00.000Z`);
   }
   return new Date(Date.parse(v));
 }
 
+/** Date.parse rolls 2024-02-30 over to 1 March: the day must exist in its month. */
+function realCalendarDay(v: string): boolean {
+  const [y, m, d] = v.slice(0, 10).split('-').map(Number);
+  const day = new Date(Date.UTC(2000, m - 1, d));
+  day.setUTCFullYear(y);
+  return day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
+}
+
 const CREATE_FIELDS = ['id', 'ownerId', 'agentId', 'kind', 'content', 'metadata', 'createdAt'] as const;
 
 /** POST /records. `newId` supplies an id when the client did not. */
-export function parseCreate(raw: unknown, newId: () => string): NewRecordInput {
+export function parseCreate(raw: unknown, newId: () => string, now: () => number = Date.now): NewRecordInput {
   const body = objectBody(raw);
   onlyFields(body, CREATE_FIELDS);
   return {
@@ -78,8 +121,18 @@ export function parseCreate(raw: unknown, newId: () => string): NewRecordInput {
     kind: str(body, 'kind', { nonEmpty: true, max: 100 }) ?? 'note',
     content: str(body, 'content', { required: true })!,
     metadata: metadata(body) ?? {},
-    createdAt: body.createdAt === undefined ? undefined : parseIso(body.createdAt, 'createdAt'),
+    createdAt: body.createdAt === undefined ? undefined : parseCreatedAt(body.createdAt, now()),
   };
+}
+
+/** createdAt in [CREATED_AT_MIN, now + 1 year]: each month is a partition, so the range is bounded. */
+export function parseCreatedAt(v: unknown, nowMs: number): Date {
+  const d = parseIso(v, 'createdAt');
+  const max = new Date(nowMs + YEAR_MS);
+  if (d.getTime() < CREATED_AT_MIN.getTime() || d.getTime() > max.getTime()) {
+    throw new BadInputError('createdAt', `createdAt must be from ${CREATED_AT_MIN.toISOString()} to one year from now (${max.toISOString()})`);
+  }
+  return d;
 }
 
 const UPDATE_FIELDS = ['content', 'metadata', 'kind', 'agentId'] as const;
@@ -104,6 +157,7 @@ export function parseQuery(params: URLSearchParams, allowed: readonly string[]):
     if (!allowed.includes(k)) throw new BadInputError(k, `unknown query parameter ${JSON.stringify(k)}; allowed: ${allowed.join(', ') || 'none'}`);
     const all = params.getAll(k);
     if (all.length > 1) throw new BadInputError(k, `query parameter ${k} is given more than once`);
+    storableText(all[0], k);
     out[k] = all[0];
   }
   return out;

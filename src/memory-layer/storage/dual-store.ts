@@ -30,15 +30,8 @@ import { NO_FENCE, type WriteFence } from '../lease';
  * serialised per id, so both stores see them in the order they were accepted.
  */
 
-export interface NewRecordInput {
-  id: string;
-  ownerId: string;
-  agentId: string | null;
-  kind: string;
-  content: string;
-  metadata: Record<string, unknown>;
-  createdAt?: Date;
-}
+/** A record to create: its fields, with createdAt optional (now) and updatedAt set by the store. */
+export type NewRecordInput = Omit<MemoryRecord, 'createdAt' | 'updatedAt'> & { createdAt?: Date };
 
 export type RecordPatch = Partial<Pick<MemoryRecord, 'content' | 'metadata' | 'kind' | 'agentId'>>;
 
@@ -148,6 +141,10 @@ export class DualStore {
       this.current = { ...mode };
       this.currentEpoch = epoch;
       this.metrics.setMode(this.current, epoch);
+      // With persistence "postgres" the memory store is neither written nor read, and no
+      // back-fill copies from it any more: its deleted ids guard nothing, so they go (the
+      // same rule as Postgres' tombstones, pruneTombstones). Until then the set is kept whole.
+      if (mode.persistence === 'postgres') this.memory.pruneDeleted(Number.POSITIVE_INFINITY);
     });
   }
 
@@ -172,10 +169,15 @@ export class DualStore {
         const record: MemoryRecord = { ...input, createdAt, updatedAt: new Date(Math.max(now, createdAt.getTime())) };
         const existing = await this.read(() => primary.get(record.id));
         if (existing) throw this.failed(new RecordConflictError(record.id, 'exists'));
-        const outcome = await this.write(primary, 'create', () => primary.put(record));
+        const outcome = await this.write(primary, 'create', () => primary.create(record));
         if (outcome === 'deleted') throw this.failed(new RecordConflictError(record.id, 'deleted'));
-        if (outcome === 'stale') throw this.failed(new RecordConflictError(record.id, 'exists'));
-        await this.secondaryWrite('create', (s) => s.put(record));
+        if (outcome !== 'written') throw this.failed(new RecordConflictError(record.id, 'exists'));
+        // A secondary holding the id under another record refuses it: a failed secondary write.
+        await this.secondaryWrite('create', async (s) => {
+          const r = await s.create(record);
+          if (r === 'taken') throw new RecordConflictError(record.id, 'exists');
+          return r;
+        });
         this.counts.created++;
         return record;
       }),
@@ -268,7 +270,7 @@ export class DualStore {
     const end = this.metrics.latency.startTimer({ store: store.name, op });
     try {
       const r = await fn();
-      this.metrics.writes.inc({ store: store.name, op, outcome: r === 'stale' ? 'stale' : r === 'deleted' ? 'deleted' : 'ok' });
+      this.metrics.writes.inc({ store: store.name, op, outcome: outcomeLabel(r) });
       return r;
     } catch (err) {
       this.metrics.writes.inc({ store: store.name, op, outcome: 'error' });
@@ -284,7 +286,7 @@ export class DualStore {
     const end = this.metrics.latency.startTimer({ store: s.name, op });
     try {
       const r = await fn(s);
-      this.metrics.writes.inc({ store: s.name, op, outcome: r === 'stale' ? 'stale' : r === 'deleted' ? 'deleted' : 'ok' });
+      this.metrics.writes.inc({ store: s.name, op, outcome: outcomeLabel(r) });
     } catch (err) {
       this.metrics.writes.inc({ store: s.name, op, outcome: 'error' });
       this.metrics.dualWriteFailures.inc();
@@ -306,4 +308,8 @@ function definedOnly(patch: RecordPatch): RecordPatch {
   const out: RecordPatch = {};
   for (const [k, v] of Object.entries(patch)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   return out;
+}
+
+function outcomeLabel(r: PutOutcome | Date | null): 'ok' | 'stale' | 'deleted' | 'taken' {
+  return r === 'stale' || r === 'deleted' || r === 'taken' ? r : 'ok';
 }

@@ -50,19 +50,38 @@ export class MemoryStore implements RecordStore, ExportableStore {
     return this.deleted.has(id);
   }
 
+  /** Forgets deleted ids deleted before `beforeMs` (ms since epoch); returns how many. */
+  pruneDeleted(beforeMs: number): number {
+    let n = 0;
+    for (const [id, at] of this.deleted) {
+      if (at < beforeMs) {
+        this.deleted.delete(id);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  get deletedCount(): number {
+    return this.deleted.size;
+  }
+
   async put(record: MemoryRecord): Promise<PutOutcome> {
     return this.putSync(record);
+  }
+
+  async create(record: MemoryRecord): Promise<PutOutcome> {
+    if (this.deleted.has(record.id)) return 'deleted';
+    return this.byId.has(record.id) ? 'taken' : this.putSync(record);
   }
 
   putSync(record: MemoryRecord): PutOutcome {
     if (this.deleted.has(record.id)) return 'deleted';
     const prev = this.byId.get(record.id);
     if (prev) {
+      // The partition key is immutable; a differing one means two records share an id.
+      if (prev.createdAt.getTime() !== record.createdAt.getTime()) return 'taken';
       if (prev.updatedAt.getTime() >= record.updatedAt.getTime()) return 'stale';
-      if (prev.createdAt.getTime() !== record.createdAt.getTime()) {
-        // The partition key is immutable; a differing one means two records share an id.
-        throw new Error(`record ${record.id}: createdAt cannot change (${prev.createdAt.toISOString()} → ${record.createdAt.toISOString()})`);
-      }
       if (prev.ownerId !== record.ownerId) this.unindexOwner(prev);
     } else {
       this.insertKey({ t: record.createdAt.getTime(), id: record.id });

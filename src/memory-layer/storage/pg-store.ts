@@ -1,7 +1,7 @@
 import { escapeIdentifier, type ClientBase, type Pool } from 'pg';
 import type { MemoryRecord } from '../record';
 import { rangeChecksumSql, type Checksum } from '../checksum';
-import { isMissingPartition, sqlState, SQLSTATE } from './pg-errors';
+import { isMissingPartition, sqlState, SQLSTATE } from '../../shared/pg-errors';
 import type { PutOutcome, RangeFilter, RecordStore } from './store';
 import { checkout } from '../../config/pg-checkout';
 
@@ -29,6 +29,9 @@ export const DEFAULT_TABLE = 'memory_records';
 export const TOMBSTONES_TABLE = 'memory_record_tombstones';
 /** Advisory lock class of the tombstone stripes ('LCHT'). */
 const STRIPE_LOCK_CLASS = 0x4c434854;
+/** Advisory lock class of per-id create locks ('LCHI'). */
+const ID_LOCK_CLASS = 0x4c434849;
+const ID_LOCKS_SQL = `SELECT pg_advisory_xact_lock(${ID_LOCK_CLASS}, h) FROM (SELECT DISTINCT hashtext(x::text) AS h FROM unnest($1::uuid[]) x ORDER BY 1) q`;
 const STRIPES_SQL = (fn: string) =>
   `SELECT ${fn}(${STRIPE_LOCK_CLASS}, s) FROM (SELECT DISTINCT hashtext(x::text) & 63 AS s FROM unnest($1::uuid[]) x ORDER BY 1) q`;
 
@@ -44,10 +47,25 @@ export interface TableOptions {
   mirror?: string;
 }
 
+export interface UpsertOptions extends TableOptions {
+  /**
+   * Creates, not copies: each id is locked (a transaction-scoped advisory lock on its hash) for
+   * the write, so two instances creating one id concurrently are serialised and the second sees
+   * the first's row (whatever month it went to) and is refused. One lock per id: for single
+   * creates, not for back-fill batches.
+   */
+  exclusiveIds?: boolean;
+}
+
 export interface UpsertResult {
   written: number;
   skippedStale: number;
   skippedDeleted: number;
+  /**
+   * Ids not written because the table holds a record with that id and a different created_at
+   * (one id, one record: the key is (id, created_at), so no constraint catches it).
+   */
+  idConflicts: string[];
   /** Partitions created because a row had none (names). */
   partitionsCreated: string[];
 }
@@ -59,10 +77,10 @@ const COLUMNS = 'id, owner_id, agent_id, kind, content, metadata, created_at, up
  * transaction: call it on a client that is not inside one. When a row's month has no partition
  * it creates the missing monthly partitions (create_monthly_partition) and retries once.
  */
-export async function upsertRecords(client: ClientBase, records: MemoryRecord[], opts: TableOptions = {}): Promise<UpsertResult> {
+export async function upsertRecords(client: ClientBase, records: MemoryRecord[], opts: UpsertOptions = {}): Promise<UpsertResult> {
   const table = opts.table ?? DEFAULT_TABLE;
   const batch = dedupeNewest(records);
-  const result: UpsertResult = { written: 0, skippedStale: 0, skippedDeleted: 0, partitionsCreated: [] };
+  const result: UpsertResult = { written: 0, skippedStale: 0, skippedDeleted: 0, idConflicts: [], partitionsCreated: [] };
   if (batch.length === 0) return result;
   const ids = batch.map((r) => r.id);
   const params = [
@@ -82,27 +100,35 @@ export async function upsertRecords(client: ClientBase, records: MemoryRecord[],
                AS r(${COLUMNS})
     ), dead AS (
       SELECT i.id FROM input i WHERE EXISTS (SELECT 1 FROM ${TOMBSTONES_TABLE} d WHERE d.id = i.id)
+    ), taken AS (
+      SELECT i.id FROM input i
+       WHERE NOT EXISTS (SELECT 1 FROM dead WHERE dead.id = i.id)
+         AND EXISTS (SELECT 1 FROM ${t} o WHERE o.id = i.id AND o.created_at <> i.created_at)
     ), written AS (
       INSERT INTO ${t} AS t (${COLUMNS})
       SELECT i.* FROM input i WHERE NOT EXISTS (SELECT 1 FROM dead WHERE dead.id = i.id)
+                                AND NOT EXISTS (SELECT 1 FROM taken WHERE taken.id = i.id)
       ON CONFLICT (id, created_at) DO UPDATE
          SET owner_id = EXCLUDED.owner_id, agent_id = EXCLUDED.agent_id, kind = EXCLUDED.kind,
              content = EXCLUDED.content, metadata = EXCLUDED.metadata, updated_at = EXCLUDED.updated_at
        WHERE t.updated_at < EXCLUDED.updated_at
       RETURNING 1
     )
-    SELECT (SELECT count(*) FROM written)::int AS written, (SELECT count(*) FROM dead)::int AS dead`;
+    SELECT (SELECT count(*) FROM written)::int AS written, (SELECT count(*) FROM dead)::int AS dead,
+           (SELECT coalesce(array_agg(id::text ORDER BY id), '{}') FROM taken) AS taken`;
   const mirrorSql = opts.mirror ? sql.replace(`INSERT INTO ${t} AS t`, `INSERT INTO ${escapeIdentifier(opts.mirror)} AS t`) : null;
   for (let attempt = 0; ; attempt++) {
     try {
       await client.query('BEGIN');
+      if (opts.exclusiveIds) await client.query(ID_LOCKS_SQL, [ids]);
       await client.query(STRIPES_SQL('pg_advisory_xact_lock_shared'), [ids]);
-      const r = await client.query<{ written: number; dead: number }>(sql, params);
+      const r = await client.query<{ written: number; dead: number; taken: string[] }>(sql, params);
       if (mirrorSql) await client.query(mirrorSql, params);
       await client.query('COMMIT');
       result.written = r.rows[0].written;
       result.skippedDeleted = r.rows[0].dead;
-      result.skippedStale = batch.length - result.written - result.skippedDeleted;
+      result.idConflicts = r.rows[0].taken;
+      result.skippedStale = batch.length - result.written - result.skippedDeleted - result.idConflicts.length;
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -189,14 +215,14 @@ export async function deleteRecords(
 }
 
 /**
- * Creates the monthly partitions (of `parent`) holding `dates`, months computed by Postgres in
- * the session's time zone, exactly as create_monthly_partition computes the bounds. Returns the
- * names of partitions that did not exist before. Concurrent creators are tolerated.
+ * Creates the monthly partitions (of `parent`) holding `dates`, months in UTC whatever the
+ * session's TimeZone, as create_monthly_partition (006) bounds them. Returns the names of
+ * partitions that did not exist before. Concurrent creators are tolerated (the function too).
  */
 export async function ensureMonthlyPartitions(client: ClientBase, parent: string, dates: Date[]): Promise<string[]> {
   const months = await client.query<{ month: string; missing: boolean }>(
     `SELECT m::text AS month, to_regclass(format('memory_records_%s', to_char(m, 'YYYY_MM'))) IS NULL AS missing
-       FROM (SELECT DISTINCT date_trunc('month', x)::date AS m FROM unnest($1::timestamptz[]) x) q ORDER BY m`,
+       FROM (SELECT DISTINCT date_trunc('month', x AT TIME ZONE 'UTC')::date AS m FROM unnest($1::timestamptz[]) x) q ORDER BY m`,
     [dates.map((d) => d.toISOString())],
   );
   const created: string[] = [];
@@ -207,7 +233,7 @@ export async function ensureMonthlyPartitions(client: ClientBase, parent: string
     } catch (err) {
       // Another writer created it between our check and our CREATE TABLE IF NOT EXISTS.
       const code = sqlState(err);
-      if (code !== SQLSTATE.DUPLICATE_TABLE && code !== SQLSTATE.UNIQUE_VIOLATION) {
+      if (code !== SQLSTATE.duplicateTable && code !== SQLSTATE.uniqueViolation) {
         throw withContext(err, `creating the partition of ${parent} for month ${month}`);
       }
     }
@@ -261,8 +287,9 @@ export class PgStore implements RecordStore {
     return mirror === this.mirror ? this : new PgStore(this.pool, { table: this.table, mirror });
   }
 
+  /** One id, one record; should an older database hold two (created before the guard), the first created wins, always the same one. */
   async get(id: string): Promise<MemoryRecord | null> {
-    const r = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM ${this.t} WHERE id = $1::uuid LIMIT 1`, [id]);
+    const r = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM ${this.t} WHERE id = $1::uuid ORDER BY created_at LIMIT 1`, [id]);
     return r.rows[0] ? rowToRecord(r.rows[0]) : null;
   }
 
@@ -274,7 +301,12 @@ export class PgStore implements RecordStore {
 
   async put(record: MemoryRecord): Promise<PutOutcome> {
     const r = await this.withClient((c) => upsertRecords(c, [record], { table: this.table, mirror: this.mirror }));
-    return r.written ? 'written' : r.skippedDeleted ? 'deleted' : 'stale';
+    return r.written ? 'written' : r.skippedDeleted ? 'deleted' : r.idConflicts.length ? 'taken' : 'stale';
+  }
+
+  async create(record: MemoryRecord): Promise<PutOutcome> {
+    const r = await this.withClient((c) => upsertRecords(c, [record], { table: this.table, mirror: this.mirror, exclusiveIds: true }));
+    return r.written ? 'written' : r.skippedDeleted ? 'deleted' : r.idConflicts.length ? 'taken' : 'stale';
   }
 
   async delete(id: string, deletedAt: Date, createdAt?: Date): Promise<Date | null> {

@@ -15,6 +15,11 @@ export interface RecordStore {
   /** Version-guarded upsert of a whole record. */
   put(record: MemoryRecord): Promise<PutOutcome>;
   /**
+   * `put` of a new record, refused (`taken`) when any record holds the id, whatever its
+   * createdAt, also against a concurrent create of the same id by another instance.
+   */
+  create(record: MemoryRecord): Promise<PutOutcome>;
+  /**
    * Deletes `id` and leaves a tombstone so no later `put` of it lands. `createdAt` is the
    * record's partition key when the caller knows it (a delete of a record this store never
    * saw must still leave a tombstone). Returns the deleted record's createdAt, or null when
@@ -24,8 +29,11 @@ export interface RecordStore {
   listByOwner(ownerId: string, limit: number): Promise<MemoryRecord[]>;
 }
 
-/** `written`: stored; `stale`: a newer or equal version is already there; `deleted`: tombstoned id. */
-export type PutOutcome = 'written' | 'stale' | 'deleted';
+/**
+ * `written`: stored; `stale`: a newer or equal version is already there; `deleted`: tombstoned
+ * id; `taken`: another record (another createdAt) holds the id.
+ */
+export type PutOutcome = 'written' | 'stale' | 'deleted' | 'taken';
 
 /** Range queries an instance's admin API answers from its memory store. */
 export interface ExportPage {

@@ -7,6 +7,7 @@ import type { TestProject } from 'vitest/node';
 import { startPostgres, type RunningPostgres } from '../../../src/devenv/postgres';
 import { startTemporal, tempDbFilename, type RunningTemporal } from '../../../src/devenv/temporal';
 import { bundleWorkflowsForTests } from '../../setup/workflow-bundle';
+import { reportAsError, startAllOrNothing } from '../../../src/devenv/setup-error';
 import { projectRoot } from '../../../src/devenv/paths';
 import { summarize, markdownTable, type ScenarioResult } from '../results';
 
@@ -46,11 +47,19 @@ export async function setup(project: TestProject): Promise<void> {
     return (line: string) => out.write(`${line}\n`);
   };
   const t0 = Date.now();
-  [pg, temporal, bundlePath] = await Promise.all([
-    startPostgres({ log: serverLog('postgres') }),
-    startTemporal({ dbFilename: tempDbFilename(), log: serverLog('temporal-server'), logLevel: 'info' }),
-    bundleWorkflowsForTests(),
-  ]);
+  try {
+    [pg, temporal, bundlePath] = await startAllOrNothing<[RunningPostgres, RunningTemporal, string]>([
+      { service: 'the embedded PostgreSQL', start: () => startPostgres({ log: serverLog('postgres') }), stop: (p) => p.stop() },
+      {
+        service: 'the Temporal dev server',
+        start: () => startTemporal({ dbFilename: tempDbFilename(), log: serverLog('temporal-server'), logLevel: 'info' }),
+        stop: (t) => t.stop(),
+      },
+      { service: 'the workflow bundle', start: () => bundleWorkflowsForTests(), stop: async (f) => fs.rmSync(f, { force: true }) },
+    ]);
+  } catch (err) {
+    throw reportAsError(err, 'npm run test:chaos (global setup)');
+  }
   if (!pg.embedded) throw new Error('the chaos suite restarts Postgres: unset DATABASE_URL so it starts an embedded server');
 
   const actions: Record<string, () => Promise<void>> = {

@@ -1,4 +1,4 @@
--- 005_instance_membership.sql: an operator can declare an app instance gone (see README "Control plane").
+-- 007_instance_membership.sql: an operator can declare an app instance gone (see README "Control plane").
 -- Non-destructive and idempotent.
 --
 --   cutover_instances.forgotten_at      when an operator declared the instance gone (forgetInstance);

@@ -1,0 +1,109 @@
+import type { ClientBase, Pool } from 'pg';
+import type { ConversionPlan, PlanPhase } from '../plan/plan';
+import { rangeChecksumSql } from '../plan/move-sql';
+
+/**
+ * Runs a plan's phases against the database, statement by statement, as the plan lists them —
+ * the building blocks of the generic conversion's activities (the workflow adds the locks'
+ * retries, heartbeats and approvals around them).
+ */
+export function phase(plan: ConversionPlan, name: PlanPhase['phase']): string[] {
+  const p = plan.phases.find((x) => x.phase === name);
+  if (!p) throw new Error(`the plan of ${plan.table} has no phase ${name}: it is blocked (${plan.blockers.map((b) => b.code).join(', ')})`);
+  return p.statements;
+}
+
+export async function runPhase(c: Pick<ClientBase, 'query'>, plan: ConversionPlan, name: PlanPhase['phase']): Promise<void> {
+  for (const s of phase(plan, name)) await c.query(s);
+}
+
+const RETRYABLE = new Set(['55P03', '40P01']);
+
+/**
+ * Runs a phase in ONE transaction whose lock waits are bounded by lock_timeout (the swap, the
+ * swap back, the sync's installation, the drop), retried with backoff on a lock timeout or a
+ * deadlock (the transaction rolled back: nothing happened).
+ */
+export async function runPhaseInTransaction(c: ClientBase, plan: ConversionPlan, name: PlanPhase['phase'], lockTimeoutMs = 2000, tries = 20): Promise<{ tries: number }> {
+  for (let attempt = 1; ; attempt++) {
+    await c.query('BEGIN');
+    try {
+      await c.query(`SELECT set_config('lock_timeout', $1, true)`, [`${lockTimeoutMs}ms`]);
+      await runPhase(c, plan, name);
+      await c.query('COMMIT');
+      return { tries: attempt };
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      if (!RETRYABLE.has((err as { code?: string }).code ?? '') || attempt >= tries) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2)));
+    }
+  }
+}
+
+/** The keyset copy, batch after batch, up to the heap's last key when it starts. Returns rows scanned. */
+export async function copyAll(pool: Pool, plan: ConversionPlan, batchSize = 500): Promise<{ rows: number; batches: number }> {
+  const [lastKeySql, batchSql] = phase(plan, 'copy');
+  const k = plan.key!.columns.length;
+  const upper = (await pool.query<{ last_key: string[] | null }>(lastKeySql)).rows[0]?.last_key;
+  if (!upper) return { rows: 0, batches: 0 };
+  let cursor: (string | null)[] = Array(k).fill(null);
+  let rows = 0;
+  let batches = 0;
+  for (;;) {
+    const r = await pool.query<{ n: number; last_key: string[] | null }>(batchSql, [...cursor, ...upper, batchSize]);
+    batches++;
+    rows += r.rows[0].n;
+    if (r.rows[0].last_key) cursor = r.rows[0].last_key;
+    if (r.rows[0].n < batchSize) return { rows, batches };
+  }
+}
+
+/** Count and row-image checksum of both tables over the whole range, in one snapshot. */
+export async function wholeParity(c: ClientBase, a: string, b: string, column: string, type: string): Promise<{ a: { count: string; sum: string }; b: { count: string; sum: string } }> {
+  await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    const range = ['-infinity', 'infinity'];
+    const x = (await c.query<{ count: string; sum: string }>(rangeChecksumSql(a, column, type), range)).rows[0];
+    const y = (await c.query<{ count: string; sum: string }>(rangeChecksumSql(b, column, type), range)).rows[0];
+    return { a: x, b: y };
+  } finally {
+    await c.query('COMMIT');
+  }
+}
+
+/**
+ * What still depends on the old table besides its own parts (indexes, constraints, triggers,
+ * TOAST, row type, defaults): views, foreign keys of other tables, functions, policies, rules.
+ * The drop never cascades: while this is not empty it waits, naming them.
+ */
+export async function oldTableDependents(c: Pick<ClientBase, 'query'>, old: string): Promise<string[]> {
+  const r = await c.query<{ what: string }>(
+    `SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid) AS what
+       FROM pg_depend d
+       LEFT JOIN pg_rewrite rw ON d.classid = 'pg_rewrite'::regclass AND rw.oid = d.objid
+       LEFT JOIN pg_constraint co ON d.classid = 'pg_constraint'::regclass AND co.oid = d.objid
+      WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = to_regclass($1) AND d.deptype = 'n'
+        AND NOT (d.classid = 'pg_constraint'::regclass AND co.conrelid = to_regclass($1))
+        AND NOT (d.classid = 'pg_rewrite'::regclass AND rw.ev_class = to_regclass($1))
+        AND NOT (d.classid = 'pg_attrdef'::regclass AND EXISTS (SELECT 1 FROM pg_attrdef ad WHERE ad.oid = d.objid AND ad.adrelid = to_regclass($1)))
+        AND NOT (d.classid = 'pg_policy'::regclass AND EXISTS (SELECT 1 FROM pg_policy po WHERE po.oid = d.objid AND po.polrelid = to_regclass($1)))
+        AND NOT (d.classid = 'pg_trigger'::regclass AND EXISTS (SELECT 1 FROM pg_trigger tg WHERE tg.oid = d.objid AND tg.tgrelid = to_regclass($1)))
+      ORDER BY 1`,
+    [old],
+  );
+  return r.rows.map((x) => x.what);
+}
+
+export class DropWaitsError extends Error {
+  constructor(public readonly dependents: string[], old: string) {
+    super(`not dropping ${old}: ${dependents.join(', ')} still depend on it (a drop never cascades); move or drop them, then the drop goes on`);
+    this.name = 'DropWaitsError';
+  }
+}
+
+/** The drop phase, refused (naming them) while anything outside the table depends on the old one. */
+export async function dropOld(c: ClientBase, plan: ConversionPlan, lockTimeoutMs = 2000): Promise<void> {
+  const deps = await oldTableDependents(c, plan.names.old);
+  if (deps.length) throw new DropWaitsError(deps, plan.names.old);
+  await runPhaseInTransaction(c, plan, 'drop', lockTimeoutMs);
+}

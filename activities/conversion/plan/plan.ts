@@ -1,0 +1,117 @@
+import type { ClientBase } from 'pg';
+import { readTableDescriptor } from '../descriptor/read';
+import type { TableDescriptor } from '../descriptor/types';
+import { analyse, type Blocker, type UniqueKeyFate } from './analyse';
+import type { ConversionChoice } from './choice';
+import { readDataFacts, type DataFacts } from './facts';
+import { defaultPartitionName, floorTo, intervalStarts, nextStart, type PartitionType, utcDay } from './intervals';
+import { copyBatchSql, lastKeySql, rangeChecksumSql } from './move-sql';
+import { conversionNames, type ConversionNames } from './names';
+import { shadowDdl, type IndexRename } from './shadow-ddl';
+import { swapDdl } from './swap-ddl';
+import { syncDdl } from './sync-ddl';
+
+/** One phase of the run and every statement it executes, in order. */
+export interface PlanPhase {
+  phase: 'shadow' | 'sync' | 'copy' | 'parity' | 'swap' | 'drop' | 'rollback before swap' | 'rollback after swap';
+  what: string;
+  statements: string[];
+}
+
+/**
+ * What the conversion of one table will do, before it does anything: the blockers (with their
+ * options, and the options chosen), every statement by phase, the partitions, and the size of
+ * the job. `cutover plan conversion` prints it; the workflow's preflight records it.
+ */
+export interface ConversionPlan {
+  table: string;
+  partitionBy: { column: string; interval: ConversionChoice['interval']; type: PartitionType | null };
+  /** No blocker left unresolved: the run can start. */
+  ok: boolean;
+  blockers: Blocker[];
+  /** Blockers resolved by the options chosen, with their effect. */
+  decisions: Blocker[];
+  notes: string[];
+  key: { columns: string[]; source: string } | null;
+  primaryKey: string[];
+  uniqueKeys: UniqueKeyFate[];
+  names: { shadow: string; old: string; partitionScheme: string };
+  partitions: { count: number; first: string | null; last: string | null; default: string | null; names: string[] };
+  size: { rows: number; tableBytes: number; totalBytes: number; copyNeedsBytes: number; min: string | null; max: string | null };
+  phases: PlanPhase[];
+  /** Index renames of the swap (shadow's temporary name → the original). */
+  indexRenames: IndexRename[];
+}
+
+const SCHEME: Record<ConversionChoice['interval'], string> = {
+  day: '<table>_pYYYY_MM_DD', week: '<table>_pIYYYYwIW (ISO week)', month: '<table>_pYYYY_MM', quarter: '<table>_pYYYYqQ', year: '<table>_pYYYY',
+};
+
+/** Interval starts to create: every interval from the data's first to its last, and from now to `premake` ahead. */
+export function partitionStarts(choice: ConversionChoice, facts: DataFacts | null, now: number): number[] {
+  let hi = floorTo(choice.interval, now);
+  for (let i = 0; i < choice.options.premake; i++) hi = nextStart(choice.interval, hi);
+  const lo = facts?.minDay ? Math.min(utcDay(facts.minDay), now) : now;
+  if (facts?.maxDay) hi = Math.max(hi, utcDay(facts.maxDay));
+  return intervalStarts(choice.interval, lo, hi, Math.max(choice.options.maxPartitions, 1));
+}
+
+export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: ConversionChoice, now: number): ConversionPlan {
+  const starts = partitionStarts(choice, facts, now);
+  const a = analyse(d, facts, choice, starts.length);
+  const names: ConversionNames = conversionNames(d);
+  const open = a.blockers.filter((b) => !b.resolution);
+  const phases: PlanPhase[] = [];
+  let renames: IndexRename[] = [];
+  let partitionNames: string[] = [];
+  if (a.key && a.partitionType && starts.length <= choice.options.maxPartitions && !a.blockers.some((b) => ['not-a-table', 'already-partitioned', 'partition-column-missing', 'partition-column-generated'].includes(b.code))) {
+    const type = a.partitionType;
+    const colType = d.columns.find((c) => c.name === choice.column)!.type;
+    const sh = shadowDdl(d, a, choice, names, starts);
+    renames = sh.renames;
+    partitionNames = sh.partitionNames;
+    const sync = syncDdl(d, a, choice, names, type);
+    const sw = swapDdl(d, choice, names, sh.renames, sync.reverse);
+    phases.push(
+      { phase: 'shadow', what: `the partitioned shadow ${names.shadow}: ${sh.partitionNames.length} partitions, keys, indexes, constraints, security, comments`, statements: [...sh.table, ...sh.partitions, ...sh.constraints, ...sh.indexes, ...sh.security] },
+      { phase: 'sync', what: `a row trigger on ${names.table} mirrors every write into the shadow in the writer's transaction (installed under lock_timeout, with retries)`, statements: sync.forward },
+      { phase: 'copy', what: `keyset batches over (${a.key.columns.join(', ')}) up to the last key when the sync began, heartbeating the last key; repeated until done`, statements: [lastKeySql(a, names), copyBatchSql(d, a, names)] },
+      { phase: 'parity', what: `count and md5 of every row's whole image per ${choice.interval}, both tables in one snapshot; a mismatching range is repaired and compared again`, statements: [rangeChecksumSql(names.table, choice.column, colType), rangeChecksumSql(names.shadow, choice.column, colType)] },
+      { phase: 'swap', what: 'one transaction under a short lock_timeout, retried with backoff: renames, the sync turned around, triggers, views, sequences and publications moved', statements: sw.swap },
+      { phase: 'drop', what: `after retention and an approval: the reverse sync and ${names.old} go (never CASCADE: any dependent is named and the drop waits)`, statements: sw.drop },
+      { phase: 'rollback before swap', what: 'the sync and the shadow go; the table is untouched', statements: sw.rollbackBeforeSwap },
+      { phase: 'rollback after swap', what: 'the mirror image of the swap in one transaction (the reverse sync kept the old table equal), then the partitioned table goes', statements: sw.swapBack },
+    );
+  }
+  return {
+    table: d.qualified,
+    partitionBy: { column: choice.column, interval: choice.interval, type: a.partitionType },
+    ok: open.length === 0,
+    blockers: open,
+    decisions: a.blockers.filter((b) => b.resolution),
+    notes: a.notes,
+    key: a.key ? { columns: a.key.columns, source: a.key.source } : null,
+    primaryKey: a.conflictColumns,
+    uniqueKeys: a.uniqueKeys,
+    names: { shadow: names.shadow, old: names.old, partitionScheme: SCHEME[choice.interval] },
+    partitions: {
+      count: partitionNames.length || starts.length,
+      first: partitionNames[0] ?? null,
+      last: (choice.options.defaultPartition ? partitionNames[partitionNames.length - 2] : partitionNames[partitionNames.length - 1]) ?? null,
+      default: choice.options.defaultPartition ? defaultPartitionName(d.name) : null,
+      names: partitionNames,
+    },
+    size: { rows: facts?.rows ?? Math.max(0, d.estimatedRows), tableBytes: d.tableBytes, totalBytes: d.totalBytes, copyNeedsBytes: d.totalBytes, min: facts?.min ?? null, max: facts?.max ?? null },
+    phases,
+    indexRenames: renames,
+  };
+}
+
+/** Reads the table and its data, and plans. Read-only. */
+export async function planConversion(c: ClientBase, choice: ConversionChoice, now = Date.now()): Promise<ConversionPlan> {
+  const d = await readTableDescriptor(c, choice.table);
+  const column = d.columns.find((x) => x.name === choice.column);
+  const probe = analyse(d, null, choice, 0);
+  const facts = column && probe.partitionType && d.relkind === 'r' ? await readDataFacts(c, d, choice.column, probe.partitionType) : null;
+  return buildPlan(d, facts, choice, now);
+}

@@ -1,0 +1,33 @@
+import type { ConversionPlan } from './plan';
+
+const size = (b: number) => (b < 1024 ? `${b} B` : b < 1024 ** 2 ? `${(b / 1024).toFixed(1)} KiB` : b < 1024 ** 3 ? `${(b / 1024 ** 2).toFixed(1)} MiB` : `${(b / 1024 ** 3).toFixed(2)} GiB`);
+
+/** The plan for humans: blockers first (each with its options), then decisions, notes, the job's size and every statement by phase. */
+export function renderPlan(p: ConversionPlan, opts: { allStatements?: boolean } = {}): string {
+  const out: string[] = [];
+  out.push(`conversion plan: ${p.table} → partitioned by range (${p.partitionBy.column}) per ${p.partitionBy.interval}`);
+  out.push(`  rows ${p.size.rows}, table ${size(p.size.tableBytes)}, with indexes and TOAST ${size(p.size.totalBytes)}; the copy needs about ${size(p.size.copyNeedsBytes)} more disk, plus as much WAL until a checkpoint recycles it`);
+  if (p.size.min) out.push(`  ${p.partitionBy.column} from ${p.size.min} to ${p.size.max}`);
+  out.push(`  key ${p.key ? `(${p.key.columns.join(', ')}) from the ${p.key.source}` : 'none'}; new primary key (${p.primaryKey.join(', ')})`);
+  out.push(`  partitions: ${p.partitions.count} named ${p.names.partitionScheme}${p.partitions.first ? ` (${p.partitions.first} … ${p.partitions.last})` : ''}${p.partitions.default ? ` + ${p.partitions.default} (DEFAULT)` : ''}`);
+  out.push(`  shadow ${p.names.shadow}; the old table becomes ${p.names.old} during retention`);
+  out.push('');
+  if (p.blockers.length) {
+    out.push(`BLOCKERS (${p.blockers.length}): nothing runs until each is resolved`);
+    for (const b of p.blockers) {
+      out.push(`  ✗ [${b.code}] ${b.message}`);
+      for (const o of b.options) out.push(`      option ${o.choice}: ${o.effect}`);
+      if (!b.options.length) out.push('      fix it by hand first, then plan again');
+    }
+  } else out.push('no blockers');
+  for (const d of p.decisions) out.push(`  ✓ [${d.code}] ${d.object}: chosen ${d.resolution!.choice}: ${d.resolution!.effect}`);
+  for (const n of p.notes) out.push(`  note: ${n}`);
+  for (const ph of p.phases) {
+    out.push('', `-- phase ${ph.phase}: ${ph.what}`);
+    const st = ph.statements;
+    const shown = opts.allStatements || st.length <= 40 ? st : [...st.slice(0, 20), `-- … ${st.length - 30} more statements (--json lists all) …`, ...st.slice(-10)];
+    for (const s of shown) out.push(s.startsWith('--') ? s : `${s};`);
+  }
+  out.push('', p.ok ? 'plan OK: the run can start' : `plan BLOCKED: ${p.blockers.length} blocker(s)`);
+  return out.join('\n');
+}

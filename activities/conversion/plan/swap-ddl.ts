@@ -1,0 +1,112 @@
+import { qi } from '../descriptor/names';
+import type { TableDescriptor } from '../descriptor/types';
+import type { ConversionChoice } from './choice';
+import { grantSql } from './shadow-ddl';
+import { oldIndexName, type ConversionNames } from './names';
+import type { IndexRename } from './shadow-ddl';
+
+/**
+ * The swap (one transaction, under a short lock_timeout), its mirror image for a rollback after
+ * it, the rollback before it, and the drop after retention. The definitions Postgres rendered
+ * name the table as `schema.name`: run after the renames, they bind to the new table.
+ */
+export interface SwapDdl {
+  swap: string[];
+  swapBack: string[];
+  rollbackBeforeSwap: string[];
+  drop: string[];
+}
+
+function viewStatements(d: TableDescriptor): string[] {
+  const out: string[] = [];
+  for (const v of d.views) {
+    if (v.kind === 'view') {
+      out.push(`CREATE OR REPLACE VIEW ${v.name}${v.options.length ? ` WITH (${v.options.join(', ')})` : ''} AS ${v.definition}`);
+      continue;
+    }
+    out.push(`DROP MATERIALIZED VIEW ${v.name}`);
+    out.push(`CREATE MATERIALIZED VIEW ${v.name}${v.options.length ? ` WITH (${v.options.join(', ')})` : ''} AS ${v.definition} WITH DATA`);
+    out.push(...v.indexes);
+    out.push(`ALTER MATERIALIZED VIEW ${v.name} OWNER TO ${qi(v.owner)}`);
+    out.push(...grantSql(v.grants, v.name));
+    if (v.comment !== null) out.push(`COMMENT ON MATERIALIZED VIEW ${v.name} IS '${v.comment.replace(/'/g, "''")}'`);
+  }
+  return out;
+}
+
+/** The user's triggers leave `from` and are created on the table now named `names.table`. */
+function moveTriggers(d: TableDescriptor, from: string, table: string): string[] {
+  const out: string[] = [];
+  for (const t of d.triggers) {
+    out.push(`DROP TRIGGER ${qi(t.name)} ON ${from}`);
+    out.push(t.definition);
+    const state = { D: 'DISABLE', R: 'ENABLE REPLICA', A: 'ENABLE ALWAYS' }[t.enabled as 'D' | 'R' | 'A'];
+    if (state) out.push(`ALTER TABLE ${table} ${state} TRIGGER ${qi(t.name)}`);
+    if (t.comment !== null) out.push(`COMMENT ON TRIGGER ${qi(t.name)} ON ${table} IS '${t.comment.replace(/'/g, "''")}'`);
+  }
+  return out;
+}
+
+const serialSeq = (table: string, column: string) => `pg_get_serial_sequence('${table.replace(/'/g, "''")}', '${column.replace(/'/g, "''")}')::regclass`;
+
+/**
+ * Sequences follow the table the application writes: a serial's sequence (shared by both
+ * tables' defaults) is OWNED BY the current table, so dropping the other one never drops it; an
+ * identity column has a sequence per table, and the one now in use continues where the other
+ * stopped (run after the renames: `table` is the current table, `other` the one left).
+ */
+function sequenceStatements(d: TableDescriptor, table: string, other: string): string[] {
+  return d.sequences.map((s) => s.ownership === 'a'
+    ? `ALTER SEQUENCE ${s.name} OWNED BY ${table}.${qi(s.column)}`
+    : `SELECT setval(${serialSeq(table, s.column)}, q.last_value, true) FROM pg_catalog.pg_sequences q
+        WHERE format('%I.%I', q.schemaname, q.sequencename)::regclass = ${serialSeq(other, s.column)} AND q.last_value IS NOT NULL`);
+}
+
+function publicationStatements(d: TableDescriptor, drop: string, add: string): string[] {
+  return d.publications.filter((p) => !p.implicit).flatMap((p) => [
+    `ALTER PUBLICATION ${qi(p.name)} DROP TABLE ${drop}`,
+    `ALTER PUBLICATION ${qi(p.name)} ADD TABLE ${add}${p.columns ? ` (${p.columns.map(qi).join(', ')})` : ''}${p.rowFilter ? ` WHERE (${p.rowFilter})` : ''}`,
+  ]);
+}
+
+const renameIndexes = (schema: string, pairs: [string, string][]) => pairs.map(([a, b]) => `ALTER INDEX ${qi(schema)}.${qi(a)} RENAME TO ${qi(b)}`);
+
+export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: ConversionNames, renames: IndexRename[], reverse: string[]): SwapDdl {
+  const droppedFks = choice.options.incomingForeignKeys === 'drop' ? d.incomingForeignKeys : [];
+  const swap = [
+    `LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`,
+    ...droppedFks.map((fk) => `ALTER TABLE ${fk.fromTable} DROP CONSTRAINT ${qi(fk.name)}`),
+    `ALTER TABLE ${n.table} RENAME TO ${qi(n.oldName)}`,
+    `ALTER TABLE ${n.shadow} RENAME TO ${qi(n.name)}`,
+    ...renameIndexes(n.schema, renames.flatMap((r) => [[r.final, oldIndexName(r.final)], [r.temp, r.final]] as [string, string][])),
+    `DROP TRIGGER ${n.forwardTrigger} ON ${n.old}`,
+    `DROP FUNCTION ${n.forwardFn}()`,
+    ...moveTriggers(d, n.old, n.table),
+    ...viewStatements(d),
+    ...sequenceStatements(d, n.table, n.old),
+    ...publicationStatements(d, n.old, n.table),
+    ...reverse,
+  ];
+  const swapBack = [
+    `LOCK TABLE ${n.table}, ${n.old} IN ACCESS EXCLUSIVE MODE`,
+    `DROP TRIGGER ${n.reverseTrigger} ON ${n.table}`,
+    `DROP FUNCTION ${n.reverseFn}()`,
+    `ALTER TABLE ${n.table} RENAME TO ${qi(n.shadowName)}`,
+    `ALTER TABLE ${n.old} RENAME TO ${qi(n.name)}`,
+    ...renameIndexes(n.schema, renames.flatMap((r) => [[r.final, r.temp], [oldIndexName(r.final), r.final]] as [string, string][])),
+    ...moveTriggers(d, n.shadow, n.table),
+    ...viewStatements(d),
+    ...sequenceStatements(d, n.table, n.shadow),
+    ...publicationStatements(d, n.shadow, n.table),
+    ...droppedFks.map((fk) => `ALTER TABLE ${fk.fromTable} ADD CONSTRAINT ${qi(fk.name)} ${fk.definition} NOT VALID`),
+    `DROP TABLE ${n.shadow}`,
+  ];
+  const rollbackBeforeSwap = [`LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`, `DROP TRIGGER IF EXISTS ${n.forwardTrigger} ON ${n.table}`, `DROP FUNCTION IF EXISTS ${n.forwardFn}()`, `DROP TABLE IF EXISTS ${n.shadow}`];
+  const drop = [
+    `LOCK TABLE ${n.table}, ${n.old} IN ACCESS EXCLUSIVE MODE`,
+    `DROP TRIGGER IF EXISTS ${n.reverseTrigger} ON ${n.table}`,
+    `DROP FUNCTION IF EXISTS ${n.reverseFn}()`,
+    `DROP TABLE ${n.old} RESTRICT`,
+  ];
+  return { swap, swapBack, rollbackBeforeSwap, drop };
+}
