@@ -105,6 +105,12 @@ export class AdminClient {
     return res.body as unknown as AsyncIterable<Uint8Array>;
   }
 
+  /** The newest `limit` records created in [from, to), newest first. */
+  async newest(opts: { limit: number; from: string; to: string }): Promise<MemoryRecord[]> {
+    const r = await this.get<{ records: RecordJson[] }>('admin/newest', { limit: String(opts.limit), from: opts.from, to: opts.to });
+    return r.records.map(recordFromJson);
+  }
+
   checksum(from: string, to: string): Promise<Checksum> {
     return this.get<Checksum>('admin/checksum', { from, to });
   }

@@ -238,9 +238,9 @@ async function sampledParity(
     const found = await c.lookup([...pgVersions.keys()]);
     for (const r of found.records) memVersions.set(r.id, r.updatedAt.getTime());
     for (const id of found.deleted) deletedInMemory.add(id);
-    // The memory side's own recent records (newest page of the last two hours).
-    const page = await c.exportPage({ after: null, limit: per, from, to: new Date(Date.now() + 60_000).toISOString() });
-    for (const r of page.records) memVersions.set(r.id, Math.max(memVersions.get(r.id) ?? 0, r.updatedAt.getTime()));
+    // The memory side's own newest records of the last two hours (recent losses are the likeliest).
+    const newest = await c.newest({ limit: per, from, to: new Date(Date.now() + 60_000).toISOString() });
+    for (const r of newest) memVersions.set(r.id, Math.max(memVersions.get(r.id) ?? 0, r.updatedAt.getTime()));
     ctx.heartbeat(i.instanceId);
   }
   const memOnly = [...memVersions.keys()].filter((id) => !pgVersions.has(id));

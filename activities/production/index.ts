@@ -1,6 +1,7 @@
 import type { ActivityDeps } from '../index';
 import { createBackfillActivities } from './backfill';
 import { createHealthActivities } from './health';
+import { createMembershipActivities } from './membership';
 import { createMigrateActivities } from './migrate';
 import { createModeActivities } from './modes';
 import { createPreflightActivities } from './preflight';
@@ -11,6 +12,7 @@ export function createProductionActivities(deps: ActivityDeps) {
   return {
     ...createPreflightActivities(deps),
     ...createModeActivities(deps),
+    ...createMembershipActivities(deps),
     ...createBackfillActivities(deps),
     ...createVerifyActivities(deps),
     ...createMigrateActivities(deps),

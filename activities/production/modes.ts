@@ -3,10 +3,14 @@ import type { ActivityDeps } from '../index';
 import type { PersistenceMode } from '../../workflows/types';
 import { getControl, setModeAndWait } from '../../src/memory-layer/control-plane';
 import { barrierFailure } from '../lib/errors';
+import { laggingMembers, type FleetMember } from '../../src/memory-layer/fleet';
 
 export interface ChangeModeResult {
   epoch: number;
+  /** The live instances that acknowledged the epoch: the set this barrier waited on. */
   acknowledged: string[];
+  /** Fleet members (silent: the barrier did not wait for them) that have not applied the epoch. */
+  notAcknowledged: FleetMember[];
   previous: PersistenceMode | null;
 }
 
@@ -33,6 +37,7 @@ export function createModeActivities(deps: ActivityDeps) {
         return {
           epoch: Number(r.epoch),
           acknowledged: r.acknowledged,
+          notAcknowledged: await laggingMembers(pool, input.target, Number(r.epoch)),
           previous: prev ? prev.mode : null,
         };
       } catch (err) {

@@ -6,14 +6,25 @@ import { finishRun, registerRun, relkind } from '../../src/shared/pg-catalog';
 import { pruneTombstonesOfRun } from '../../src/memory-layer/storage/tombstones';
 import { getControl } from '../../src/memory-layer/control-plane';
 import { monthsBetween, type MonthRange } from '../lib/months';
-import { adminClient, resolveInstances, type AppsSpec } from './instances';
+import { adminClient, resolveFleet, type AppsSpec } from './instances';
 import type { InstanceRef, InstanceStats } from '../lib/admin-client';
+import type { FleetMember } from '../../src/memory-layer/fleet';
+
+/** How long preflight waits for the admin API of a member that is not live (frozen, gone). */
+const SILENT_MEMBER_TIMEOUT_MS = 3_000;
 
 export type SchemaState = 'absent' | 'partitioned' | 'heap';
 
 export interface PreflightResult {
   schemaState: SchemaState;
+  /** The fleet members that answered (their records are in totalRecords and months). */
   instances: (InstanceRef & { stats: InstanceStats })[];
+  /**
+   * Fleet members (registered, not cleanly stopped, not forgotten) that are silent and did not
+   * answer: they may hold acknowledged records nobody has seen. The run must back-fill them if
+   * they come back, or an operator must forget them, before memory is given up.
+   */
+  unreachable: (FleetMember & { error: string })[];
   totalRecords: number;
   months: MonthRange[];
   control: { persistence: string; primary: string; epoch: number } | null;
@@ -45,15 +56,33 @@ export function createPreflightActivities(deps: ActivityDeps) {
         );
       }
       await deps.profiles.withClient(input.connectionProfile, (c) => applyPlan(c, 'control'));
-      const refs = await resolveInstances(pool, input.target, input.apps);
-      if (refs.length === 0) {
-        throw preflightFailed(`no live app instance for ${input.target}: start the memory-layer service (npm run server) or list apps.endpoints with discovery "static"`);
-      }
+      const fleet = await resolveFleet(pool, input.target, input.apps);
       const instances: PreflightResult['instances'] = [];
-      for (const ref of refs) {
-        Context.current().heartbeat({ instance: ref.instanceId });
-        const stats = await adminClient(deps, input.apps, ref).stats();
-        instances.push({ ...ref, stats });
+      const unreachable: PreflightResult['unreachable'] = [];
+      for (const m of fleet) {
+        Context.current().heartbeat({ instance: m.instanceId });
+        if (!m.adminUrl) {
+          if (m.live) throw preflightFailed(`live instance without an admin URL: ${m.instanceId}; start it with an admin URL or use apps.discovery "static"`);
+          unreachable.push({ ...m, error: 'no admin URL registered' });
+          continue;
+        }
+        const ref = { instanceId: m.instanceId, adminUrl: m.adminUrl };
+        try {
+          const stats = await adminClient(deps, input.apps, ref, m.live ? undefined : SILENT_MEMBER_TIMEOUT_MS).stats();
+          // A silent member's port may now belong to another instance: that is not this one.
+          if (input.apps.discovery !== 'static' && stats.instanceId !== m.instanceId) throw new Error(`its admin URL ${m.adminUrl} answers as ${stats.instanceId}`);
+          instances.push({ ...ref, stats });
+        } catch (err) {
+          if (m.live) throw err; // a live instance that does not answer: retry (as before)
+          unreachable.push({ ...m, error: (err as Error).message });
+        }
+      }
+      if (instances.length === 0) {
+        throw preflightFailed(
+          `no reachable app instance for ${input.target}` +
+            (unreachable.length ? ` (silent: ${unreachable.map((u) => `${u.instanceId}, last heartbeat ${u.lastHeartbeat}`).join('; ')})` : '') +
+            ': start the memory-layer service (npm run server) or list apps.endpoints with discovery "static"',
+        );
       }
       const mins = instances.map((i) => i.stats.minCreatedAt).filter((x): x is string => !!x).sort();
       const maxs = instances.map((i) => i.stats.maxCreatedAt).filter((x): x is string => !!x).sort();
@@ -62,6 +91,7 @@ export function createPreflightActivities(deps: ActivityDeps) {
       return {
         schemaState,
         instances,
+        unreachable,
         totalRecords: instances.reduce((a, i) => a + i.stats.count, 0),
         months,
         control: ctl ? { persistence: ctl.mode.persistence, primary: ctl.mode.primary, epoch: ctl.epoch } : null,

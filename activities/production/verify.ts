@@ -5,6 +5,8 @@ import { addChecksums, rangeChecksumSql, type Checksum } from '../../src/memory-
 import type { MemoryRecord, RecordCursor } from '../../src/memory-layer/record';
 import { rowToRecord, upsertRecords } from '../../src/memory-layer/storage/pg-store';
 import { adminClient, type AppsSpec } from './instances';
+import { listFleet } from '../../src/memory-layer/fleet';
+import { HEARTBEAT_TTL_MS } from '../../src/shared/pg-catalog';
 import type { AdminClient, InstanceRef } from '../lib/admin-client';
 import type { MonthRange } from '../lib/months';
 
@@ -25,6 +27,12 @@ export interface MonthParity {
   repaired: number;
   /** Differences ignored because they were newer than the cutoff (writes in flight). */
   inFlight: number;
+  /**
+   * Postgres rows no listed instance holds that were kept because a fleet member outside the
+   * run's list holds them, or could not be asked (deleteExtras never deletes on absence alone
+   * while an unlisted member may have written them).
+   */
+  keptForUnlisted?: number;
 }
 
 export interface VerifyMonthInput {
@@ -192,6 +200,12 @@ export function createVerifyActivities(deps: ActivityDeps) {
         result.drift.extra++;
         toDelete.push(id);
       }
+      const kept = await heldByUnlisted(deps, input, toDelete.filter((id) => !again.memDeleted.has(id)));
+      if (kept.size > 0) {
+        result.keptForUnlisted = kept.size;
+        result.drift.extra -= kept.size;
+        toDelete.splice(0, toDelete.length, ...toDelete.filter((id) => !kept.has(id)));
+      }
       result.match = result.drift.missing + result.drift.stale + result.drift.extra === 0;
       if (input.repair && !result.match) {
         for (let i = 0; i < toUpsert.length; i += 1000) {
@@ -217,4 +231,26 @@ export function createVerifyActivities(deps: ActivityDeps) {
       return result;
     },
   };
+}
+
+/**
+ * Of `ids` (Postgres rows no listed instance holds, with no evidence of a delete), those that a
+ * fleet member outside the run's list holds (an instance started or back since preflight) —
+ * or all of them when such a member cannot be asked: absence is no proof then.
+ */
+async function heldByUnlisted(deps: ActivityDeps, input: VerifyMonthInput, ids: string[]): Promise<Set<string>> {
+  const kept = new Set<string>();
+  if (ids.length === 0) return kept;
+  const listed = new Set(input.instances.map((i) => i.instanceId));
+  const others = (await listFleet(deps.profiles.pool(input.connectionProfile), input.table, { heartbeatTtlMs: HEARTBEAT_TTL_MS })).filter((m) => !listed.has(m.instanceId));
+  for (const m of others) {
+    if (!m.adminUrl) return new Set(ids);
+    try {
+      const client = adminClient(deps, input.apps, { instanceId: m.instanceId, adminUrl: m.adminUrl }, 5_000);
+      for (let i = 0; i < ids.length; i += 100) for (const r of (await client.lookup(ids.slice(i, i + 100))).records) kept.add(r.id);
+    } catch {
+      return new Set(ids);
+    }
+  }
+  return kept;
 }

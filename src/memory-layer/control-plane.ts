@@ -30,6 +30,10 @@ export type { PersistenceMode } from '../../workflows/types';
  *   An excluded instance that comes back applies the current control row within one poll
  *   interval (1 s) of reaching Postgres again, before its heartbeat makes it live again.
  *   With no live instance at all the barrier returns at once with an empty list.
+ *   While a run is active for the target, an instance whose lease (DEFAULT_LEASE_MS, shorter
+ *   than the TTL) has expired acknowledges no write until it has re-read this row and applied
+ *   its epoch (self-fencing, instance-control.ts), so an excluded instance writes nothing in a
+ *   mode the fleet has left.
  */
 
 export const CONTROL_CHANNEL = 'cutover_control';
@@ -38,6 +42,11 @@ export const DEFAULT_TARGET = 'memory_records';
 export const DEFAULT_HEARTBEAT_TTL_MS = HEARTBEAT_TTL_MS;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 2_000;
 export const DEFAULT_POLL_INTERVAL_MS = 1_000;
+/**
+ * An instance's write lease (self-fencing, instance-control.ts): shorter than the TTL by two
+ * heartbeat intervals, so an instance stops acknowledging writes before a barrier may exclude it.
+ */
+export const DEFAULT_LEASE_MS = DEFAULT_HEARTBEAT_TTL_MS - 2 * DEFAULT_HEARTBEAT_INTERVAL_MS;
 
 const PERSISTENCE_VALUES: readonly PersistenceKind[] = ['memory', 'dual-write', 'postgres'];
 const STORE_VALUES: readonly StoreName[] = ['memory', 'postgres'];

@@ -3,10 +3,13 @@ import type { PersistenceMode } from '../../workflows/types';
 import {
   CONTROL_CHANNEL,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_LEASE_MS,
   DEFAULT_POLL_INTERVAL_MS,
   getControl,
+  type ControlRow,
 } from './control-plane';
 import type { DualStore } from './storage/dual-store';
+import { FencedError, Lease, type WriteFence } from './lease';
 import { silentLogger, type Logger } from './logger';
 
 export interface InstanceControlOptions {
@@ -17,6 +20,10 @@ export interface InstanceControlOptions {
   adminUrl?: string;
   heartbeatMs?: number;
   pollMs?: number;
+  /** The write lease (default 8 s): must be shorter than the orchestrator's heartbeat TTL. */
+  leaseMs?: number;
+  /** How long a write waits for a renewal once the lease expired (default 1 s). */
+  admitWaitMs?: number;
   logger?: Logger;
 }
 
@@ -32,8 +39,24 @@ export interface InstanceControlOptions {
  *    case a notification is missed (the listening connection dropped, Postgres restarted);
  *  - applies a new epoch through DualStore.applyMode (between requests), then acknowledges it
  *    by writing applied_epoch and applied_mode with a fresh heartbeat.
+ *
+ * SELF-FENCING (the write fence the dual store consults, see lease.ts)
+ *   Each heartbeat is a renewal cycle: write the heartbeat, read the control row and whether a
+ *   run is active for the target (a row of cutover_runs with status 'active'), apply the row's
+ *   epoch; when all of it succeeded the lease runs `leaseMs` from the cycle's start, on the
+ *   monotonic clock. While the lease holds, writes go through. Once it has expired:
+ *    - a write first waits (at most admitWaitMs) for a fresh cycle, so after a freeze
+ *      (SIGSTOP, GC) the requests of the accept backlog are served in the mode the control row
+ *      says now, not in the one applied before the freeze;
+ *    - if no cycle succeeds and a run was active at the last read, the write gets 503 with
+ *      Retry-After (FencedError) — the orchestrator may have moved on without this instance;
+ *    - if no run was active at the last read (plain Phase 2), the write is served as before:
+ *      memory primary keeps serving while Postgres is down.
+ *   The lease is checked again when the write is acknowledged (confirm): a write whose lease
+ *   expired while it was being served is acknowledged only if a fresh cycle shows the epoch it
+ *   was served in is still current (or no run is active); otherwise 503, the write may stand.
  */
-export class InstanceControl {
+export class InstanceControl implements WriteFence {
   private readonly pool: Pool;
   private readonly log: Logger;
   private listener: PoolClient | null = null;
@@ -43,10 +66,15 @@ export class InstanceControl {
   private paused = false;
   private stopped = false;
   private heartbeatFailing = false;
+  private renewing: Promise<void> | null = null;
+  readonly lease: Lease;
 
   constructor(private readonly opts: InstanceControlOptions) {
     this.pool = opts.pool;
     this.log = opts.logger ?? silentLogger;
+    this.lease = new Lease(opts.leaseMs ?? DEFAULT_LEASE_MS);
+    const beat = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+    if (this.lease.leaseMs <= beat) throw new Error(`instance control: leaseMs (${this.lease.leaseMs}) must be longer than the heartbeat interval (${beat} ms)`);
   }
 
   get instanceId(): string {
@@ -59,13 +87,14 @@ export class InstanceControl {
     });
     if (row) await this.opts.dual.applyMode(row.mode, row.epoch);
     await this.report(true);
+    await this.renew();
     await this.listen().catch((err: Error) => this.log.warn('LISTEN failed; polling only until it reconnects', { error: err.message }));
     const every = (ms: number, fn: () => Promise<void>) => {
       const t = setInterval(() => void fn().catch(() => undefined), ms);
       t.unref();
       this.timers.push(t);
     };
-    every(this.opts.heartbeatMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, () => this.heartbeat());
+    every(this.opts.heartbeatMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, () => this.renew());
     every(this.opts.pollMs ?? DEFAULT_POLL_INTERVAL_MS, async () => {
       if (!this.listener) await this.listen().catch(() => undefined);
       await this.sync();
@@ -127,24 +156,94 @@ export class InstanceControl {
     } catch {
       return; // Postgres unreachable: keep the mode in force; the next poll retries.
     }
-    if (!row || row.epoch === this.opts.dual.epoch || this.paused) return;
+    await this.applyRow(row);
+  }
+
+  /** Applies the row when its epoch differs from the one applied; true when it is applied. */
+  private async applyRow(row: ControlRow | null): Promise<boolean> {
+    if (!row || row.epoch === this.opts.dual.epoch) return true;
+    if (this.paused) return false;
     const from = this.opts.dual.mode;
     await this.opts.dual.applyMode(row.mode, row.epoch);
     this.log.info('persistence mode applied', { epoch: row.epoch, from, to: row.mode, changedBy: row.changedBy, reason: row.reason });
     await this.report(false).catch((err: Error) =>
       this.log.warn('could not acknowledge the epoch; the next heartbeat will', { epoch: row.epoch, error: err.message }),
     );
+    return true;
   }
 
-  private async heartbeat(): Promise<void> {
+  /**
+   * One renewal cycle (coalesced: callers share the one in flight): heartbeat, read the control
+   * row and whether a run is active, apply the epoch; the lease then runs from the start.
+   */
+  renew(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.renewing ??= this.renewOnce().finally(() => (this.renewing = null));
+    return this.renewing;
+  }
+
+  private async renewOnce(): Promise<void> {
+    const startedAt = this.lease.now();
     try {
       await this.report(false);
+      const r = await this.pool.query<{ active: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM cutover_runs WHERE target = $1 AND status = 'active') AS active`,
+        [this.opts.target],
+      );
+      const row = await getControl(this.pool, this.opts.target);
+      if (await this.applyRow(row)) this.lease.renewed(startedAt, r.rows[0].active);
       if (this.heartbeatFailing) this.log.info('heartbeat restored');
       this.heartbeatFailing = false;
     } catch (err) {
+      this.lease.failed(err as Error);
       if (!this.heartbeatFailing) this.log.warn('heartbeat failed', { error: (err as Error).message });
       this.heartbeatFailing = true;
     }
+  }
+
+  /** A renewal cycle, but waiting at most `ms` for it (a hung query must not hold the write). */
+  private async renewWithin(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.renew(), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
+  }
+
+  async admit(): Promise<number> {
+    const epoch = this.opts.dual.epoch;
+    if (!this.lease.expired()) return epoch;
+    // Plain Phase 2 with Postgres down: do not make every write wait for a failing cycle.
+    const beat = this.opts.heartbeatMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+    if (!this.lease.runActive && this.lease.now() - this.lease.lastFailureAt < beat) return epoch;
+    const waitMs = this.opts.admitWaitMs ?? 1_000;
+    const until = this.lease.now() + waitMs;
+    // A cycle that started before the pause ends with a lease that is already spent: try again.
+    while (this.lease.expired() && this.lease.now() < until && !this.stopped) await this.renewWithin(until - this.lease.now());
+    if (!this.lease.expired() || !this.lease.runActive) return this.opts.dual.epoch;
+    throw this.fenced('acknowledges no write until it has re-read the control row and applied its epoch');
+  }
+
+  async confirm(token: number): Promise<void> {
+    if (!this.lease.expired()) return;
+    await this.renewWithin(this.opts.admitWaitMs ?? 1_000);
+    if (!this.lease.expired() && (this.opts.dual.epoch === token || !this.lease.runActive)) return;
+    if (this.lease.expired() && !this.lease.runActive) return;
+    throw this.fenced(
+      `did not acknowledge this write: the lease expired while it was being served in the mode of epoch ${token}` +
+        (this.lease.expired() ? '' : `, and the control row is at epoch ${this.opts.dual.epoch} now`) +
+        '; the write may have been applied (read the record before retrying it)',
+    );
+  }
+
+  private fenced(what: string): FencedError {
+    const retryAfter = Math.max(1, Math.ceil((this.opts.heartbeatMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS) / 1000));
+    const since = this.lease.sinceRenewalMs();
+    return new FencedError(
+      `instance ${this.opts.instanceId}: its control-plane lease expired (no successful heartbeat and control-row read for ` +
+        `${Number.isFinite(since) ? `${Math.round(since)} ms` : 'ever'}; the lease is ${this.lease.leaseMs} ms) while a cutover run is active for ` +
+        `${this.opts.target}, so it ${what}. Retry in ${retryAfter} s, or through another instance` +
+        (this.lease.lastError ? ` (last Postgres error: ${this.lease.lastError})` : ''),
+      retryAfter,
+    );
   }
 
   /** Registers (or refreshes) this instance's row: heartbeat plus the applied epoch and mode. */

@@ -10,6 +10,8 @@ import { createMemoryService } from './server';
  *   DATABASE_URL, or LICHEN_DB_PROFILE=<name> with LICHEN_DB_PROFILE_<NAME>=postgres://…
  *   LICHEN_ADMIN_TOKEN (required), INSTANCE_ID (default <hostname>-<pid>)
  *   LICHEN_TARGET (default memory_records), LICHEN_TABLE (default: the target)
+ *   LICHEN_HEARTBEAT_MS (default 2000), LICHEN_LEASE_MS (default 8000): heartbeat interval and
+ *   self-fencing lease; the lease must stay shorter than the orchestrator's TTL (10 s)
  *   PERSISTENCE, DUAL_WRITE_PRIMARY, DUAL_WRITE_FAIL_FAST, DUAL_WRITE_ENABLED: boot defaults
  * Prints one JSON line {"event":"listening",url,instanceId,pid} on stdout when ready; logs go
  * to stderr. SIGTERM/SIGINT: stop accepting, finish in-flight requests, leave the control plane.
@@ -25,6 +27,15 @@ async function main(): Promise<void> {
   const adminToken = env.LICHEN_ADMIN_TOKEN ?? fail('LICHEN_ADMIN_TOKEN is required (the admin API bearer token)');
   const port = env.PORT === undefined ? 8080 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`PORT=${JSON.stringify(env.PORT)} must be an integer from 0 to 65535`);
+  const millis = (name: string): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    const v = Number(raw);
+    if (!Number.isInteger(v) || v < 50 || v > 600_000) fail(`${name}=${JSON.stringify(raw)} must be an integer number of milliseconds from 50 to 600000`);
+    return v;
+  };
+  const heartbeatMs = millis('LICHEN_HEARTBEAT_MS');
+  const leaseMs = millis('LICHEN_LEASE_MS');
   let bootMode;
   try {
     bootMode = bootModeFromEnv(env);
@@ -47,6 +58,8 @@ async function main(): Promise<void> {
     target: env.LICHEN_TARGET || DEFAULT_TARGET,
     table: env.LICHEN_TABLE || undefined,
     bootMode,
+    heartbeatMs,
+    leaseMs,
     logger: log,
   });
   process.stdout.write(`${JSON.stringify({ event: 'listening', url: service.url, instanceId, pid: process.pid })}\n`);

@@ -27,6 +27,8 @@ export interface MemoryServiceOptions {
   bootMode?: PersistenceMode;
   heartbeatMs?: number;
   pollMs?: number;
+  /** Self-fencing lease (default 8 s); shorter than the orchestrator's heartbeat TTL. */
+  leaseMs?: number;
   logger?: Logger;
 }
 
@@ -94,8 +96,10 @@ export async function createMemoryService(opts: MemoryServiceOptions): Promise<M
     adminUrl: url,
     heartbeatMs: opts.heartbeatMs,
     pollMs: opts.pollMs,
+    leaseMs: opts.leaseMs,
     logger: log,
   });
+  dual.useFence(control);
   try {
     await control.start();
     markReady();

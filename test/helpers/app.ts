@@ -24,6 +24,7 @@ export interface StartAppsOptions {
   target?: string;
   table?: string;
   heartbeatMs?: number;
+  leaseMs?: number;
   /** Instance id prefix (default app). */
   prefix?: string;
   /**
@@ -65,6 +66,7 @@ export async function startApps(n: number, opts: StartAppsOptions): Promise<Runn
           target: opts.target,
           table: opts.table,
           heartbeatMs: opts.heartbeatMs,
+          leaseMs: opts.leaseMs,
         });
         instances.push({
           url: service.url,

@@ -81,7 +81,7 @@ describe('continuous load across every mode switch', () => {
     }
     const stats = load.stats();
     // Volume, not speed: each stage above waited for its share of acknowledged operations.
-    expect(stats.failed).toBe(0);
+    expect(stats.failed, JSON.stringify(stats.byStatus)).toBe(0);
     expect(stats.acked).toBeGreaterThan(1_500);
     expect(stats.ackedByOp.update).toBeGreaterThan(100);
     expect(stats.ackedByOp.delete).toBeGreaterThan(100);

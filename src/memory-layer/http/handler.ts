@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PrimaryUnavailableError, RecordConflictError, SecondaryFailFastError, type DualStore } from '../storage/dual-store';
 import type { ServiceMetrics } from '../metrics';
+import { FencedError } from '../lease';
 import type { Logger } from '../logger';
 import { makeTokenCheck } from './auth';
 import { MAX_STREAM_ROWS, streamExport } from './export-stream';
@@ -89,6 +90,12 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         const page = memory.exportPage(parseCursor(q.after), parseLimit(q.limit, 1000, 10_000), range(q));
         return send(res, 200, { records: page.records.map(recordToJson), nextCursor: page.nextCursor });
       }
+      case '/admin/newest': {
+        // The newest records of a range (the health check's sampled parity looks at recent writes).
+        const q = parseQuery(params, ['limit', 'from', 'to']);
+        const records = memory.newest(parseLimit(q.limit, 100, 10_000), range(q));
+        return send(res, 200, { records: records.map(recordToJson) });
+      }
       case '/admin/checksum': {
         const q = parseQuery(params, ['from', 'to']);
         return send(res, 200, memory.checksum(range(q)));
@@ -133,6 +140,10 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         return send(res, 405, { error: err.message });
       }
       if (err instanceof RecordConflictError) return send(res, 409, { error: err.message, field: 'id' });
+      if (err instanceof FencedError) {
+        res.setHeader('retry-after', String(err.retryAfterSeconds));
+        return send(res, 503, { error: err.message, fenced: true });
+      }
       if (err instanceof PrimaryUnavailableError || err instanceof SecondaryFailFastError) {
         return send(res, 503, { error: err.message });
       }

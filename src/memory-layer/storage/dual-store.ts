@@ -6,6 +6,7 @@ import { silentLogger, type Logger } from '../logger';
 import type { MemoryStore } from './memory-store';
 import type { PgStore } from './pg-store';
 import type { PutOutcome, RecordStore } from './store';
+import { NO_FENCE, type WriteFence } from '../lease';
 
 /**
  * The dual-write adapter the runbook names. Per the mode in force:
@@ -100,6 +101,7 @@ export class DualStore {
   private readonly clock: () => number;
   private current: PersistenceMode;
   private currentEpoch: number;
+  private fence: WriteFence = NO_FENCE;
 
   constructor(opts: DualStoreOptions) {
     this.memory = opts.memory;
@@ -110,6 +112,19 @@ export class DualStore {
     this.current = { ...opts.mode };
     this.currentEpoch = opts.epoch ?? 0;
     this.metrics.setMode(this.current, this.currentEpoch);
+  }
+
+  /** The self-fencing check every write passes before it starts and before it is acknowledged. */
+  useFence(fence: WriteFence): void {
+    this.fence = fence;
+  }
+
+  /** A write between the fence's admit and confirm (both outside the gate: they may apply a mode). */
+  private async fenced<T>(fn: () => Promise<T>): Promise<T> {
+    const token = await this.fence.admit();
+    const r = await fn();
+    await this.fence.confirm(token);
+    return r;
   }
 
   get mode(): PersistenceMode {
@@ -146,7 +161,7 @@ export class DualStore {
   }
 
   async create(input: NewRecordInput): Promise<MemoryRecord> {
-    return this.gate.shared(() =>
+    return this.fenced(() => this.gate.shared(() =>
       this.perRecord.run(input.id, async () => {
         const primary = this.primary();
         const now = this.clock();
@@ -166,12 +181,12 @@ export class DualStore {
         this.counts.created++;
         return record;
       }),
-    );
+    ));
   }
 
   /** Returns null when the record does not exist in the primary store. */
   async update(id: string, patch: RecordPatch): Promise<MemoryRecord | null> {
-    return this.gate.shared(() =>
+    return this.fenced(() => this.gate.shared(() =>
       this.perRecord.run(id, async () => {
         const primary = this.primary();
         // Another writer (another instance, a repair) may slip in between read and write; the
@@ -193,12 +208,12 @@ export class DualStore {
         }
         throw this.failed(new PrimaryUnavailableError(primary.name, new Error(`record ${id} kept changing under this update; retry`)));
       }),
-    );
+    ));
   }
 
   /** Returns false when the record does not exist in the primary store. */
   async remove(id: string): Promise<boolean> {
-    return this.gate.shared(() =>
+    return this.fenced(() => this.gate.shared(() =>
       this.perRecord.run(id, async () => {
         const primary = this.primary();
         const deletedAt = new Date(this.clock());
@@ -217,7 +232,7 @@ export class DualStore {
         this.counts.deleted++;
         return true;
       }),
-    );
+    ));
   }
 
   private primary(): RecordStore {

@@ -130,6 +130,14 @@ export class MemoryStore implements RecordStore, ExportableStore {
     return { records, nextCursor: more && last ? { createdAt: new Date(last.t).toISOString(), id: last.id } : null };
   }
 
+  /** The newest `limit` records (by created_at, id) of the range, newest first. */
+  newest(limit: number, range: RangeFilter = {}): MemoryRecord[] {
+    const start = range.from ? this.indexOf({ t: range.from.getTime(), id: '' }) : 0;
+    const end = range.to ? this.indexOf({ t: range.to.getTime(), id: '' }) : this.order.length;
+    const keys = this.order.slice(Math.max(start, end - limit), end).reverse();
+    return keys.map((k) => copy(this.byId.get(k.id)!));
+  }
+
   checksum(range: RangeFilter = {}): Checksum {
     const start = range.from ? this.indexOf({ t: range.from.getTime(), id: '' }) : 0;
     const end = range.to ? this.indexOf({ t: range.to.getTime(), id: '' }) : this.order.length;
