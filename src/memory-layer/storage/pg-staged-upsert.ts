@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { COPY_COLUMNS } from '../copy-text';
 import { isMissingPartition } from '../../shared/pg-errors';
-import { DEFAULT_TABLE, ensureMonthlyPartitions, partitionedOf, STRIPE_LOCK_CLASS, TOMBSTONES_TABLE, type UpsertResult } from './pg-store';
+import { DEFAULT_TABLE, ensureMonthlyPartitions, guardedWriteCtes, partitionedOf, STRIPE_LOCK_CLASS, type UpsertResult } from './pg-store';
 
 /** The session's staging table (temporary: private to the connection, gone with it). */
 const STAGE = 'lichen_backfill_stage';
@@ -36,22 +36,7 @@ export async function upsertCopyText(client: ClientBase, lines: readonly Buffer[
   const sql = `
     WITH input AS (
       SELECT DISTINCT ON (id) ${COPY_COLUMNS} FROM ${STAGE} ORDER BY id, updated_at DESC
-    ), dead AS (
-      SELECT i.id FROM input i WHERE EXISTS (SELECT 1 FROM ${TOMBSTONES_TABLE} d WHERE d.id = i.id)
-    ), taken AS (
-      SELECT i.id FROM input i
-       WHERE NOT EXISTS (SELECT 1 FROM dead WHERE dead.id = i.id)
-         AND EXISTS (SELECT 1 FROM ${t} o WHERE o.id = i.id AND o.created_at <> i.created_at)
-    ), written AS (
-      INSERT INTO ${t} AS t (${COPY_COLUMNS})
-      SELECT i.* FROM input i WHERE NOT EXISTS (SELECT 1 FROM dead WHERE dead.id = i.id)
-                                AND NOT EXISTS (SELECT 1 FROM taken WHERE taken.id = i.id) ORDER BY i.id
-      ON CONFLICT (id, created_at) DO UPDATE
-         SET owner_id = EXCLUDED.owner_id, agent_id = EXCLUDED.agent_id, kind = EXCLUDED.kind,
-             content = EXCLUDED.content, metadata = EXCLUDED.metadata, updated_at = EXCLUDED.updated_at
-       WHERE t.updated_at < EXCLUDED.updated_at
-      RETURNING 1
-    )
+    ), ${guardedWriteCtes(t, ' ORDER BY i.id')}
     SELECT (SELECT count(*) FROM input)::int AS distinct, (SELECT count(*) FROM written)::int AS written, (SELECT count(*) FROM dead)::int AS dead,
            (SELECT coalesce(array_agg(id::text ORDER BY id), '{}') FROM taken) AS taken`;
   const locks = `SELECT pg_advisory_xact_lock_shared(${STRIPE_LOCK_CLASS}, s) FROM (SELECT DISTINCT hashtext(id::text) & 63 AS s FROM ${STAGE} ORDER BY 1) q`;

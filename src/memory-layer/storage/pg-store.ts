@@ -73,6 +73,31 @@ export interface UpsertResult {
 const COLUMNS = 'id, owner_id, agent_id, kind, content, metadata, created_at, updated_at';
 
 /**
+ * The guarded write every path into the records table shares, as CTEs after an `input` CTE of
+ * the table's columns: `dead` (ids with a tombstone: never written again), `taken` (ids held
+ * under another created_at: one id, one record), `written` (the rest, an older version never
+ * over a newer one).
+ */
+export function guardedWriteCtes(t: string, insertOrder = ''): string {
+  return `dead AS (
+      SELECT i.id FROM input i WHERE EXISTS (SELECT 1 FROM ${TOMBSTONES_TABLE} d WHERE d.id = i.id)
+    ), taken AS (
+      SELECT i.id FROM input i
+       WHERE NOT EXISTS (SELECT 1 FROM dead WHERE dead.id = i.id)
+         AND EXISTS (SELECT 1 FROM ${t} o WHERE o.id = i.id AND o.created_at <> i.created_at)
+    ), written AS (
+      INSERT INTO ${t} AS t (${COLUMNS})
+      SELECT i.* FROM input i WHERE NOT EXISTS (SELECT 1 FROM dead WHERE dead.id = i.id)
+                                AND NOT EXISTS (SELECT 1 FROM taken WHERE taken.id = i.id)${insertOrder}
+      ON CONFLICT (id, created_at) DO UPDATE
+         SET owner_id = EXCLUDED.owner_id, agent_id = EXCLUDED.agent_id, kind = EXCLUDED.kind,
+             content = EXCLUDED.content, metadata = EXCLUDED.metadata, updated_at = EXCLUDED.updated_at
+       WHERE t.updated_at < EXCLUDED.updated_at
+      RETURNING 1
+    )`;
+}
+
+/**
  * Version-guarded batch upsert: one statement per batch (unnest of typed arrays). Runs its own
  * transaction: call it on a client that is not inside one. When a row's month has no partition
  * it creates the missing monthly partitions (create_monthly_partition) and retries once.
@@ -98,22 +123,7 @@ export async function upsertRecords(client: ClientBase, records: MemoryRecord[],
     WITH input AS (
       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[], $8::timestamptz[])
                AS r(${COLUMNS})
-    ), dead AS (
-      SELECT i.id FROM input i WHERE EXISTS (SELECT 1 FROM ${TOMBSTONES_TABLE} d WHERE d.id = i.id)
-    ), taken AS (
-      SELECT i.id FROM input i
-       WHERE NOT EXISTS (SELECT 1 FROM dead WHERE dead.id = i.id)
-         AND EXISTS (SELECT 1 FROM ${t} o WHERE o.id = i.id AND o.created_at <> i.created_at)
-    ), written AS (
-      INSERT INTO ${t} AS t (${COLUMNS})
-      SELECT i.* FROM input i WHERE NOT EXISTS (SELECT 1 FROM dead WHERE dead.id = i.id)
-                                AND NOT EXISTS (SELECT 1 FROM taken WHERE taken.id = i.id)
-      ON CONFLICT (id, created_at) DO UPDATE
-         SET owner_id = EXCLUDED.owner_id, agent_id = EXCLUDED.agent_id, kind = EXCLUDED.kind,
-             content = EXCLUDED.content, metadata = EXCLUDED.metadata, updated_at = EXCLUDED.updated_at
-       WHERE t.updated_at < EXCLUDED.updated_at
-      RETURNING 1
-    )
+    ), ${guardedWriteCtes(t)}
     SELECT (SELECT count(*) FROM written)::int AS written, (SELECT count(*) FROM dead)::int AS dead,
            (SELECT coalesce(array_agg(id::text ORDER BY id), '{}') FROM taken) AS taken`;
   const mirrorSql = opts.mirror ? sql.replace(`INSERT INTO ${t} AS t`, `INSERT INTO ${escapeIdentifier(opts.mirror)} AS t`) : null;
