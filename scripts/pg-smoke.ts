@@ -16,8 +16,9 @@ async function main(): Promise<void> {
     const c = new Client({ connectionString: pg.url });
     await c.connect();
     const { rows } = await c.query<{ user: string; pid: number; one: number }>('SELECT current_user AS user, pg_backend_pid() AS pid, 1 AS one');
-    await c.end();
+    // Read while the connection is open: its backend process exits when the client ends.
     const status = fs.readFileSync(`/proc/${rows[0].pid}/status`, 'utf8');
+    await c.end();
     const osUid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
     process.stdout.write(`${JSON.stringify({ ...rows[0], osUid, binaries: pg.binaries, dataDir: pg.dataDir })}\n`);
   } finally {

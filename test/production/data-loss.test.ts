@@ -22,10 +22,10 @@ describe('productionCutover rollback branches during monitoring', () => {
         args: [{ ...base, monitoring: { windowMinutes: 0.5, healthCheckEveryMinutes: 0.05 }, health: { ...base.health, maxLatencyRatio: 100 } }],
       });
       await waitForStatus(handle, (s) => s.phase === 'monitoring');
-      // Lose rows in Postgres behind the application's back: the oldest recent writes.
+      // Lose rows in Postgres behind the application's back: among the newest writes (the sampled parity reads the newest of its window).
       await new Promise((r) => setTimeout(r, 6000));
       const lost = await env.db.pool.query(
-        `DELETE FROM memory_records WHERE id IN (SELECT id FROM memory_records WHERE created_at > now() - interval '2 hours' AND created_at < now() - interval '6 seconds' ORDER BY created_at LIMIT 15) RETURNING id`,
+        `DELETE FROM memory_records WHERE id IN (SELECT id FROM memory_records WHERE created_at > now() - interval '2 hours' AND created_at < now() - interval '1 second' ORDER BY created_at DESC LIMIT 15) RETURNING id`,
       );
       expect(lost.rowCount).toBeGreaterThan(0);
       return (await handle.result()) as ProductionCutoverResult;
