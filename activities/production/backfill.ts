@@ -89,14 +89,15 @@ export function createBackfillActivities(deps: ActivityDeps) {
       const pressure = new AppPressure(client, input.throttleWriteP99Ms);
       const pace = { throttledMs: 0 };
       /** Before the first slab and between two: the standbys' lag, a rate bound, the app's pressure. */
-      const throttle = async () => {
+      const throttle = async (pendingRows = 0) => {
         pace.throttledMs += await waitForReplicas(deps.profiles.pool(input.connectionProfile), input.replicaLag, (ms) => ctx.sleep(ms), (reason) => {
           if (reason) cp.pausedBecause = reason;
           else delete cp.pausedBecause;
           ctx.heartbeat(cp);
         });
         if (input.maxRowsPerSecond > 0) {
-          const due = (cp.rows / input.maxRowsPerSecond) * 1000 - (Date.now() - t0);
+          // Rows of a slab still being applied count: the bound is on what this call has sent.
+          const due = ((cp.rows + pendingRows) / input.maxRowsPerSecond) * 1000 - (Date.now() - t0);
           if (due > 0) {
             pace.throttledMs += due;
             recordThrottlePause(input.table, 'rate_limit', due);
@@ -162,7 +163,7 @@ interface ChunkStep {
   /** Advanced and heartbeated after every slab/page written. */
   cp: Checkpoint;
   client: AdminClient;
-  throttle: () => Promise<void>;
+  throttle: (pendingRows?: number) => Promise<void>;
 }
 
 function record(cp: Checkpoint, r: UpsertResult): void {
@@ -219,7 +220,7 @@ async function streamedChunk({ deps, input, cp, client, throttle }: ChunkStep): 
           return slab.trailer === 'end';
         }
         // A pause (replica lag, rate, app pressure) starts here: the slab in flight still lands.
-        await throttle();
+        await throttle(slab.rows);
       }
     } catch (err) {
       // No apply left running behind a failed attempt.

@@ -89,7 +89,7 @@ describe.skipIf(skip)('metrics of a real cutover in Prometheus, with the dashboa
       monitoring: { windowMinutes: 0.15, healthCheckEveryMinutes: 0.05 },
       approvals: { beforeSwitchPrimary: false, beforeFinalCutover: true },
       // Rate-limited so the backfill lasts several scrapes (and its throttle pauses are counted).
-      backfill: { batchSize: 100, chunkRows: 300, parallelism: 2, maxRowsPerSecond: 350 },
+      backfill: { batchSize: 100, chunkRows: 300, parallelism: 2, maxRowsPerSecond: 150 },
       health: { maxLatencyRatio: 50 },
     };
     const workflowId = `observed-${taskQueue}`;
@@ -101,13 +101,15 @@ describe.skipIf(skip)('metrics of a real cutover in Prometheus, with the dashboa
     });
 
     // The status, polled: what Prometheus scraped must match it within one scrape interval.
-    const history: { at: number; status: RunStatus }[] = [];
+    // Each status with when its query was sent and when it answered: the state it reports lies in between.
+    const history: { sent: number; at: number; status: RunStatus }[] = [];
     let polling = true;
     let lastQueryError = '';
     const poller = (async () => {
       while (polling) {
+        const sent = Date.now();
         const status = await handle.query(statusQuery).catch((e: Error) => void (lastQueryError = e.message));
-        if (status) history.push({ at: Date.now(), status });
+        if (status) history.push({ sent, at: Date.now(), status });
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
@@ -161,9 +163,9 @@ describe.skipIf(skip)('metrics of a real cutover in Prometheus, with the dashboa
       const scraped = await prom!.api<{ result: { values: [number, string][] }[] }>(
         `query?query=${encodeURIComponent(`lichen_cutover_progress_done{workflow_id="${workflowId}",phase="backfill"}[30s]`)}`,
       );
-      const points = scraped.result[0]?.values ?? [];
+      const points = scraped.result.flatMap((r) => r.values);
       expect(points.length, 'backfill progress scraped by Prometheus').toBeGreaterThan(1);
-      const doneAround = (t: number) => history.filter((h) => Math.abs(h.at - t) <= SCRAPE_SECONDS * 1000 && h.status.phase === 'backfill').map((h) => h.status.progress?.done ?? 0);
+      const doneAround = (t: number) => history.filter((h) => h.at >= t - SCRAPE_SECONDS * 1000 && h.sent <= t + SCRAPE_SECONDS * 1000 && h.status.phase === 'backfill').map((h) => h.status.progress?.done ?? 0);
       let compared = 0;
       for (const [at, v] of points) {
         const near = doneAround(at * 1000);
