@@ -17,7 +17,8 @@ describe('productionCutover reconciles before the first switch of the primary', 
     const w = await createTestWorker(temporal, taskQueue, { dbUrl: env.db.url, adminToken: env.apps.adminToken });
     const load = env.startLoad(150);
     const run = w.runUntil((async () => {
-      const input = { ...QUICK_RUN, approvals: { beforeSwitchPrimary: true, beforeFinalCutover: true } };
+      // Latency is not what this test is about: a busy machine must not roll the switch back.
+      const input = { ...QUICK_RUN, health: { maxLatencyRatio: 50, latencyFloorMs: 100 }, approvals: { beforeSwitchPrimary: true, beforeFinalCutover: true } };
       const handle = await temporal.client.workflow.start('productionCutover', { taskQueue, workflowId: `prod-reconcile-${taskQueue}`, args: [input] });
       const gate = await waitForStatus(handle, (s) => s.state === 'waiting-for-approval', 120_000);
       expect(gate.waitingOn).toMatch(/switch-primary/);
