@@ -44,4 +44,14 @@ export const PATCHES = {
     deprecateWhen:
       'No production cutover started before the patch is waiting on a "cutover issues" decision: then deprecatePatch, drop the old branch and before-reconcile-patch-cutover-issues-retry.',
   },
+  reconcileBeforeEverySwitch: {
+    id: 'reconcile-before-every-switch',
+    where: 'workflows/production.ts (before switchPrimary and before finalCutover; workflows/production/reconcile.ts)',
+    changed:
+      'Before the first switch of the primary, verify and repair Postgres from memory when dual-write failures were counted since the last verify (before: only a retry did); a metrics snapshot is taken after each switch, and before the final cutover the stores are verified and repaired once when failures were counted while the switch rolled out.',
+    oldPathFixtures: ['before-every-switch-patch-happy-path', 'cutover-issues-retry'],
+    newPathFixtures: ['happy-path', 'reconcile-before-switch'],
+    deprecateWhen:
+      'No production cutover started before the patch is open (gate waits + the monitoring window): then deprecatePatch, drop the old branch and the before-every-switch-patch-* fixtures.',
+  },
 } as const satisfies Record<string, PatchEntry>;

@@ -1,4 +1,7 @@
+import { patched } from '@temporalio/workflow';
+import type { MetricsSnapshot } from '../activities/production/health';
 import { parseWorkflowInput } from './common/validate';
+import { PATCHES } from './patches';
 import { parseProductionInput, type ProductionCutoverInput } from './production-input';
 import { preflight } from './production/preflight';
 import { ensureSchema } from './production/schema';
@@ -9,8 +12,9 @@ import { switchPrimary } from './production/switch-primary';
 import { baselineStart, measureBaseline, monitor } from './production/monitoring';
 import { cutoverHasIssues } from './production/cutover-issues';
 import { finalCutover } from './production/final-cutover';
+import { reconcileSwitchWindow, reconcileUntilQuiet } from './production/reconcile';
 import { endAfterFailure, summarize } from './production/summary';
-import { startRun, type ProductionCutoverResult } from './production/run';
+import { short, startRun, type ProductionCutoverResult } from './production/run';
 
 export { MODES, describeMode, type CutoverOutcome, type ProductionCutoverResult } from './production/run';
 
@@ -40,14 +44,22 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
       if (input.approvals.beforeSwitchPrimary) await ctl.gate('switch-primary', 'Postgres becomes the primary store next');
       // The stores were last known equal here (verify just passed).
       let verified = baseline.snapshot;
+      // Writes may have failed in Postgres since (the gate can stay open for hours): repair
+      // before switching (reconcile.ts). Retries reconcile in cutoverHasIssues.
+      const everySwitch = patched(PATCHES.reconcileBeforeEverySwitch.id);
+      if (everySwitch) verified = await reconcileUntilQuiet(run, verified, 'first');
+      let switched: MetricsSnapshot | undefined;
       for (;;) {
         await switchPrimary(run); // undo: revert to dual-write with memory primary
+        if (everySwitch) switched = await short.metricsSnapshot({ apps: run.appsRef, instances: run.instances });
         const issue = await monitor(run, baseline.p99Ms); // data loss: re-run the backfill, go on
         if (!issue) break;
         verified = await cutoverHasIssues(run, issue, verified); // revert, investigate, operator retries
       }
 
       if (input.approvals.beforeFinalCutover) await ctl.gate('final-cutover', 'Postgres only; dual-write is disabled next');
+      // Postgres may lack a write memory acknowledged while the switch was rolling out.
+      if (switched) await reconcileSwitchWindow(run, verified, switched);
       await finalCutover(run); // nothing left to undo
     });
   } catch (err) {

@@ -21,6 +21,7 @@ const envs: Record<ScenarioName, CutoverEnv> = {
   'operator-abort': useCutoverEnv({ instances: 2, seed: 300, months: 3 }),
   'parity-mismatch': useCutoverEnv({ instances: 2, seed: 300, months: 3 }),
   'cutover-issues-retry': useCutoverEnv({ instances: 2, seed: 300, months: 3 }),
+  'reconcile-before-switch': useCutoverEnv({ instances: 2, seed: 300, months: 3 }),
 };
 // `FIXTURES=name,name npm run fixtures:histories` records only those scenarios.
 const only = process.env.FIXTURES?.split(',').filter(Boolean);

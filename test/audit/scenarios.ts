@@ -107,10 +107,28 @@ export async function driveIssues(client: Client, workflowId: string, env: Cutov
   await h.approve({ operator: 'dave', reason: 'healthy since the retry', gate: 'end-monitoring' });
 }
 
+/**
+ * Postgres refuses the app's writes while the switch-primary gate is open (memory primary:
+ * the writes are acknowledged, the failures counted), then the approval: the run verifies and
+ * repairs Postgres from memory before it switches the primary.
+ */
+export const RECONCILE_INPUT: ProductionCutoverInput = {
+  ...FAST,
+  monitoring: { windowMinutes: 0.1, healthCheckEveryMinutes: 0.05 },
+  approvals: { beforeSwitchPrimary: true, beforeFinalCutover: false },
+};
+
+export async function driveReconcile(client: Client, workflowId: string, env: CutoverEnv): Promise<void> {
+  await waitForStatus(client, workflowId, (s) => s.state === 'waiting-for-approval');
+  await failuresWhile(env.apps, await failWrites(env.db.pool), 10);
+  await getCutoverHandle(client, workflowId).approve({ operator: 'erin', reason: 'the disk has room again, switching the primary', gate: 'switch-primary' });
+}
+
 export const SCENARIOS = {
   'happy-path': { input: HAPPY_INPUT, drive: driveHappy, outcome: 'completed' },
   'operator-abort': { input: ABORT_INPUT, drive: driveAbort, outcome: 'aborted' },
   'parity-mismatch': { input: PARITY_INPUT, drive: driveParity, outcome: 'rolled-back' },
   'cutover-issues-retry': { input: ISSUES_INPUT, drive: driveIssues, outcome: 'completed' },
+  'reconcile-before-switch': { input: RECONCILE_INPUT, drive: driveReconcile, outcome: 'completed' },
 } as const;
 export type ScenarioName = keyof typeof SCENARIOS;
