@@ -159,12 +159,16 @@ export class InstanceControl implements WriteFence {
     await this.applyRow(row);
   }
 
-  /** Applies the row when its epoch differs from the one applied; true when it is applied. */
+  /**
+   * Applies the row when its epoch is newer than the one applied; true when the instance is at
+   * (or past) the row's epoch. A row older than the applied epoch is a stale read (a poll in
+   * flight while a heartbeat applied a newer one) and never moves the instance back.
+   */
   private async applyRow(row: ControlRow | null): Promise<boolean> {
-    if (!row || row.epoch === this.opts.dual.epoch) return true;
+    if (!row || row.epoch <= this.opts.dual.epoch) return true;
     if (this.paused) return false;
     const from = this.opts.dual.mode;
-    await this.opts.dual.applyMode(row.mode, row.epoch);
+    if (!(await this.opts.dual.applyMode(row.mode, row.epoch))) return true; // a newer one won the race
     this.log.info('persistence mode applied', { epoch: row.epoch, from, to: row.mode, changedBy: row.changedBy, reason: row.reason });
     await this.report(false).catch((err: Error) =>
       this.log.warn('could not acknowledge the epoch; the next heartbeat will', { epoch: row.epoch, error: err.message }),

@@ -80,7 +80,11 @@ export async function createMemoryService(opts: MemoryServiceOptions): Promise<M
   let markReady!: () => void;
   const ready = new Promise<void>((r) => (markReady = r));
   const server = http.createServer((req, res) => void ready.then(() => handler(req, res)));
-  server.keepAliveTimeout = 5_000;
+  // Idle keep-alive connections are closed by the client first: a server that closes one as a
+  // client reuses it resets that request (ECONNRESET, seen on a busy machine with 5 s). Longer
+  // than load balancers' and clients' idle timeouts (60 s); stop() closes idle ones at once.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());

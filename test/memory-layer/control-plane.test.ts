@@ -12,6 +12,10 @@ import type { PersistenceMode } from '../../workflows/types';
 import { startApps, type RunningApps } from '../helpers/app';
 import { useTestDatabase } from '../helpers/db';
 import { call } from './http';
+import { DualStore } from '../../src/memory-layer/storage/dual-store';
+import { MemoryStore } from '../../src/memory-layer/storage/memory-store';
+import { PgStore } from '../../src/memory-layer/storage/pg-store';
+import { ServiceMetrics } from '../../src/memory-layer/metrics';
 
 const db = useTestDatabase('partitioned');
 const TARGET = 'memory_records';
@@ -113,6 +117,23 @@ describe('control plane', () => {
     await waitForEpoch(db.pool, { target: TARGET, epoch, timeoutMs: 5_000 });
     expect(a.service.memory.getSync(created.body.id)?.content).toBe('x');
     expect((await db.pool.query('SELECT count(*)::int AS n FROM memory_records WHERE id = $1', [created.body.id])).rows[0].n).toBe(0);
+  });
+
+  it('never moves back to an older epoch: a stale read of the control row applied after a newer one is ignored', async () => {
+    // The race a SIGSTOP opens: a poll read epoch n before the freeze, the heartbeat after it
+    // read n+1; both wait for the gate behind a request in flight, the newer is applied first.
+    const dual = new DualStore({ memory: new MemoryStore(), postgres: new PgStore(db.pool), metrics: new ServiceMetrics(), mode: MEMORY });
+    let release!: () => void;
+    const held = dual.gate.shared(() => new Promise<void>((r) => (release = r)));
+    const newer = dual.applyMode(DUAL_PG, 8);
+    const stale = dual.applyMode(MEMORY, 7);
+    release();
+    await held;
+    expect(await newer).toBe(true);
+    expect(await stale).toBe(false);
+    expect({ mode: dual.mode, epoch: dual.epoch }).toEqual({ mode: DUAL_PG, epoch: 8 });
+    expect(await dual.applyMode(MEMORY, 9)).toBe(true);
+    expect(dual.epoch).toBe(9);
   });
 
   it('excludes a dead instance (heartbeat older than the TTL) and a stopped one from the barrier', async () => {

@@ -135,9 +135,15 @@ export class DualStore {
     return this.currentEpoch;
   }
 
-  /** Switches mode between requests: waits for in-flight ones, holds new ones until done. */
-  async applyMode(mode: PersistenceMode, epoch: number): Promise<void> {
-    await this.gate.exclusively(() => {
+  /**
+   * Switches mode between requests: waits for in-flight ones, holds new ones until done.
+   * Epochs only move forward: a read of the control row that is older than the epoch applied
+   * (a poll that was in flight across a SIGSTOP while the heartbeat applied a newer row) is
+   * ignored, so an instance never serves in a mode the fleet has left. Returns whether it applied.
+   */
+  async applyMode(mode: PersistenceMode, epoch: number): Promise<boolean> {
+    return this.gate.exclusively(() => {
+      if (epoch < this.currentEpoch) return false;
       this.current = { ...mode };
       this.currentEpoch = epoch;
       this.metrics.setMode(this.current, epoch);
@@ -145,6 +151,7 @@ export class DualStore {
       // back-fill copies from it any more: its deleted ids guard nothing, so they go (the
       // same rule as Postgres' tombstones, pruneTombstones). Until then the set is kept whole.
       if (mode.persistence === 'postgres') this.memory.pruneDeleted(Number.POSITIVE_INFINITY);
+      return true;
     });
   }
 
