@@ -31,9 +31,9 @@ export interface ConversionInput {
   appBarrierTimeoutSeconds?: number;
   /** Allows retention windows shorter than 24 h (tests, staging). */
   nonProduction?: boolean;
-  /** Retention of memory_records_old after the swap: 1440–2880 min (the runbook's 24–48 h); 0–2880 with nonProduction. */
+  /** Retention of memory_records_old after the swap: 1440–2880 min (the runbook's 24–48 h); 0–2880 (fractions allowed) with nonProduction. */
   retentionMinutes?: number;
-  /** Health checks (reverse-sync parity) during retention, every N minutes. */
+  /** Health checks (reverse-sync parity) during retention, every N minutes (1–1440; from 0.05 with nonProduction). */
   retentionCheckMinutes?: number;
   /** Months to premake beyond the current one (the runbook: current + 2). */
   premakeMonths?: number;
@@ -84,10 +84,13 @@ export function parseConversionInput(input: unknown): ConversionSettings {
     throw new InputError('appBarrierTimeoutSeconds', 'applies only with sync "app-dual-write"; remove it or set sync to "app-dual-write"');
   }
   const nonProduction = r.bool('nonProduction', false);
+  // Fractions of a minute only outside production (tests, staging).
   const retentionMinutes = nonProduction
-    ? r.int('retentionMinutes', { default: DEFAULT_RETENTION_MINUTES, min: 0, max: MAX_RETENTION_MINUTES })
+    ? r.num('retentionMinutes', { default: DEFAULT_RETENTION_MINUTES, min: 0, max: MAX_RETENTION_MINUTES })
     : r.int('retentionMinutes', { default: DEFAULT_RETENTION_MINUTES, min: DEFAULT_RETENTION_MINUTES, max: MAX_RETENTION_MINUTES });
-  const retentionCheckMinutes = r.int('retentionCheckMinutes', { default: 60, min: 1, max: 1440 });
+  const retentionCheckMinutes = nonProduction
+    ? r.num('retentionCheckMinutes', { default: 60, min: 0.05, max: 1440 })
+    : r.int('retentionCheckMinutes', { default: 60, min: 1, max: 1440 });
   const premakeMonths = r.int('premakeMonths', { default: 2, min: 0, max: 24 });
 
   const c = r.object('copy')?.only(['batchSize', 'maxRowsPerSecond', 'pauseMsBetweenBatches', 'sliceSeconds', 'heartbeatTimeoutSeconds']);

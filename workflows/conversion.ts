@@ -6,7 +6,7 @@ import { installSync } from './conversion/sync';
 import { copyHeap } from './conversion/copy';
 import { verifyParity } from './conversion/verify';
 import { postSwapCheck, swap } from './conversion/swap';
-import { dropOldTable, retain } from './conversion/retention';
+import { dropGate, dropOldTable, retain } from './conversion/retention';
 import { finish, rollBack } from './conversion/ending';
 import { startConversion, type ConversionSummary } from './conversion/run';
 import { genericConversion, type GenericConversionSummary } from './conversion/generic';
@@ -29,6 +29,7 @@ export async function heapToPartitionedConversion(input: ConversionInput): Promi
   const s = parseWorkflowInput(() => parseConversionInput(input));
   const run = startConversion(s);
   const { ctl } = run;
+  ctl.announceGates([...(s.approveBeforeSwap ? ['before-swap'] : []), 'drop-old-table']);
   try {
     await ctl.runCancellable(async () => {
       const months = await preflight(run);
@@ -40,7 +41,7 @@ export async function heapToPartitionedConversion(input: ConversionInput): Promi
       await swap(run); // lock timeout: the operator retries; undo: swap back
       await postSwapCheck(run);
       await retain(run);
-      await ctl.gate('drop-old-table', 'retention is over; approve dropping memory_records_old (the last way back)');
+      await dropGate(ctl, run.summary.retention, 'memory_records_old');
       await dropOldTable(run); // nothing left to undo
     });
     return await finish(run);

@@ -20,6 +20,8 @@ export const abortUpdate = defineUpdate<AckResult, [OperatorAction]>('abort');
 /** Extend the current monitoring or retention window by `minutes`. */
 export const extendUpdate = defineUpdate<AckResult, [OperatorAction & { minutes: number }]>('extend');
 
+/** Production cutover: an operator declares a silent fleet member gone (activities/production/membership.ts). */
+export const forgetInstanceUpdate = defineUpdate<AckResult, [OperatorAction & { instanceId: string }]>('forgetInstance');
 export const approveSignal = defineSignal<[OperatorAction & { gate?: string }]>('approveSignal');
 export const abortSignal = defineSignal<[OperatorAction]>('abortSignal');
 

@@ -54,4 +54,24 @@ export const PATCHES = {
     deprecateWhen:
       'No production cutover started before the patch is open (gate waits + the monitoring window): then deprecatePatch, drop the old branch and the before-every-switch-patch-* fixtures.',
   },
+  dropWaitsAfterDrift: {
+    id: 'drop-waits-after-drift',
+    where: 'workflows/conversion/retention.ts (retentionWindow, both conversions)',
+    changed:
+      'When retention parity sees drift, an approval of drop-old-table given before it (a pre-approval) no longer counts, and a new one must name the drift in its reason (before: a pre-approval dropped the old table whatever retention saw).',
+    oldPathFixtures: ['before-gate-rules-patch-conversion-retention-drift'],
+    newPathFixtures: ['conversion-retention-drift'],
+    deprecateWhen:
+      'No conversion started before the patch is still in retention or waiting at drop-old-table: then deprecatePatch, drop the old branch and before-gate-rules-patch-conversion-retention-drift.',
+  },
+  membershipInTheRun: {
+    id: 'membership-in-the-run',
+    where: 'workflows/production.ts (before every switch of the primary and before the final cutover; workflows/production/membership.ts)',
+    changed:
+      'Before each switch of the primary and before the final cutover the run reads the fleet again (fleetCheck): members it has not read (frozen across preflight, started later) are back-filled and verified; the final cutover waits for an operator while a member is silent or has not applied the latest epoch (before: the fleet was fixed at preflight).',
+    oldPathFixtures: ['before-membership-patch-happy-path'],
+    newPathFixtures: ['happy-path'],
+    deprecateWhen:
+      'No production cutover started before the patch is open (gate waits + the monitoring window): then deprecatePatch, drop the old branch and before-membership-patch-happy-path.',
+  },
 } as const satisfies Record<string, PatchEntry>;

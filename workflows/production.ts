@@ -12,6 +12,7 @@ import { switchPrimary } from './production/switch-primary';
 import { baselineStart, measureBaseline, monitor } from './production/monitoring';
 import { cutoverHasIssues } from './production/cutover-issues';
 import { finalCutover } from './production/final-cutover';
+import { checkFleet, installForgetInstance } from './production/membership';
 import { reconcileSwitchWindow, reconcileUntilQuiet } from './production/reconcile';
 import { endAfterFailure, summarize } from './production/summary';
 import { short, startRun, type ProductionCutoverResult } from './production/run';
@@ -27,7 +28,10 @@ export { MODES, describeMode, type CutoverOutcome, type ProductionCutoverResult 
 export async function productionCutover(rawInput: ProductionCutoverInput): Promise<ProductionCutoverResult> {
   const input = parseWorkflowInput(() => parseProductionInput(rawInput));
   const run = startRun(input);
+  installForgetInstance(run);
   const { ctl } = run;
+  const a = input.approvals;
+  ctl.announceGates([...(a.beforeBackfill ? ['backfill'] : []), ...(a.beforeSwitchPrimary ? ['switch-primary'] : []), ...(a.beforeFinalCutover ? ['final-cutover'] : [])]);
   try {
     await ctl.runCancellable(async () => {
       await preflight(run);
@@ -48,8 +52,11 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
       // before switching (reconcile.ts). Retries reconcile in cutoverHasIssues.
       const everySwitch = patched(PATCHES.reconcileBeforeEverySwitch.id);
       if (everySwitch) verified = await reconcileUntilQuiet(run, verified, 'first');
+      // Members that answer now but were not read (frozen across preflight, started later) are back-filled first (membership.ts).
+      const fleetAware = patched(PATCHES.membershipInTheRun.id);
       let switched: MetricsSnapshot | undefined;
       for (;;) {
+        if (fleetAware) await checkFleet(run, 'switch of the primary');
         await switchPrimary(run); // undo: revert to dual-write with memory primary
         if (everySwitch) switched = await short.metricsSnapshot({ apps: run.appsRef, instances: run.instances });
         const issue = await monitor(run, baseline.p99Ms); // data loss: re-run the backfill, go on
@@ -60,6 +67,8 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
       if (input.approvals.beforeFinalCutover) await ctl.gate('final-cutover', 'Postgres only; dual-write is disabled next');
       // Postgres may lack a write memory acknowledged while the switch was rolling out.
       if (switched) await reconcileSwitchWindow(run, verified, switched);
+      // Refused while a member has not acknowledged the latest epoch: the operator brings it back or forgets it.
+      if (fleetAware) await checkFleet(run, 'final cutover');
       await finalCutover(run); // nothing left to undo
     });
   } catch (err) {

@@ -37,7 +37,7 @@ export interface Progress {
 }
 
 export interface RecordedDecision extends OperatorAction {
-  action: 'approve' | 'pause' | 'resume' | 'abort' | 'extend';
+  action: 'approve' | 'pause' | 'resume' | 'abort' | 'extend' | 'forget-instance';
   gate?: string;
   detail?: string;
   /** Workflow time (deterministic). */
@@ -60,6 +60,14 @@ export interface RunStatus {
   waitingOn?: string;
   phases: { phase: string; startedAt: string; endedAt?: string; outcome?: string }[];
   decisions: RecordedDecision[];
+  /**
+   * Gates this run will open (in order) that have not opened yet: an approval may name one
+   * ahead of time. Gates that only end a window early (end-monitoring, end-retention) are
+   * approvable while open and are not listed.
+   */
+  upcomingGates?: string[];
+  /** Gates whose approval must name something the run saw (e.g. drift), and why. */
+  gateConditions?: { gate: string; mustName: string[]; why: string }[];
   rollbacks: RollbackRecord[];
   lastHealth?: Record<string, unknown>;
   /** Undos that failed during a rollback: what an operator must do by hand. */

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
+import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from '../index';
-import { AdminClient, type InstanceRef } from '../lib/admin-client';
+import { AdminClient, type InstanceRef, type InstanceStats } from '../lib/admin-client';
 import { preflightFailed } from '../lib/errors';
 import { HEARTBEAT_TTL_MS, liveInstances } from '../../src/shared/pg-catalog';
 import { checkStaticEndpoint, EndpointRefusedError } from '../../src/config/endpoint-policy';
@@ -58,5 +59,52 @@ function allowStatic(e: InstanceRef): void {
   } catch (err) {
     if (err instanceof EndpointRefusedError) throw preflightFailed(err.message);
     throw err;
+  }
+}
+
+/** How long a probe waits for the admin API of a member that is not live (frozen, gone). */
+const SILENT_MEMBER_TIMEOUT_MS = 3_000;
+
+export interface FleetProbe {
+  /** Members that answered, with their stats. */
+  instances: (InstanceRef & { stats: InstanceStats })[];
+  /** Members (registered, not cleanly stopped, not forgotten) that are silent and did not answer. */
+  unreachable: (FleetMember & { error: string })[];
+}
+
+/**
+ * Asks every fleet member for its stats: a live one that does not answer fails the call (the
+ * activity retries); a silent one is given SILENT_MEMBER_TIMEOUT_MS, then reported unreachable.
+ * Heartbeats per member when run inside an activity.
+ */
+export async function probeFleet(deps: ActivityDeps, pool: Pool, target: string, apps: AppsSpec): Promise<FleetProbe> {
+  const fleet = await resolveFleet(pool, target, apps);
+  const out: FleetProbe = { instances: [], unreachable: [] };
+  for (const m of fleet) {
+    heartbeatIfActivity({ instance: m.instanceId });
+    if (!m.adminUrl) {
+      if (m.live) throw preflightFailed(`live instance without an admin URL: ${m.instanceId}; start it with an admin URL or use apps.discovery "static"`);
+      out.unreachable.push({ ...m, error: 'no admin URL registered' });
+      continue;
+    }
+    const ref = { instanceId: m.instanceId, adminUrl: m.adminUrl };
+    try {
+      const stats = await adminClient(deps, apps, ref, m.live ? undefined : SILENT_MEMBER_TIMEOUT_MS).stats();
+      // A silent member's port may now belong to another instance: that is not this one.
+      if (apps.discovery !== 'static' && stats.instanceId !== m.instanceId) throw new Error(`its admin URL ${m.adminUrl} answers as ${stats.instanceId}`);
+      out.instances.push({ ...ref, stats });
+    } catch (err) {
+      if (m.live) throw err; // a live instance that does not answer: retry
+      out.unreachable.push({ ...m, error: (err as Error).message });
+    }
+  }
+  return out;
+}
+
+function heartbeatIfActivity(details: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // not inside an activity
   }
 }

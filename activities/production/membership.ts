@@ -3,12 +3,37 @@ import { InvalidModeError } from '../../src/memory-layer/control-plane';
 import { ForgetRefusedError, forgetInstance, listFleet, type FleetMember, type ForgetResult } from '../../src/memory-layer/fleet';
 import { nonRetryable } from '../lib/errors';
 import { HEARTBEAT_TTL_MS } from '../../src/shared/pg-catalog';
+import type { InstanceRef } from '../lib/admin-client';
+import { probeFleet, type AppsSpec } from './instances';
 
 export interface FleetStatus {
   members: FleetMember[];
   /** Members that have not applied `epoch`, each with its last heartbeat and applied epoch. */
   lagging: FleetMember[];
 }
+
+/** One fleet member as a run's history names it. */
+export interface MemberNote {
+  instanceId: string;
+  lastHeartbeat: string;
+  appliedEpoch: number;
+  live: boolean;
+  /** Why it did not answer (silent members). */
+  error?: string;
+}
+
+export interface FleetCheck {
+  /** Every fleet member's id. */
+  members: string[];
+  /** Members whose admin API answered: the instances back-fill and verify read. */
+  reachable: InstanceRef[];
+  /** Members that did not answer (frozen, cut off, crashed, not yet forgotten). */
+  silent: MemberNote[];
+  /** Members that have not applied `epoch` (control-plane discovery; a static list has no epochs). */
+  lagging: MemberNote[];
+}
+
+const note = (m: FleetMember, error?: string): MemberNote => ({ instanceId: m.instanceId, lastHeartbeat: m.lastHeartbeat, appliedEpoch: m.appliedEpoch, live: m.live, ...(error ? { error: error.slice(0, 200) } : {}) });
 
 /** Membership as the run sees it (src/memory-layer/fleet.ts has the rule). */
 export function createMembershipActivities(deps: ActivityDeps) {
@@ -17,6 +42,23 @@ export function createMembershipActivities(deps: ActivityDeps) {
     async fleetStatus(input: { connectionProfile: string; target: string; epoch: number }): Promise<FleetStatus> {
       const members = await listFleet(deps.profiles.pool(input.connectionProfile), input.target, { heartbeatTtlMs: HEARTBEAT_TTL_MS });
       return { members, lagging: members.filter((m) => m.appliedEpoch < input.epoch) };
+    },
+
+    /**
+     * The fleet now, before a switch of the primary and before the final cutover: who answers
+     * (to back-fill those the run has not read yet), who is silent, who lags behind `epoch`.
+     * Reads only.
+     */
+    async fleetCheck(input: { connectionProfile: string; target: string; apps: AppsSpec; epoch: number }): Promise<FleetCheck> {
+      const pool = deps.profiles.pool(input.connectionProfile);
+      const probe = await probeFleet(deps, pool, input.target, input.apps);
+      const fleet = input.apps.discovery === 'static' ? [] : await listFleet(pool, input.target, { heartbeatTtlMs: HEARTBEAT_TTL_MS });
+      return {
+        members: [...probe.instances.map((i) => i.instanceId), ...probe.unreachable.map((u) => u.instanceId)].sort(),
+        reachable: probe.instances.map((i) => ({ instanceId: i.instanceId, adminUrl: i.adminUrl })),
+        silent: probe.unreachable.map((u) => note(u, u.error)),
+        lagging: fleet.filter((m) => m.appliedEpoch < input.epoch).map((m) => note(m)),
+      };
     },
 
     /**

@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from '../index';
 import { applyPlan } from '../../src/migrations/runner';
 import { preflightFailed, runAlreadyActive } from '../lib/errors';
@@ -6,12 +5,9 @@ import { finishRun, registerRun, relkind } from '../../src/shared/pg-catalog';
 import { pruneTombstonesOfRun } from '../../src/memory-layer/storage/tombstones';
 import { getControl } from '../../src/memory-layer/control-plane';
 import { monthsBetween, type MonthRange } from '../lib/months';
-import { adminClient, resolveFleet, type AppsSpec } from './instances';
+import { probeFleet, type AppsSpec } from './instances';
 import type { InstanceRef, InstanceStats } from '../lib/admin-client';
 import type { FleetMember } from '../../src/memory-layer/fleet';
-
-/** How long preflight waits for the admin API of a member that is not live (frozen, gone). */
-const SILENT_MEMBER_TIMEOUT_MS = 3_000;
 
 export type SchemaState = 'absent' | 'partitioned' | 'heap';
 
@@ -56,27 +52,7 @@ export function createPreflightActivities(deps: ActivityDeps) {
         );
       }
       await deps.profiles.withClient(input.connectionProfile, (c) => applyPlan(c, 'control'));
-      const fleet = await resolveFleet(pool, input.target, input.apps);
-      const instances: PreflightResult['instances'] = [];
-      const unreachable: PreflightResult['unreachable'] = [];
-      for (const m of fleet) {
-        Context.current().heartbeat({ instance: m.instanceId });
-        if (!m.adminUrl) {
-          if (m.live) throw preflightFailed(`live instance without an admin URL: ${m.instanceId}; start it with an admin URL or use apps.discovery "static"`);
-          unreachable.push({ ...m, error: 'no admin URL registered' });
-          continue;
-        }
-        const ref = { instanceId: m.instanceId, adminUrl: m.adminUrl };
-        try {
-          const stats = await adminClient(deps, input.apps, ref, m.live ? undefined : SILENT_MEMBER_TIMEOUT_MS).stats();
-          // A silent member's port may now belong to another instance: that is not this one.
-          if (input.apps.discovery !== 'static' && stats.instanceId !== m.instanceId) throw new Error(`its admin URL ${m.adminUrl} answers as ${stats.instanceId}`);
-          instances.push({ ...ref, stats });
-        } catch (err) {
-          if (m.live) throw err; // a live instance that does not answer: retry (as before)
-          unreachable.push({ ...m, error: (err as Error).message });
-        }
-      }
+      const { instances, unreachable } = await probeFleet(deps, pool, input.target, input.apps);
       if (instances.length === 0) {
         throw preflightFailed(
           `no reachable app instance for ${input.target}` +

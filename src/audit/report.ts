@@ -88,7 +88,7 @@ export interface AuditHealthCheck {
   parity?: { checked: number; drift: number };
 }
 
-const OPERATOR_UPDATES = new Set(['approve', 'pause', 'resume', 'abort', 'extend']);
+const OPERATOR_UPDATES = new Set(['approve', 'pause', 'resume', 'abort', 'extend', 'forgetInstance']);
 const OPERATOR_SIGNALS: Record<string, string> = { approveSignal: 'approve', abortSignal: 'abort' };
 
 function seconds(from?: string, to?: string): number | undefined {
@@ -233,6 +233,7 @@ function decision(action: string, arg: unknown, at: string | undefined, via: 'up
   if (typeof a.gate === 'string') d.gate = a.gate;
   if (typeof a.decision === 'string') d.detail = `decision: ${a.decision}`;
   if (typeof a.minutes === 'number') d.detail = `+${a.minutes} min`;
+  if (typeof a.instanceId === 'string') d.detail = `instance ${a.instanceId} declared gone (its memory-only records are given up)`;
   return d;
 }
 

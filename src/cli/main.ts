@@ -26,7 +26,7 @@ export const COMMANDS: Command[] = [start, status, watch, ...actions, audit, sch
 export const USAGE = `usage: cutover <command> [options]
 
 Workflows (Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, … or --address/--namespace):
-${COMMANDS.filter((c) => ['start', 'status', 'watch', 'approve', 'pause', 'resume', 'abort', 'extend', 'audit', 'schedule', 'setup'].includes(c.name)).map((c) => `  ${c.name.padEnd(17)}${c.summary}`).join('\n')}
+${COMMANDS.filter((c) => ['start', 'status', 'watch', 'approve', 'pause', 'resume', 'abort', 'extend', 'forget', 'audit', 'schedule', 'setup'].includes(c.name)).map((c) => `  ${c.name.padEnd(17)}${c.summary}`).join('\n')}
 
 Database, by hand (--profile NAME → LICHEN_DB_PROFILE_<NAME>, default DATABASE_URL):
 ${COMMANDS.filter((c) => ['check-migrations', 'migrate', 'partitions', 'doctor', 'backfill', 'verify', 'plan'].includes(c.name)).map((c) => `  ${c.name.padEnd(17)}${c.summary}`).join('\n')}

@@ -4,6 +4,7 @@ import {
   abortUpdate,
   approveUpdate,
   extendUpdate,
+  forgetInstanceUpdate,
   pauseUpdate,
   resumeUpdate,
   statusQuery,
@@ -13,7 +14,7 @@ import {
 import type { OperatorAction, RunStatus } from '../../workflows/types';
 import { CutoverNotFoundError, CutoverRejectedError } from './errors';
 
-export type OperatorActionName = 'approve' | 'pause' | 'resume' | 'abort' | 'extend';
+export type OperatorActionName = 'approve' | 'pause' | 'resume' | 'abort' | 'extend' | 'forget';
 
 /**
  * A typed handle on one cutover run (production, conversion or maintenance: they share the
@@ -32,6 +33,8 @@ export interface CutoverHandle<R = unknown> {
   resume(a: OperatorAction & { decision?: 'retry' | 'continue' }): Promise<AckResult>;
   abort(a: OperatorAction): Promise<AckResult>;
   extend(a: OperatorAction & { minutes: number }): Promise<AckResult>;
+  /** Production cutover: declare a silent fleet member gone (its memory-only records are given up). */
+  forgetInstance(a: OperatorAction & { instanceId: string }): Promise<AckResult>;
   /** The workflow's result; throws WorkflowFailedError when it failed. */
   result(): Promise<R>;
 }
@@ -43,7 +46,7 @@ function notFound(workflowId: string, err: unknown): never {
 
 export function getCutoverHandle<R = unknown>(client: Client, workflowId: string): CutoverHandle<R> {
   const raw = client.workflow.getHandle(workflowId);
-  const send = async <A extends OperatorAction>(action: OperatorActionName, def: typeof approveUpdate | typeof pauseUpdate | typeof resumeUpdate | typeof abortUpdate | typeof extendUpdate, a: A): Promise<AckResult> => {
+  const send = async <A extends OperatorAction>(action: OperatorActionName, def: typeof approveUpdate | typeof pauseUpdate | typeof resumeUpdate | typeof abortUpdate | typeof extendUpdate | typeof forgetInstanceUpdate, a: A): Promise<AckResult> => {
     // The same check the validator runs, so a typo fails here with the same message.
     try {
       validateOperatorAction(a);
@@ -69,6 +72,7 @@ export function getCutoverHandle<R = unknown>(client: Client, workflowId: string
     resume: (a) => send('resume', resumeUpdate, a),
     abort: (a) => send('abort', abortUpdate, a),
     extend: (a) => send('extend', extendUpdate, a),
+    forgetInstance: (a) => send('forget', forgetInstanceUpdate, a),
     result: () => (raw.result() as Promise<R>).catch((err) => notFound(workflowId, err)),
   };
 }

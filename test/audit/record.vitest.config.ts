@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // versioned change of workflow code, review the diff and commit the fixtures.
 export default defineConfig({
   test: {
-    include: ['test/audit/record-histories.ts'],
+    include: ['test/audit/record-histories.ts', 'test/audit/record-conversion-histories.ts'],
     globalSetup: ['test/setup/global-services.ts'],
     pool: 'forks',
     testTimeout: 180_000,

@@ -23,11 +23,11 @@ function workflowSources(dir: string): { file: string; text: string }[] {
  * current workflow code: a change that would break running workflows (nondeterminism) fails
  * here. Re-record with `npm run fixtures:histories` only for an intentional, versioned change.
  */
-describe('replay of recorded production cutover histories', () => {
+describe('replay of recorded production cutover and conversion histories', () => {
   const fixtures = loadHistoryFixtures();
 
   it('has the happy path, the rollback branches, and runs from before each patch', () => {
-    expect(fixtures.map((f) => f.name)).toEqual(expect.arrayContaining(['happy-path', 'operator-abort', 'parity-mismatch', 'cutover-issues-retry', 'before-reconcile-patch-cutover-issues-retry']));
+    expect(fixtures.map((f) => f.name)).toEqual(expect.arrayContaining(['happy-path', 'operator-abort', 'parity-mismatch', 'cutover-issues-retry', 'before-reconcile-patch-cutover-issues-retry', 'conversion-retention-drift', 'before-gate-rules-patch-conversion-retention-drift']));
   });
 
   it('replays every history against workflows/index.ts without a nondeterminism error', async () => {

@@ -16,19 +16,22 @@ export interface PlannedFault {
 /**
  * Where each fault may land in the protocol as it stands. The limits are the ones the run keeps
  * its promise under today; each is a statement about the orchestrator, not about the test:
- *  - freeze-instance (SIGSTOP past the TTL, then SIGCONT): after the back-fill. A freeze across
- *    preflight or the back-fill needs the run to back-fill an instance that reappears (issue 11,
- *    "membership in the workflow"); until then it is not scheduled there.
+ *  - freeze-instance (SIGSTOP past the TTL, then SIGCONT): any phase from preflight on. Frozen
+ *    across preflight, the instance is not read there; the run back-fills it when it answers
+ *    again, before the switch of the primary (workflows/production/membership.ts). Still frozen
+ *    at the final cutover, the run waits for an operator: the driver retries once it is thawed.
  *  - start-instance: once dual-write is on (it boots into the control row's mode); never in a
  *    run that also refuses writes (a newcomer's failed dual-writes are not repaired yet).
  *  - refuse-writes: Postgres refuses the app's writes to this month's partition while memory is
  *    primary (verify) or after the switch (monitoring).
  *  - kill-worker, restart-temporal: any phase.
- *  - kill-instance: not scheduled until the workflow tracks membership (an instance that dies
- *    stops verify and the health checks); the injector supports it.
+ *  - kill-instance: not scheduled: a killed instance stays in the fleet (it never stopped
+ *    cleanly), so the final cutover waits for an operator to forget it, and the records only
+ *    its memory held are lost by definition; the oracle would have to exclude them. The
+ *    injector supports it; test/production/membership-forget.test.ts covers the operator path.
  */
 export const FAULT_PHASES: Record<FaultKind, string[]> = {
-  'freeze-instance': ['verify', 'switch primary to postgres', 'monitoring'],
+  'freeze-instance': ['preflight', 'backfill', 'verify', 'switch primary to postgres', 'monitoring'],
   'kill-instance': [],
   'start-instance': ['verify', 'switch primary to postgres', 'monitoring'],
   'refuse-writes': ['verify', 'monitoring'],

@@ -10,6 +10,7 @@ import type { OpLog } from '../../src/loadgen/oplog';
 import type { ProductionCutoverInput } from '../../workflows/production-input';
 import type { ProductionCutoverResult } from '../../workflows/production';
 import { statusQuery } from '../../workflows/messages';
+import { getCutoverHandle } from '../../src/client';
 import { spawnAppProcess, startApps, type RunningApps, type SpawnedApp } from '../helpers/app';
 import { failWrites, type WriteFault } from '../helpers/write-faults';
 import { MEMORY_ONLY } from '../helpers/cutover-env';
@@ -144,9 +145,22 @@ export async function runSeed(seed: number, opts: { client: Client; taskQueue: s
       if (i >= 0) await inject1(todo.splice(i, 1)[0]);
     }
     for (const f of todo) injected.push(`${f.kind} @ ${f.phase}: not reached`);
-    const result = await resultAcrossRestarts(handle, 360_000).catch(async (err: Error) => {
+    // The operator's part: the final cutover waits while a fleet member is silent or lags
+    // (workflows/production/membership.ts); once every frozen instance is thawed, retry.
+    const operator = (async () => {
+      while (!finished) {
+        await sleep(1_000);
+        const s = await handle.query(statusQuery).catch(() => undefined);
+        if (s?.state !== 'waiting-for-operator' || !/fleet members have not acknowledged/.test(s.waitingOn ?? '') || frozen.size > 0) continue;
+        injected.push('operator: retry after the fleet members came back');
+        await sleep(2_000); // a thawed instance re-reads the control row
+        await getCutoverHandle(opts.client, handle.workflowId).resume({ operator: 'chaos', reason: 'the silent members are back', decision: 'retry' }).catch(() => undefined);
+      }
+    })();
+    const result = await resultAcrossRestarts(handle, 360_000).finally(() => (finished = true)).catch(async (err: Error) => {
       throw new Error(`CHAOS_SEED=${seed} (${describeSchedule(schedule)}): ${err.message}; ${await whyStuck(handle)}`);
     });
+    await operator;
     await Promise.all(pending);
     await sleep(1_000); // thawed instances re-read the control row
     const logs = await Promise.all(fleet.loads.map((l) => l.stop()));

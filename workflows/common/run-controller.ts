@@ -50,6 +50,11 @@ export class RunController {
     return new Date().toISOString(); // workflow Date is deterministic
   }
 
+  /** Records an operator's decision a workflow-specific handler carried out (e.g. forgetInstance). */
+  recordDecision(action: RecordedDecision['action'], a: OperatorAction, extra: Partial<RecordedDecision> = {}): RecordedDecision {
+    return this.record(action, a, extra);
+  }
+
   private record(action: RecordedDecision['action'], a: OperatorAction, extra: Partial<RecordedDecision> = {}): RecordedDecision {
     const d: RecordedDecision = { action, operator: a.operator.trim(), reason: a.reason.trim(), at: this.now(), ...extra };
     this.status.decisions.push(d);
@@ -111,7 +116,17 @@ export class RunController {
     }
   }
 
-  /** Waits for an operator's approval of `gate`. Returns the recorded decision. */
+  /**
+   * Announces the gates this run will open, in order: an operator may approve one ahead of
+   * time (a pre-approval). Call again when the plan adds one.
+   */
+  announceGates(gates: string[]): void {
+    this.ops.upcoming = gates.filter((g) => !this.ops.passed.has(g));
+    this.status.upcomingGates = [...this.ops.upcoming];
+    this.render();
+  }
+
+  /** Waits for an operator's approval of `gate` (a pre-approval counts). Returns the recorded decision. */
   async gate(gate: string, why: string): Promise<RecordedDecision> {
     this.throwIfAborted();
     this.ops.openGate = gate;
@@ -121,8 +136,34 @@ export class RunController {
     this.ops.openGate = undefined;
     this.status.waitingOn = undefined;
     this.throwIfAborted();
+    this.markPassed(gate);
     this.setState('running');
     return this.ops.approvals.get(gate)!;
+  }
+
+  private markPassed(gate: string): void {
+    this.ops.passed.add(gate);
+    this.ops.conditions.delete(gate);
+    this.ops.upcoming = this.ops.upcoming.filter((g) => g !== gate);
+    this.status.upcomingGates = [...this.ops.upcoming];
+    this.status.gateConditions = [...this.ops.conditions].map(([g, c]) => ({ gate: g, ...c }));
+  }
+
+  /**
+   * From now on an approval of `gate` must name one of `mustName` in its reason (e.g. the
+   * drift retention saw); an approval given before this no longer counts. Returns the
+   * approval it voided.
+   */
+  requireNaming(gate: string, mustName: string[], why: string): RecordedDecision | undefined {
+    this.ops.conditions.set(gate, { mustName, why });
+    this.status.gateConditions = [...this.ops.conditions].map(([g, c]) => ({ gate: g, ...c }));
+    const voided = this.ops.approvals.get(gate);
+    if (voided) {
+      this.ops.approvals.delete(gate);
+      this.note(`the approval of ${gate} by ${voided.operator} (${voided.at}) no longer counts: ${why}; the run waits for a new approval that names it`);
+    }
+    this.render();
+    return voided;
   }
 
   /** Was `gate` approved (without waiting)? */
@@ -138,6 +179,7 @@ export class RunController {
   }
 
   closeGate(): void {
+    if (this.ops.openGate) this.markPassed(this.ops.openGate);
     this.ops.openGate = undefined;
   }
 

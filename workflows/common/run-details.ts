@@ -17,6 +17,8 @@ export function renderDetails(s: RunStatus, openGate: string | undefined, extra:
   }
   if (s.waitingOn) lines.push('', `⏸ waiting for ${s.waitingOn}`);
   if (openGate && !s.waitingOn) lines.push('', `An approval of gate \`${openGate}\` ends this phase early.`);
+  if (s.upcomingGates?.length) lines.push('', `Upcoming gates (approvable ahead of time): ${s.upcomingGates.map((g) => `\`${g}\``).join(', ')}`);
+  for (const c of s.gateConditions ?? []) lines.push('', `Gate \`${c.gate}\`: ${c.why}; an approval must name it (${c.mustName.join(' or ')}).`);
   if (extra.length) lines.push('', ...extra);
   if (s.rollbacks.length) lines.push('', `Rollbacks: ${s.rollbacks.map((r) => `${r.branch} (${r.cause})`).join('; ')}`);
   if (s.compensationFailures?.length) {

@@ -19,6 +19,12 @@ export interface OperatorState {
   abortAction: OperatorAction | undefined;
   openGate: string | undefined;
   approvals: Map<string, RecordedDecision>;
+  /** Gates announced as upcoming (approvable ahead of time), in the order the run opens them. */
+  upcoming: string[];
+  /** Gates already passed: an approval of one is refused. */
+  passed: Set<string>;
+  /** gate → terms one of which an approval's reason must contain, and why. */
+  conditions: Map<string, { mustName: string[]; why: string }>;
   decision: 'retry' | 'continue' | undefined;
   awaitingDecision: boolean;
   extraMinutes: number;
@@ -27,7 +33,7 @@ export interface OperatorState {
 }
 
 export function newOperatorState(): OperatorState {
-  return { paused: false, abortAction: undefined, openGate: undefined, approvals: new Map(), decision: undefined, awaitingDecision: false, extraMinutes: 0, inWindow: false, mainScope: undefined };
+  return { paused: false, abortAction: undefined, openGate: undefined, approvals: new Map(), upcoming: [], passed: new Set(), conditions: new Map(), decision: undefined, awaitingDecision: false, extraMinutes: 0, inWindow: false, mainScope: undefined };
 }
 
 type Record_ = (action: RecordedDecision['action'], a: OperatorAction, extra?: Partial<RecordedDecision>) => RecordedDecision;
@@ -43,23 +49,51 @@ export function installHandlers(status: RunStatus, ops: OperatorState, record: R
 
   setHandler(statusQuery, () => status, { description: 'Phase, progress, open gate, decisions, rollbacks and the last health check.' });
 
+  /**
+   * Which gate an approval is for, or why it is refused: the open gate, or one the run has
+   * announced as upcoming (a pre-approval); never a gate already passed or one this run does
+   * not have. A gate with a condition (retention saw drift) needs a reason that names it.
+   */
+  const approvalTarget = (a: OperatorAction & { gate?: string }): { gate: string; upcoming: boolean } => {
+    validateOperatorAction(a);
+    if (a.gate !== undefined && (typeof a.gate !== 'string' || !a.gate.trim())) throw new Error('gate: must be a string naming a gate');
+    const gate = a.gate?.trim() ?? ops.openGate;
+    const open = ops.openGate ? `open: "${ops.openGate}"` : 'no gate is open';
+    const ahead = ops.upcoming.length ? `upcoming: ${ops.upcoming.map((g) => `"${g}"`).join(', ')}` : 'no gate is upcoming';
+    if (!gate) throw new Error(`no approval gate is open (phase ${status.phase}); ${ahead}`);
+    if (gate !== ops.openGate && !ops.upcoming.includes(gate)) {
+      const why = ops.passed.has(gate) ? `gate "${gate}" has already passed` : `this run has no gate "${gate}" ahead`;
+      throw new Error(`gate: ${why} (${open}; ${ahead})`);
+    }
+    const cond = ops.conditions.get(gate);
+    if (cond) {
+      const reason = a.reason.toLowerCase();
+      if (!cond.mustName.some((t) => reason.includes(t.toLowerCase()))) {
+        throw new Error(`reason: ${cond.why}; an approval of "${gate}" must name it (mention ${cond.mustName.map((t) => `"${t}"`).join(' or ')})`);
+      }
+    }
+    return { gate, upcoming: gate !== ops.openGate };
+  };
+  // Validated before (the update's validator, the signal's handler); on replay validators do
+  // not run, so this must not refuse what an older validator accepted.
   const approve = (a: OperatorAction & { gate?: string }): AckResult => {
-    const gate = a.gate ?? ops.openGate;
+    const gate = a.gate?.trim() ?? ops.openGate;
     if (!gate) return ack(false, 'no approval gate is open');
-    ops.approvals.set(gate, record('approve', a, { gate }));
-    return ack(true, `approved ${gate}`);
+    const upcoming = gate !== ops.openGate;
+    ops.approvals.set(gate, record('approve', a, { gate, ...(upcoming ? { detail: 'pre-approval of an upcoming gate' } : {}) }));
+    return ack(true, upcoming
+      ? `pre-approved upcoming gate ${gate}: the run passes it when it gets there, unless it sees something the approval did not name (then it waits for a new one)`
+      : `approved ${gate}`);
   };
   setHandler(approveUpdate, approve, {
-    description: 'Approve the open gate (or `gate`). Input: {"operator": "...", "reason": "...", "gate"?: "..."}.',
+    description: 'Approve the open gate, or pre-approve an upcoming one (`gate`; the status lists upcomingGates). Input: {"operator": "...", "reason": "...", "gate"?: "..."}.',
     validator: (a) => {
-      validateOperatorAction(a);
-      if (a.gate !== undefined && typeof a.gate !== 'string') throw new Error('gate: must be a string naming a gate');
-      if (!ops.openGate && !a.gate) throw new Error(`no approval gate is open (phase ${status.phase}); nothing to approve`);
+      approvalTarget(a);
     },
   });
   setHandler(approveSignal, (a) => {
     try {
-      validateOperatorAction(a);
+      approvalTarget(a);
       approve(a);
     } catch (err) {
       status.notes.push(`ignored approve signal: ${(err as Error).message}`);

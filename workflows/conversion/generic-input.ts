@@ -36,8 +36,13 @@ export function parseGenericConversionInput(input: unknown): GenericConversionSe
   const choice = readConversionChoice(input as Record<string, unknown>);
   const connectionProfile = r.string('connectionProfile', { default: 'default', pattern: PROFILE_PATTERN, allowed: 'a connection profile name: lower-case letters, digits, _ or - (never a URL or password)' });
   const nonProduction = r.bool('nonProduction', false);
-  const retentionMinutes = r.int('retentionMinutes', { default: DEFAULT_RETENTION_MINUTES, min: nonProduction ? 0 : DEFAULT_RETENTION_MINUTES, max: MAX_RETENTION_MINUTES });
-  const retentionCheckMinutes = r.int('retentionCheckMinutes', { default: 60, min: 1, max: 1440 });
+  // Fractions of a minute only outside production (tests, staging).
+  const retentionMinutes = nonProduction
+    ? r.num('retentionMinutes', { default: DEFAULT_RETENTION_MINUTES, min: 0, max: MAX_RETENTION_MINUTES })
+    : r.int('retentionMinutes', { default: DEFAULT_RETENTION_MINUTES, min: DEFAULT_RETENTION_MINUTES, max: MAX_RETENTION_MINUTES });
+  const retentionCheckMinutes = nonProduction
+    ? r.num('retentionCheckMinutes', { default: 60, min: 0.05, max: 1440 })
+    : r.int('retentionCheckMinutes', { default: 60, min: 1, max: 1440 });
   const c = r.object('copy')?.only(['batchSize']);
   const s = r.object('swap')?.only(['lockTimeoutMs']);
   const a = r.object('approvals')?.only(['beforeSwap']);

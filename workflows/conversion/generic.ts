@@ -9,6 +9,7 @@ import { LONG_COPY, SHORT_STEP } from '../common/timeouts';
 import type { RecordedDecision, RollbackRecord, RunStatus } from '../types';
 import type { GenericConversionSettings } from './generic-input';
 import type { ConversionOutcome } from './run';
+import { dropGate, retentionWindow, type RetentionSummary } from './retention';
 
 export interface GenericConversionSummary {
   outcome: ConversionOutcome;
@@ -19,7 +20,7 @@ export interface GenericConversionSummary {
   parity?: { match: boolean; count: string };
   swap?: { tries: number };
   postSwap?: { match: boolean; count: string };
-  retention?: { minutes: number; ended: 'elapsed' | 'ended-early'; checks: number; driftSeen: boolean };
+  retention?: RetentionSummary;
   droppedOldTable: boolean;
   rollbacks: RollbackRecord[];
   phases: RunStatus['phases'];
@@ -64,6 +65,7 @@ export async function genericConversion(s: GenericConversionSettings): Promise<G
   const saga = new Saga();
   const summary: GenericConversionSummary = { outcome: 'completed', target, droppedOldTable: false, rollbacks: ctl.status.rollbacks, phases: ctl.status.phases, decisions: ctl.status.decisions };
   let registered = false;
+  ctl.announceGates([...(s.approveBeforeSwap ? ['before-swap'] : []), 'drop-old-table']);
   try {
     await ctl.runCancellable(async () => {
       summary.plan = await ctl.phase('preflight', () => step.planGenericConversion({ ...io, runId, workflowId }));
@@ -80,6 +82,7 @@ export async function genericConversion(s: GenericConversionSettings): Promise<G
       });
       // An option chosen for a blocker (a key dropped or weakened, foreign keys dropped) is always approved at the swap.
       const chosen = summary.plan!.decisions.map((d) => `${d.code} ${d.object}: ${d.choice}`);
+      if (chosen.length && !s.approveBeforeSwap) ctl.announceGates(['before-swap', 'drop-old-table']);
       if (s.approveBeforeSwap || chosen.length) await ctl.gate('before-swap', `parity verified; approve the atomic swap of ${target}` + (chosen.length ? ` carrying out ${chosen.join('; ')}` : ''));
       const post: PostSwapStatements = await step.genericPostSwapStatements(io);
       // Added before the swap: swap back is a no-op when the swap did not happen (a crash inside it is covered).
@@ -91,26 +94,16 @@ export async function genericConversion(s: GenericConversionSettings): Promise<G
         if (!p.match) throw ApplicationFailure.nonRetryable(`post-swap check failed: ${target} ${p.table.count} rows, ${post.old} ${p.old.count} rows (the reverse sync lost a write)`, 'PostSwapCheckFailed');
       });
       await ctl.phase('retention', async () => {
-        const ret = { minutes: s.retentionMinutes, ended: 'elapsed' as 'elapsed' | 'ended-early', checks: 0, driftSeen: false };
-        summary.retention = ret;
-        if (s.retentionMinutes === 0) return;
-        ctl.offerGate('end-retention');
-        try {
-          ret.ended = await ctl.window({
-            minutes: s.retentionMinutes, tickMinutes: s.retentionCheckMinutes,
-            endEarly: () => ctl.approved('end-retention') !== undefined,
-            tick: async () => {
-              const h = await step.genericPostSwapParity({ profile, post });
-              ret.checks++;
-              ctl.setLastHealth({ reverseSyncParity: h.match });
-              if (!h.match) { ret.driftSeen = true; ctl.note(`${post.old} drifted from ${target}: a rollback would lose writes; investigate before approving the drop`); }
-            },
-          });
-        } finally {
-          ctl.closeGate();
-        }
+        summary.retention = await retentionWindow(ctl, {
+          minutes: s.retentionMinutes, tickMinutes: s.retentionCheckMinutes, old: post.old, table: target,
+          check: async () => {
+            const h = await step.genericPostSwapParity({ profile, post });
+            const drifted = h.match ? [] : [`${post.old} ${h.old.count} rows, ${target} ${h.table.count} rows`];
+            return { ok: h.match, drifted, health: { reverseSyncParity: h.match } };
+          },
+        });
       });
-      await ctl.gate('drop-old-table', `retention is over; approve dropping ${post.old} (the last way back)`);
+      await dropGate(ctl, summary.retention, post.old);
       await ctl.phase('drop old table', () => untilDone(ctl, 'DropWaits', () => lockStep.dropGenericOld({ profile, post, lockTimeoutMs: s.lockTimeoutMs })));
       summary.droppedOldTable = true;
       saga.clear();

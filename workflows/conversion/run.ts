@@ -7,6 +7,7 @@ import { Saga } from '../common/saga';
 import { BARRIER_STEP, LONG_COPY, SHORT_STEP } from '../common/timeouts';
 import type { ConversionSettings } from '../conversion-input';
 import type { RecordedDecision, RollbackRecord, RunStatus } from '../types';
+import type { RetentionSummary } from './retention';
 
 export type ConversionOutcome = 'completed' | 'rolled-back' | 'aborted';
 
@@ -23,7 +24,7 @@ export interface ConversionSummary {
   parity: { rounds: number; months: ShadowMonthParity[]; repaired: { month: string; upserted: number; deleted: number }[] };
   swap?: SwapResult & { operatorRetries: number };
   postSwap?: Awaited<ReturnType<ConversionActivities['postSwapCheck']>>;
-  retention?: { minutes: number; ended: 'elapsed' | 'ended-early'; checks: number; driftSeen: boolean };
+  retention?: RetentionSummary;
   droppedOldTable: boolean;
   rollbacks: RollbackRecord[];
   phases: RunStatus['phases'];
@@ -93,6 +94,6 @@ function summaryLines(s: ConversionSummary): string[] {
   if (s.copy.rows) out.push(`Copied: ${s.copy.rows} rows in ${s.copy.batches} batches` + (s.copy.resumes.length ? ` (resumed from a checkpoint ${s.copy.resumes.length}×)` : ''));
   if (s.parity.months.length) out.push(`Parity: ${s.parity.months.filter((m) => m.match).length}/${s.parity.months.length} months match, ${s.parity.repaired.length} repaired`);
   if (s.swap?.lockHoldMs != null) out.push(`Swap: locks held ${s.swap.lockHoldMs.toFixed(1)} ms (transaction ${s.swap.transactionMs?.toFixed(1)} ms, ${s.swap.tries} tries)`);
-  if (s.retention) out.push(`Retention: ${s.retention.checks} checks${s.retention.driftSeen ? ', DRIFT SEEN' : ''}`);
+  if (s.retention) out.push(`Retention: ${s.retention.checks} checks${s.retention.driftSeen ? `, DRIFT SEEN (${(s.retention.drift ?? []).join(', ')})` : ''}`);
   return out;
 }

@@ -63,7 +63,7 @@ export async function reconcileSwitchWindow(run: ProductionRun, equal: MetricsSn
   await run.ctl.phase('verify and repair before the final cutover', () => verifyAndRepair(run));
 }
 
-async function verifyAndRepair(run: ProductionRun): Promise<void> {
+export async function verifyAndRepair(run: ProductionRun): Promise<void> {
   const p = await scan.planBackfill({ apps: run.appsRef, instances: run.instances });
   await verifyAll(run, p.months, false);
 }

@@ -5,6 +5,7 @@ import type { MonthParity } from '../../activities/production/verify';
 import type { PreflightResult } from '../../activities/production/preflight';
 import type { MigrateResult } from '../../activities/production/migrate';
 import type { InstanceRef } from '../../activities/lib/admin-client';
+import type { MemberNote } from '../../activities/production/membership';
 import { RunController } from '../common/run-controller';
 import { Saga } from '../common/saga';
 import { BARRIER_STEP, LONG_COPY, SCAN_STEP, SHORT_STEP } from '../common/timeouts';
@@ -40,6 +41,16 @@ export interface ProductionCutoverResult {
   decisions: RecordedDecision[];
   phases: { phase: string; startedAt: string; endedAt?: string; outcome?: string }[];
   preflight?: Pick<PreflightResult, 'schemaState' | 'totalRecords' | 'control'> & { instances: string[] };
+  /**
+   * Membership as the run saw it: each barrier's epoch with the instances that acknowledged it
+   * and the fleet members it did not wait for (silent), the instances that joined the run
+   * after preflight, and those an operator declared gone.
+   */
+  membership?: {
+    barriers: { epoch: number; mode: string; acknowledged: string[]; notAcknowledged: MemberNote[] }[];
+    joined: { instanceId: string; before: string }[];
+    forgotten: { instanceId: string; operator: string; reason: string; lastHeartbeat: string; appliedEpoch: number }[];
+  };
 }
 
 /**
@@ -62,6 +73,8 @@ export interface ProductionRun {
   startingMode: PersistenceMode;
   /** The mode every instance last acknowledged (undefined before preflight read it). */
   currentMode: PersistenceMode | undefined;
+  /** The control epoch of the last barrier (0 before the first). */
+  epoch: number;
   lastHealth: HealthReport | undefined;
 }
 
@@ -79,6 +92,7 @@ export function startRun(input: ProductionSettings): ProductionRun {
     instances: [],
     startingMode: MODES.memoryOnly,
     currentMode: undefined,
+    epoch: 0,
     lastHealth: undefined,
     result: {
       workflowId: info.workflowId,
@@ -105,10 +119,24 @@ function healthLine(h: HealthReport): string {
 
 /** Moves every live instance to `mode` (a barrier: each acknowledges the new epoch). */
 export async function changeMode(run: ProductionRun, mode: PersistenceMode, reason: string): Promise<void> {
-  await barrier.changeMode({ ...run.common, mode, actor: run.actor, reason, timeoutSeconds: run.input.barrierTimeoutSeconds });
+  const r = await barrier.changeMode({ ...run.common, mode, actor: run.actor, reason, timeoutSeconds: run.input.barrierTimeoutSeconds });
+  run.epoch = r.epoch;
+  // Histories recorded before the barrier returned the fleet carry results without these.
+  const silent = r.notAcknowledged ?? [];
+  membershipOf(run).barriers.push({
+    epoch: r.epoch,
+    mode: describeMode(mode),
+    acknowledged: r.acknowledged ?? [],
+    notAcknowledged: silent.map((m) => ({ instanceId: m.instanceId, lastHeartbeat: m.lastHeartbeat, appliedEpoch: m.appliedEpoch, live: m.live })),
+  });
+  if (silent.length) run.ctl.note(`epoch ${r.epoch}: silent fleet member(s) not waited for: ${silent.map((m) => `${m.instanceId} (last heartbeat ${m.lastHeartbeat}, applied epoch ${m.appliedEpoch})`).join('; ')}`);
   run.currentMode = mode;
   run.result.finalMode = mode;
   run.ctl.note(`mode → ${describeMode(mode)} (${reason})`);
+}
+
+export function membershipOf(run: ProductionRun): NonNullable<ProductionCutoverResult['membership']> {
+  return (run.result.membership ??= { barriers: [], joined: [], forgotten: [] });
 }
 
 export function describeMode(m: PersistenceMode): string {

@@ -9,6 +9,7 @@ const EXTRA: Record<OperatorActionName, string> = {
   resume: ' [--decision retry|continue]',
   abort: '',
   extend: ' --minutes N',
+  forget: ' --instance INSTANCE_ID',
 };
 const WHAT: Record<OperatorActionName, string> = {
   approve: 'approve the open gate (or --gate)',
@@ -16,6 +17,7 @@ const WHAT: Record<OperatorActionName, string> = {
   resume: 'resume a paused run, or answer a run waiting for an operator',
   abort: 'abort a run: completed steps are compensated in reverse order',
   extend: 'extend the monitoring or retention window',
+  forget: 'declare a silent app instance gone (production cutover): the run stops waiting for it and its memory-only records are given up',
 };
 
 /** approve / pause / resume / abort / extend: an update carrying the operator and a reason. */
@@ -34,6 +36,7 @@ Exit status: 0 accepted, 2 usage error, 3 not found, 4 rejected by the workflow 
       ...(action === 'approve' ? { gate: { type: 'string' } } : {}),
       ...(action === 'resume' ? { decision: { type: 'string' } } : {}),
       ...(action === 'extend' ? { minutes: { type: 'string' } } : {}),
+      ...(action === 'forget' ? { instance: { type: 'string' } } : {}),
     },
     async run({ io, args, client }) {
       const [id] = positionals(action, args, ['workflowId']);
@@ -45,6 +48,7 @@ Exit status: 0 accepted, 2 usage error, 3 not found, 4 rejected by the workflow 
       if (action === 'approve') ack = await h.approve({ ...base, gate: str(args, 'gate') });
       else if (action === 'pause') ack = await h.pause(base);
       else if (action === 'abort') ack = await h.abort(base);
+      else if (action === 'forget') ack = await h.forgetInstance({ ...base, instanceId: requireStr(action, args, 'instance', 'the id of the silent fleet member (the run\'s notes and waiting text name it)') });
       else if (action === 'resume') {
         const decision = str(args, 'decision');
         if (decision !== undefined && decision !== 'retry' && decision !== 'continue') throw new UsageError(`resume: --decision must be retry or continue, got ${JSON.stringify(decision)}`);
@@ -60,4 +64,4 @@ Exit status: 0 accepted, 2 usage error, 3 not found, 4 rejected by the workflow 
   };
 }
 
-export const actions: Command[] = (['approve', 'pause', 'resume', 'abort', 'extend'] as const).map(actionCommand);
+export const actions: Command[] = (['approve', 'pause', 'resume', 'abort', 'extend', 'forget'] as const).map(actionCommand);

@@ -10,6 +10,8 @@ export function describeSnapshot(s: RunSnapshot): string {
     lines.push(`phase: ${st.phase} (${st.state})`);
     if (st.progress) lines.push(`progress: ${formatProgress(st.progress)}`);
     if (st.waitingOn) lines.push(`waiting for: ${st.waitingOn}`);
+    if (st.upcomingGates?.length) lines.push(`upcoming gates (approvable ahead): ${st.upcomingGates.join(', ')}`);
+    for (const c of st.gateConditions ?? []) lines.push(`gate ${c.gate}: ${c.why}; its approval must name it (${c.mustName.join(' or ')})`);
     if (st.lastHealth) lines.push(`last health: ${String(st.lastHealth.verdict)}${Array.isArray(st.lastHealth.reasons) && st.lastHealth.reasons.length ? ` — ${st.lastHealth.reasons.join('; ')}` : ''}`);
     for (const r of st.rollbacks) lines.push(`rollback: ${r.branch} — ${r.cause}`);
     for (const d of st.decisions.slice(-5)) lines.push(`decision: ${d.action} by ${d.operator} at ${d.at} — ${d.reason}`);

@@ -1,0 +1,33 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { historyToJSONObject } from '../../src/audit/history-json';
+import { useTemporal } from '../helpers/temporal';
+import { useConversionScenario } from '../conversion/harness';
+import type { ConversionSummary } from '../../workflows/conversion';
+import { driveRetentionDrift, RETENTION_DRIFT_INPUT } from './conversion-scenarios';
+
+/**
+ * Records the conversion histories replayed by replay.test.ts (beside record-histories.ts,
+ * which records the production cutover's): the real workflow on the dev server against a
+ * fresh heap database under the test writer's load. `FIXTURES=conversion-retention-drift`
+ * selects it, `FIXTURES_PREFIX` names a recording of an older path.
+ */
+const OUT = path.resolve(__dirname, '../fixtures/histories');
+const temporal = useTemporal();
+const scenario = useConversionScenario(temporal, 'fixture-conversion', 3000);
+const only = process.env.FIXTURES?.split(',').filter(Boolean);
+const name = 'conversion-retention-drift';
+
+describe('records conversion histories for the replay tests', () => {
+  it.skipIf(only && !only.includes(name))(`records ${name}`, async () => {
+    const { db, taskQueue } = await scenario();
+    const workflowId = `fixture-${name}`;
+    const h = await temporal.client.workflow.start('heapToPartitionedConversion', { taskQueue, workflowId, args: [RETENTION_DRIFT_INPUT] });
+    await driveRetentionDrift(temporal.client, workflowId, db.pool);
+    const r = (await h.result()) as ConversionSummary;
+    const history = await h.fetchHistory();
+    fs.writeFileSync(path.join(OUT, `${process.env.FIXTURES_PREFIX ?? ''}${name}.json`), JSON.stringify({ workflowId, history: historyToJSONObject(history) }, null, 1) + '\n');
+    expect(r.outcome).toBe('completed');
+  });
+});
