@@ -13,6 +13,7 @@ import { baselineStart, measureBaseline, monitor } from './production/monitoring
 import { cutoverHasIssues } from './production/cutover-issues';
 import { finalCutover } from './production/final-cutover';
 import { checkFleet, installForgetInstance } from './production/membership';
+import { checkQuarantine } from './production/quarantine';
 import { reconcileSwitchWindow, reconcileUntilQuiet } from './production/reconcile';
 import { endAfterFailure, summarize } from './production/summary';
 import { short, startRun, type ProductionCutoverResult } from './production/run';
@@ -57,6 +58,7 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
       let switched: MetricsSnapshot | undefined;
       for (;;) {
         if (fleetAware) await checkFleet(run, 'switch of the primary');
+        if (fleetAware) await checkQuarantine(run, 'switch of the primary');
         await switchPrimary(run); // undo: revert to dual-write with memory primary
         if (everySwitch) switched = await short.metricsSnapshot({ apps: run.appsRef, instances: run.instances });
         const issue = await monitor(run, baseline.p99Ms); // data loss: re-run the backfill, go on
@@ -69,6 +71,7 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
       if (switched) await reconcileSwitchWindow(run, verified, switched);
       // Refused while a member has not acknowledged the latest epoch: the operator brings it back or forgets it.
       if (fleetAware) await checkFleet(run, 'final cutover');
+      if (fleetAware) await checkQuarantine(run, 'final cutover');
       await finalCutover(run); // nothing left to undo
     });
   } catch (err) {

@@ -111,6 +111,11 @@ export class AdminClient {
     return r.records.map(recordFromJson);
   }
 
+  /** Records this instance holds that Postgres cannot store (GET /admin/quarantine). */
+  quarantine(limit = 1000): Promise<{ total: number; records: { id: string; createdAt: string; field: string; reason: string }[] }> {
+    return this.get('admin/quarantine', { limit: String(limit) });
+  }
+
   checksum(from: string, to: string): Promise<Checksum> {
     return this.get<Checksum>('admin/checksum', { from, to });
   }

@@ -4,7 +4,7 @@ import { ForgetRefusedError, forgetInstance, listFleet, type FleetMember, type F
 import { nonRetryable } from '../lib/errors';
 import { HEARTBEAT_TTL_MS } from '../../src/shared/pg-catalog';
 import type { InstanceRef } from '../lib/admin-client';
-import { probeFleet, type AppsSpec } from './instances';
+import { adminClient, probeFleet, type AppsSpec } from './instances';
 
 export interface FleetStatus {
   members: FleetMember[];
@@ -35,6 +35,15 @@ export interface FleetCheck {
 
 const note = (m: FleetMember, error?: string): MemberNote => ({ instanceId: m.instanceId, lastHeartbeat: m.lastHeartbeat, appliedEpoch: m.appliedEpoch, live: m.live, ...(error ? { error: error.slice(0, 200) } : {}) });
 
+/** How many quarantined records a report names (the total is always counted). */
+const QUARANTINE_LISTED = 200;
+
+export interface QuarantineReport {
+  total: number;
+  /** At most QUARANTINE_LISTED, each with the instance that holds it, the field and why. */
+  records: { instanceId: string; id: string; createdAt: string; field: string; reason: string }[];
+}
+
 /** Membership as the run sees it (src/memory-layer/fleet.ts has the rule). */
 export function createMembershipActivities(deps: ActivityDeps) {
   return {
@@ -59,6 +68,21 @@ export function createMembershipActivities(deps: ActivityDeps) {
         silent: probe.unreachable.map((u) => note(u, u.error)),
         lagging: fleet.filter((m) => m.appliedEpoch < input.epoch).map((m) => note(m)),
       };
+    },
+
+    /**
+     * The records each instance holds that Postgres cannot store (NUL, a lone surrogate: held
+     * from before the API refused them). Back-fill, verify and the health checks leave them out;
+     * the run names them here and waits for an operator's skip before the switch. Reads only.
+     */
+    async quarantineReport(input: { apps: Pick<AppsSpec, 'adminTokenRef'>; instances: InstanceRef[] }): Promise<QuarantineReport> {
+      const out: QuarantineReport = { total: 0, records: [] };
+      for (const instance of input.instances) {
+        const r = await adminClient(deps, input.apps, instance).quarantine(QUARANTINE_LISTED);
+        out.total += r.total;
+        for (const q of r.records) if (out.records.length < QUARANTINE_LISTED) out.records.push({ instanceId: instance.instanceId, ...q });
+      }
+      return out;
     },
 
     /**

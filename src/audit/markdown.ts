@@ -74,6 +74,12 @@ export function renderMarkdown(r: AuditReport): string {
     out.push('');
   }
 
+  if (r.quarantined.length) {
+    out.push('## Quarantined records (Postgres cannot store them)', '', '| instance | id | created | field | why |', '|---|---|---|---|---|');
+    for (const q of r.quarantined) out.push(`| ${q.instanceId} | ${q.id} | ${q.createdAt ?? ''} | ${q.field} | ${q.reason.replace(/\|/g, '\\|')} |`);
+    out.push('', 'Each was left out of the back-fill and verify; the operator decision that skipped them is under "Operator decisions" (gate `skip-quarantined`).', '');
+  }
+
   if (r.investigations.length) {
     out.push('## Investigations', '');
     for (const i of r.investigations) {

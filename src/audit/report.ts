@@ -29,6 +29,8 @@ export interface AuditReport {
   healthChecks: AuditHealthCheck[];
   investigations: { at?: string; findings: { check: string; ok: boolean; detail: string; fix?: string }[] }[];
   rollbacks: RollbackRecord[];
+  /** Records Postgres could not store, as the last quarantine report named them (instance, id, field, why). */
+  quarantined: { instanceId: string; id: string; createdAt?: string; field: string; reason: string }[];
   backfill?: Record<string, unknown>;
   notes: string[];
 }
@@ -126,6 +128,7 @@ export function buildAuditReport(history: HistoryLike, opts: { workflowId?: stri
     healthChecks: [],
     investigations: [],
     rollbacks: [],
+    quarantined: [],
     notes: [],
   };
   const scheduled = new Map<number, { name: string; input: unknown; at?: string; entry: AuditActivity }>();
@@ -266,6 +269,8 @@ function onActivityResult(report: AuditReport, parity: Map<string, AuditParity>,
     });
   } else if (name === 'investigate' && Array.isArray(out)) {
     report.investigations.push({ at, findings: out as AuditReport['investigations'][number]['findings'] });
+  } else if (name === 'quarantineReport' && isObj(out) && Array.isArray(out.records)) {
+    for (const q of out.records as AuditReport['quarantined']) if (!report.quarantined.some((x) => x.id === q.id)) report.quarantined.push(q);
   }
 }
 

@@ -138,6 +138,8 @@ export class InstanceControl implements WriteFence {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.syncing?.catch(() => undefined);
+    // A heartbeat in flight would write stopped_at = NULL after the row below: let it land first.
+    await this.renewing?.catch(() => undefined);
     const l = this.listener;
     this.listener = null;
     if (l) {

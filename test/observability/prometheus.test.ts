@@ -160,10 +160,16 @@ describe.skipIf(skip)('metrics of a real cutover in Prometheus, with the dashboa
 
       // Prometheus' copy of the same gauge: every sample it scraped lies within one scrape
       // interval of the status query (polled every 100 ms meanwhile).
-      const scraped = await prom!.api<{ result: { values: [number, string][] }[] }>(
-        `query?query=${encodeURIComponent(`lichen_cutover_progress_done{workflow_id="${workflowId}",phase="backfill"}[30s]`)}`,
-      );
-      const points = scraped.result.flatMap((r) => r.values);
+      // On a busy machine Prometheus' first scrapes of a new target can come late: give it a few
+      // more intervals (the backfill is paced to last ~10 s) before judging what it holds.
+      let points: [number, string][] = [];
+      for (let tries = 0; tries < 20 && points.length < 2; tries++) {
+        if (tries) await new Promise((r) => setTimeout(r, 500));
+        const scraped = await prom!.api<{ result: { values: [number, string][] }[] }>(
+          `query?query=${encodeURIComponent(`lichen_cutover_progress_done{workflow_id="${workflowId}",phase="backfill"}[30s]`)}`,
+        );
+        points = scraped.result.flatMap((r) => r.values);
+      }
       expect(points.length, 'backfill progress scraped by Prometheus').toBeGreaterThan(1);
       const doneAround = (t: number) => history.filter((h) => h.at >= t - SCRAPE_SECONDS * 1000 && h.sent <= t + SCRAPE_SECONDS * 1000 && h.status.phase === 'backfill').map((h) => h.status.progress?.done ?? 0);
       let compared = 0;

@@ -129,6 +129,8 @@ export class RunController {
   /** Waits for an operator's approval of `gate` (a pre-approval counts). Returns the recorded decision. */
   async gate(gate: string, why: string): Promise<RecordedDecision> {
     this.throwIfAborted();
+    // A gate opened again (skip-quarantined before the final cutover) needs a new approval.
+    if (this.ops.passed.has(gate)) this.ops.approvals.delete(gate);
     this.ops.openGate = gate;
     this.status.waitingOn = `approval of "${gate}": ${why}`;
     this.setState('waiting-for-approval');

@@ -46,6 +46,12 @@ export interface ProductionCutoverResult {
    * and the fleet members it did not wait for (silent), the instances that joined the run
    * after preflight, and those an operator declared gone.
    */
+  /** Records Postgres cannot store, named (at most 200) with the operator's skips (quarantine.ts). */
+  quarantine?: {
+    total: number;
+    records: { instanceId: string; id: string; createdAt: string; field: string; reason: string }[];
+    skipped: { before: string; ids: string[]; total: number; operator: string; reason: string; at: string }[];
+  };
   membership?: {
     barriers: { epoch: number; mode: string; acknowledged: string[]; notAcknowledged: MemberNote[] }[];
     joined: { instanceId: string; before: string }[];

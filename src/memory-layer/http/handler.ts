@@ -119,10 +119,16 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         if (ids.length === 0) throw new BadInputError('ids', 'ids is required: comma-separated uuids');
         if (ids.length > 1000) throw new BadInputError('ids', 'ids takes at most 1000 uuids');
         const parsed = ids.map((id) => parseUuid(id, 'ids'));
-        const records = parsed.map((id) => memory.getSync(id)).filter((r) => r !== null);
+        // Quarantined records (Postgres cannot store them) are not part of what a cutover compares.
+        const records = parsed.map((id) => memory.getSync(id)).filter((r): r is NonNullable<typeof r> => r !== null && !memory.isQuarantined(r.id));
         // Ids this store remembers deleting: positive evidence that a row elsewhere is stale.
         const deleted = parsed.filter((id) => memory.isDeleted(id));
         return send(res, 200, { records: records.map(recordToJson), deleted });
+      }
+      case '/admin/quarantine': {
+        // Records this store holds that Postgres cannot (storage/memory-store.ts, QUARANTINE).
+        const q = parseQuery(params, ['limit']);
+        return send(res, 200, memory.quarantined(parseLimit(q.limit, 1000, 10_000)));
       }
       default:
         return send(res, 404, { error: `no admin route ${path}` });

@@ -1,5 +1,8 @@
 import type { RecordCursor } from '../record';
 import type { NewRecordInput, RecordPatch } from '../storage/dual-store';
+import { unstorableJson, unstorableText } from '../storable';
+
+export { MAX_JSON_DEPTH } from '../storable';
 
 /** Bad input: HTTP 400 `{error, field}`. */
 export class BadInputError extends Error {
@@ -15,9 +18,6 @@ export class BadInputError extends Error {
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
 const MAX_TEXT = 1_000_000;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-/** Deepest metadata nesting accepted (Postgres' jsonb parser has its own, stack-bound limit). */
-export const MAX_JSON_DEPTH = 64;
 /** The documented createdAt range: from this instant to one year after the server's clock. */
 export const CREATED_AT_MIN = new Date('2000-01-01T00:00:00.000Z');
 const YEAR_MS = 366 * 24 * 3600 * 1000;
@@ -54,25 +54,14 @@ function str(body: Body, field: string, opts: { required?: boolean; nonEmpty?: b
  * Every mode refuses them, so a record accepted in memory can always be carried to Postgres.
  */
 export function storableText(v: string, field: string): void {
-  const nul = v.indexOf('\u0000');
-  if (nul >= 0) throw new BadInputError(field, `${field} contains a NUL character (U+0000) at index ${nul}; Postgres text cannot store it`);
-  if (LONE_SURROGATE.test(v)) throw new BadInputError(field, `${field} contains a lone UTF-16 surrogate; only well-formed Unicode text can be stored`);
+  const why = unstorableText(v, field);
+  if (why) throw new BadInputError(field, why);
 }
 
 /** Walks a JSON value: every key and string storable, nesting at most MAX_JSON_DEPTH. */
 function storableJson(v: unknown, path: string, depth: number): void {
-  if (typeof v === 'string') return storableText(v, path);
-  if (!v || typeof v !== 'object') return;
-  if (depth > MAX_JSON_DEPTH) throw new BadInputError('metadata', `metadata nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels (at ${path.slice(0, 200)}…)`);
-  if (Array.isArray(v)) {
-    v.forEach((x, i) => storableJson(x, `${path}[${i}]`, depth + 1));
-    return;
-  }
-  for (const [k, x] of Object.entries(v)) {
-    const at = `${path}.${/^[\w$-]{1,40}$/.test(k) ? k : JSON.stringify(k.slice(0, 40))}`;
-    storableText(k, `${at} (key)`);
-    storableJson(x, at, depth + 1);
-  }
+  const bad = unstorableJson(v, path, depth);
+  if (bad) throw new BadInputError(bad.field, bad.reason);
 }
 
 function nullableStr(body: Body, field: string): string | null | undefined {

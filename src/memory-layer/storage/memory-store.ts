@@ -1,5 +1,6 @@
 import type { MemoryRecord, RecordCursor } from '../record';
 import { rowValue, type Checksum } from '../checksum';
+import { whyUnstorable } from '../storable';
 import type { ExportOptions, ExportableStore, ExportPage, PutOutcome, RangeFilter, RecordStore, StoreStats } from './store';
 
 interface Key {
@@ -17,6 +18,13 @@ const cmp = (a: Key, b: Key): number => (a.t !== b.t ? a.t - b.t : a.id < b.id ?
  * bring a record back. Each record's checksum value (checksum.ts: an md5 per row) is computed
  * once, when it is written, so a range checksum — what every verification asks of every
  * instance — is a sum over the index, not an md5 of every row at read time.
+ *
+ * QUARANTINE. A record Postgres cannot store (storable.ts: NUL, a lone surrogate — refused at
+ * the API now, but held from before that rule) is kept and served by the records API as
+ * before, but the admin views a cutover reads — export pages and stream, range checksums, the
+ * newest records, records by id, stats' count — leave it out, so one such record never stalls a
+ * backfill or a verify. `quarantined()` lists them (GET /admin/quarantine): the run names them
+ * in its history and waits for an operator to skip them before the switch.
  */
 export class MemoryStore implements RecordStore, ExportableStore {
   readonly name = 'memory' as const;
@@ -27,6 +35,8 @@ export class MemoryStore implements RecordStore, ExportableStore {
   private readonly values = new Map<string, bigint>();
   /** Sorted by (createdAt, id); createdAt never changes after a create. */
   private readonly order: Key[] = [];
+  /** Records Postgres cannot store: id → the field and why (see QUARANTINE above). */
+  private readonly unstorable = new Map<string, { field: string; reason: string; createdAt: Date }>();
 
   async get(id: string): Promise<MemoryRecord | null> {
     return this.getSync(id);
@@ -88,6 +98,9 @@ export class MemoryStore implements RecordStore, ExportableStore {
     }
     this.byId.set(record.id, copy(record));
     this.values.set(record.id, rowValue(record));
+    const bad = whyUnstorable(record);
+    if (bad) this.unstorable.set(record.id, { ...bad, createdAt: new Date(record.createdAt.getTime()) });
+    else this.unstorable.delete(record.id);
     let owned = this.byOwner.get(record.ownerId);
     if (!owned) this.byOwner.set(record.ownerId, (owned = new Set()));
     owned.add(record.id);
@@ -100,6 +113,7 @@ export class MemoryStore implements RecordStore, ExportableStore {
     if (!prev) return null;
     this.byId.delete(id);
     this.values.delete(id);
+    this.unstorable.delete(id);
     this.unindexOwner(prev);
     const i = this.indexOf({ t: prev.createdAt.getTime(), id });
     if (i < this.order.length && cmp(this.order[i], { t: prev.createdAt.getTime(), id }) === 0) this.order.splice(i, 1);
@@ -123,36 +137,65 @@ export class MemoryStore implements RecordStore, ExportableStore {
     }
     if (range.from) i = Math.max(i, this.indexOf({ t: range.from.getTime(), id: '' }));
     const end = range.to ? this.indexOf({ t: range.to.getTime(), id: '' }) : this.order.length;
-    const keys = this.order.slice(i, Math.min(end, i + limit));
+    // Quarantined records are stepped over (the cursor moves past them).
+    const keys: Key[] = [];
+    let j = i;
+    for (; j < end && keys.length < limit; j++) if (!this.unstorable.has(this.order[j].id)) keys.push(this.order[j]);
     const records = opts.shared ? keys.map((k) => this.byId.get(k.id)!) : keys.map((k) => copy(this.byId.get(k.id)!));
     const last = keys[keys.length - 1];
-    const more = i + keys.length < end;
+    while (j < end && this.unstorable.has(this.order[j].id)) j++; // only quarantined ones left?
+    const more = j < end;
     return { records, nextCursor: more && last ? { createdAt: new Date(last.t).toISOString(), id: last.id } : null };
   }
 
-  /** The newest `limit` records (by created_at, id) of the range, newest first. */
+  /** The newest `limit` records (by created_at, id) of the range, newest first (quarantined ones left out). */
   newest(limit: number, range: RangeFilter = {}): MemoryRecord[] {
     const start = range.from ? this.indexOf({ t: range.from.getTime(), id: '' }) : 0;
     const end = range.to ? this.indexOf({ t: range.to.getTime(), id: '' }) : this.order.length;
-    const keys = this.order.slice(Math.max(start, end - limit), end).reverse();
-    return keys.map((k) => copy(this.byId.get(k.id)!));
+    const out: MemoryRecord[] = [];
+    for (let i = end - 1; i >= start && out.length < limit; i--) {
+      const id = this.order[i].id;
+      if (!this.unstorable.has(id)) out.push(copy(this.byId.get(id)!));
+    }
+    return out;
   }
 
+  /** Count and checksum of the range, without quarantined records (what Postgres can hold). */
   checksum(range: RangeFilter = {}): Checksum {
     const start = range.from ? this.indexOf({ t: range.from.getTime(), id: '' }) : 0;
     const end = range.to ? this.indexOf({ t: range.to.getTime(), id: '' }) : this.order.length;
     let sum = 0n;
-    for (let i = start; i < end; i++) sum += this.values.get(this.order[i].id)!;
-    return { count: Math.max(0, end - start), sum: sum.toString() };
+    let count = 0;
+    for (let i = start; i < end; i++) {
+      const id = this.order[i].id;
+      if (this.unstorable.size && this.unstorable.has(id)) continue;
+      sum += this.values.get(id)!;
+      count++;
+    }
+    return { count, sum: sum.toString() };
   }
 
   stats(): StoreStats {
     const n = this.order.length;
     return {
-      count: n,
+      count: n - this.unstorable.size,
       minCreatedAt: n ? new Date(this.order[0].t) : null,
       maxCreatedAt: n ? new Date(this.order[n - 1].t) : null,
     };
+  }
+
+  /** Is this record quarantined (Postgres cannot store it)? */
+  isQuarantined(id: string): boolean {
+    return this.unstorable.has(id);
+  }
+
+  /** The quarantined records (at most `limit`, by created_at), with the field and why, and how many there are. */
+  quarantined(limit = 1000): { total: number; records: { id: string; createdAt: string; field: string; reason: string }[] } {
+    const records = [...this.unstorable]
+      .sort((a, b) => a[1].createdAt.getTime() - b[1].createdAt.getTime() || (a[0] < b[0] ? -1 : 1))
+      .slice(0, limit)
+      .map(([id, q]) => ({ id, createdAt: q.createdAt.toISOString(), field: q.field, reason: q.reason }));
+    return { total: this.unstorable.size, records };
   }
 
   get size(): number {

@@ -1,0 +1,37 @@
+import type { QuarantineReport } from '../../activities/production/membership';
+import { short, type ProductionRun } from './run';
+
+/** How many quarantined records the waiting text and the notes name (the result keeps up to 200). */
+const NAMED = 10;
+
+/**
+ * Records Postgres cannot store (issue 12: a NUL character or a lone surrogate, held in an
+ * instance's memory from before the API refused them) never stall the run: the instances leave
+ * them out of everything a cutover reads (export, checksums, records by id, the newest), so
+ * back-fill and verify go on without them. Before the switch of the primary and before the
+ * final cutover the run asks each instance for them; any it has not skipped yet are named in
+ * the history (the activity's result, a note, `result.quarantine`) and the run waits at the
+ * `skip-quarantined` gate: an operator's approval (recorded) goes on without them — they stay
+ * in their instance's memory until the final cutover and are given up there — or an abort
+ * rolls the run back to its starting mode.
+ */
+export async function checkQuarantine(run: ProductionRun, before: 'switch of the primary' | 'final cutover'): Promise<void> {
+  const { ctl } = run;
+  const q: QuarantineReport = await short.quarantineReport({ apps: run.appsRef, instances: run.instances });
+  if (q.total === 0) return;
+  const state = (run.result.quarantine ??= { total: 0, records: [], skipped: [] });
+  state.total = q.total;
+  for (const r of q.records) if (!state.records.some((x) => x.id === r.id) && state.records.length < 200) state.records.push(r);
+  const skipped = new Set(state.skipped.flatMap((s) => s.ids));
+  const fresh = q.records.filter((r) => !skipped.has(r.id));
+  if (fresh.length === 0 && q.total <= skipped.size) return;
+  const named = fresh.slice(0, NAMED).map((r) => `${r.id} on ${r.instanceId} (${r.reason})`).join('; ');
+  const more = q.total - skipped.size > NAMED ? ` and ${q.total - skipped.size - NAMED} more` : '';
+  ctl.note(`quarantined before the ${before}: ${q.total - skipped.size} record(s) Postgres cannot store, left out of back-fill and verify: ${named}${more}`);
+  const d = await ctl.gate(
+    'skip-quarantined',
+    `${q.total - skipped.size} record(s) held in memory that Postgres cannot store: ${named}${more}. ` +
+      'Approve to go on without them (they stay only in their instance\'s memory and are given up at the final cutover; the audit report names them), or abort to roll back',
+  );
+  state.skipped.push({ before, ids: q.records.map((r) => r.id), total: q.total, operator: d.operator, reason: d.reason, at: d.at });
+}
