@@ -1,3 +1,5 @@
+import { pruneTombstones } from '../src/memory-layer/storage/tombstones';
+import { TOMBSTONES_TABLE } from '../src/memory-layer/storage/pg-store';
 import { ApplicationFailure } from '@temporalio/common';
 import { escapeIdentifier } from 'pg';
 import type { ActivityDeps } from './index';
@@ -106,6 +108,20 @@ export function createMaintenanceActivities(deps: Pick<ActivityDeps, 'profiles'>
         } finally {
           await c.query(`SELECT set_config('lock_timeout', '0', false)`).catch(() => undefined);
         }
+      });
+    },
+
+    /**
+     * Prunes the target's tombstones when the rule of src/memory-layer/storage/tombstones.ts
+     * allows it (persistence postgres without a mirror, no active run; older than the grace
+     * period): run by every maintenance run, so deletes after the final cutover do not make the
+     * table grow for ever. Keeps everything otherwise, and says why.
+     */
+    async pruneTombstones(input: { profile: string; target: string }): Promise<{ pruned: number; reason: string }> {
+      return deps.profiles.withClient(input.profile, async (c) => {
+        const t = await c.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AND to_regclass('cutover_control') IS NOT NULL AS ok`, [TOMBSTONES_TABLE]);
+        if (!t.rows[0].ok) return { pruned: 0, reason: 'no tombstones table (not a production-cutover target)' };
+        return pruneTombstones(c, input.target);
       });
     },
 

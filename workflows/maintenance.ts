@@ -16,6 +16,8 @@ export interface MaintenanceSummary {
   /** A default partition that holds rows: they block creating the partitions of their months. */
   defaultPartition: { name: string; rows: number } | null;
   retention: { cutoff: string; detached: { partition: string; mode: string }[]; dropped: string[] } | null;
+  /** Tombstones pruned by this run, and why (or why they were kept). */
+  tombstones?: { pruned: number; reason: string };
   phases: RunStatus['phases'];
 }
 
@@ -79,6 +81,8 @@ export async function partitionMaintenance(input: MaintenanceInput = {}): Promis
         });
       }
     }
+    // Deletes after the final cutover still leave tombstones: each maintenance run prunes what the rule allows.
+    summary.tombstones = await ctl.phase('prune tombstones', () => acts.pruneTombstones({ profile, target: s.target }));
     ctl.setState('completed');
     return summary;
   } catch (err) {

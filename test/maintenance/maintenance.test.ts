@@ -4,6 +4,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { MaintenanceSummary } from '../../workflows/maintenance';
 import { upsertMaintenanceSchedule } from '../../src/maintenance/schedule';
 import { useTestDatabase } from '../helpers/db';
+import { setMode } from '../../src/memory-layer/control-plane';
 import { useTemporal } from '../helpers/temporal';
 import { rootMessage, startWorker, waitFor } from '../conversion/harness';
 
@@ -92,6 +93,28 @@ describe('partitionMaintenance', () => {
     expect(r.defaultPartition).toEqual({ name: 'memory_records_default', rows: 1 });
     expect(r.retention!.detached).toEqual([{ partition: 'memory_records_2025_12', mode: 'plain' }]);
     expect(await exists('memory_records_2025_12')).toBe(true);
+  });
+
+  it('prunes tombstones on every run once the rule allows it (Postgres only, no run active), and keeps them before', async () => {
+    const tomb = async (ageSeconds: number) => {
+      const r = await db.pool.query<{ id: string }>(`INSERT INTO memory_record_tombstones (id, created_at, deleted_at) VALUES (gen_random_uuid(), now(), now() - make_interval(secs => $1)) RETURNING id::text`, [ageSeconds]);
+      return r.rows[0].id;
+    };
+    const left = async (ids: string[]) => (await db.pool.query(`SELECT id FROM memory_record_tombstones WHERE id = ANY($1::uuid[])`, [ids])).rowCount;
+    const old = await tomb(2 * 3600);
+    const recent = await tomb(60);
+    // Still in dual-write: a back-fill could bring a deleted record back, so nothing goes.
+    await setMode(db.pool, { target: 'memory_records', mode: { persistence: 'dual-write', primary: 'postgres', failFast: false, dualWriteEnabled: true }, actor: 'test', reason: 'monitoring' });
+    const kept = await run({ now: '2027-01-15T00:00:00Z', premakeMonths: 0 });
+    expect(kept.phases.map((p) => p.phase)).toContain('prune tombstones');
+    expect(kept.tombstones).toMatchObject({ pruned: 0, reason: expect.stringMatching(/^kept/) });
+    expect(await left([old, recent])).toBe(2);
+    // After the final cutover: tombstones older than the grace period go, the recent one stays.
+    await setMode(db.pool, { target: 'memory_records', mode: { persistence: 'postgres', primary: 'postgres', failFast: false, dualWriteEnabled: false }, actor: 'test', reason: 'final cutover' });
+    const pruned = await run({ now: '2027-01-15T00:00:00Z', premakeMonths: 0 });
+    expect(pruned.tombstones?.pruned).toBeGreaterThanOrEqual(1);
+    expect(await left([old])).toBe(0);
+    expect(await left([recent])).toBe(1);
   });
 
   it('rejects invalid input naming the field', async () => {
