@@ -72,6 +72,22 @@ export const DEFAULT_RETENTION_MINUTES = 24 * 60;
 export const MAX_RETENTION_MINUTES = 48 * 60;
 
 /** Validates the input; throws an InputError naming the field. Deterministic. */
+/**
+ * The retention window of both conversions (memory_records and any table): 1440–2880 min with
+ * checks every 1–1440 min; with nonProduction from 0 min, in fractions of a minute (tests, staging).
+ */
+export function parseRetention(r: Reader, nonProduction: boolean): { retentionMinutes: number; retentionCheckMinutes: number } {
+  return nonProduction
+    ? {
+      retentionMinutes: r.num('retentionMinutes', { default: DEFAULT_RETENTION_MINUTES, min: 0, max: MAX_RETENTION_MINUTES }),
+      retentionCheckMinutes: r.num('retentionCheckMinutes', { default: 60, min: 0.05, max: 1440 }),
+    }
+    : {
+      retentionMinutes: r.int('retentionMinutes', { default: DEFAULT_RETENTION_MINUTES, min: DEFAULT_RETENTION_MINUTES, max: MAX_RETENTION_MINUTES }),
+      retentionCheckMinutes: r.int('retentionCheckMinutes', { default: 60, min: 1, max: 1440 }),
+    };
+}
+
 export function parseConversionInput(input: unknown): ConversionSettings {
   const r = Reader.root(input === undefined ? {} : input, 'input').only([
     'target', 'connectionProfile', 'sync', 'appBarrierTimeoutSeconds', 'nonProduction', 'retentionMinutes', 'retentionCheckMinutes', 'premakeMonths', 'copy', 'parity', 'swap', 'approvals',
@@ -84,13 +100,7 @@ export function parseConversionInput(input: unknown): ConversionSettings {
     throw new InputError('appBarrierTimeoutSeconds', 'applies only with sync "app-dual-write"; remove it or set sync to "app-dual-write"');
   }
   const nonProduction = r.bool('nonProduction', false);
-  // Fractions of a minute only outside production (tests, staging).
-  const retentionMinutes = nonProduction
-    ? r.num('retentionMinutes', { default: DEFAULT_RETENTION_MINUTES, min: 0, max: MAX_RETENTION_MINUTES })
-    : r.int('retentionMinutes', { default: DEFAULT_RETENTION_MINUTES, min: DEFAULT_RETENTION_MINUTES, max: MAX_RETENTION_MINUTES });
-  const retentionCheckMinutes = nonProduction
-    ? r.num('retentionCheckMinutes', { default: 60, min: 0.05, max: 1440 })
-    : r.int('retentionCheckMinutes', { default: 60, min: 1, max: 1440 });
+  const { retentionMinutes, retentionCheckMinutes } = parseRetention(r, nonProduction);
   const premakeMonths = r.int('premakeMonths', { default: 2, min: 0, max: 24 });
 
   const c = r.object('copy')?.only(['batchSize', 'maxRowsPerSecond', 'pauseMsBetweenBatches', 'sliceSeconds', 'heartbeatTimeoutSeconds']);

@@ -1,6 +1,6 @@
 import { readConversionChoice, type ConversionChoice } from '../../activities/conversion/plan/choice';
 import { Reader } from '../common/validate';
-import { DEFAULT_RETENTION_MINUTES, MAX_RETENTION_MINUTES } from '../conversion-input';
+import { parseRetention } from '../conversion-input';
 import { PROFILE_PATTERN } from '../maintenance-input';
 
 /**
@@ -36,13 +36,7 @@ export function parseGenericConversionInput(input: unknown): GenericConversionSe
   const choice = readConversionChoice(input as Record<string, unknown>);
   const connectionProfile = r.string('connectionProfile', { default: 'default', pattern: PROFILE_PATTERN, allowed: 'a connection profile name: lower-case letters, digits, _ or - (never a URL or password)' });
   const nonProduction = r.bool('nonProduction', false);
-  // Fractions of a minute only outside production (tests, staging).
-  const retentionMinutes = nonProduction
-    ? r.num('retentionMinutes', { default: DEFAULT_RETENTION_MINUTES, min: 0, max: MAX_RETENTION_MINUTES })
-    : r.int('retentionMinutes', { default: DEFAULT_RETENTION_MINUTES, min: DEFAULT_RETENTION_MINUTES, max: MAX_RETENTION_MINUTES });
-  const retentionCheckMinutes = nonProduction
-    ? r.num('retentionCheckMinutes', { default: 60, min: 0.05, max: 1440 })
-    : r.int('retentionCheckMinutes', { default: 60, min: 1, max: 1440 });
+  const { retentionMinutes, retentionCheckMinutes } = parseRetention(r, nonProduction);
   const c = r.object('copy')?.only(['batchSize']);
   const s = r.object('swap')?.only(['lockTimeoutMs']);
   const a = r.object('approvals')?.only(['beforeSwap']);
