@@ -3,6 +3,7 @@ import { TOMBSTONES_TABLE } from '../src/memory-layer/storage/pg-store';
 import { ApplicationFailure } from '@temporalio/common';
 import { escapeIdentifier } from 'pg';
 import type { ActivityDeps } from './index';
+import { createTableMaintenanceActivities } from './maintenance-table';
 import { inLockBoundedTransaction, LockRetriesExhausted } from './conversion/locks';
 import { countRows, listPartitions, relkind } from '../src/shared/pg-catalog';
 
@@ -27,6 +28,8 @@ export interface InspectResult {
 
 export function createMaintenanceActivities(deps: Pick<ActivityDeps, 'profiles'>) {
   return {
+    // Any range-partitioned table (input `table`): maintenance-table.ts.
+    ...createTableMaintenanceActivities(deps),
     /** The parent's kind, its partitions and bounds, and the default partition's row count. Read-only. */
     async inspectPartitions(input: { profile: string; target: string }): Promise<InspectResult> {
       return deps.profiles.withClient(input.profile, async (c) => {

@@ -3,10 +3,12 @@ import type { MaintenanceActivities } from '../activities/maintenance';
 import { RunController } from './common/run-controller';
 import { SHORT_STEP } from './common/timeouts';
 import { parseWorkflowInput } from './common/validate';
-import { monthStart, parseMaintenanceInput, type MaintenanceInput, type MaintenanceSettings } from './maintenance-input';
+import { isTableMaintenanceInput, monthStart, parseMaintenanceInput, parseTableMaintenanceInput, type MaintenanceInput, type MaintenanceSettings } from './maintenance-input';
+import { tableMaintenance, type TableMaintenanceSummary } from './maintenance-table';
 import type { RunStatus } from './types';
 
 export type { MaintenanceInput } from './maintenance-input';
+export type { TableMaintenanceSummary } from './maintenance-table';
 
 export interface MaintenanceSummary {
   target: string;
@@ -31,7 +33,9 @@ const detachActs = proxyActivities<MaintenanceActivities>({ ...SHORT_STEP, start
  * wholly older than the retention window (CONCURRENTLY where possible) and drop detached ones
  * only when the input enables it.
  */
-export async function partitionMaintenance(input: MaintenanceInput = {}): Promise<MaintenanceSummary> {
+export async function partitionMaintenance(input: MaintenanceInput = {}): Promise<MaintenanceSummary | TableMaintenanceSummary> {
+  // Any range-partitioned table (the form with `table`): maintenance-table.ts. Without it: memory_records, as before.
+  if (isTableMaintenanceInput(input)) return tableMaintenance(parseWorkflowInput(() => parseTableMaintenanceInput(input)));
   const s: MaintenanceSettings = parseWorkflowInput(() => parseMaintenanceInput(input));
   const ctl = new RunController('partitionMaintenance', s.target, 'maintenance');
   const now = s.now ?? new Date().toISOString(); // workflow time is deterministic
