@@ -13,6 +13,8 @@ import { demoInput } from './inputs';
 import { startProgress } from './progress';
 import { takeOverTerminationSignals } from './signals';
 import { startDemoStack, type DemoStack } from './stack';
+import { runConvertDemo } from './convert';
+import { rowVerdictPasses } from '../loadgen/sql/row-oracle';
 import { auditSummary } from './summary';
 import { uiServesRun, waitForUi } from './ui-check';
 import { formatSetupError, SetupError } from '../devenv/setup-error';
@@ -97,6 +99,8 @@ async function main(): Promise<number> {
     // what it had started itself.
     stack = await startDemoStack({
       signal: startup.signal,
+      // The conversion demo needs no memory-layer instances: its table is written by plain SQL.
+      ...(args.convert ? { instances: 0, seedRecords: 0 } : {}),
       seedRecords: args.records,
       seedMonths: args.months,
       say: (l) => out(`[${elapsed(t0)}] ${l}`),
@@ -112,76 +116,91 @@ async function main(): Promise<number> {
       throw err;
     });
 
-    const load = args.rate > 0 ? stack.startLoad(args.rate) : undefined;
-    if (load) out(`[${elapsed(t0)}] load generator: ${args.rate} ops/s through ${stack.apps.length} instances (creates, updates, deletes)`);
+    if (args.convert) {
+      const r = await step(runConvertDemo({ stack, client: stack.client, rate: args.rate, keep: args.keep, say: (l) => out(`[${elapsed(t0)}] ${l}`), out }));
+      result.workflowId = r.workflowId;
+      result.status = r.status;
+      result.oracle = { checked: r.oracle.checked, missing: r.oracle.missing, stale: r.oracle.stale, resurrected: r.oracle.resurrected, extra: r.oracle.extra } as OracleVerdict;
+      const ui = await step(uiServesRun(stack.uiUrl, stack.namespace, r.workflowId));
+      out(ui.ok ? `Temporal Web UI served the run: GET ${ui.url} → 200 (${ui.executionStatus})` : `Temporal Web UI did NOT serve the run: GET ${ui.url} → ${ui.httpStatus ?? ui.error}`);
+      code = r.status === 'completed' && rowVerdictPasses(r.oracle) ? 0 : 1;
+      if (args.keep) {
+        out('--keep: everything stays up. Ctrl-C stops it.');
+        for (const l of stack.describe()) out(`  ${l}`);
+        await interrupted.catch(() => undefined);
+      }
+    } else {
+      const load = args.rate > 0 ? stack.startLoad(args.rate) : undefined;
+      if (load) out(`[${elapsed(t0)}] load generator: ${args.rate} ops/s through ${stack.apps.length} instances (creates, updates, deletes)`);
 
-    const workflowId = `cutover-demo-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
-    const { client, taskQueue } = stack;
-    const handle = await step(stack.call(() => startProductionCutover(client, demoInput(args.windowMinutes), { taskQueue, workflowId })));
-    result.workflowId = workflowId;
-    result.status = 'running';
-    out(`[${elapsed(t0)}] started productionCutover ${workflowId}`);
-    out(`             watch it: ${stack.uiUrl}/namespaces/${stack.namespace}/workflows/${workflowId}`);
-    out('');
+      const workflowId = `cutover-demo-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
+      const { client, taskQueue } = stack;
+      const handle = await step(stack.call(() => startProductionCutover(client, demoInput(args.windowMinutes), { taskQueue, workflowId })));
+      result.workflowId = workflowId;
+      result.status = 'running';
+      out(`[${elapsed(t0)}] started productionCutover ${workflowId}`);
+      out(`             watch it: ${stack.uiUrl}/namespaces/${stack.namespace}/workflows/${workflowId}`);
+      out('');
 
-    const progress = startProgress({ handle, load, tty: Boolean(process.stdout.isTTY) && !args.json, write: (t) => process.stdout.write(t) });
-    let runResult: ProductionCutoverResult | undefined;
-    try {
-      const deadline = new Promise<never>((_, reject) => {
-        const t = setTimeout(() => reject(new Error(`the run did not finish within ${RUN_DEADLINE_MS / 60_000} minutes`)), RUN_DEADLINE_MS);
-        t.unref();
-      });
-      // A worker crash ends the wait too: otherwise the demo would sit there until the deadline.
-      const workerDied = stack.workerRun.then(() => Promise.reject(new Error('the worker stopped before the run finished')));
-      workerDied.catch(() => undefined);
-      runResult = await step(Promise.race([stack.call(() => handle.result()), deadline, workerDied]));
-      result.status = runResult.outcome;
-    } catch (err) {
-      if (err instanceof Interrupted) throw err;
-      result.status = err instanceof WorkflowFailedError ? 'failed' : 'error';
-      process.stderr.write(`the run did not complete: ${(err as Error).message}\n`);
-    } finally {
-      await progress.stop();
-    }
-    out('');
-    out(`[${elapsed(t0)}] run ${workflowId}: ${result.status}`);
-
-    // The oracle judges Postgres against every acknowledged write: the load must be quiet first.
-    if (load) {
-      await step(load.stop());
-      const s = load.stats();
-      out(`[${elapsed(t0)}] load stopped: ${s.acked} operations acknowledged, ${s.failed} failed`);
-    }
-
-    if (result.workflowId) {
-      const summary = await step(stack.call(() => auditSummary(handle))).catch((err: unknown) => {
+      const progress = startProgress({ handle, load, tty: Boolean(process.stdout.isTTY) && !args.json, write: (t) => process.stdout.write(t) });
+      let runResult: ProductionCutoverResult | undefined;
+      try {
+        const deadline = new Promise<never>((_, reject) => {
+          const t = setTimeout(() => reject(new Error(`the run did not finish within ${RUN_DEADLINE_MS / 60_000} minutes`)), RUN_DEADLINE_MS);
+          t.unref();
+        });
+        // A worker crash ends the wait too: otherwise the demo would sit there until the deadline.
+        const workerDied = stack.workerRun.then(() => Promise.reject(new Error('the worker stopped before the run finished')));
+        workerDied.catch(() => undefined);
+        runResult = await step(Promise.race([stack.call(() => handle.result()), deadline, workerDied]));
+        result.status = runResult.outcome;
+      } catch (err) {
         if (err instanceof Interrupted) throw err;
-        return { text: `(audit report unavailable: ${(err as Error).message})` };
-      });
+        result.status = err instanceof WorkflowFailedError ? 'failed' : 'error';
+        process.stderr.write(`the run did not complete: ${(err as Error).message}\n`);
+      } finally {
+        await progress.stop();
+      }
       out('');
-      out(summary.text);
-    }
+      out(`[${elapsed(t0)}] run ${workflowId}: ${result.status}`);
 
-    const verdict = await step(stack.oracleAgainstPostgres(load ? load.log : new OpLog()));
-    result.oracle = verdict;
-    out(formatVerdict(verdict));
+      // The oracle judges Postgres against every acknowledged write: the load must be quiet first.
+      if (load) {
+        await step(load.stop());
+        const s = load.stats();
+        out(`[${elapsed(t0)}] load stopped: ${s.acked} operations acknowledged, ${s.failed} failed`);
+      }
 
-    const ui = await step(uiServesRun(stack.uiUrl, stack.namespace, workflowId));
-    out(
-      ui.ok
-        ? `Temporal Web UI served the run: GET ${ui.url} → 200 (${ui.executionStatus})`
-        : `Temporal Web UI did NOT serve the run: GET ${ui.url} → ${ui.httpStatus ?? ui.error}`,
-    );
-    code = result.status === 'completed' && verdictPasses(verdict) ? 0 : 1;
+      if (result.workflowId) {
+        const summary = await step(stack.call(() => auditSummary(handle))).catch((err: unknown) => {
+          if (err instanceof Interrupted) throw err;
+          return { text: `(audit report unavailable: ${(err as Error).message})` };
+        });
+        out('');
+        out(summary.text);
+      }
 
-    if (args.keep) {
-      out('');
-      out('--keep: everything stays up (the load generator has stopped, for the oracle):');
-      for (const l of stack.describe()) out(`  ${l}`);
-      out(`  the run:           ${stack.uiUrl}/namespaces/${stack.namespace}/workflows/${workflowId}`);
-      out(`  the CLI:           TEMPORAL_ADDRESS=${stack.temporal.address} npm run cutover -- status ${workflowId}`);
-      out('Ctrl-C stops everything.');
-      await interrupted.catch(() => undefined);
+      const verdict = await step(stack.oracleAgainstPostgres(load ? load.log : new OpLog()));
+      result.oracle = verdict;
+      out(formatVerdict(verdict));
+
+      const ui = await step(uiServesRun(stack.uiUrl, stack.namespace, workflowId));
+      out(
+        ui.ok
+          ? `Temporal Web UI served the run: GET ${ui.url} → 200 (${ui.executionStatus})`
+          : `Temporal Web UI did NOT serve the run: GET ${ui.url} → ${ui.httpStatus ?? ui.error}`,
+      );
+      code = result.status === 'completed' && verdictPasses(verdict) ? 0 : 1;
+
+      if (args.keep) {
+        out('');
+        out('--keep: everything stays up (the load generator has stopped, for the oracle):');
+        for (const l of stack.describe()) out(`  ${l}`);
+        out(`  the run:           ${stack.uiUrl}/namespaces/${stack.namespace}/workflows/${workflowId}`);
+        out(`  the CLI:           TEMPORAL_ADDRESS=${stack.temporal.address} npm run cutover -- status ${workflowId}`);
+        out('Ctrl-C stops everything.');
+        await interrupted.catch(() => undefined);
+      }
     }
   } catch (err) {
     if (err instanceof Interrupted) {

@@ -13,7 +13,7 @@ import { createWorker, type CutoverWorker } from '../worker/create-worker';
 import { seedRecords } from '../loadgen/seed';
 import { startLoad, type LoadHandle } from '../loadgen/generator';
 import { checkOracle, postgresReader, type OracleVerdict } from '../loadgen/oracle';
-import type { OpLog } from '../loadgen/oplog';
+import { OpLog } from '../loadgen/oplog';
 import type { PersistenceMode } from '../../workflows/types';
 
 /** Phase 2 of the runbook: the instances keep records in memory only; Postgres holds the control plane. */
@@ -201,12 +201,14 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
     const taskQueue = opts.taskQueue ?? `lichen-demo-${run}`;
     const count = opts.seedRecords ?? 3000;
     const months = opts.seedMonths ?? 6;
-    say(`${apps.length} memory-layer instances in Phase 2 (memory mode): ${urls.join(', ')}`);
-    say(`seeding ${count} records over ${months} months and bundling the workflows for the worker…`);
+    if (apps.length) {
+      say(`${apps.length} memory-layer instances in Phase 2 (memory mode): ${urls.join(', ')}`);
+      say(`seeding ${count} records over ${months} months and bundling the workflows for the worker…`);
+    } else say('bundling the workflows for the worker…');
     const workerConnection = await NativeConnection.connect({ address: temporal.address });
     cleanups.push({ what: 'the worker connection', run: () => workerConnection.close() });
     const [seedLog, worker] = await Promise.all([
-      seedRecords(urls, { count, months, owners: 40, adminToken }),
+      count > 0 && urls.length > 0 ? seedRecords(urls, { count, months, owners: 40, adminToken }) : Promise.resolve(new OpLog()),
       createWorker({
         connection: workerConnection,
         namespace: temporal.namespace,

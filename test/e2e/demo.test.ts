@@ -109,6 +109,24 @@ describe('npm run demo', () => {
     expect(run.err()).toMatch(/--records: must be an integer from 1 to 200000, got "many"/);
   });
 
+  it('--convert: shows the plan of a sample table of the user\'s kind and converts it online, row oracle at zero, nothing left running', async () => {
+    const run = runDemo(['--convert', '--json', '--rate', '60']);
+    try {
+      expect(await run.exited, run.err()).toBe(0);
+      expect(run.out()).toMatch(/CREATE TABLE "demo"\."orders_partitioned"/); // the plan's statements
+      expect(run.out()).toMatch(/plan OK: the run can start/);
+      expect(run.out()).toMatch(/demo\.orders is now partitioned; demo\.open_orders reads \d+ rows/);
+      expect(run.out()).toMatch(/row oracle PASS: checked \d+ rows: 0 missing, 0 stale, 0 resurrected, 0 extra/);
+      expect(run.out()).toMatch(/Temporal Web UI served the run: GET \S+ → 200 \(WORKFLOW_EXECUTION_STATUS_COMPLETED\)/);
+      const summary = JSON.parse(lastLine(run.out())) as { status: string; workflowId: string; oracle: Record<string, number> };
+      expect(summary).toMatchObject({ status: 'completed', oracle: { missing: 0, stale: 0, resurrected: 0, extra: 0 } });
+      expect(summary.workflowId).toMatch(/^convert-demo-/);
+      expect(await survivors(run.descendants)).toEqual([]);
+    } finally {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+    }
+  });
+
   it('runs a cutover to completion with the oracle at zero; --keep leaves it up until Ctrl-C; --json ends with the summary object', async () => {
     const run = runDemo(['--json', '--keep', '--records', '1200', '--months', '4', '--window', '0.2']);
     try {
