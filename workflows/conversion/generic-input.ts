@@ -19,6 +19,10 @@ export interface GenericConversionSettings {
   retentionMinutes: number;
   retentionCheckMinutes: number;
   batchSize: number;
+  /** Upper bound of rows/s of the copy (0: unbounded). */
+  maxRowsPerSecond: number;
+  /** A copy whose worker is silent this long is retried elsewhere from its checkpoint. */
+  copyHeartbeatTimeoutSeconds: number;
   lockTimeoutMs: number;
   approveBeforeSwap: boolean;
 }
@@ -37,12 +41,14 @@ export function parseGenericConversionInput(input: unknown): GenericConversionSe
   const connectionProfile = r.string('connectionProfile', { default: 'default', pattern: PROFILE_PATTERN, allowed: 'a connection profile name: lower-case letters, digits, _ or - (never a URL or password)' });
   const nonProduction = r.bool('nonProduction', false);
   const { retentionMinutes, retentionCheckMinutes } = parseRetention(r, nonProduction);
-  const c = r.object('copy')?.only(['batchSize']);
+  const c = r.object('copy')?.only(['batchSize', 'maxRowsPerSecond', 'heartbeatTimeoutSeconds']);
   const s = r.object('swap')?.only(['lockTimeoutMs']);
   const a = r.object('approvals')?.only(['beforeSwap']);
   return {
     choice, connectionProfile, nonProduction, retentionMinutes, retentionCheckMinutes,
     batchSize: c?.int('batchSize', { default: 2000, min: 10, max: 50_000 }) ?? 2000,
+    maxRowsPerSecond: c?.int('maxRowsPerSecond', { default: 0, min: 0, max: 10_000_000 }) ?? 0,
+    copyHeartbeatTimeoutSeconds: c?.int('heartbeatTimeoutSeconds', { default: 30, min: 2, max: 600 }) ?? 30,
     lockTimeoutMs: s?.int('lockTimeoutMs', { default: 200, min: 10, max: 10_000 }) ?? 200,
     approveBeforeSwap: a?.bool('beforeSwap', true) ?? true,
   };

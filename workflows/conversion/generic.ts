@@ -30,7 +30,9 @@ export interface GenericConversionSummary {
 const step = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '1 hour' });
 const lockStep = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '10 minutes' });
 const undoStep = proxyActivities<ConversionActivities>({ startToCloseTimeout: '10 minutes', retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 100, nonRetryableErrorTypes: ['StillSwapped'] } });
-const copyStep = proxyActivities<ConversionActivities>({ ...LONG_COPY, heartbeatTimeout: '30 seconds', cancellationType: 'WAIT_CANCELLATION_COMPLETED' as never });
+/** The copy: a worker silent for `copy.heartbeatTimeoutSeconds` (default 30) is replaced, the copy resumes from its checkpoint. */
+const copyActs = (heartbeatSeconds: number) =>
+  proxyActivities<ConversionActivities>({ ...LONG_COPY, heartbeatTimeout: `${heartbeatSeconds} seconds`, cancellationType: 'WAIT_CANCELLATION_COMPLETED' as never });
 
 const SWAP_BACK = 'swap back';
 
@@ -74,7 +76,7 @@ export async function genericConversion(s: GenericConversionSettings): Promise<G
       saga.add({ name: 'remove sync and shadow', undo: () => undoStep.rollbackGenericBeforeSwap(io), byHand: `drop the lichen_conversion_sync_forward trigger on ${target} and DROP TABLE ${summary.plan.names.shadow} (the table itself is untouched)` });
       await ctl.phase('create shadow', () => lockStep.createGenericShadow(io));
       await ctl.phase('install sync', () => lockStep.installGenericSync(io));
-      summary.copy = await ctl.phase('copy', () => copyStep.copyGeneric({ ...io, batchSize: s.batchSize }));
+      summary.copy = await ctl.phase('copy', () => copyActs(s.copyHeartbeatTimeoutSeconds).copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond }));
       await ctl.phase('verify', async () => {
         const p = await step.genericParity(io);
         summary.parity = { match: p.match, count: p.table.count };

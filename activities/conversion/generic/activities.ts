@@ -132,7 +132,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
      * The keyset copy up to the heap's last key when it first ran, heartbeating {upper, cursor}: a
      * retry resumes from the checkpoint. Batches insert ON CONFLICT DO NOTHING, so a repeat is harmless.
      */
-    async copyGeneric(i: GenericInput & { batchSize: number }): Promise<{ rows: number; batches: number; resumed: boolean }> {
+    async copyGeneric(i: GenericInput & { batchSize: number; maxRowsPerSecond?: number }): Promise<{ rows: number; batches: number; resumed: boolean }> {
       const ctx = Context.current();
       const prior = ctx.info.heartbeatDetails as { upper: string[]; cursor: (string | null)[]; rows: number; batches: number } | undefined;
       const pool = deps.profiles.pool(i.profile);
@@ -144,6 +144,8 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
       let cursor = prior?.cursor ?? Array<string | null>(k).fill(null);
       let rows = prior?.rows ?? 0;
       let batches = prior?.batches ?? 0;
+      const t0 = Date.now();
+      const rowsAtStart = rows;
       for (;;) {
         const r = await pool.query<{ n: number; last_key: string[] | null }>(batchSql, [...cursor, ...upper, i.batchSize]);
         batches++;
@@ -151,6 +153,11 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         if (r.rows[0].last_key) cursor = r.rows[0].last_key;
         ctx.heartbeat({ upper, cursor, rows, batches });
         if (r.rows[0].n < i.batchSize) return { rows, batches, resumed: prior !== undefined };
+        // The rate bound (copy.maxRowsPerSecond) on what this attempt copied.
+        if (i.maxRowsPerSecond) {
+          const due = ((rows - rowsAtStart) / i.maxRowsPerSecond) * 1000 - (Date.now() - t0);
+          if (due > 0) await ctx.sleep(due);
+        }
       }
     },
 
