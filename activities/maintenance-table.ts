@@ -54,7 +54,7 @@ export function inferInterval(parts: { name: string; from: number; to: number }[
 async function inUtc<T>(c: PoolClient, fn: () => Promise<T>): Promise<T> {
   await c.query('BEGIN READ ONLY');
   try {
-    await c.query(`SET LOCAL TimeZone = 'UTC'`);
+    await c.query(`SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'`);
     const r = await fn();
     await c.query('COMMIT');
     return r;
@@ -124,7 +124,7 @@ export function createTableMaintenanceActivities(deps: Pick<ActivityDeps, 'profi
         const end = nextStart(input.interval, start);
         try {
           await inLockBoundedTransaction(pool, `create partition ${part}`, { lockTimeoutMs: input.lockTimeoutMs, maxTries: 5, backoffMs: 200, maxBackoffMs: 2000 }, async (c) => {
-            await c.query(`SET LOCAL TimeZone = 'UTC'`);
+            await c.query(`SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'`);
             // Covered already? (a partition with these exact bounds, whatever its name)
             const cover = await c.query<{ name: string }>(
               `SELECT child.relname AS name FROM pg_inherits i JOIN pg_class child ON child.oid = i.inhrelid

@@ -29,7 +29,6 @@ export async function heapToPartitionedConversion(input: ConversionInput): Promi
   const s = parseWorkflowInput(() => parseConversionInput(input));
   const run = startConversion(s);
   const { ctl } = run;
-  ctl.announceGates([...(s.approveBeforeSwap ? ['before-swap'] : []), 'drop-old-table']);
   try {
     await ctl.runCancellable(async () => {
       const months = await preflight(run);

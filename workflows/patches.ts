@@ -74,4 +74,22 @@ export const PATCHES = {
     deprecateWhen:
       'No production cutover started before the patch is open (gate waits + the monitoring window): then deprecatePatch, drop the old branch and before-membership-patch-happy-path.',
   },
+  approveSignalGateRules: {
+    id: 'approve-signal-gate-rules',
+    where: 'workflows/common/run-handlers.ts (the approveSignal handler)',
+    changed:
+      'An approve signal is ignored (with a note) unless it names the open gate or an announced upcoming one, and a gate with a condition (retention drift) needs a reason that names it — the rules the approve update validates (before: any gate was taken). Signal handlers run on replay, so the rule applies only to runs that recorded the marker.',
+    oldPathFixtures: ['happy-path'],
+    // No recorder sends signals; the marker is written only when a signal arrives.
+    newPathFixtures: [],
+    deprecateWhen: 'No run started before the patch is open: then deprecatePatch and drop the unconditional branch.',
+  },
+  maintenancePrunesTombstones: {
+    id: 'maintenance-prunes-tombstones',
+    where: 'workflows/maintenance.ts (the last phase of the memory_records form)',
+    changed: 'Every maintenance run ends with a prune tombstones phase (before: tombstones were pruned only when a cutover completed).',
+    oldPathFixtures: ['before-prune-patch-maintenance-premake'],
+    newPathFixtures: ['maintenance-premake'],
+    deprecateWhen: 'No maintenance run started before the patch is open (they take minutes): then deprecatePatch and drop the old branch and its fixture.',
+  },
 } as const satisfies Record<string, PatchEntry>;

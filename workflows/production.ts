@@ -1,4 +1,4 @@
-import { patched } from '@temporalio/workflow';
+import { allHandlersFinished, condition, patched } from '@temporalio/workflow';
 import type { MetricsSnapshot } from '../activities/production/health';
 import { parseWorkflowInput } from './common/validate';
 import { PATCHES } from './patches';
@@ -31,8 +31,6 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
   const run = startRun(input);
   installForgetInstance(run);
   const { ctl } = run;
-  const a = input.approvals;
-  ctl.announceGates([...(a.beforeBackfill ? ['backfill'] : []), ...(a.beforeSwitchPrimary ? ['switch-primary'] : []), ...(a.beforeFinalCutover ? ['final-cutover'] : [])]);
   try {
     await ctl.runCancellable(async () => {
       await preflight(run);
@@ -77,5 +75,7 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
   } catch (err) {
     await endAfterFailure(run, err); // abort or failure: undo the saga in reverse
   }
+  // A forgetInstance in flight (it runs an activity) finishes and is recorded before the result.
+  await condition(allHandlersFinished);
   return summarize(run);
 }

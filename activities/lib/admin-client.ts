@@ -129,12 +129,13 @@ export class AdminClient {
    * chunks of LOOKUP_CHUNK ids: the ids travel in the query string, and Node refuses request
    * headers over 16 KiB (431) at about 450 uuids, so any number of ids works.
    */
-  async lookup(ids: string[]): Promise<{ records: MemoryRecord[]; deleted: string[] }> {
-    const out: { records: MemoryRecord[]; deleted: string[] } = { records: [], deleted: [] };
+  async lookup(ids: string[]): Promise<{ records: MemoryRecord[]; deleted: string[]; quarantined: string[] }> {
+    const out: { records: MemoryRecord[]; deleted: string[]; quarantined: string[] } = { records: [], deleted: [], quarantined: [] };
     for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
-      const r = await this.get<{ records: RecordJson[]; deleted?: string[] }>('admin/records', { ids: ids.slice(i, i + LOOKUP_CHUNK).join(',') });
+      const r = await this.get<{ records: RecordJson[]; deleted?: string[]; quarantined?: string[] }>('admin/records', { ids: ids.slice(i, i + LOOKUP_CHUNK).join(',') });
       out.records.push(...r.records.map(recordFromJson));
       out.deleted.push(...(r.deleted ?? []));
+      out.quarantined.push(...(r.quarantined ?? []));
     }
     return out;
   }

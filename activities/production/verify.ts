@@ -75,12 +75,13 @@ export async function lookAgain(
   input: Pick<VerifyMonthInput, 'connectionProfile' | 'table'>,
   clients: AdminClient[],
   ids: string[],
-): Promise<{ pg: Map<string, number>; mem: Map<string, MemoryRecord>; tombstoned: Set<string>; memDeleted: Set<string> }> {
+): Promise<{ pg: Map<string, number>; mem: Map<string, MemoryRecord>; tombstoned: Set<string>; memDeleted: Set<string>; quarantined: Set<string> }> {
   const pool = deps.profiles.pool(input.connectionProfile);
   const pg = new Map<string, number>();
   const tombstoned = new Set<string>();
   const mem = new Map<string, MemoryRecord>();
   const memDeleted = new Set<string>();
+  const quarantined = new Set<string>();
   for (let i = 0; i < ids.length; i += 1000) {
     const chunk = ids.slice(i, i + 1000);
     const r = await pool.query<{ id: string; updated_at: Date }>(`SELECT id::text AS id, updated_at FROM ${escapeIdentifier(input.table)} WHERE id = ANY($1::uuid[])`, [chunk]);
@@ -96,9 +97,10 @@ export async function lookAgain(
         if (!prev || prev.updatedAt < r.updatedAt) mem.set(r.id, r);
       }
       for (const id of found.deleted) memDeleted.add(id);
+      for (const id of found.quarantined) quarantined.add(id);
     }
   }
-  return { pg, mem, tombstoned, memDeleted };
+  return { pg, mem, tombstoned, memDeleted, quarantined };
 }
 
 const FULL_ROWS_SQL = (table: string) =>
@@ -192,6 +194,8 @@ export function createVerifyActivities(deps: ActivityDeps) {
       for (const id of extras) {
         const p2 = again.pg.get(id);
         if (p2 === undefined || again.mem.has(id)) continue; // settled
+        // An instance holds it in quarantine (Postgres' copy may be all that can be kept): never a stray.
+        if (again.quarantined.has(id)) continue;
         if (!input.deleteExtras && !again.memDeleted.has(id)) continue; // may be a write only Postgres acknowledged
         if (p2 !== pg.get(id)) {
           result.inFlight++;
@@ -247,7 +251,11 @@ async function heldByUnlisted(deps: ActivityDeps, input: VerifyMonthInput, ids: 
     if (!m.adminUrl) return new Set(ids);
     try {
       const client = adminClient(deps, input.apps, { instanceId: m.instanceId, adminUrl: m.adminUrl }, 5_000);
-      for (let i = 0; i < ids.length; i += 100) for (const r of (await client.lookup(ids.slice(i, i + 100))).records) kept.add(r.id);
+      for (let i = 0; i < ids.length; i += 100) {
+        const found = await client.lookup(ids.slice(i, i + 100));
+        for (const r of found.records) kept.add(r.id);
+        for (const id of found.quarantined) kept.add(id);
+      }
     } catch {
       return new Set(ids);
     }

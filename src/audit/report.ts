@@ -185,6 +185,8 @@ export function buildAuditReport(history: HistoryLike, opts: { workflowId?: stri
         const ack = decodeFirst<{ accepted?: boolean; message?: string }>(a.outcome?.success);
         d.accepted = ack?.accepted ?? true;
         d.response = ack?.message;
+        // What a forget did, as the workflow answered it (a refused one keeps only the request).
+        if (d.action === 'forgetInstance' && d.accepted && ack?.message) d.detail = ack.message;
       }
     } else if (e.workflowExecutionSignaledEventAttributes) {
       const a = e.workflowExecutionSignaledEventAttributes;
@@ -236,7 +238,7 @@ function decision(action: string, arg: unknown, at: string | undefined, via: 'up
   if (typeof a.gate === 'string') d.gate = a.gate;
   if (typeof a.decision === 'string') d.detail = `decision: ${a.decision}`;
   if (typeof a.minutes === 'number') d.detail = `+${a.minutes} min`;
-  if (typeof a.instanceId === 'string') d.detail = `instance ${a.instanceId} declared gone (its memory-only records are given up)`;
+  if (typeof a.instanceId === 'string') d.detail = `forget instance ${a.instanceId}`;
   return d;
 }
 

@@ -12,7 +12,10 @@ export async function checkout(pool: Pool): Promise<PoolClient> {
   c.on('error', absorb);
   const release = c.release.bind(c);
   c.release = (err?: Error | boolean) => {
-    c.off('error', absorb);
+    // Back in the pool, the pool listens. Discarded (released with an error), the connection
+    // may still parse the server's last message — a 57P01 "terminating connection" as Postgres
+    // restarts — and emit it: keep absorbing (seen as an uncaught error in the chaos suite).
+    if (!err) c.off('error', absorb);
     return release(err);
   };
   return c;

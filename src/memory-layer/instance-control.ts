@@ -67,6 +67,8 @@ export class InstanceControl implements WriteFence {
   private stopped = false;
   private heartbeatFailing = false;
   private renewing: Promise<void> | null = null;
+  /** Bumped by every epoch applied: a read that started before an apply may be stale. */
+  private applied = 0;
   readonly lease: Lease;
 
   constructor(private readonly opts: InstanceControlOptions) {
@@ -85,7 +87,10 @@ export class InstanceControl implements WriteFence {
     const row = await getControl(this.pool, this.opts.target).catch((err: Error) => {
       throw new Error(`instance ${this.opts.instanceId} cannot read the control row of ${this.opts.target} at start: ${err.message}`);
     });
-    if (row) await this.opts.dual.applyMode(row.mode, row.epoch);
+    if (row) {
+      await this.opts.dual.applyMode(row.mode, row.epoch, { allowOlder: true });
+      this.applied++;
+    }
     await this.report(true);
     await this.renew();
     await this.listen().catch((err: Error) => this.log.warn('LISTEN failed; polling only until it reconnects', { error: err.message }));
@@ -153,24 +158,33 @@ export class InstanceControl implements WriteFence {
 
   private async syncOnce(): Promise<void> {
     let row;
+    const gen = this.applied;
     try {
       row = await getControl(this.pool, this.opts.target);
     } catch {
       return; // Postgres unreachable: keep the mode in force; the next poll retries.
     }
-    await this.applyRow(row);
+    await this.applyRow(row, gen);
   }
 
   /**
-   * Applies the row when its epoch is newer than the one applied; true when the instance is at
-   * (or past) the row's epoch. A row older than the applied epoch is a stale read (a poll in
-   * flight while a heartbeat applied a newer one) and never moves the instance back.
+   * Applies the row when its epoch differs from the one applied; true when the instance is at
+   * the row's epoch (or past it by a stale read). `gen` is the apply counter read before the
+   * row was: a row older than the applied epoch read before another apply is a stale read (a
+   * poll in flight across a freeze while the heartbeat applied a newer row) and never moves the
+   * instance back; one read after the last apply is the control row as it is now — reset or
+   * restored from a backup — and is applied, so the instance never reports an epoch the row
+   * does not have.
    */
-  private async applyRow(row: ControlRow | null): Promise<boolean> {
-    if (!row || row.epoch <= this.opts.dual.epoch) return true;
+  private async applyRow(row: ControlRow | null, gen: number): Promise<boolean> {
+    if (!row || row.epoch === this.opts.dual.epoch) return true;
+    const older = row.epoch < this.opts.dual.epoch;
+    if (older && gen !== this.applied) return true; // stale: a newer epoch was applied since the read
     if (this.paused) return false;
     const from = this.opts.dual.mode;
-    if (!(await this.opts.dual.applyMode(row.mode, row.epoch))) return true; // a newer one won the race
+    if (!(await this.opts.dual.applyMode(row.mode, row.epoch, { allowOlder: older }))) return true; // a newer one won the race
+    this.applied++;
+    if (older) this.log.warn('the control row went back to an older epoch (reset or restored): applied it', { epoch: row.epoch, from: this.opts.dual.epoch });
     this.log.info('persistence mode applied', { epoch: row.epoch, from, to: row.mode, changedBy: row.changedBy, reason: row.reason });
     await this.report(false).catch((err: Error) =>
       this.log.warn('could not acknowledge the epoch; the next heartbeat will', { epoch: row.epoch, error: err.message }),
@@ -196,8 +210,9 @@ export class InstanceControl implements WriteFence {
         `SELECT EXISTS (SELECT 1 FROM cutover_runs WHERE target = $1 AND status = 'active') AS active`,
         [this.opts.target],
       );
+      const gen = this.applied;
       const row = await getControl(this.pool, this.opts.target);
-      if (await this.applyRow(row)) this.lease.renewed(startedAt, r.rows[0].active);
+      if (await this.applyRow(row, gen)) this.lease.renewed(startedAt, r.rows[0].active);
       if (this.heartbeatFailing) this.log.info('heartbeat restored');
       this.heartbeatFailing = false;
     } catch (err) {

@@ -19,16 +19,16 @@ export function unstorableText(v: string, field: string): string | null {
 }
 
 /** The first field of a JSON value Postgres' jsonb cannot hold (keys, strings, nesting), or null. */
-export function unstorableJson(v: unknown, path: string, depth = 0): { field: string; reason: string } | null {
+export function unstorableJson(v: unknown, path: string, depth = 0, maxDepth = MAX_JSON_DEPTH): { field: string; reason: string } | null {
   if (typeof v === 'string') {
     const r = unstorableText(v, path);
     return r ? { field: path, reason: r } : null;
   }
   if (!v || typeof v !== 'object') return null;
-  if (depth > MAX_JSON_DEPTH) return { field: 'metadata', reason: `metadata nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels (at ${path.slice(0, 200)}…)` };
+  if (depth > maxDepth) return { field: 'metadata', reason: `metadata nests objects and arrays deeper than ${maxDepth} levels (at ${path.slice(0, 200)}…)` };
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
-      const bad = unstorableJson(v[i], `${path}[${i}]`, depth + 1);
+      const bad = unstorableJson(v[i], `${path}[${i}]`, depth + 1, maxDepth);
       if (bad) return bad;
     }
     return null;
@@ -37,18 +37,22 @@ export function unstorableJson(v: unknown, path: string, depth = 0): { field: st
     const at = `${path}.${/^[\w$-]{1,40}$/.test(k) ? k : JSON.stringify(k.slice(0, 40))}`;
     const key = unstorableText(k, `${at} (key)`);
     if (key) return { field: `${at} (key)`, reason: key };
-    const bad = unstorableJson(x, at, depth + 1);
+    const bad = unstorableJson(x, at, depth + 1, maxDepth);
     if (bad) return bad;
   }
   return null;
 }
 
-/** Why Postgres would refuse this record (its first such field), or null when it can store it. */
+/**
+ * Why Postgres would refuse this record (its first such field), or null when it can store it.
+ * Only what Postgres itself refuses (NUL, lone surrogates): the API's nesting limit is a policy
+ * for new writes, and a deeply nested record already held is stored by Postgres as it is.
+ */
 export function whyUnstorable(r: Pick<MemoryRecord, 'ownerId' | 'agentId' | 'kind' | 'content' | 'metadata'>): { field: string; reason: string } | null {
   for (const [field, v] of [['ownerId', r.ownerId], ['agentId', r.agentId], ['kind', r.kind], ['content', r.content]] as const) {
     if (typeof v !== 'string') continue;
     const reason = unstorableText(v, field);
     if (reason) return { field, reason };
   }
-  return unstorableJson(r.metadata ?? {}, 'metadata');
+  return unstorableJson(r.metadata ?? {}, 'metadata', 0, Number.POSITIVE_INFINITY);
 }

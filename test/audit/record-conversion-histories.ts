@@ -6,6 +6,8 @@ import { useTemporal } from '../helpers/temporal';
 import { useConversionScenario } from '../conversion/harness';
 import type { ConversionSummary } from '../../workflows/conversion';
 import { driveRetentionDrift, RETENTION_DRIFT_INPUT } from './conversion-scenarios';
+import { useTestDatabase } from '../helpers/db';
+import { startWorker } from '../conversion/harness';
 
 /**
  * Records the conversion histories replayed by replay.test.ts (beside record-histories.ts,
@@ -18,6 +20,9 @@ const temporal = useTemporal();
 const scenario = useConversionScenario(temporal, 'fixture-conversion', 3000);
 const only = process.env.FIXTURES?.split(',').filter(Boolean);
 const name = 'conversion-retention-drift';
+const maintenanceDb = useTestDatabase('partitioned');
+const write = (n: string, workflowId: string, history: unknown) =>
+  fs.writeFileSync(path.join(OUT, `${process.env.FIXTURES_PREFIX ?? ''}${n}.json`), JSON.stringify({ workflowId, history }, null, 1) + '\n');
 
 describe('records conversion histories for the replay tests', () => {
   it.skipIf(only && !only.includes(name))(`records ${name}`, async () => {
@@ -29,5 +34,20 @@ describe('records conversion histories for the replay tests', () => {
     const history = await h.fetchHistory();
     fs.writeFileSync(path.join(OUT, `${process.env.FIXTURES_PREFIX ?? ''}${name}.json`), JSON.stringify({ workflowId, history: historyToJSONObject(history) }, null, 1) + '\n');
     expect(r.outcome).toBe('completed');
+  });
+
+  it.skipIf(only && !only.includes('maintenance-premake'))('records maintenance-premake', async () => {
+    const taskQueue = temporal.taskQueue('fixture-maintenance');
+    const env = await startWorker(temporal, maintenanceDb.url, taskQueue);
+    try {
+      const workflowId = 'fixture-maintenance-premake';
+      const h = await temporal.client.workflow.start('partitionMaintenance', { taskQueue, workflowId, args: [{ now: '2027-01-15T00:00:00Z', premakeMonths: 1 }] });
+      await h.result();
+      write('maintenance-premake', workflowId, historyToJSONObject(await h.fetchHistory()));
+    } finally {
+      env.worker.shutdown();
+      await env.running;
+      await env.profiles.close();
+    }
   });
 });

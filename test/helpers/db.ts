@@ -1,3 +1,4 @@
+import { checkout } from '../../src/config/pg-checkout';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { Pool, type PoolClient } from 'pg';
 import { createDatabase, dropDatabase } from '../../src/devenv/postgres';
@@ -22,7 +23,7 @@ export function useTestDatabase(plan?: MigrationPlan): TestDatabase {
     db.pool = new Pool({ connectionString: db.url, max: 10 });
     db.pool.on('error', () => undefined); // idle clients of a restarted server: the next query reports it
     db.withClient = async (cb) => {
-      const c = await db.pool.connect();
+      const c = await checkout(db.pool); // a restart between two queries must not be an uncaught error
       try {
         return await cb(c);
       } finally {

@@ -172,4 +172,18 @@ describe('control plane', () => {
     const r = await waitForEpoch(db.pool, { target: TARGET, epoch, timeoutMs: 5_000 });
     expect(r.acknowledged.length).toBe(2);
   });
+
+  it('applies a control row that went back to an older epoch (reset, or restored from a backup): it never reports an epoch the row does not have', async () => {
+    const before = (await getControl(db.pool, TARGET))!;
+    expect(before.epoch).toBeGreaterThan(2);
+    await db.pool.query(`UPDATE cutover_control SET persistence = 'memory', dual_write_primary = 'memory', epoch = 1 WHERE target = $1`, [TARGET]);
+    const live = apps.instances.slice(0, 2);
+    for (let i = 0; i < 50 && live.some((a) => a.service.dual.epoch !== 1); i++) await new Promise((r) => setTimeout(r, 200));
+    expect(live.map((a) => a.service.dual.epoch)).toEqual([1, 1]);
+    expect(live.map((a) => a.service.dual.mode.persistence)).toEqual(['memory', 'memory']);
+    // And from there the fleet moves forward again.
+    const r = await setModeAndWait(db.pool, { target: TARGET, mode: DUAL_MEM, actor: 'orchestrator', reason: 'after the restore', timeoutMs: 5_000 });
+    expect(r.epoch).toBe(2);
+    expect(live.map((a) => a.service.dual.epoch)).toEqual([2, 2]);
+  });
 });

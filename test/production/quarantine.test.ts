@@ -9,6 +9,7 @@ import { buildAuditReport, renderMarkdown } from '../../src/audit/report';
 import type { MemoryRecord } from '../../src/memory-layer/record';
 import type { ProductionCutoverResult } from '../../workflows/production';
 import { call } from '../memory-layer/http';
+import { applyPlan } from '../../src/migrations/runner';
 
 const temporal = useTemporal();
 const env = useCutoverEnv({ instances: 2, seed: 500, months: 3 });
@@ -33,6 +34,13 @@ describe('productionCutover with records Postgres cannot store in memory', () =>
     const surrogate = legacy({ metadata: { title: 'half \uD83D of an emoji' } });
     expect(a.service.memory.putSync(nul)).toBe('written');
     expect(b.service.memory.putSync(surrogate)).toBe('written');
+    // An earlier dual-write stored the surrogate one as U+FFFD: verify must not take Postgres'
+    // copy for a stray and delete it (the quarantined record is held, just not comparable).
+    await env.db.withClient((c) => applyPlan(c, 'partitioned'));
+    await env.db.pool.query(
+      `INSERT INTO memory_records (id, owner_id, agent_id, kind, content, metadata, created_at, updated_at) VALUES ($1, 'legacy', NULL, 'note', 'ok', $2::jsonb, $3, $3)`,
+      [surrogate.id, JSON.stringify({ title: 'half \uFFFD of an emoji' }), at],
+    );
 
     const taskQueue = temporal.taskQueue('prod-quarantine');
     const w = await createTestWorker(temporal, taskQueue, { dbUrl: env.db.url, adminToken: env.apps.adminToken });
@@ -48,8 +56,8 @@ describe('productionCutover with records Postgres cannot store in memory', () =>
       // The back-fill and verify went on without them: nothing rolled back, neither is in Postgres.
       expect(gate.rollbacks).toEqual([]);
       expect(gate.phases.map((p) => p.phase)).toEqual(expect.arrayContaining(['backfill', 'verify']));
-      const inPg = await env.db.pool.query('SELECT id FROM memory_records WHERE id = ANY($1::uuid[])', [[nul.id, surrogate.id]]);
-      expect(inPg.rows).toEqual([]);
+      const inPg = await env.db.pool.query('SELECT id::text FROM memory_records WHERE id = ANY($1::uuid[])', [[nul.id, surrogate.id]]);
+      expect(inPg.rows).toEqual([{ id: surrogate.id }]); // the old copy, kept
       await h.approve({ operator: 'ivy', reason: 'two legacy records from the old importer; their owner keeps a copy', gate: 'skip-quarantined' });
       return (await raw.result()) as ProductionCutoverResult;
     })());
@@ -69,6 +77,7 @@ describe('productionCutover with records Postgres cannot store in memory', () =>
     expect(audit.quarantined.map((q) => q.id).sort()).toEqual([nul.id, surrogate.id].sort());
     expect(renderMarkdown(audit)).toMatch(/## Quarantined records[\s\S]*content contains a NUL character/);
     expect(audit.decisions).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'approve', gate: 'skip-quarantined', accepted: true })]));
+    expect((await env.db.pool.query('SELECT count(*)::int AS n FROM memory_records WHERE id = $1', [surrogate.id])).rows[0].n).toBe(1);
     expectNothingLost(await env.oracleAgainstPostgres(log));
   });
 });

@@ -25,8 +25,15 @@ export class RunController {
   private detailsExtra: () => string[] = () => [];
   private readonly metrics = new RunMetrics();
 
-  constructor(workflowType: string, target: string, kind: string) {
+  /**
+   * `gates`: the gates the run will open, announced before the handlers are installed — an
+   * approval sent right after the start is delivered in the first activation, before any
+   * workflow code runs, and must already find them.
+   */
+  constructor(workflowType: string, target: string, kind: string, gates: string[] = []) {
     this.status = { workflowType, target, phase: 'starting', state: 'running', phases: [], decisions: [], rollbacks: [], notes: [] };
+    this.ops.upcoming = [...gates];
+    if (gates.length) this.status.upcomingGates = [...gates];
     upsertSearchAttributes([
       { key: CUTOVER_TARGET, value: target },
       { key: CUTOVER_KIND, value: kind },

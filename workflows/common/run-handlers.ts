@@ -1,4 +1,5 @@
-import { setHandler, type CancellationScope } from '@temporalio/workflow';
+import { patched, setHandler, type CancellationScope } from '@temporalio/workflow';
+import { PATCHES } from '../patches';
 import {
   abortSignal,
   abortUpdate,
@@ -93,7 +94,9 @@ export function installHandlers(status: RunStatus, ops: OperatorState, record: R
   });
   setHandler(approveSignal, (a) => {
     try {
-      approvalTarget(a);
+      validateOperatorAction(a);
+      // Signals are replayed through this handler: the gate rules apply to runs that recorded them.
+      if (patched(PATCHES.approveSignalGateRules.id)) approvalTarget(a);
       approve(a);
     } catch (err) {
       status.notes.push(`ignored approve signal: ${(err as Error).message}`);

@@ -60,14 +60,16 @@ async function untilDone<T>(ctl: RunController, type: string, fn: () => Promise<
  */
 export async function genericConversion(s: GenericConversionSettings): Promise<GenericConversionSummary> {
   const target = tableText(s.choice.table);
-  const ctl = new RunController('heapToPartitionedConversion', target, 'conversion');
+  // An option chosen for a blocker always stops at before-swap: announced when the input names one.
+  const o = s.choice.options;
+  const anyOption = Object.keys(o.uniqueKeys ?? {}).length > 0 || o.incomingForeignKeys === 'drop' || o.defaultPartition;
+  const ctl = new RunController('heapToPartitionedConversion', target, 'conversion', [...(s.approveBeforeSwap || anyOption ? ['before-swap'] : []), 'drop-old-table']);
   const { runId, workflowId, startTime } = workflowInfo();
   const profile = s.connectionProfile;
   const io: GenericInput = { profile, choice: s.choice, planAt: startTime.getTime(), lockTimeoutMs: s.lockTimeoutMs };
   const saga = new Saga();
   const summary: GenericConversionSummary = { outcome: 'completed', target, droppedOldTable: false, rollbacks: ctl.status.rollbacks, phases: ctl.status.phases, decisions: ctl.status.decisions };
   let registered = false;
-  ctl.announceGates([...(s.approveBeforeSwap ? ['before-swap'] : []), 'drop-old-table']);
   try {
     await ctl.runCancellable(async () => {
       summary.plan = await ctl.phase('preflight', () => step.planGenericConversion({ ...io, runId, workflowId }));
@@ -96,8 +98,8 @@ export async function genericConversion(s: GenericConversionSettings): Promise<G
         if (!p.match) throw ApplicationFailure.nonRetryable(`post-swap check failed: ${target} ${p.table.count} rows, ${post.old} ${p.old.count} rows (the reverse sync lost a write)`, 'PostSwapCheckFailed');
       });
       await ctl.phase('retention', async () => {
-        summary.retention = await retentionWindow(ctl, {
-          minutes: s.retentionMinutes, tickMinutes: s.retentionCheckMinutes, old: post.old, table: target,
+        await retentionWindow(ctl, {
+          minutes: s.retentionMinutes, tickMinutes: s.retentionCheckMinutes, old: post.old, table: target, into: (ret) => (summary.retention = ret),
           check: async () => {
             const h = await step.genericPostSwapParity({ profile, post });
             const drifted = h.match ? [] : [`${post.old} ${h.old.count} rows, ${target} ${h.table.count} rows`];

@@ -22,8 +22,9 @@ export type RetentionCheck = () => Promise<{ ok: boolean; drifted: string[]; hea
  * of `end-retention` ends it early. Drift voids an approval of `drop-old-table` given before it
  * (a pre-approval): the drop then waits for a new approval whose reason names the drift.
  */
-export async function retentionWindow(ctl: RunController, o: { minutes: number; tickMinutes: number; old: string; table: string; check: RetentionCheck }): Promise<RetentionSummary> {
+export async function retentionWindow(ctl: RunController, o: { minutes: number; tickMinutes: number; old: string; table: string; check: RetentionCheck; into: (ret: RetentionSummary) => void }): Promise<RetentionSummary> {
   const ret: RetentionSummary = { minutes: o.minutes, ended: 'elapsed', checks: 0, driftSeen: false };
+  o.into(ret); // in the summary from the start: an abort during the window keeps what it saw
   if (o.minutes === 0) return ret;
   ctl.offerGate('end-retention');
   try {
@@ -61,8 +62,8 @@ export async function dropGate(ctl: RunController, ret: RetentionSummary | undef
 export async function retain(run: ConversionRun): Promise<void> {
   const { ctl, s, profile, summary } = run;
   await ctl.phase('retention', async () => {
-    summary.retention = await retentionWindow(ctl, {
-      minutes: s.retentionMinutes, tickMinutes: s.retentionCheckMinutes, old: 'memory_records_old', table: 'memory_records',
+    await retentionWindow(ctl, {
+      minutes: s.retentionMinutes, tickMinutes: s.retentionCheckMinutes, old: 'memory_records_old', table: 'memory_records', into: (ret) => (summary.retention = ret),
       check: async () => {
         const h = await short.retentionParity({ profile });
         const drifted = h.mismatched.map((m) => m.month.slice(0, 7));

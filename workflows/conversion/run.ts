@@ -68,7 +68,7 @@ export interface ConversionRun {
 }
 
 export function startConversion(s: ConversionSettings): ConversionRun {
-  const ctl = new RunController('heapToPartitionedConversion', s.target, 'conversion');
+  const ctl = new RunController('heapToPartitionedConversion', s.target, 'conversion', [...(s.approveBeforeSwap ? ['before-swap'] : []), 'drop-old-table']);
   const { runId, workflowId } = workflowInfo();
   const profile = s.connectionProfile;
   const summary: ConversionSummary = {

@@ -22,16 +22,20 @@ export async function checkQuarantine(run: ProductionRun, before: 'switch of the
   const state = (run.result.quarantine ??= { total: 0, records: [], skipped: [] });
   state.total = q.total;
   for (const r of q.records) if (!state.records.some((x) => x.id === r.id) && state.records.length < 200) state.records.push(r);
+  // Per (instance, id): one id may sit in two instances' memory. The report names at most 200;
+  // the count of the last skip covers those it did not name.
   const skipped = new Set(state.skipped.flatMap((s) => s.ids));
-  const fresh = q.records.filter((r) => !skipped.has(r.id));
-  if (fresh.length === 0 && q.total <= skipped.size) return;
+  const lastTotal = state.skipped.length ? state.skipped[state.skipped.length - 1].total : 0;
+  const fresh = q.records.filter((r) => !skipped.has(`${r.instanceId}/${r.id}`));
+  if (fresh.length === 0 && q.total <= lastTotal) return;
+  const count = Math.max(fresh.length, q.total - lastTotal);
   const named = fresh.slice(0, NAMED).map((r) => `${r.id} on ${r.instanceId} (${r.reason})`).join('; ');
-  const more = q.total - skipped.size > NAMED ? ` and ${q.total - skipped.size - NAMED} more` : '';
-  ctl.note(`quarantined before the ${before}: ${q.total - skipped.size} record(s) Postgres cannot store, left out of back-fill and verify: ${named}${more}`);
+  const more = count > NAMED ? ` and ${count - NAMED} more` : '';
+  ctl.note(`quarantined before the ${before}: ${count} record(s) Postgres cannot store, left out of back-fill and verify: ${named}${more}`);
   const d = await ctl.gate(
     'skip-quarantined',
-    `${q.total - skipped.size} record(s) held in memory that Postgres cannot store: ${named}${more}. ` +
+    `${count} record(s) held in memory that Postgres cannot store: ${named}${more}. ` +
       'Approve to go on without them (they stay only in their instance\'s memory and are given up at the final cutover; the audit report names them), or abort to roll back',
   );
-  state.skipped.push({ before, ids: q.records.map((r) => r.id), total: q.total, operator: d.operator, reason: d.reason, at: d.at });
+  state.skipped.push({ before, ids: q.records.map((r) => `${r.instanceId}/${r.id}`), total: q.total, operator: d.operator, reason: d.reason, at: d.at });
 }

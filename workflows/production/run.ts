@@ -86,7 +86,9 @@ export interface ProductionRun {
 
 export function startRun(input: ProductionSettings): ProductionRun {
   const info = workflowInfo();
-  const ctl = new RunController('productionCutover', input.target, 'production');
+  const a = input.approvals;
+  const ctl = new RunController('productionCutover', input.target, 'production',
+    [...(a.beforeBackfill ? ['backfill'] : []), ...(a.beforeSwitchPrimary ? ['switch-primary'] : []), ...(a.beforeFinalCutover ? ['final-cutover'] : [])]);
   const run: ProductionRun = {
     input,
     ctl,

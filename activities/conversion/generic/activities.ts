@@ -155,8 +155,11 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         if (r.rows[0].n < i.batchSize) return { rows, batches, resumed: prior !== undefined };
         // The rate bound (copy.maxRowsPerSecond) on what this attempt copied.
         if (i.maxRowsPerSecond) {
-          const due = ((rows - rowsAtStart) / i.maxRowsPerSecond) * 1000 - (Date.now() - t0);
-          if (due > 0) await ctx.sleep(due);
+          // In slices, heartbeating: a long pause (a large batch at a low rate) must not look like a dead worker.
+          for (let due = ((rows - rowsAtStart) / i.maxRowsPerSecond) * 1000 - (Date.now() - t0); due > 0; due = ((rows - rowsAtStart) / i.maxRowsPerSecond) * 1000 - (Date.now() - t0)) {
+            await ctx.sleep(Math.min(due, 1000));
+            ctx.heartbeat({ upper, cursor, rows, batches });
+          }
         }
       }
     },

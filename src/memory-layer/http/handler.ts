@@ -123,7 +123,9 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         const records = parsed.map((id) => memory.getSync(id)).filter((r): r is NonNullable<typeof r> => r !== null && !memory.isQuarantined(r.id));
         // Ids this store remembers deleting: positive evidence that a row elsewhere is stale.
         const deleted = parsed.filter((id) => memory.isDeleted(id));
-        return send(res, 200, { records: records.map(recordToJson), deleted });
+        // Held here but left out above (Postgres cannot store them): a row of one in Postgres is no stray.
+        const quarantined = parsed.filter((id) => memory.isQuarantined(id));
+        return send(res, 200, { records: records.map(recordToJson), deleted, quarantined });
       }
       case '/admin/quarantine': {
         // Records this store holds that Postgres cannot (storage/memory-store.ts, QUARANTINE).

@@ -139,11 +139,12 @@ export class DualStore {
    * Switches mode between requests: waits for in-flight ones, holds new ones until done.
    * Epochs only move forward: a read of the control row that is older than the epoch applied
    * (a poll that was in flight across a SIGSTOP while the heartbeat applied a newer row) is
-   * ignored, so an instance never serves in a mode the fleet has left. Returns whether it applied.
+   * ignored, so an instance never serves in a mode the fleet has left; `allowOlder` applies one
+   * (the control row itself went back: instance-control.ts decides). Returns whether it applied.
    */
-  async applyMode(mode: PersistenceMode, epoch: number): Promise<boolean> {
+  async applyMode(mode: PersistenceMode, epoch: number, opts: { allowOlder?: boolean } = {}): Promise<boolean> {
     return this.gate.exclusively(() => {
-      if (epoch < this.currentEpoch) return false;
+      if (epoch < this.currentEpoch && !opts.allowOlder) return false;
       this.current = { ...mode };
       this.currentEpoch = epoch;
       this.metrics.setMode(this.current, epoch);
