@@ -40,3 +40,10 @@ export function sqlState(err: unknown): string | undefined {
 export function isMissingPartition(err: unknown): boolean {
   return sqlState(err) === SQLSTATE.checkViolation && /no partition of relation .* found for row/.test(String((err as Error).message));
 }
+
+/** Prefixes an error's message with what was being done (once). */
+export function withContext(err: unknown, what: string): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  if (!e.message.startsWith(`${what}: `)) e.message = `${what}: ${e.message}`;
+  return e;
+}

@@ -3,7 +3,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { COPY_COLUMNS } from '../copy-text';
-import { isMissingPartition } from '../../shared/pg-errors';
+import { isMissingPartition, withContext } from '../../shared/pg-errors';
 import { DEFAULT_TABLE, ensureMonthlyPartitions, guardedWriteCtes, partitionedOf, STRIPE_LOCK_CLASS, type UpsertResult } from './pg-store';
 
 /** The session's staging table (temporary: private to the connection, gone with it). */
@@ -74,8 +74,3 @@ function createdAtsOf(lines: readonly Buffer[]): Date[] {
   return out;
 }
 
-function withContext(err: unknown, what: string): Error {
-  const e = err instanceof Error ? err : new Error(String(err));
-  if (!e.message.startsWith(`${what}: `)) e.message = `${what}: ${e.message}`;
-  return e;
-}

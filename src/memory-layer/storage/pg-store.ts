@@ -1,7 +1,8 @@
 import { escapeIdentifier, type ClientBase, type Pool } from 'pg';
 import type { MemoryRecord } from '../record';
 import { rangeChecksumSql, type Checksum } from '../checksum';
-import { isMissingPartition, sqlState, SQLSTATE } from '../../shared/pg-errors';
+import { isMissingPartition, sqlState, withContext } from '../../shared/pg-errors';
+import { ensureMonthlyPartitions, partitionedOf } from './partitions';
 import type { PutOutcome, RangeFilter, RecordStore } from './store';
 import { checkout } from '../../config/pg-checkout';
 
@@ -151,12 +152,7 @@ export async function upsertRecords(client: ClientBase, records: MemoryRecord[],
   }
 }
 
-/** Those of `tables` that are partitioned (a heap or a view has no partitions to create). */
-export async function partitionedOf(client: ClientBase, tables: string[]): Promise<string[]> {
-  const r = await client.query<{ name: string }>(
-    `SELECT t AS name FROM unnest($1::text[]) WITH ORDINALITY u(t, n) JOIN pg_class c ON c.oid = to_regclass(u.t) WHERE c.relkind = 'p' ORDER BY n`, [tables]);
-  return r.rows.map((x) => x.name);
-}
+export { ensureMonthlyPartitions, partitionedOf } from './partitions';
 
 export interface DeleteItem {
   id: string;
@@ -222,33 +218,6 @@ export async function deleteRecords(
     await client.query('ROLLBACK').catch(() => undefined);
     throw withContext(err, `delete of ${ids.length} record(s) from ${table}${opts.mirror ? ` and its mirror ${opts.mirror}` : ''}`);
   }
-}
-
-/**
- * Creates the monthly partitions (of `parent`) holding `dates`, months in UTC whatever the
- * session's TimeZone, as create_monthly_partition (006) bounds them. Returns the names of
- * partitions that did not exist before. Concurrent creators are tolerated (the function too).
- */
-export async function ensureMonthlyPartitions(client: ClientBase, parent: string, dates: Date[]): Promise<string[]> {
-  const months = await client.query<{ month: string; missing: boolean }>(
-    `SELECT m::text AS month, to_regclass(format('memory_records_%s', to_char(m, 'YYYY_MM'))) IS NULL AS missing
-       FROM (SELECT DISTINCT date_trunc('month', x AT TIME ZONE 'UTC')::date AS m FROM unnest($1::timestamptz[]) x) q ORDER BY m`,
-    [dates.map((d) => d.toISOString())],
-  );
-  const created: string[] = [];
-  for (const { month, missing } of months.rows) {
-    try {
-      const r = await client.query<{ name: string }>('SELECT create_monthly_partition($1::date, $2) AS name', [month, parent]);
-      if (missing) created.push(r.rows[0].name);
-    } catch (err) {
-      // Another writer created it between our check and our CREATE TABLE IF NOT EXISTS.
-      const code = sqlState(err);
-      if (code !== SQLSTATE.duplicateTable && code !== SQLSTATE.uniqueViolation) {
-        throw withContext(err, `creating the partition of ${parent} for month ${month}`);
-      }
-    }
-  }
-  return created;
 }
 
 interface Row {
@@ -371,8 +340,3 @@ function dedupeNewest(records: MemoryRecord[]): MemoryRecord[] {
   return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-function withContext(err: unknown, what: string): Error {
-  const e = err instanceof Error ? err : new Error(String(err));
-  if (!e.message.startsWith(`${what}: `)) e.message = `${what}: ${e.message}`;
-  return e;
-}
