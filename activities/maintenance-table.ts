@@ -3,6 +3,7 @@ import type { PoolClient } from 'pg';
 import type { ActivityDeps } from './index';
 import { inLockBoundedTransaction, LockRetriesExhausted } from './conversion/locks';
 import { lit, qi, type TableName } from './conversion/descriptor/names';
+import { detachOne, type DetachMode } from './lib/detach';
 import { boundLiteral, floorTo, INTERVALS, nextStart, partitionName, PARTITION_TYPES, type PartitionInterval, type PartitionType } from './conversion/plan/intervals';
 
 /**
@@ -149,25 +150,9 @@ export function createTableMaintenanceActivities(deps: Pick<ActivityDeps, 'profi
     },
 
     /** Detaches one partition of the table (CONCURRENTLY unless a default partition exists; an interrupted one is finalized). Idempotent. */
-    async detachTablePartition(input: { profile: string; schema: string; name: string; partition: string; lockTimeoutMs: number }): Promise<{ partition: string; mode: 'concurrently' | 'plain' | 'finalized' | 'already-detached' }> {
-      const parent = `${qi(input.schema)}.${qi(input.name)}`;
-      const part = `${qi(input.schema)}.${qi(input.partition)}`;
-      return deps.profiles.withClient(input.profile, async (c) => {
-        const st = await c.query<{ pending: boolean }>(`SELECT inhdetachpending AS pending FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = to_regclass($2)`, [part, parent]);
-        if (!st.rowCount) return { partition: input.partition, mode: 'already-detached' as const };
-        await c.query(`SELECT set_config('lock_timeout', $1, false)`, [`${input.lockTimeoutMs}ms`]);
-        try {
-          if (st.rows[0].pending) {
-            await c.query(`ALTER TABLE ${parent} DETACH PARTITION ${part} FINALIZE`);
-            return { partition: input.partition, mode: 'finalized' as const };
-          }
-          const def = await c.query(`SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass($1) AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'`, [parent]);
-          await c.query(`ALTER TABLE ${parent} DETACH PARTITION ${part}${def.rowCount ? '' : ' CONCURRENTLY'}`);
-          return { partition: input.partition, mode: def.rowCount ? ('plain' as const) : ('concurrently' as const) };
-        } finally {
-          await c.query(`SELECT set_config('lock_timeout', '0', false)`).catch(() => undefined);
-        }
-      });
+    async detachTablePartition(input: { profile: string; schema: string; name: string; partition: string; lockTimeoutMs: number }): Promise<{ partition: string; mode: DetachMode }> {
+      const mode = await deps.profiles.withClient(input.profile, (c) => detachOne(c, `${qi(input.schema)}.${qi(input.name)}`, `${qi(input.schema)}.${qi(input.partition)}`, input.lockTimeoutMs));
+      return { partition: input.partition, mode };
     },
 
     /** Drops the named partitions this run detached (only when the input enables it); never one still attached. */

@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { escapeIdentifier } from 'pg';
 import type { ActivityDeps } from './index';
 import { createTableMaintenanceActivities } from './maintenance-table';
+import { detachOne } from './lib/detach';
 import { inLockBoundedTransaction, LockRetriesExhausted } from './conversion/locks';
 import { countRows, listPartitions, relkind } from '../src/shared/pg-catalog';
 
@@ -81,37 +82,8 @@ export function createMaintenanceActivities(deps: Pick<ActivityDeps, 'profiles'>
      */
     async detachPartition(input: { profile: string; target: string; partition: string; lockTimeoutMs: number }): Promise<{ partition: string; mode: 'concurrently' | 'plain' | 'finalized' | 'already-detached' }> {
       if (!PARTITION_NAME.test(input.partition)) throw ApplicationFailure.nonRetryable(`not a monthly partition name: ${input.partition}`, 'PreflightFailed');
-      const parent = escapeIdentifier(input.target);
-      const part = escapeIdentifier(input.partition);
-      return deps.profiles.withClient(input.profile, async (c) => {
-        const st = await c.query<{ pending: boolean }>(
-          `SELECT inhdetachpending AS pending FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = to_regclass($2)`, [input.partition, input.target]);
-        if (!st.rowCount) return { partition: input.partition, mode: 'already-detached' as const };
-        await c.query(`SELECT set_config('lock_timeout', $1, false)`, [`${input.lockTimeoutMs}ms`]);
-        try {
-          if (st.rows[0].pending) {
-            await c.query(`ALTER TABLE ${parent} DETACH PARTITION ${part} FINALIZE`);
-            return { partition: input.partition, mode: 'finalized' as const };
-          }
-          const hasDefault = await c.query(
-            `SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass($1) AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'`, [input.target]);
-          if (!hasDefault.rowCount) {
-            await c.query(`ALTER TABLE ${parent} DETACH PARTITION ${part} CONCURRENTLY`);
-            return { partition: input.partition, mode: 'concurrently' as const };
-          }
-          await c.query('BEGIN');
-          try {
-            await c.query(`ALTER TABLE ${parent} DETACH PARTITION ${part}`);
-            await c.query('COMMIT');
-          } catch (err) {
-            await c.query('ROLLBACK').catch(() => undefined);
-            throw err;
-          }
-          return { partition: input.partition, mode: 'plain' as const };
-        } finally {
-          await c.query(`SELECT set_config('lock_timeout', '0', false)`).catch(() => undefined);
-        }
-      });
+      const mode = await deps.profiles.withClient(input.profile, (c) => detachOne(c, escapeIdentifier(input.target), escapeIdentifier(input.partition), input.lockTimeoutMs));
+      return { partition: input.partition, mode };
     },
 
     /**

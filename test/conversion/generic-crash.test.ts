@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { getCutoverHandle } from '../../src/client';
 import type { GenericConversionSummary } from '../../workflows/conversion';
@@ -9,13 +7,12 @@ import { readTableDescriptor, parseTableName } from '../../activities/conversion
 import { keySql, rowKeyOf, startSqlLoad } from '../../src/loadgen/sql/sql-load';
 import { judgeRows, readImages } from '../../src/loadgen/sql/row-oracle';
 import { APP_ROLE_SQL } from './generic/shapes';
-import { waitFor, waitForStatus } from './harness';
+import { killConversionWorkers, spawnConversionWorker, waitFor, waitForStatus } from './harness';
 
 const db = useTestDatabase('heap');
 const temporal = useTemporal();
 const app = `app_${process.pid}`;
 const appUrl = () => db.url.replace(/\/\/[^@]+@/, `//${app}:app-pw@`);
-const children = new Set<ChildProcess>();
 const ROWS = 30_000;
 
 /** Two shapes of different kinds: a serial key by month on timestamptz; a uuid key with jsonb and an array by day on a date. */
@@ -35,29 +32,14 @@ const SHAPES = {
   },
 } as const;
 
-function spawnWorker(taskQueue: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'worker-process.ts')], {
-    cwd: path.join(__dirname, '..', '..'),
-    env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: temporal.namespace, TASK_QUEUE: taskQueue, DB_URL: db.url, BUNDLE_PATH: temporal.workflowBundle.codePath },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => String(d).includes('worker-ready') && resolve(child));
-    child.on('exit', (code) => reject(new Error(`worker exited (${code}) before ready: ${err}`)));
-  });
-}
+const spawnWorker = (taskQueue: string) =>
+  spawnConversionWorker({ TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: temporal.namespace, TASK_QUEUE: taskQueue, DB_URL: db.url, BUNDLE_PATH: temporal.workflowBundle.codePath });
 
 beforeAll(async () => {
   await db.pool.query(APP_ROLE_SQL(app));
   await db.pool.query(`CREATE SCHEMA IF NOT EXISTS shop; GRANT USAGE ON SCHEMA shop TO ${app}`);
 });
-afterAll(() => {
-  for (const c of children) c.kill('SIGKILL');
-});
+afterAll(killConversionWorkers);
 
 async function underLoad<T>(table: string, body: () => Promise<T>): Promise<T> {
   const key = keySql(rowKeyOf(await db.withClient((c) => readTableDescriptor(c, parseTableName(table)))));

@@ -1,4 +1,6 @@
 import crypto from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, onTestFinished } from 'vitest';
 import { Pool } from 'pg';
 import { Worker } from '@temporalio/worker';
@@ -290,4 +292,31 @@ export function useConversionScenario(temporal: TestTemporal, label: string, row
     writer.start();
     return { db, writer, taskQueue };
   };
+}
+
+const workerChildren = new Set<ChildProcess>();
+
+/**
+ * A conversion worker in its own process (test/conversion/worker-process.ts), so a test can
+ * SIGKILL it mid-activity. `env`: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TASK_QUEUE, DB_URL,
+ * BUNDLE_PATH. Resolves once it polls; killConversionWorkers() (afterAll) kills what is left.
+ */
+export function spawnConversionWorker(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'worker-process.ts')], {
+    cwd: path.join(__dirname, '..', '..'),
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  workerChildren.add(child);
+  child.on('exit', () => workerChildren.delete(child));
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d) => String(d).includes('worker-ready') && resolve(child));
+    child.on('exit', (code) => reject(new Error(`worker exited (${code}) before ready: ${err}`)));
+  });
+}
+
+export function killConversionWorkers(): void {
+  for (const c of workerChildren) c.kill('SIGKILL');
 }

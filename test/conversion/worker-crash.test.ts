@@ -1,34 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { approveUpdate } from '../../workflows/messages';
 import type { ConversionSummary } from '../../workflows/conversion';
 import { useTemporal } from '../helpers/temporal';
-import { checkOracle, heapDatabase, relkinds, SqlWriter, waitForStatus } from './harness';
+import { checkOracle, heapDatabase, killConversionWorkers, relkinds, spawnConversionWorker as spawnWorker, SqlWriter, waitForStatus } from './harness';
 
 const temporal = useTemporal();
 const ROWS = 60_000;
-const children = new Set<ChildProcess>();
 
-function spawnWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'worker-process.ts')], {
-    cwd: path.join(__dirname, '..', '..'),
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => String(d).includes('worker-ready') && resolve(child));
-    child.on('exit', (code) => reject(new Error(`worker exited (${code}) before ready: ${err}`)));
-  });
-}
-
-afterAll(() => {
-  for (const c of children) c.kill('SIGKILL');
-});
+afterAll(killConversionWorkers);
 
 describe('a worker killed during the copy', () => {
   it('is replaced and the copy resumes from its heartbeated checkpoint, not from zero', async () => {
