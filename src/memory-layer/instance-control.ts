@@ -267,7 +267,11 @@ export class InstanceControl implements WriteFence {
     );
   }
 
-  /** Registers (or refreshes) this instance's row: heartbeat plus the applied epoch and mode. */
+  /**
+   * Registers (or refreshes) this instance's row: heartbeat plus the applied epoch and mode. Only
+   * the registration at start clears stopped_at: a heartbeat that lands after stop() has marked
+   * the row (a query in flight on another connection) must not bring a stopped instance back.
+   */
   private async report(register: boolean): Promise<void> {
     if (this.stopped) return;
     const mode: PersistenceMode = this.opts.dual.mode;
@@ -276,8 +280,8 @@ export class InstanceControl implements WriteFence {
        VALUES ($1, $2, $3, $4, $5::jsonb, now(), now(), NULL)
        ON CONFLICT (instance_id) DO UPDATE
           SET target = EXCLUDED.target, admin_url = EXCLUDED.admin_url, applied_epoch = EXCLUDED.applied_epoch,
-              applied_mode = EXCLUDED.applied_mode, last_heartbeat = now(), stopped_at = NULL
-              ${register ? ', started_at = now()' : ''}`,
+              applied_mode = EXCLUDED.applied_mode, last_heartbeat = now()
+              ${register ? ', started_at = now(), stopped_at = NULL' : ''}`,
       [this.opts.instanceId, this.opts.target, this.opts.adminUrl ?? null, this.opts.dual.epoch, JSON.stringify(mode)],
     );
   }

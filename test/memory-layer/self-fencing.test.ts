@@ -133,6 +133,11 @@ describe('self-fencing: a frozen app process (SIGSTOP past the lease, then SIGCO
       expect(results.filter((r) => r.status !== 201 && r.status !== 503)).toEqual([]);
       // Every acknowledged write of the backlog was served in the new mode: it is in Postgres.
       const inPg = await db.pool.query<{ id: string }>('SELECT id::text FROM memory_records WHERE id = ANY($1::uuid[])', [acked]);
+      const lost = acked.filter((id) => !inPg.rows.some((r) => r.id === id));
+      if (lost.length) {
+        const inMemory = await fetch(`${app.url}/admin/records?ids=${lost.join(',')}`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.json()).catch((e: Error) => e.message);
+        console.log('LOST', JSON.stringify({ lost, inMemory, results: results.map((r) => [r.status, r.id?.slice(0, 8)]) }), '\nAPP STDERR\n', app.stderr().slice(-8000));
+      }
       expect(inPg.rows.map((r) => r.id).sort()).toEqual([...acked].sort());
       const me = await db.pool.query<{ applied_epoch: string }>(`SELECT applied_epoch FROM cutover_instances WHERE instance_id = 'fence-frozen'`);
       expect(Number(me.rows[0].applied_epoch)).toBe(epoch);
