@@ -44,12 +44,12 @@ describe('migrations on a real Postgres', () => {
     await withDb(async (c) => {
       await c.query(`SET TIME ZONE 'UTC'`);
       const first = await applyPlan(c, 'partitioned');
-      expect(first.map((r) => r.outcome)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
+      expect(first.map((r) => r.outcome)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
       const before = await schemaFingerprint(c);
       const second = await applyPlan(c, 'partitioned');
-      expect(second.map((r) => r.outcome)).toEqual(['skipped', 'skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
+      expect(second.map((r) => r.outcome)).toEqual(['skipped', 'skipped', 'skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
       const third = await applyPlan(c, 'partitioned', { reapply: true });
-      expect(third.map((r) => r.outcome)).toEqual(['reapplied', 'reapplied', 'reapplied', 'reapplied', 'reapplied', 'reapplied']);
+      expect(third.map((r) => r.outcome)).toEqual(['reapplied', 'reapplied', 'reapplied', 'reapplied', 'reapplied', 'reapplied', 'reapplied']);
       expect(await schemaFingerprint(c)).toBe(before);
       const kind = await c.query(`SELECT relkind FROM pg_class WHERE oid = 'memory_records'::regclass`);
       expect(kind.rows[0].relkind).toBe('p');
@@ -175,6 +175,7 @@ describe('migrations on a real Postgres', () => {
           '005_app_role.sql:applied', '005_app_role.sql:skipped',
           '006_partition_function.sql:applied', '006_partition_function.sql:skipped',
           '007_instance_membership.sql:applied', '007_instance_membership.sql:skipped',
+          '008_app_role_runs.sql:applied', '008_app_role_runs.sql:skipped',
         ]);
       } finally {
         await other.end();

@@ -142,18 +142,25 @@ export class InstanceControl implements WriteFence {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    await this.syncing?.catch(() => undefined);
-    // A heartbeat in flight would write stopped_at = NULL after the row below: let it land first.
-    await this.renewing?.catch(() => undefined);
+    // A sync in flight may apply an epoch: give it a moment, never forever (a connection cut off
+    // from Postgres hangs; stopping must still end). A heartbeat in flight cannot undo the row
+    // below: only the registration at start clears stopped_at (report()).
+    await within(this.syncing?.catch(() => undefined), 2_000);
     const l = this.listener;
     this.listener = null;
     if (l) {
-      await l.query(`UNLISTEN ${CONTROL_CHANNEL}`).catch(() => undefined);
-      l.release();
+      await within(l.query(`UNLISTEN ${CONTROL_CHANNEL}`).catch(() => undefined), 2_000);
+      l.release(true); // not back to the pool: it may be the connection that hangs
     }
-    await this.pool
-      .query('UPDATE cutover_instances SET stopped_at = now() WHERE instance_id = $1', [this.opts.instanceId])
-      .catch((err: Error) => this.log.warn('could not mark the instance stopped', { error: err.message }));
+    const marked = await within(
+      this.pool.query('UPDATE cutover_instances SET stopped_at = now() WHERE instance_id = $1', [this.opts.instanceId]).then(() => true as const, (err: Error) => {
+        this.log.warn('could not mark the instance stopped', { error: err.message });
+        return true as const;
+      }),
+      5_000,
+    );
+    // Unmarked, it stays in the fleet as a silent member until an operator forgets it: the safe side.
+    if (!marked) this.log.warn('could not mark the instance stopped within 5 s (Postgres unreachable?); it stays in the fleet until it is forgotten');
   }
 
   private async syncOnce(): Promise<void> {
@@ -206,10 +213,14 @@ export class InstanceControl implements WriteFence {
     const startedAt = this.lease.now();
     try {
       await this.report(false);
-      const r = await this.pool.query<{ active: boolean }>(
-        `SELECT EXISTS (SELECT 1 FROM cutover_runs WHERE target = $1 AND status = 'active') AS active`,
-        [this.opts.target],
-      );
+      // 008's SECURITY DEFINER question (the app role may not read the registry); the direct
+      // read where 008 is not applied yet and the role may read it (an owner connection).
+      const r = await this.pool
+        .query<{ active: boolean }>('SELECT cutover_run_active($1) AS active', [this.opts.target])
+        .catch((err: { code?: string }) => {
+          if (err.code !== '42883') throw err;
+          return this.pool.query<{ active: boolean }>(`SELECT EXISTS (SELECT 1 FROM cutover_runs WHERE target = $1 AND status = 'active') AS active`, [this.opts.target]);
+        });
       const gen = this.applied;
       const row = await getControl(this.pool, this.opts.target);
       if (await this.applyRow(row, gen)) this.lease.renewed(startedAt, r.rows[0].active);
@@ -217,7 +228,9 @@ export class InstanceControl implements WriteFence {
       this.heartbeatFailing = false;
     } catch (err) {
       this.lease.failed(err as Error);
-      if (!this.heartbeatFailing) this.log.warn('heartbeat failed', { error: (err as Error).message });
+      // A role that may not read the run registry never fences itself: say what is missing.
+      if ((err as { code?: string }).code === '42501') this.log.error('heartbeat failed: the app role may not ask whether a run is active, so it cannot fence itself (apply migrations/008_app_role_runs.sql)', { error: (err as Error).message });
+      else if (!this.heartbeatFailing) this.log.warn('heartbeat failed', { error: (err as Error).message });
       this.heartbeatFailing = true;
     }
   }
@@ -308,5 +321,16 @@ export class InstanceControl implements WriteFence {
       drop(err as Error);
       throw err;
     }
+  }
+}
+
+/** `p`'s value, or undefined after `ms` (a stop must end even when Postgres does not answer). */
+async function within<T>(p: Promise<T> | undefined, ms: number): Promise<T | undefined> {
+  if (!p) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -62,7 +62,6 @@ async function main(): Promise<void> {
     leaseMs,
     logger: log,
   });
-  process.stdout.write(`${JSON.stringify({ event: 'listening', url: service.url, instanceId, pid: process.pid })}\n`);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -78,6 +77,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // Only now: whoever waits for this line may signal at once (the write can hand the CPU to the
+  // reader before the next statement runs), and a SIGTERM must find its handler.
+  process.stdout.write(`${JSON.stringify({ event: 'listening', url: service.url, instanceId, pid: process.pid })}\n`);
 }
 
 main().catch((err: Error) => {

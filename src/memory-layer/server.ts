@@ -124,7 +124,8 @@ export async function createMemoryService(opts: MemoryServiceOptions): Promise<M
       await closed;
       clearTimeout(grace);
       await control.stop();
-      if (ownPool) await pool.end().catch(() => undefined);
+      // A connection stuck on an unreachable Postgres must not keep the process from exiting.
+      if (ownPool) await Promise.race([pool.end().catch(() => undefined), new Promise<void>((r) => setTimeout(r, 5_000).unref())]);
       log.info('memory-layer service stopped', { instanceId: opts.instanceId });
     })());
 

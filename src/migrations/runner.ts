@@ -16,15 +16,15 @@ import { migrationsDir } from '../devenv/paths';
 /** Which files bring a database to which state. */
 export const MIGRATION_PLANS = {
   /** New installs and the production path: the partitioned table (safe migration). */
-  partitioned: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_app_role.sql', '007_instance_membership.sql', '002_partitions.sql', '006_partition_function.sql'],
+  partitioned: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_app_role.sql', '007_instance_membership.sql', '008_app_role_runs.sql', '002_partitions.sql', '006_partition_function.sql'],
   /** A Phase 2 database: the heap table (the conversion path's starting point). */
-  heap: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_app_role.sql', '007_instance_membership.sql', '001_memory_records_heap.sql', '006_partition_function.sql'],
+  heap: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_app_role.sql', '007_instance_membership.sql', '008_app_role_runs.sql', '001_memory_records_heap.sql', '006_partition_function.sql'],
   /** Conversion step 2: the partitioned shadow table (006 again: 002a redefines the helper). */
   conversion: ['002a_convert_to_partitioned.sql', '006_partition_function.sql'],
   /** Development only: drops and recreates (refused on production or non-empty tables). */
-  dev: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_app_role.sql', '007_instance_membership.sql', '002_partitions_dev.sql', '006_partition_function.sql'],
+  dev: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_app_role.sql', '007_instance_membership.sql', '008_app_role_runs.sql', '002_partitions_dev.sql', '006_partition_function.sql'],
   /** The control-plane tables alone (and the app role's grants on them). */
-  control: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_app_role.sql', '007_instance_membership.sql'],
+  control: ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_app_role.sql', '007_instance_membership.sql', '008_app_role_runs.sql'],
 } as const;
 export type MigrationPlan = keyof typeof MIGRATION_PLANS;
 

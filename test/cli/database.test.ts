@@ -27,6 +27,7 @@ describe('cutover CLI: hand-run database steps against a real Postgres', () => {
       ['004_control_plane_mirror.sql', 'applied'],
       ['005_app_role.sql', 'applied'],
       ['007_instance_membership.sql', 'applied'],
+      ['008_app_role_runs.sql', 'applied'],
       ['002_partitions.sql', 'applied'],
       ['006_partition_function.sql', 'applied'],
     ]);
@@ -65,7 +66,7 @@ describe('cutover CLI: hand-run database steps against a real Postgres', () => {
   it('migrate refuses a plan with gate findings, and the dev plan on a database marked production', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-migrate-'));
     try {
-      for (const f of ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_app_role.sql', '006_partition_function.sql', '007_instance_membership.sql']) fs.copyFileSync(path.join(migrationsDir, f), path.join(dir, f));
+      for (const f of ['003_control_plane.sql', '004_control_plane_mirror.sql', '005_app_role.sql', '006_partition_function.sql', '007_instance_membership.sql', '008_app_role_runs.sql']) fs.copyFileSync(path.join(migrationsDir, f), path.join(dir, f));
       fs.copyFileSync(path.join(projectRoot, 'test/fixtures/gates/safe-no-banner/002_partitions.sql'), path.join(dir, '002_partitions.sql'));
       const gated = await runCli(['migrate', '--profile', 'test', '--dir', dir], env());
       expect(gated.code).toBe(1);

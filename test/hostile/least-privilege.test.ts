@@ -60,6 +60,8 @@ describe('the app role', () => {
         const err = await c.query(sql).then(() => null, (e: { code?: string }) => e);
         expect({ sql, code: err?.code }).toMatchObject({ sql, code: expect.stringMatching(/^42501$|^42P01$/) });
       }
+      // The one question it may ask of the run registry (008): is a run active for a target?
+      expect((await c.query(`SELECT cutover_run_active('memory_records') AS a`)).rows[0]).toEqual({ a: false });
     } finally {
       await c.end();
     }

@@ -139,6 +139,8 @@ describe('self-fencing: a frozen app process (SIGSTOP past the lease, then SIGCO
         console.log('LOST', JSON.stringify({ lost, inMemory, results: results.map((r) => [r.status, r.id?.slice(0, 8)]) }), '\nAPP STDERR\n', app.stderr().slice(-8000));
       }
       expect(inPg.rows.map((r) => r.id).sort()).toEqual([...acked].sort());
+      // As the least-privilege app role, the heartbeat can ask whether a run is active (008): without it the lease is never renewed and the instance does not fence itself.
+      expect(app.stderr()).not.toMatch(/heartbeat failed|permission denied/);
       const me = await db.pool.query<{ applied_epoch: string }>(`SELECT applied_epoch FROM cutover_instances WHERE instance_id = 'fence-frozen'`);
       expect(Number(me.rows[0].applied_epoch)).toBe(epoch);
     } finally {
