@@ -188,7 +188,7 @@ describe('check-migrations CLI', () => {
     expect(res.status).toBe(1);
     expect(res.stdout).toContain(`${file}:${line}: [destructive-sql] DROP TABLE foo is destructive`);
     expect(res.stdout).toMatch(/\n {4}fix: move destructive statements to a file ending in _dev\.sql/);
-    expect(res.stdout).toContain('9 migration files checked, 1 finding in 1 file');
+    expect(res.stdout).toContain('10 migration files checked, 1 finding in 1 file');
   });
 
   it('exits 1 when the safe migration lost its banner', async () => {
@@ -203,7 +203,7 @@ describe('check-migrations CLI', () => {
   it('exits 0 on the real folder, by default and when named', async () => {
     for (const argv of [[], [migrationsDir]]) {
       const res = await run(argv);
-      expect(res).toEqual({ code: 0, out: '9 migration files checked, no findings\n', err: '' });
+      expect(res).toEqual({ code: 0, out: '10 migration files checked, no findings\n', err: '' });
     }
   });
 

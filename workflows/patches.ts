@@ -68,7 +68,7 @@ export const PATCHES = {
     id: 'membership-in-the-run',
     where: 'workflows/production.ts (before every switch of the primary and before the final cutover; workflows/production/membership.ts)',
     changed:
-      'Before each switch of the primary and before the final cutover the run reads the fleet again (fleetCheck): members it has not read (frozen across preflight, started later) are back-filled and verified; the final cutover waits for an operator while a member is silent or has not applied the latest epoch (before: the fleet was fixed at preflight). At the same points the instances are asked for records Postgres cannot store (quarantineReport): the run names them and waits at gate skip-quarantined.',
+      'Before each switch of the primary and before the final cutover the run reads the fleet again (fleetCheck): members it has not read (frozen across preflight, started later) are back-filled and verified; the final cutover waits for an operator while a member is silent or has not applied the latest epoch (before: the fleet was fixed at preflight). At the same points the instances are asked for records Postgres cannot store (quarantineReport): the run names them and waits at gate skip-quarantined. Before the final cutover every month is verified and repaired from memory (before: only when failures were counted while the switch rolled out).',
     oldPathFixtures: ['before-membership-patch-happy-path'],
     newPathFixtures: ['happy-path'],
     deprecateWhen:

@@ -14,7 +14,7 @@ import { cutoverHasIssues } from './production/cutover-issues';
 import { finalCutover } from './production/final-cutover';
 import { checkFleet, installForgetInstance } from './production/membership';
 import { checkQuarantine } from './production/quarantine';
-import { reconcileSwitchWindow, reconcileUntilQuiet } from './production/reconcile';
+import { reconcileSwitchWindow, reconcileUntilQuiet, verifyAndRepair } from './production/reconcile';
 import { endAfterFailure, summarize } from './production/summary';
 import { short, startRun, type ProductionCutoverResult } from './production/run';
 
@@ -66,7 +66,11 @@ export async function productionCutover(rawInput: ProductionCutoverInput): Promi
 
       if (input.approvals.beforeFinalCutover) await ctl.gate('final-cutover', 'Postgres only; dual-write is disabled next');
       // Postgres may lack a write memory acknowledged while the switch was rolling out.
-      if (switched) await reconcileSwitchWindow(run, verified, switched);
+      // Memory is dropped next: every month is verified and Postgres repaired from memory (the
+      // sampled parity of the monitoring window may miss a loss); before the patch, only when
+      // failures were counted while the switch rolled out.
+      if (fleetAware) await ctl.phase('verify and repair before the final cutover', () => verifyAndRepair(run));
+      else if (switched) await reconcileSwitchWindow(run, verified, switched);
       // Refused while a member has not acknowledged the latest epoch: the operator brings it back or forgets it.
       if (fleetAware) await checkFleet(run, 'final cutover');
       if (fleetAware) await checkQuarantine(run, 'final cutover');

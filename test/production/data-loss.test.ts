@@ -32,8 +32,15 @@ describe('productionCutover rollback branches during monitoring', () => {
     })());
     const log = await load.stop();
     expect(result.outcome, JSON.stringify(result.rollbacks)).toBe('completed');
-    expect(result.rollbacks.map((r) => r.branch)).toContain('data-loss');
-    expect(result.phases.map((p) => p.phase)).toContain('re-run backfill from memory');
+    // Seen by the sampled parity of a health check (the newest writes; under load the lost rows
+    // may already be older than the sample): the data-loss branch re-runs the backfill. Missed
+    // there, the verify of every month before the final cutover repairs them. Either way the
+    // run repaired Postgres from memory and nothing acknowledged is lost.
+    const phases = result.phases.map((p) => p.phase);
+    const branch = result.rollbacks.some((r) => r.branch === 'data-loss');
+    if (branch) expect(phases).toContain('re-run backfill from memory');
+    expect(phases).toContain('verify and repair before the final cutover');
+    expect(branch || result.parity.reduce((a, p) => a + p.repaired, 0) > 0, `no repair: ${phases.join(', ')}`).toBe(true);
     const verdict = await env.oracleAgainstPostgres(log);
     expectNothingLost(verdict);
   });
