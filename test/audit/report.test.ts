@@ -53,7 +53,7 @@ describe('audit report from a workflow history', () => {
     expect(r.finalMode).toBe('postgres only');
     expect(r.rollbacks).toEqual([]);
     expect(r.phases.map((p) => p.phase)).toEqual([
-      'preflight', 'ensure schema', 'enable dual-write (memory primary)', 'backfill', 'verify', 'migrate', 'switch primary to postgres', 'monitoring', 'final cutover', 'summary',
+      'preflight', 'ensure schema', 'enable dual-write (memory primary)', 'backfill', 'verify', 'migrate', 'switch primary to postgres', 'monitoring', 'verify and repair before the final cutover', 'final cutover', 'summary',
     ]);
     expect(r.phases.every((p) => typeof p.durationSeconds === 'number' && p.durationSeconds >= 0)).toBe(true);
     expect(r.decisions).toEqual([expect.objectContaining({ action: 'approve', operator: 'alice', gate: 'switch-primary', accepted: true })]);
@@ -63,6 +63,6 @@ describe('audit report from a workflow history', () => {
     expect(r.parity.reduce((a, p) => a + p.memory.count, 0)).toBeGreaterThanOrEqual(300);
     expect(r.healthChecks.length).toBeGreaterThan(0);
     const json = JSON.parse(renderJson(r)) as typeof r;
-    expect(json.phases).toHaveLength(10);
+    expect(json.phases).toHaveLength(11);
   });
 });

@@ -18,6 +18,7 @@ const RUNBOOK_ORDER = [
   'migrate',
   'switch primary to postgres',
   'monitoring',
+  'verify and repair before the final cutover',
   'final cutover',
   'summary',
 ];
