@@ -46,7 +46,7 @@ export interface ConvertDemoResult {
   viewRows: number;
 }
 
-export async function runConvertDemo(o: { stack: DemoStack; client: Client; rate: number; say: (l: string) => void; out: (l?: string) => void; keep: boolean }): Promise<ConvertDemoResult> {
+export async function runConvertDemo(o: { stack: DemoStack; client: Client; rate: number; say: (l: string) => void; out: (l?: string) => void }): Promise<ConvertDemoResult> {
   const { stack, say, out } = o;
   const owner = new Pool({ connectionString: stack.dbUrl, max: 3 });
   let load: SqlLoadHandle | undefined;

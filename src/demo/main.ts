@@ -117,7 +117,7 @@ async function main(): Promise<number> {
     });
 
     if (args.convert) {
-      const r = await step(runConvertDemo({ stack, client: stack.client, rate: args.rate, keep: args.keep, say: (l) => out(`[${elapsed(t0)}] ${l}`), out }));
+      const r = await step(runConvertDemo({ stack, client: stack.client, rate: args.rate, say: (l) => out(`[${elapsed(t0)}] ${l}`), out }));
       result.workflowId = r.workflowId;
       result.status = r.status;
       result.oracle = { checked: r.oracle.checked, missing: r.oracle.missing, stale: r.oracle.stale, resurrected: r.oracle.resurrected, extra: r.oracle.extra } as OracleVerdict;
