@@ -92,4 +92,13 @@ export const PATCHES = {
     newPathFixtures: ['maintenance-premake'],
     deprecateWhen: 'No maintenance run started before the patch is open (they take minutes): then deprecatePatch and drop the old branch and its fixture.',
   },
+  boundedHistories: {
+    id: 'bounded-histories',
+    where: 'workflows/common/continuation.ts (handOverDue: production, conversion and their windows hand over at safe points)',
+    changed:
+      'A run whose history passed its budget (input history.maxEvents / maxBytes) continues as new at the next safe point, carrying its state (before: one history per run, however long). Asked only when over budget, so histories that never passed it replay without the marker.',
+    oldPathFixtures: ['happy-path'],
+    newPathFixtures: ['continued-production-first-run', 'continued-production-last-run'],
+    deprecateWhen: 'Never: the hand-over is the design. The patch only guards runs that were already over budget when the code was deployed.',
+  },
 } as const satisfies Record<string, PatchEntry>;

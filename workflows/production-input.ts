@@ -1,4 +1,7 @@
 import { IDENTIFIER, InputError, Reader } from './common/validate';
+import { parseHistoryBudget, readContinued, type HistoryBudget } from './common/history-budget';
+import { PRODUCTION_STAGES } from './production/stages';
+import type { ProductionContinuation } from './production/continuation-state';
 
 /**
  * The input of `productionCutover`: one JSON object (the Temporal UI's Start Workflow form).
@@ -67,6 +70,14 @@ export interface ProductionCutoverInput {
   nonProduction?: boolean;
   /** The runbook's BACKFILL_DRY_RUN: plan and count, change nothing. */
   dryRun?: boolean;
+  /**
+   * Each run's history budget: past it the run continues as new at the next safe point
+   * (workflows/common/continuation.ts). Defaults 10000 events (100–40000) and 10485760 bytes
+   * (256 KiB–40 MiB); Temporal's own limits are 51,200 events and 50 MB.
+   */
+  history?: { maxEvents?: number; maxBytes?: number };
+  /** Written by the workflow itself when it continues as new (the state it carries); never set it. */
+  continued?: ProductionContinuation;
 }
 
 export interface ProductionSettings {
@@ -81,6 +92,8 @@ export interface ProductionSettings {
   barrierTimeoutSeconds: number;
   nonProduction: boolean;
   dryRun: boolean;
+  history: HistoryBudget;
+  continued?: ProductionContinuation;
 }
 
 export const SUPPORTED_TARGETS = ['memory_records'] as const;
@@ -91,7 +104,7 @@ const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 export function parseProductionInput(input: unknown): ProductionSettings {
   const r = Reader.root(input === undefined ? {} : input, 'input').only([
     'target', 'connectionProfile', 'apps', 'backfill', 'verify', 'monitoring', 'health', 'approvals',
-    'barrierTimeoutSeconds', 'nonProduction', 'dryRun',
+    'barrierTimeoutSeconds', 'nonProduction', 'dryRun', 'history', 'continued',
   ]);
   const target = r.string('target', { default: 'memory_records', pattern: IDENTIFIER, allowed: `a table name: ${SUPPORTED_TARGETS.join(', ')}` });
   if (!(SUPPORTED_TARGETS as readonly string[]).includes(target)) throw new InputError('target', `unknown target; supported: ${SUPPORTED_TARGETS.join(', ')}`);
@@ -165,5 +178,7 @@ export function parseProductionInput(input: unknown): ProductionSettings {
     barrierTimeoutSeconds: r.int('barrierTimeoutSeconds', { default: 60, min: 5, max: 900 }),
     nonProduction,
     dryRun: r.bool('dryRun', false),
+    history: parseHistoryBudget(r),
+    continued: readContinued<ProductionContinuation>(r, PRODUCTION_STAGES),
   };
 }

@@ -21,7 +21,7 @@ interface FailureLike {
 export interface HistoryEventLike {
   eventId?: LongLike;
   eventTime?: Ts | null;
-  workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string | null } | null; taskQueue?: { name?: string | null } | null; input?: Payloads | null; identity?: string | null } | null;
+  workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string | null } | null; taskQueue?: { name?: string | null } | null; input?: Payloads | null; identity?: string | null; continuedExecutionRunId?: string | null } | null;
   workflowExecutionCompletedEventAttributes?: { result?: Payloads | null } | null;
   workflowExecutionFailedEventAttributes?: { failure?: FailureLike | null } | null;
   workflowExecutionCanceledEventAttributes?: object | null;

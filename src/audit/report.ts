@@ -32,6 +32,11 @@ export interface AuditReport {
   /** Records Postgres could not store, as the last quarantine report named them (instance, id, field, why). */
   quarantined: { instanceId: string; id: string; createdAt?: string; field: string; reason: string }[];
   backfill?: Record<string, unknown>;
+  /**
+   * The runs the report reads, oldest first (a run that passed its history budget continued as
+   * new: src/audit/chain.ts). One entry for a run that never did.
+   */
+  runs: { runId?: string; startedAt?: string; closedAt?: string; events: number; endedAs: AuditReport['status'] }[];
   notes: string[];
 }
 
@@ -109,12 +114,16 @@ type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /**
- * Builds the report. `history` is `handle.fetchHistory()` (or `historyFromJSON(fixture)`);
+ * Builds the report. `history` is `handle.fetchHistory()` (or `historyFromJSON(fixture)`), or
+ * the histories of a chain of runs oldest first (`fetchRunChain`, chain.ts): the chain reads
+ * as one run — started when the first started, the first run's input, every run's
+ * activities and decisions, the last run's result; `runs` lists them.
  * `status` (optional) is the `status` query of a run still in progress, used for its phases
  * and rollbacks since it has no result yet.
  */
-export function buildAuditReport(history: HistoryLike, opts: { workflowId?: string; status?: RunStatus } = {}): AuditReport {
-  const events = history.events ?? [];
+export function buildAuditReport(history: HistoryLike | (HistoryLike & { runId?: string })[], opts: { workflowId?: string; status?: RunStatus } = {}): AuditReport {
+  const chain = Array.isArray(history) ? history : [history];
+  const tagged = chain.flatMap((h, run) => (h.events ?? []).map((e) => ({ e, run })));
   const report: AuditReport = {
     workflowId: opts.workflowId,
     workflowType: '?',
@@ -129,17 +138,28 @@ export function buildAuditReport(history: HistoryLike, opts: { workflowId?: stri
     investigations: [],
     rollbacks: [],
     quarantined: [],
+    runs: chain.map((h) => ({ runId: (h as { runId?: string }).runId, events: (h.events ?? []).length, endedAs: 'running' as AuditReport['status'] })),
     notes: [],
   };
-  const scheduled = new Map<number, { name: string; input: unknown; at?: string; entry: AuditActivity }>();
+  const scheduled = new Map<string, { name: string; input: unknown; at?: string; entry: AuditActivity }>();
   const updates = new Map<string, AuditDecision>();
   const parity = new Map<string, AuditParity>();
   let result: unknown;
 
-  for (const e of events as HistoryEventLike[]) {
+  // Event ids restart in every run of a chain: keys carry the run.
+  const key = (run: number, id: unknown) => `${run}:${num(id as never)}`;
+  for (const { e, run } of tagged as { e: HistoryEventLike; run: number }[]) {
     const at = isoOf(e.eventTime);
+    let closed = false;
     if (e.workflowExecutionStartedEventAttributes) {
       const a = e.workflowExecutionStartedEventAttributes;
+      report.runs[run].startedAt = at;
+      if (run > 0) {
+        // The chain goes on: it is as open as this run is.
+        report.status = 'running';
+        report.closedAt = undefined;
+        continue; // a continued run's input is the carried state, not what was asked
+      } // a continued run's input is the carried state, not what was asked
       report.workflowType = a.workflowType?.name ?? '?';
       report.taskQueue = a.taskQueue?.name ?? undefined;
       report.startedAt = at;
@@ -148,23 +168,23 @@ export function buildAuditReport(history: HistoryLike, opts: { workflowId?: stri
       const a = e.activityTaskScheduledEventAttributes;
       const entry: AuditActivity = { activity: a.activityType?.name ?? '?', scheduledAt: at, attempts: 0, outcome: 'pending' };
       report.activities.push(entry);
-      scheduled.set(num(e.eventId), { name: entry.activity, input: decodeFirst(a.input), at, entry });
+      scheduled.set(key(run, e.eventId), { name: entry.activity, input: decodeFirst(a.input), at, entry });
     } else if (e.activityTaskStartedEventAttributes) {
-      const s = scheduled.get(num(e.activityTaskStartedEventAttributes.scheduledEventId));
+      const s = scheduled.get(key(run, e.activityTaskStartedEventAttributes.scheduledEventId));
       if (s) s.entry.attempts = e.activityTaskStartedEventAttributes.attempt ?? 1;
     } else if (e.activityTaskCompletedEventAttributes) {
-      const s = scheduled.get(num(e.activityTaskCompletedEventAttributes.scheduledEventId));
+      const s = scheduled.get(key(run, e.activityTaskCompletedEventAttributes.scheduledEventId));
       if (!s) continue;
       close(s.entry, 'completed', at);
       onActivityResult(report, parity, s.name, s.input, decodeFirst(e.activityTaskCompletedEventAttributes.result), at);
     } else if (e.activityTaskFailedEventAttributes) {
-      const s = scheduled.get(num(e.activityTaskFailedEventAttributes.scheduledEventId));
+      const s = scheduled.get(key(run, e.activityTaskFailedEventAttributes.scheduledEventId));
       if (s) close(s.entry, 'failed', at, failureText(e.activityTaskFailedEventAttributes.failure));
     } else if (e.activityTaskTimedOutEventAttributes) {
-      const s = scheduled.get(num(e.activityTaskTimedOutEventAttributes.scheduledEventId));
+      const s = scheduled.get(key(run, e.activityTaskTimedOutEventAttributes.scheduledEventId));
       if (s) close(s.entry, 'timed-out', at, failureText(e.activityTaskTimedOutEventAttributes.failure));
     } else if (e.activityTaskCanceledEventAttributes) {
-      const s = scheduled.get(num(e.activityTaskCanceledEventAttributes.scheduledEventId));
+      const s = scheduled.get(key(run, e.activityTaskCanceledEventAttributes.scheduledEventId));
       if (s) close(s.entry, 'canceled', at);
     } else if (e.workflowExecutionUpdateAcceptedEventAttributes) {
       const req = e.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest;
@@ -195,26 +215,40 @@ export function buildAuditReport(history: HistoryLike, opts: { workflowId?: stri
     } else if (e.workflowExecutionCompletedEventAttributes) {
       report.status = 'completed';
       report.closedAt = at;
+      closed = true;
       result = decodeFirst(e.workflowExecutionCompletedEventAttributes.result);
     } else if (e.workflowExecutionFailedEventAttributes) {
       report.status = 'failed';
       report.closedAt = at;
+      closed = true;
       report.failure = failureText(e.workflowExecutionFailedEventAttributes.failure);
     } else if (e.workflowExecutionCanceledEventAttributes) {
       report.status = 'canceled';
       report.closedAt = at;
+      closed = true;
     } else if (e.workflowExecutionTerminatedEventAttributes) {
       report.status = 'terminated';
       report.closedAt = at;
+      closed = true;
       const t = e.workflowExecutionTerminatedEventAttributes;
       report.failure = `terminated${t.identity ? ` by ${t.identity}` : ''}${t.reason ? `: ${t.reason}` : ''}`;
     } else if (e.workflowExecutionTimedOutEventAttributes) {
       report.status = 'timed-out';
       report.closedAt = at;
+      closed = true;
     } else if (e.workflowExecutionContinuedAsNewEventAttributes) {
       report.status = 'continued-as-new';
       report.closedAt = at;
+      closed = true;
     }
+    if (closed) {
+      report.runs[run].endedAs = report.status;
+      report.runs[run].closedAt = at;
+    }
+  }
+  if (report.runs.length > 1) {
+    const handOvers = report.runs.slice(0, -1).map((r) => `${r.runId ?? '?'} (${r.events} events, until ${r.closedAt ?? '?'})`);
+    report.notes.push(`one run across ${report.runs.length} histories: continued as new ${report.runs.length - 1} time(s) when a history passed its budget — ${handOvers.join('; ')}; this report reads them as one`);
   }
 
   report.parity = [...parity.values()].sort((a, b) => a.month.localeCompare(b.month));

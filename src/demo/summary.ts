@@ -1,5 +1,6 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { buildAuditReport, renderMarkdown, type AuditReport } from '../audit/report';
+import { fetchRunChain } from '../audit/chain';
 
 /**
  * The audit summary the demo ends with: the audit report (src/audit) built from the run's
@@ -7,7 +8,7 @@ import { buildAuditReport, renderMarkdown, type AuditReport } from '../audit/rep
  * report: `npm run cutover -- audit <workflowId>`).
  */
 export async function auditSummary(handle: WorkflowHandle): Promise<{ report: AuditReport; text: string }> {
-  const history = await handle.fetchHistory();
+  const history = await fetchRunChain(handle.client, handle.workflowId);
   const report = buildAuditReport(history, { workflowId: handle.workflowId });
   const md = renderMarkdown(report);
   const cut = md.indexOf('## Activity timeline');

@@ -7,6 +7,7 @@ import { PATCHES } from '../patches';
 import { installHandlers, newOperatorState } from './run-handlers';
 import { renderDetails } from './run-details';
 import type { CompensationFailure } from './saga';
+import { isHandOver } from './continuation';
 
 /** Thrown inside the run when an operator aborts; the workflow catches it and compensates. */
 export const ABORTED_BY_OPERATOR = 'AbortedByOperator';
@@ -24,6 +25,8 @@ export class RunController {
   private readonly ops = newOperatorState();
   private detailsExtra: () => string[] = () => [];
   private readonly metrics = new RunMetrics();
+  /** Phases a previous run handed over in the middle of: the next phase() of the name goes on in it. */
+  private reopen: RunStatus['phases'] = [];
 
   /**
    * `gates`: the gates the run will open, announced before the handlers are installed — an
@@ -41,6 +44,57 @@ export class RunController {
       { key: CUTOVER_STATE, value: 'running' },
     ] as never);
     installHandlers(this.status, this.ops, (action, a, extra) => this.record(action, a, extra));
+  }
+
+  /**
+   * What a hand-over carries to the next run (continuation.ts): the status an operator sees and
+   * the gates' state. Notes are capped: the oldest are left in the earlier runs' histories.
+   */
+  snapshot(): ControllerSnapshot {
+    const st = this.status;
+    const notes = st.notes.length > MAX_CARRIED_NOTES ? [`(${st.notes.length - MAX_CARRIED_NOTES} earlier notes are in the earlier runs' histories)`, ...st.notes.slice(-MAX_CARRIED_NOTES)] : [...st.notes];
+    return {
+      phase: st.phase,
+      phases: st.phases.map((p) => ({ ...p })),
+      decisions: [...st.decisions],
+      rollbacks: [...st.rollbacks],
+      notes,
+      compensationFailures: st.compensationFailures,
+      lastHealth: st.lastHealth,
+      approvals: [...this.ops.approvals],
+      passed: [...this.ops.passed],
+      upcoming: [...this.ops.upcoming],
+      conditions: [...this.ops.conditions],
+      paused: this.ops.paused,
+    };
+  }
+
+  /**
+   * Takes over the state a previous run carried. Its open phase (the one the hand-over
+   * interrupted) is reopened by the next `phase()` of the same name instead of starting anew,
+   * so the chain's phases read as one run's.
+   */
+  restore(s: ControllerSnapshot): void {
+    const st = this.status;
+    st.phase = s.phase;
+    st.phases.splice(0, st.phases.length, ...s.phases);
+    this.reopen = st.phases.filter((p) => !p.endedAt && p.outcome === undefined);
+    st.decisions.splice(0, st.decisions.length, ...s.decisions);
+    st.rollbacks.splice(0, st.rollbacks.length, ...s.rollbacks);
+    st.notes.splice(0, st.notes.length, ...s.notes);
+    if (s.compensationFailures) st.compensationFailures = s.compensationFailures;
+    if (s.lastHealth) st.lastHealth = s.lastHealth;
+    // Approvals that arrived in this run before restore (first activation) are kept.
+    const early = [...this.ops.approvals];
+    this.ops.approvals = new Map([...s.approvals, ...early]);
+    this.ops.passed = new Set(s.passed);
+    this.ops.upcoming = s.upcoming.filter((g) => !this.ops.passed.has(g));
+    this.ops.conditions = new Map(s.conditions);
+    this.ops.paused = this.ops.paused || s.paused;
+    st.upcomingGates = [...this.ops.upcoming];
+    st.gateConditions = [...this.ops.conditions].map(([g, c]) => ({ gate: g, ...c }));
+    upsertSearchAttributes([{ key: CUTOVER_PHASE, value: s.phase }] as never);
+    this.render();
   }
 
   get aborted(): OperatorAction | undefined {
@@ -103,8 +157,11 @@ export class RunController {
       this.throwIfAborted();
       this.setState('running');
     }
-    const entry = { phase: name, startedAt: this.now() } as RunStatus['phases'][number];
-    this.status.phases.push(entry);
+    // A phase a hand-over interrupted (carried open) goes on under its first start.
+    const carried = this.reopen.find((p) => p.phase === name);
+    if (carried) this.reopen = this.reopen.filter((p) => p !== carried);
+    const entry = carried ?? ({ phase: name, startedAt: this.now() } as RunStatus['phases'][number]);
+    if (!carried) this.status.phases.push(entry);
     this.status.phase = name;
     this.status.progress = undefined;
     upsertSearchAttributes([{ key: CUTOVER_PHASE, value: name }] as never);
@@ -115,6 +172,7 @@ export class RunController {
       entry.outcome = 'ok';
       return r;
     } catch (err) {
+      if (isHandOver(err)) throw err; // the phase goes on in the next run
       entry.endedAt = this.now();
       entry.outcome = this.isAbort(err) ? 'aborted' : `failed: ${(err as Error).message}`.slice(0, 300);
       throw err;
@@ -181,8 +239,8 @@ export class RunController {
   }
 
   /** Opens `gate` without blocking: an approval ends e.g. a window early. A past approval of it no longer counts. */
-  offerGate(gate: string): void {
-    this.ops.approvals.delete(gate);
+  offerGate(gate: string, opts: { keepApproval?: boolean } = {}): void {
+    if (!opts.keepApproval) this.ops.approvals.delete(gate);
     this.ops.openGate = gate;
     this.render();
   }
@@ -224,13 +282,22 @@ export class RunController {
     tickMinutes: number;
     tick: (n: number) => Promise<void>;
     endEarly?: () => boolean;
+    /**
+     * The window's own state, kept up to date (start, ticks done, extensions): a window a
+     * previous run began passes what it carried and goes on where it stopped.
+     */
+    state?: WindowState;
+    /** After each tick (a safe point: e.g. a hand-over to the next run). */
+    afterTick?: () => Promise<void>;
   }): Promise<'elapsed' | 'ended-early'> {
+    const state = opts.state ?? ({} as WindowState);
     this.ops.inWindow = true;
-    this.ops.extraMinutes = 0;
-    const startMs = Date.now();
+    this.ops.extraMinutes = state.extraMinutes ?? 0;
+    const startMs = (state.startMs ??= Date.now());
+    state.extraMinutes = this.ops.extraMinutes;
     const tickMs = opts.tickMinutes * 60_000;
     const replaySafe = patched(PATCHES.windowByTimer.id);
-    let n = 0;
+    let n = state.ticks ?? 0;
     try {
       for (;;) {
         this.throwIfAborted();
@@ -267,7 +334,10 @@ export class RunController {
         if (!tickNext) return 'elapsed';
         n++;
         await opts.tick(n);
+        state.ticks = n;
+        state.extraMinutes = this.ops.extraMinutes;
         if (n * tickMs >= (opts.minutes + this.ops.extraMinutes) * 60_000) return 'elapsed'; // the tick fell on the end
+        await opts.afterTick?.();
       }
     } finally {
       this.ops.inWindow = false;
@@ -331,4 +401,30 @@ export class RunController {
   workflowId(): string {
     return workflowInfo().workflowId;
   }
+}
+
+/** Notes a hand-over carries (the rest stay in the earlier runs' histories). */
+const MAX_CARRIED_NOTES = 200;
+
+/** A window's progress, carried across a hand-over. */
+export interface WindowState {
+  startMs?: number;
+  ticks?: number;
+  extraMinutes?: number;
+}
+
+/** RunController's part of a hand-over (continuation.ts). */
+export interface ControllerSnapshot {
+  phase: string;
+  phases: RunStatus['phases'];
+  decisions: RecordedDecision[];
+  rollbacks: RollbackRecord[];
+  notes: string[];
+  compensationFailures?: RunStatus['compensationFailures'];
+  lastHealth?: Record<string, unknown>;
+  approvals: [string, RecordedDecision][];
+  passed: string[];
+  upcoming: string[];
+  conditions: [string, { mustName: string[]; why: string }][];
+  paused: boolean;
 }

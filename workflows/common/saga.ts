@@ -4,6 +4,11 @@ import { describeFailure } from './failures';
 /** One completed step's undo. `byHand` says what an operator does when the undo itself fails. */
 export interface Compensation {
   name: string;
+  /**
+   * Names the undo for a hand-over (continuation.ts): the next run rebuilds it from the key.
+   * A workflow that continues as new gives every compensation one.
+   */
+  key?: string;
   undo: () => Promise<unknown>;
   byHand: string;
 }
@@ -40,6 +45,14 @@ export class Saga {
   /** Nothing left to undo (the last step made the change permanent). */
   clear(): void {
     this.steps.length = 0;
+  }
+
+  /** The keys of the pending undos, in order (what a hand-over carries). */
+  keys(): string[] {
+    return this.steps.map((c) => {
+      if (!c.key) throw new Error(`compensation "${c.name}" has no key: it cannot be carried to the next run`);
+      return c.key;
+    });
   }
 
   get pending(): readonly Compensation[] {

@@ -53,6 +53,15 @@ export class Reader {
     return this;
   }
 
+  /** The object as given (for a field the workflow writes itself, e.g. `continued`). */
+  raw(): Obj {
+    return this.obj;
+  }
+
+  fail(name: string, allowed: string): never {
+    throw new InputError(this.f(name), allowed);
+  }
+
   has(name: string): boolean {
     return this.obj[name] !== undefined;
   }

@@ -1,6 +1,6 @@
 import type { HealthReport } from '../../activities/production/health';
 import { describeMode, MODES, scan, type ProductionRun } from './run';
-import { copyUnits } from './backfill';
+import { copyUnits, planned } from './backfill';
 import { verifyAll } from './verify';
 
 /**
@@ -13,7 +13,7 @@ export async function repairDataLoss(run: ProductionRun, report: HealthReport): 
   const rec = ctl.recordRollback('data-loss', report.reasons.join('; '));
   await ctl.phase('re-run backfill from memory', async () => {
     const p = await scan.planBackfill({ apps: run.appsRef, instances: run.instances });
-    await copyUnits(run, p.units, false);
+    await copyUnits(run, planned(p), false);
     await verifyAll(run, p.months, false);
   });
   ctl.rollbackEnded(rec, describeMode(run.currentMode ?? MODES.dualWritePostgresPrimary));

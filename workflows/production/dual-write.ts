@@ -1,4 +1,5 @@
-import { changeMode, describeMode, MODES, type ProductionRun } from './run';
+import { changeMode, MODES, type ProductionRun } from './run';
+import { compensation } from './compensations';
 
 /**
  * Runbook step 1: enable dual-write with memory primary. Its undo (added before the change,
@@ -6,11 +7,7 @@ import { changeMode, describeMode, MODES, type ProductionRun } from './run';
  */
 export async function enableDualWrite(run: ProductionRun): Promise<void> {
   await run.ctl.phase('enable dual-write (memory primary)', async () => {
-    run.saga.add({
-      name: `restore ${describeMode(run.startingMode)}`,
-      undo: () => changeMode(run, run.startingMode, 'rollback: restore the starting mode'),
-      byHand: `set the control row of ${run.input.target} back to ${describeMode(run.startingMode)} (UPDATE cutover_control, epoch + 1) and check every live instance acknowledged the new epoch`,
-    });
+    run.saga.add(compensation(run, 'restore-starting-mode'));
     await changeMode(run, MODES.dualWriteMemoryPrimary, 'runbook step 1: enable dual-write with memory primary');
   });
 }

@@ -1,6 +1,8 @@
 import type { HealthReport, MetricsSnapshot } from '../../activities/production/health';
 import { scan, short, type ProductionRun } from './run';
 import { repairDataLoss } from './data-loss';
+import { isHandOver } from '../common/continuation';
+import { checkpoint } from './continuation-state';
 
 /** Enough consecutive unhealthy checks: the runbook's "cutover has issues". */
 export class MonitoringIssue extends Error {
@@ -31,8 +33,12 @@ export async function measureBaseline(run: ProductionRun, start: MetricsSnapshot
  */
 export async function monitor(run: ProductionRun, baselineP99Ms: number | null): Promise<MonitoringIssue | undefined> {
   const { ctl, input, result } = run;
-  let previous: MetricsSnapshot = await short.metricsSnapshot({ apps: run.appsRef, instances: run.instances });
-  let unhealthyInARow = 0;
+  // A window a previous run began (bounded histories) goes on with what it carried.
+  const carried = run.locals.monitor;
+  const previousAtStart: MetricsSnapshot = carried?.previous ?? (await short.metricsSnapshot({ apps: run.appsRef, instances: run.instances }));
+  const state = (run.locals.monitor = carried ?? { window: {}, previous: previousAtStart, unhealthyInARow: 0 });
+  let previous = state.previous;
+  let unhealthyInARow = state.unhealthyInARow;
   const tick = async () => {
     const report = await scan.healthCheck({
       ...run.common,
@@ -48,29 +54,35 @@ export async function monitor(run: ProductionRun, baselineP99Ms: number | null):
         paritySample: input.health.paritySample,
       },
     });
-    previous = report.snapshot;
+    previous = state.previous = report.snapshot;
     run.lastHealth = report;
     result.monitoring.checks++;
     result.monitoring.lastHealth = withoutSnapshot(report);
     ctl.setLastHealth(withoutSnapshot(report));
-    unhealthyInARow = report.verdict === 'unhealthy' ? unhealthyInARow + 1 : 0;
+    unhealthyInARow = state.unhealthyInARow = report.verdict === 'unhealthy' ? unhealthyInARow + 1 : 0;
     if (unhealthyInARow >= input.health.unhealthyChecks) throw new MonitoringIssue(report);
     if (report.verdict === 'unhealthy') ctl.note(`health check ${result.monitoring.checks}: unhealthy (${report.reasons.join('; ')}); ${unhealthyInARow}/${input.health.unhealthyChecks} before rollback`);
     if (report.verdict === 'data-loss') await repairDataLoss(run, report);
   };
   try {
-    ctl.offerGate('end-monitoring');
+    // An approval of end-monitoring carried from the previous run still ends the window.
+    ctl.offerGate('end-monitoring', { keepApproval: !!carried });
     const ended = await ctl.phase('monitoring', () =>
       ctl.window({
         minutes: input.monitoring.windowMinutes,
         tickMinutes: input.monitoring.healthCheckEveryMinutes,
         endEarly: () => !!ctl.approved('end-monitoring'),
         tick,
+        state: state.window,
+        afterTick: () => checkpoint(run, 'switch'),
       }),
     );
     result.monitoring.endedBy = ended === 'ended-early' ? `approval by ${ctl.approved('end-monitoring')?.operator}` : 'window elapsed';
+    run.locals.monitor = undefined;
     return undefined;
   } catch (err) {
+    if (isHandOver(err)) throw err; // the window goes on in the next run
+    run.locals.monitor = undefined;
     if (err instanceof MonitoringIssue) return err;
     throw err;
   } finally {

@@ -11,6 +11,11 @@ import { Saga } from '../common/saga';
 import { BARRIER_STEP, LONG_COPY, SCAN_STEP, SHORT_STEP } from '../common/timeouts';
 import type { ProductionSettings } from '../production-input';
 import type { PersistenceMode, RecordedDecision, RollbackRecord } from '../types';
+import type { ChainInfo } from '../common/continuation';
+import type { ProductionStage } from './stages';
+import type { WindowState } from '../common/run-controller';
+import type { BackfillUnit } from '../../activities/production/backfill';
+import type { MetricsSnapshot } from '../../activities/production/health';
 
 export const short = proxyActivities<ProductionActivities>(SHORT_STEP);
 export const barrier = proxyActivities<ProductionActivities>(BARRIER_STEP);
@@ -52,6 +57,11 @@ export interface ProductionCutoverResult {
     records: { instanceId: string; id: string; createdAt: string; field: string; reason: string }[];
     skipped: { before: string; ids: string[]; total: number; operator: string; reason: string; at: string }[];
   };
+  /**
+   * The chain of runs this result ends (bounded histories, workflows/common/continuation.ts):
+   * the runs before the last, each with the events it ended with and where it handed over.
+   */
+  history?: { runs: number; continuedAt: ChainInfo['previous'] };
   membership?: {
     barriers: { epoch: number; mode: string; acknowledged: string[]; notAcknowledged: MemberNote[] }[];
     joined: { instanceId: string; before: string }[];
@@ -69,8 +79,15 @@ export interface ProductionRun {
   readonly ctl: RunController;
   readonly saga: Saga;
   readonly result: ProductionCutoverResult;
-  /** `workflowId/runId`: the run registry's key. */
+  /** `workflowId/runId` of the chain's first run: the run registry's key. */
   readonly runId: string;
+  /** The input as given (without `continued`): what a hand-over starts the next run with. */
+  readonly rawInput: Record<string, unknown>;
+  /** Where the run is (what a hand-over resumes at); 'preflight' in a fresh run. */
+  stage: ProductionStage;
+  /** What steps pass to later steps, kept here so a hand-over carries it. */
+  locals: ProductionLocals;
+  chain: ChainInfo;
   readonly actor: string;
   /** The arguments every database activity takes. */
   readonly common: { connectionProfile: string; target: string };
@@ -84,7 +101,31 @@ export interface ProductionRun {
   lastHealth: HealthReport | undefined;
 }
 
-export function startRun(input: ProductionSettings): ProductionRun {
+
+/** A backfill's work: the plan's months and the units (with their cursors) not yet copied. */
+export interface BackfillWork {
+  months: { month: string; from: string; to: string }[];
+  pending: { unit: BackfillUnit & { count: number }; cursor: { createdAt: string; id: string } | null }[];
+  /** Rows the plan counted and units it had (progress). */
+  total: number;
+  units: number;
+  /** Time spent copying in earlier runs (rows/s across the chain). */
+  elapsedMs: number;
+}
+
+export interface ProductionLocals {
+  start?: MetricsSnapshot;
+  baseline?: { p99Ms: number | null; snapshot: MetricsSnapshot };
+  verified?: MetricsSnapshot;
+  switched?: MetricsSnapshot;
+  everySwitch?: boolean;
+  fleetAware?: boolean;
+  backfill?: BackfillWork;
+  /** A monitoring window in progress. */
+  monitor?: { window: WindowState; previous: MetricsSnapshot; unhealthyInARow: number };
+}
+
+export function startRun(input: ProductionSettings, rawInput: Record<string, unknown> = {}): ProductionRun {
   const info = workflowInfo();
   const a = input.approvals;
   const ctl = new RunController('productionCutover', input.target, 'production',
@@ -94,6 +135,10 @@ export function startRun(input: ProductionSettings): ProductionRun {
     ctl,
     saga: new Saga(),
     runId: `${info.workflowId}/${info.runId}`,
+    rawInput,
+    stage: 'preflight',
+    locals: {},
+    chain: { previous: [] },
     actor: `productionCutover/${info.workflowId}`,
     common: { connectionProfile: input.connectionProfile, target: input.target },
     appsRef: { adminTokenRef: input.apps.adminTokenRef },
