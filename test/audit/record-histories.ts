@@ -8,6 +8,8 @@ import { createTestWorker } from '../helpers/worker';
 import { applyPlan } from '../../src/migrations/runner';
 import type { ProductionCutoverResult } from '../../workflows/production';
 import { SCENARIOS, type ScenarioName } from './scenarios';
+import { fetchRunChain } from '../../src/audit/chain';
+import { QUICK_RUN } from '../helpers/cutover-env';
 
 /**
  * Records the histories replayed by replay.test.ts: each scenario runs the real workflow on the
@@ -23,6 +25,7 @@ const envs: Record<ScenarioName, CutoverEnv> = {
   'cutover-issues-retry': useCutoverEnv({ instances: 2, seed: 300, months: 3 }),
   'reconcile-before-switch': useCutoverEnv({ instances: 2, seed: 300, months: 3 }),
 };
+const chainEnv = useCutoverEnv({ instances: 2, seed: 600, months: 3 });
 // `FIXTURES=name,name npm run fixtures:histories` records only those scenarios.
 const only = process.env.FIXTURES?.split(',').filter(Boolean);
 const recorded = (Object.keys(SCENARIOS) as ScenarioName[]).filter((n) => !only || only.includes(n));
@@ -60,4 +63,26 @@ describe('records workflow histories for the replay tests', () => {
       expect(result.outcome).toBe(sc.outcome);
     });
   }
+
+  // Bounded histories: one cutover over a chain of runs (a budget of 100 events). The first run
+  // (a fresh start that hands over), a middle one (starts from carried state, hands over) and
+  // the last one (starts from carried state, completes).
+  it.skipIf(only && !only.includes('continued-production'))('records continued-production', async () => {
+    const taskQueue = temporal.taskQueue('fixture-continued');
+    const workflowId = 'fixture-continued-production';
+    const w = await createTestWorker(temporal, taskQueue, { dbUrl: chainEnv.db.url, adminToken: chainEnv.apps.adminToken });
+    const load = chainEnv.startLoad(60);
+    const input = { ...QUICK_RUN, backfill: { batchSize: 50, chunkRows: 50 }, history: { maxEvents: 100 } };
+    const chain = await w.runUntil(async () => {
+      const h = await temporal.client.workflow.start('productionCutover', { taskQueue, workflowId, args: [input] });
+      expect(((await h.result()) as ProductionCutoverResult).outcome).toBe('completed');
+      return fetchRunChain(temporal.client.workflow, workflowId);
+    });
+    await load.stop();
+    expect(chain.length).toBeGreaterThanOrEqual(3);
+    const write = (name: string, h: (typeof chain)[number]) => fs.writeFileSync(path.join(OUT, `${process.env.FIXTURES_PREFIX ?? ''}${name}.json`), JSON.stringify({ workflowId, history: historyToJSONObject(h) }, null, 1) + '\n');
+    write('continued-production-first-run', chain[0]);
+    write('continued-production-middle-run', chain[1]);
+    write('continued-production-last-run', chain[chain.length - 1]);
+  });
 });
