@@ -1,5 +1,8 @@
 import { InputError, Reader } from './common/validate';
 import { PROFILE_PATTERN } from './maintenance-input';
+import { parseHistoryBudget, readContinued, type HistoryBudget } from './common/history-budget';
+import { CONVERSION_STAGES } from './conversion/stages';
+import type { ConversionContinuation } from './conversion/continuation-state';
 
 /**
  * The start input of `heapToPartitionedConversion`: one JSON object, every field optional.
@@ -49,6 +52,14 @@ export interface ConversionInput {
   };
   parity?: { maxRepairRounds?: number };
   swap?: { lockTimeoutMs?: number; maxTries?: number; backoffMs?: number; maxBackoffMs?: number };
+  /**
+   * Each run's history budget: past it the run continues as new at the next safe point
+   * (between copy slices, after a retention check, between steps). Defaults 10000 events
+   * (100–40000) and 10485760 bytes (256 KiB–40 MiB). Also in the form with `table`.
+   */
+  history?: { maxEvents?: number; maxBytes?: number };
+  /** Written by the workflow itself when it continues as new (the state it carries); never set it. */
+  continued?: ConversionContinuation;
   approvals?: { beforeSwap?: boolean };
 }
 
@@ -66,6 +77,10 @@ export interface ConversionSettings {
   maxRepairRounds: number;
   lock: { lockTimeoutMs: number; maxTries: number; backoffMs: number; maxBackoffMs: number };
   approveBeforeSwap: boolean;
+  /** Each run's history budget (input `history`, workflows/common/continuation.ts). */
+  history: HistoryBudget;
+  /** Written by the workflow itself when it continues as new; never set it. */
+  continued?: ConversionContinuation;
 }
 
 export const DEFAULT_RETENTION_MINUTES = 24 * 60;
@@ -90,7 +105,7 @@ export function parseRetention(r: Reader, nonProduction: boolean): { retentionMi
 
 export function parseConversionInput(input: unknown): ConversionSettings {
   const r = Reader.root(input === undefined ? {} : input, 'input').only([
-    'target', 'connectionProfile', 'sync', 'appBarrierTimeoutSeconds', 'nonProduction', 'retentionMinutes', 'retentionCheckMinutes', 'premakeMonths', 'copy', 'parity', 'swap', 'approvals',
+    'target', 'connectionProfile', 'sync', 'appBarrierTimeoutSeconds', 'nonProduction', 'retentionMinutes', 'retentionCheckMinutes', 'premakeMonths', 'copy', 'parity', 'swap', 'approvals', 'history', 'continued',
   ]);
   const target = r.enumOf('target', ['memory_records'] as const, 'memory_records');
   const connectionProfile = r.string('connectionProfile', { default: 'default', pattern: PROFILE_PATTERN, allowed: 'a connection profile name: lower-case letters, digits, _ or - (never a URL or password)' });
@@ -123,5 +138,7 @@ export function parseConversionInput(input: unknown): ConversionSettings {
   if (lock.maxBackoffMs < lock.backoffMs) throw new InputError('swap.maxBackoffMs', `must be at least swap.backoffMs (${lock.backoffMs})`);
   const a = r.object('approvals')?.only(['beforeSwap']);
   const approveBeforeSwap = a?.bool('beforeSwap', true) ?? true;
-  return { target, connectionProfile, sync, appBarrierTimeoutSeconds, nonProduction, retentionMinutes, retentionCheckMinutes, premakeMonths, copy, maxRepairRounds, lock, approveBeforeSwap };
+  const history = parseHistoryBudget(r);
+  const continued = readContinued<ConversionContinuation>(r, CONVERSION_STAGES);
+  return { target, connectionProfile, sync, appBarrierTimeoutSeconds, nonProduction, retentionMinutes, retentionCheckMinutes, premakeMonths, copy, maxRepairRounds, lock, approveBeforeSwap, history, continued };
 }

@@ -9,6 +9,9 @@ import { postSwapCheck, swap } from './conversion/swap';
 import { dropGate, dropOldTable, retain } from './conversion/retention';
 import { finish, rollBack } from './conversion/ending';
 import { startConversion, type ConversionSummary } from './conversion/run';
+import { conversionCheckpoint, resumeConversion } from './conversion/continuation-state';
+import { CONVERSION_STAGE_ORDER, type ConversionStage } from './conversion/stages';
+import { isHandOver } from './common/continuation';
 import { genericConversion, type GenericConversionSummary } from './conversion/generic';
 import { isGenericConversionInput, parseGenericConversionInput } from './conversion/generic-input';
 
@@ -25,26 +28,50 @@ export type { GenericConversionSummary } from './conversion/generic';
  */
 export async function heapToPartitionedConversion(input: ConversionInput): Promise<ConversionSummary | GenericConversionSummary> {
   // Any table (the form with `table`): workflows/conversion/generic.ts. Without it: memory_records, as before.
-  if (isGenericConversionInput(input)) return genericConversion(parseWorkflowInput(() => parseGenericConversionInput(input)));
+  if (isGenericConversionInput(input)) {
+    const { continued: _c, ...given } = input as unknown as Record<string, unknown>;
+    return genericConversion(parseWorkflowInput(() => parseGenericConversionInput(input)), given);
+  }
   const s = parseWorkflowInput(() => parseConversionInput(input));
-  const run = startConversion(s);
-  const { ctl } = run;
+  const { continued, ...given } = (input ?? {}) as ConversionInput & Record<string, unknown>;
+  const run = continued ? resumeConversion({ ...s, continued }, given) : startConversion(s, given);
+  const { ctl, locals } = run;
+  // A run that took over after a hand-over (bounded histories) starts at the stage it carried.
+  const from = CONVERSION_STAGE_ORDER.indexOf(run.stage);
+  const reached = (st: ConversionStage) => from <= CONVERSION_STAGE_ORDER.indexOf(st);
   try {
     await ctl.runCancellable(async () => {
-      const months = await preflight(run);
-      await createShadow(run, months); // undo: remove sync and shadow
-      await installSync(run); // app-dual-write undo: remove the app mirror
-      await copyHeap(run, run.summary.preflight!.heapRows);
-      await verifyParity(run); // repair rounds; still differs: roll back
-      if (s.approveBeforeSwap) await ctl.gate('before-swap', 'parity verified; approve the atomic swap of memory_records');
-      await swap(run); // lock timeout: the operator retries; undo: swap back
-      await postSwapCheck(run);
-      await retain(run);
+      if (reached('preflight')) locals.months = await preflight(run);
+      if (reached('shadow')) {
+        await conversionCheckpoint(run, 'shadow');
+        await createShadow(run, locals.months!); // undo: remove sync and shadow
+        await installSync(run); // app-dual-write undo: remove the app mirror
+      }
+      if (reached('copy')) {
+        await conversionCheckpoint(run, 'copy');
+        await copyHeap(run, run.summary.preflight!.heapRows); // hands over between slices
+      }
+      if (reached('verify')) {
+        await conversionCheckpoint(run, 'verify');
+        await verifyParity(run); // repair rounds; still differs: roll back
+        if (s.approveBeforeSwap) await ctl.gate('before-swap', 'parity verified; approve the atomic swap of memory_records');
+      }
+      if (reached('swap')) {
+        await conversionCheckpoint(run, 'swap');
+        await swap(run); // lock timeout: the operator retries; undo: swap back
+        await postSwapCheck(run);
+      }
+      if (reached('retention')) {
+        await conversionCheckpoint(run, 'retention');
+        await retain(run); // hands over between checks
+      }
+      await conversionCheckpoint(run, 'drop');
       await dropGate(ctl, run.summary.retention, 'memory_records_old');
       await dropOldTable(run); // nothing left to undo
     });
     return await finish(run);
   } catch (err) {
+    if (isHandOver(err)) throw err; // continued as new: the next run goes on
     return rollBack(run, err);
   }
 }

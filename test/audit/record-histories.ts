@@ -73,14 +73,14 @@ describe('records workflow histories for the replay tests', () => {
     const w = await createTestWorker(temporal, taskQueue, { dbUrl: chainEnv.db.url, adminToken: chainEnv.apps.adminToken });
     const load = chainEnv.startLoad(60);
     const input = { ...QUICK_RUN, backfill: { batchSize: 50, chunkRows: 50 }, history: { maxEvents: 100 } };
-    const chain = await w.runUntil(async () => {
+    const chain = await w.runUntil((async () => {
       const h = await temporal.client.workflow.start('productionCutover', { taskQueue, workflowId, args: [input] });
       expect(((await h.result()) as ProductionCutoverResult).outcome).toBe('completed');
       return fetchRunChain(temporal.client.workflow, workflowId);
-    });
+    })());
     await load.stop();
     expect(chain.length).toBeGreaterThanOrEqual(3);
-    const write = (name: string, h: (typeof chain)[number]) => fs.writeFileSync(path.join(OUT, `${process.env.FIXTURES_PREFIX ?? ''}${name}.json`), JSON.stringify({ workflowId, history: historyToJSONObject(h) }, null, 1) + '\n');
+    const write = (name: string, h: (typeof chain)[number]) => fs.writeFileSync(path.join(OUT, `${process.env.FIXTURES_PREFIX ?? ''}${name}.json`), JSON.stringify({ workflowId, history: historyToJSONObject(h as never) }, null, 1) + '\n');
     write('continued-production-first-run', chain[0]);
     write('continued-production-middle-run', chain[1]);
     write('continued-production-last-run', chain[chain.length - 1]);

@@ -1,5 +1,8 @@
 import { readConversionChoice, type ConversionChoice } from '../../activities/conversion/plan/choice';
 import { Reader } from '../common/validate';
+import { parseHistoryBudget, readContinued, type HistoryBudget } from '../common/history-budget';
+import { GENERIC_STAGES } from './stages';
+import type { GenericContinuation } from './generic';
 import { parseRetention } from '../conversion-input';
 import { PROFILE_PATTERN } from '../maintenance-input';
 
@@ -25,6 +28,10 @@ export interface GenericConversionSettings {
   copyHeartbeatTimeoutSeconds: number;
   lockTimeoutMs: number;
   approveBeforeSwap: boolean;
+  /** Each run's history budget (input `history`, workflows/common/continuation.ts). */
+  history: HistoryBudget;
+  /** Written by the workflow itself when it continues as new; never set it. */
+  continued?: GenericContinuation;
 }
 
 /** The input names a table: the generic conversion (without `table` it is memory_records, as before). */
@@ -35,7 +42,7 @@ export function isGenericConversionInput(input: unknown): boolean {
 /** Validates the generic form; throws an InputError naming the field. Deterministic. */
 export function parseGenericConversionInput(input: unknown): GenericConversionSettings {
   const r = Reader.root(input, 'input').only([
-    'table', 'partitionBy', 'options', 'connectionProfile', 'nonProduction', 'retentionMinutes', 'retentionCheckMinutes', 'copy', 'swap', 'approvals',
+    'table', 'partitionBy', 'options', 'connectionProfile', 'nonProduction', 'retentionMinutes', 'retentionCheckMinutes', 'copy', 'swap', 'approvals', 'history', 'continued',
   ]);
   const choice = readConversionChoice(input as Record<string, unknown>);
   const connectionProfile = r.string('connectionProfile', { default: 'default', pattern: PROFILE_PATTERN, allowed: 'a connection profile name: lower-case letters, digits, _ or - (never a URL or password)' });
@@ -51,5 +58,7 @@ export function parseGenericConversionInput(input: unknown): GenericConversionSe
     copyHeartbeatTimeoutSeconds: c?.int('heartbeatTimeoutSeconds', { default: 30, min: 2, max: 600 }) ?? 30,
     lockTimeoutMs: s?.int('lockTimeoutMs', { default: 200, min: 10, max: 10_000 }) ?? 200,
     approveBeforeSwap: a?.bool('beforeSwap', true) ?? true,
+    history: parseHistoryBudget(r),
+    continued: readContinued<GenericContinuation>(r, GENERIC_STAGES),
   };
 }

@@ -4,12 +4,15 @@ import type { GenericInput, PlanSummary, PostSwapStatements } from '../../activi
 import { tableText } from '../../activities/conversion/plan/choice';
 import { describeFailure, isFailureOfType } from '../common/failures';
 import { RunController } from '../common/run-controller';
-import { rollbackIncomplete, Saga } from '../common/saga';
+import { rollbackIncomplete, Saga, type Compensation } from '../common/saga';
+import { handOver, handOverDue, isHandOver, nextChain, type ChainInfo } from '../common/continuation';
+import type { ControllerSnapshot } from '../common/run-controller';
+import { GENERIC_STAGES } from './stages';
 import { LONG_COPY, SHORT_STEP } from '../common/timeouts';
 import type { RecordedDecision, RollbackRecord, RunStatus } from '../types';
 import type { GenericConversionSettings } from './generic-input';
 import type { ConversionOutcome } from './run';
-import { dropGate, retentionWindow, type RetentionSummary } from './retention';
+import { dropGate, retentionWindow, type RetentionProgress, type RetentionSummary } from './retention';
 
 export interface GenericConversionSummary {
   outcome: ConversionOutcome;
@@ -25,6 +28,8 @@ export interface GenericConversionSummary {
   rollbacks: RollbackRecord[];
   phases: RunStatus['phases'];
   decisions: RecordedDecision[];
+  /** The chain of runs this summary ends (bounded histories): the runs before the last. */
+  history?: { runs: number; continuedAt: ChainInfo['previous'] };
 }
 
 const step = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '1 hour' });
@@ -58,57 +63,101 @@ async function untilDone<T>(ctl: RunController, type: string, fn: () => Promise<
  * `before-swap` → swap → post-swap check → retention → `drop-old-table` → drop (never cascades).
  * Undo by the saga: before the swap sync and shadow go; after it the tables swap back.
  */
-export async function genericConversion(s: GenericConversionSettings): Promise<GenericConversionSummary> {
+export async function genericConversion(s: GenericConversionSettings, rawInput: Record<string, unknown> = {}): Promise<GenericConversionSummary> {
   const target = tableText(s.choice.table);
   // An option chosen for a blocker always stops at before-swap: announced when the input names one.
   const o = s.choice.options;
   const anyOption = Object.keys(o.uniqueKeys ?? {}).length > 0 || o.incomingForeignKeys === 'drop' || o.defaultPartition;
   const ctl = new RunController('heapToPartitionedConversion', target, 'conversion', [...(s.approveBeforeSwap || anyOption ? ['before-swap'] : []), 'drop-old-table']);
-  const { runId, workflowId, startTime } = workflowInfo();
+  const info = workflowInfo();
+  // A run that took over after a hand-over (bounded histories) carries the chain's registry key, plan time and statements.
+  const c = s.continued;
+  const runId = c?.registryRunId ?? info.runId;
+  const workflowId = info.workflowId;
   const profile = s.connectionProfile;
-  const io: GenericInput = { profile, choice: s.choice, planAt: startTime.getTime(), lockTimeoutMs: s.lockTimeoutMs };
+  const io: GenericInput = { profile, choice: s.choice, planAt: c?.planAt ?? info.startTime.getTime(), lockTimeoutMs: s.lockTimeoutMs };
   const saga = new Saga();
   const summary: GenericConversionSummary = { outcome: 'completed', target, droppedOldTable: false, rollbacks: ctl.status.rollbacks, phases: ctl.status.phases, decisions: ctl.status.decisions };
-  let registered = false;
+  let registered = c?.registered ?? false;
+  let post: PostSwapStatements | undefined = c?.post;
+  let retention: RetentionProgress | undefined = c?.retention;
+  const chain: ChainInfo = c?.chain ?? { previous: [] };
+  const undo = (key: GenericCompensationKey): Compensation => key === 'remove-shadow'
+    ? { key, name: 'remove sync and shadow', undo: () => undoStep.rollbackGenericBeforeSwap(io), byHand: `drop the lichen_conversion_sync_forward trigger on ${target} and DROP TABLE ${summary.plan!.names.shadow} (the table itself is untouched)` }
+    : { key, name: SWAP_BACK, undo: () => undoStep.swapBackGeneric({ profile, post: post!, lockTimeoutMs: s.lockTimeoutMs }), byHand: `rename ${target} → its shadow name and ${post!.old} → ${target} in one transaction, then remove the reverse sync` };
+  if (c) {
+    ctl.restore(c.ctl);
+    Object.assign(summary, c.summary, { history: { runs: c.chain.previous.length + 1, continuedAt: c.chain.previous } });
+    for (const key of c.saga) saga.add(undo(key));
+    ctl.note(`continued from run ${c.chain.previous[c.chain.previous.length - 1]?.runId} at ${c.stage} (run ${c.chain.previous.length + 1} of the chain)`);
+  }
+  /** A safe point: past the history budget (and not aborted), hand over to a run that resumes at `stage`. */
+  const checkpoint = async (stage: GenericStage): Promise<void> => {
+    if (ctl.aborted || !handOverDue(s.history)) return;
+    await handOver('heapToPartitionedConversion', () => {
+      const i = workflowInfo();
+      ctl.note(`history at ${i.historyLength} events, ${i.historySize} bytes (budget ${s.history.maxEvents} events, ${s.history.maxBytes} bytes): continuing as new (run ${chain.previous.length + 2} of the chain) at ${stage}`);
+      // eslint-disable-next-line @typescript-eslint/no-unused-vars
+      const { phases, decisions, rollbacks, ...rest } = summary;
+      const carried: GenericContinuation = {
+        stage, registryRunId: runId, registered, planAt: io.planAt, post, retention, ctl: ctl.snapshot(), summary: rest,
+        saga: saga.keys() as GenericCompensationKey[], chain: nextChain(chain, stage),
+      };
+      return { ...rawInput, continued: carried };
+    });
+  };
   try {
     await ctl.runCancellable(async () => {
-      summary.plan = await ctl.phase('preflight', () => step.planGenericConversion({ ...io, runId, workflowId }));
-      registered = true;
-      for (const d of summary.plan.decisions) ctl.note(`option chosen for ${d.code} (${d.object}): ${d.choice}`);
-      saga.add({ name: 'remove sync and shadow', undo: () => undoStep.rollbackGenericBeforeSwap(io), byHand: `drop the lichen_conversion_sync_forward trigger on ${target} and DROP TABLE ${summary.plan.names.shadow} (the table itself is untouched)` });
-      await ctl.phase('create shadow', () => lockStep.createGenericShadow(io));
-      await ctl.phase('install sync', () => lockStep.installGenericSync(io));
-      summary.copy = await ctl.phase('copy', () => copyActs(s.copyHeartbeatTimeoutSeconds).copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond }));
-      await ctl.phase('verify', async () => {
-        const p = await step.genericParity(io);
-        summary.parity = { match: p.match, count: p.table.count };
-        if (!p.match) throw ApplicationFailure.nonRetryable(`parity differs: ${target} ${p.table.count} rows (${p.table.sum}), shadow ${p.shadow.count} rows (${p.shadow.sum})`, 'ParityMismatch');
-      });
-      // An option chosen for a blocker (a key dropped or weakened, foreign keys dropped) is always approved at the swap.
-      const chosen = summary.plan!.decisions.map((d) => `${d.code} ${d.object}: ${d.choice}`);
-      if (chosen.length && !s.approveBeforeSwap) ctl.announceGates(['before-swap', 'drop-old-table']);
-      if (s.approveBeforeSwap || chosen.length) await ctl.gate('before-swap', `parity verified; approve the atomic swap of ${target}` + (chosen.length ? ` carrying out ${chosen.join('; ')}` : ''));
-      const post: PostSwapStatements = await step.genericPostSwapStatements(io);
-      // Added before the swap: swap back is a no-op when the swap did not happen (a crash inside it is covered).
-      saga.add({ name: SWAP_BACK, undo: () => undoStep.swapBackGeneric({ profile, post, lockTimeoutMs: s.lockTimeoutMs }), byHand: `rename ${target} → its shadow name and ${post.old} → ${target} in one transaction, then remove the reverse sync` });
-      summary.swap = await ctl.phase('swap', () => untilDone(ctl, 'SwapLockTimeout', () => lockStep.swapGeneric(io)));
-      await ctl.phase('post-swap check', async () => {
-        const p = await step.genericPostSwapParity({ profile, post });
-        summary.postSwap = { match: p.match, count: p.table.count };
-        if (!p.match) throw ApplicationFailure.nonRetryable(`post-swap check failed: ${target} ${p.table.count} rows, ${post.old} ${p.old.count} rows (the reverse sync lost a write)`, 'PostSwapCheckFailed');
-      });
-      await ctl.phase('retention', async () => {
-        await retentionWindow(ctl, {
-          minutes: s.retentionMinutes, tickMinutes: s.retentionCheckMinutes, old: post.old, table: target, into: (ret) => (summary.retention = ret),
-          check: async () => {
-            const h = await step.genericPostSwapParity({ profile, post });
-            const drifted = h.match ? [] : [`${post.old} ${h.old.count} rows, ${target} ${h.table.count} rows`];
-            return { ok: h.match, drifted, health: { reverseSyncParity: h.match } };
-          },
+      if (!c) {
+        summary.plan = await ctl.phase('preflight', () => step.planGenericConversion({ ...io, runId, workflowId }));
+        registered = true;
+        for (const d of summary.plan.decisions) ctl.note(`option chosen for ${d.code} (${d.object}): ${d.choice}`);
+        saga.add(undo('remove-shadow'));
+        await ctl.phase('create shadow', () => lockStep.createGenericShadow(io));
+        await ctl.phase('install sync', () => lockStep.installGenericSync(io));
+        summary.copy = await ctl.phase('copy', () => copyActs(s.copyHeartbeatTimeoutSeconds).copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond }));
+        await ctl.phase('verify', async () => {
+          const p = await step.genericParity(io);
+          summary.parity = { match: p.match, count: p.table.count };
+          if (!p.match) throw ApplicationFailure.nonRetryable(`parity differs: ${target} ${p.table.count} rows (${p.table.sum}), shadow ${p.shadow.count} rows (${p.shadow.sum})`, 'ParityMismatch');
         });
-      });
-      await dropGate(ctl, summary.retention, post.old);
-      await ctl.phase('drop old table', () => untilDone(ctl, 'DropWaits', () => lockStep.dropGenericOld({ profile, post, lockTimeoutMs: s.lockTimeoutMs })));
+        // An option chosen for a blocker (a key dropped or weakened, foreign keys dropped) is always approved at the swap.
+        const chosen = summary.plan!.decisions.map((d) => `${d.code} ${d.object}: ${d.choice}`);
+        if (chosen.length && !s.approveBeforeSwap) ctl.announceGates(['before-swap', 'drop-old-table']);
+        if (s.approveBeforeSwap || chosen.length) await ctl.gate('before-swap', `parity verified; approve the atomic swap of ${target}` + (chosen.length ? ` carrying out ${chosen.join('; ')}` : ''));
+        post = await step.genericPostSwapStatements(io);
+        // Added before the swap: swap back is a no-op when the swap did not happen (a crash inside it is covered).
+        saga.add(undo('swap-back'));
+        summary.swap = await ctl.phase('swap', () => untilDone(ctl, 'SwapLockTimeout', () => lockStep.swapGeneric(io)));
+        await ctl.phase('post-swap check', async () => {
+          const p = await step.genericPostSwapParity({ profile, post: post! });
+          summary.postSwap = { match: p.match, count: p.table.count };
+          if (!p.match) throw ApplicationFailure.nonRetryable(`post-swap check failed: ${target} ${p.table.count} rows, ${post!.old} ${p.old.count} rows (the reverse sync lost a write)`, 'PostSwapCheckFailed');
+        });
+      }
+      const old = post!;
+      if (!c || c.stage === 'retention') {
+        await checkpoint('retention');
+        await ctl.phase('retention', async () => {
+          await retentionWindow(ctl, {
+            minutes: s.retentionMinutes, tickMinutes: s.retentionCheckMinutes, old: old.old, table: target, into: (ret) => (summary.retention = ret),
+            resume: retention,
+            safePoint: async (p) => {
+              retention = p;
+              await checkpoint('retention');
+            },
+            check: async () => {
+              const h = await step.genericPostSwapParity({ profile, post: old });
+              const drifted = h.match ? [] : [`${old.old} ${h.old.count} rows, ${target} ${h.table.count} rows`];
+              return { ok: h.match, drifted, health: { reverseSyncParity: h.match } };
+            },
+          });
+        });
+        retention = undefined;
+      }
+      await checkpoint('drop');
+      await dropGate(ctl, summary.retention, old.old);
+      await ctl.phase('drop old table', () => untilDone(ctl, 'DropWaits', () => lockStep.dropGenericOld({ profile, post: old, lockTimeoutMs: s.lockTimeoutMs })));
       summary.droppedOldTable = true;
       saga.clear();
     });
@@ -116,8 +165,26 @@ export async function genericConversion(s: GenericConversionSettings): Promise<G
     ctl.setState('completed');
     return summary;
   } catch (err) {
+    if (isHandOver(err)) throw err; // continued as new: the next run goes on
     return rollBackGeneric(ctl, saga, summary, err, registered, profile, runId);
   }
+}
+
+type GenericStage = (typeof GENERIC_STAGES)[number];
+type GenericCompensationKey = 'remove-shadow' | 'swap-back';
+
+/** What a generic conversion run carries to the next (workflows/common/continuation.ts). */
+export interface GenericContinuation {
+  stage: GenericStage;
+  registryRunId: string;
+  registered: boolean;
+  planAt: number;
+  post?: PostSwapStatements;
+  retention?: RetentionProgress;
+  ctl: ControllerSnapshot;
+  summary: Omit<GenericConversionSummary, 'phases' | 'decisions' | 'rollbacks'>;
+  saga: GenericCompensationKey[];
+  chain: ChainInfo;
 }
 
 async function rollBackGeneric(ctl: RunController, saga: Saga, summary: GenericConversionSummary, err: unknown, registered: boolean, profile: string, runId: string): Promise<GenericConversionSummary> {

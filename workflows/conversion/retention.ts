@@ -1,7 +1,8 @@
 import { patched } from '@temporalio/workflow';
 import { PATCHES } from '../patches';
-import type { RunController } from '../common/run-controller';
+import type { RunController, WindowState } from '../common/run-controller';
 import { short, swapActs, type ConversionRun } from './run';
+import { conversionCheckpoint } from './continuation-state';
 
 /** What the retention window saw; part of both conversions' summaries. */
 export interface RetentionSummary {
@@ -22,16 +23,32 @@ export type RetentionCheck = () => Promise<{ ok: boolean; drifted: string[]; hea
  * of `end-retention` ends it early. Drift voids an approval of `drop-old-table` given before it
  * (a pre-approval): the drop then waits for a new approval whose reason names the drift.
  */
-export async function retentionWindow(ctl: RunController, o: { minutes: number; tickMinutes: number; old: string; table: string; check: RetentionCheck; into: (ret: RetentionSummary) => void }): Promise<RetentionSummary> {
-  const ret: RetentionSummary = { minutes: o.minutes, ended: 'elapsed', checks: 0, driftSeen: false };
+/** A retention window in progress: what a hand-over carries (bounded histories). */
+export interface RetentionProgress {
+  ret: RetentionSummary;
+  window: WindowState;
+}
+
+export async function retentionWindow(ctl: RunController, o: {
+  minutes: number; tickMinutes: number; old: string; table: string; check: RetentionCheck; into: (ret: RetentionSummary) => void;
+  /** The window a previous run began (it goes on where it stopped). */
+  resume?: RetentionProgress;
+  /** After each check: a safe point to hand over at, with the window's progress. */
+  safePoint?: (p: RetentionProgress) => Promise<void>;
+}): Promise<RetentionSummary> {
+  const ret: RetentionSummary = o.resume?.ret ?? { minutes: o.minutes, ended: 'elapsed', checks: 0, driftSeen: false };
+  const window: WindowState = o.resume?.window ?? {};
   o.into(ret); // in the summary from the start: an abort during the window keeps what it saw
   if (o.minutes === 0) return ret;
-  ctl.offerGate('end-retention');
+  // An approval of end-retention carried from the previous run still ends the window.
+  ctl.offerGate('end-retention', { keepApproval: !!o.resume });
   try {
     ret.ended = await ctl.window({
       minutes: o.minutes,
       tickMinutes: o.tickMinutes,
       endEarly: () => ctl.approved('end-retention') !== undefined,
+      state: window,
+      afterTick: o.safePoint ? () => o.safePoint!({ ret, window }) : undefined,
       tick: async () => {
         const h = await o.check();
         ret.checks++;
@@ -64,6 +81,11 @@ export async function retain(run: ConversionRun): Promise<void> {
   await ctl.phase('retention', async () => {
     await retentionWindow(ctl, {
       minutes: s.retentionMinutes, tickMinutes: s.retentionCheckMinutes, old: 'memory_records_old', table: 'memory_records', into: (ret) => (summary.retention = ret),
+      resume: run.locals.retention,
+      safePoint: async (p) => {
+        run.locals.retention = p;
+        await conversionCheckpoint(run, 'retention');
+      },
       check: async () => {
         const h = await short.retentionParity({ profile });
         const drifted = h.mismatched.map((m) => m.month.slice(0, 7));
@@ -71,6 +93,7 @@ export async function retain(run: ConversionRun): Promise<void> {
       },
     });
   });
+  run.locals.retention = undefined;
 }
 
 /** Runbook conversion step 8 (after its approval): drop memory_records_old. Nothing is left to undo. */

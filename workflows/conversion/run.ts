@@ -7,7 +7,10 @@ import { Saga } from '../common/saga';
 import { BARRIER_STEP, LONG_COPY, SHORT_STEP } from '../common/timeouts';
 import type { ConversionSettings } from '../conversion-input';
 import type { RecordedDecision, RollbackRecord, RunStatus } from '../types';
-import type { RetentionSummary } from './retention';
+import type { RetentionProgress, RetentionSummary } from './retention';
+import type { ChainInfo } from '../common/continuation';
+import type { RecordCursor } from '../../activities/conversion';
+import type { ConversionStage } from './stages';
 
 export type ConversionOutcome = 'completed' | 'rolled-back' | 'aborted';
 
@@ -29,6 +32,8 @@ export interface ConversionSummary {
   rollbacks: RollbackRecord[];
   phases: RunStatus['phases'];
   decisions: RecordedDecision[];
+  /** The chain of runs this summary ends (bounded histories): the runs before the last. */
+  history?: { runs: number; continuedAt: ChainInfo['previous'] };
 }
 
 const SWAP_STEP = { ...SHORT_STEP, startToCloseTimeout: '10 minutes', heartbeatTimeout: '1 minute' } as const;
@@ -55,6 +60,7 @@ export interface ConversionRun {
   readonly ctl: RunController;
   readonly saga: Saga;
   readonly summary: ConversionSummary;
+  /** `runId` of the chain's first run: the run registry's key. */
   readonly runId: string;
   readonly workflowId: string;
   /** Activities take the connection profile as `profile`. */
@@ -65,9 +71,24 @@ export interface ConversionRun {
   readonly swapInput: { profile: string; lock: ConversionSettings['lock']; sync: ConversionSettings['sync']; target: string; barrierTimeoutSeconds: number };
   /** The run registry has this run (preflight passed): the ending closes its entry. */
   registered: boolean;
+  /** The input as given (without `continued`): what a hand-over starts the next run with. */
+  readonly rawInput: Record<string, unknown>;
+  /** Where the run is (what a hand-over resumes at); 'preflight' in a fresh run. */
+  stage: ConversionStage;
+  /** What steps pass to later steps, kept here so a hand-over carries it. */
+  locals: ConversionLocals;
+  chain: ChainInfo;
 }
 
-export function startConversion(s: ConversionSettings): ConversionRun {
+export interface ConversionLocals {
+  /** The heap's months (preflight → shadow). */
+  months?: string[];
+  /** A copy in progress: where the next slice starts. */
+  copy?: { upperBound: RecordCursor | null; cursor: RecordCursor; elapsedMs: number };
+  retention?: RetentionProgress;
+}
+
+export function startConversion(s: ConversionSettings, rawInput: Record<string, unknown> = {}): ConversionRun {
   const ctl = new RunController('heapToPartitionedConversion', s.target, 'conversion', [...(s.approveBeforeSwap ? ['before-swap'] : []), 'drop-old-table']);
   const { runId, workflowId } = workflowInfo();
   const profile = s.connectionProfile;
@@ -84,6 +105,10 @@ export function startConversion(s: ConversionSettings): ConversionRun {
     appSync: { profile, target: s.target, barrierTimeoutSeconds: s.appBarrierTimeoutSeconds },
     swapInput: { profile, lock: s.lock, sync: s.sync, target: s.target, barrierTimeoutSeconds: s.appBarrierTimeoutSeconds },
     registered: false,
+    rawInput,
+    stage: 'preflight',
+    locals: {},
+    chain: { previous: [] },
   };
 }
 

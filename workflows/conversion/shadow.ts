@@ -1,4 +1,5 @@
-import { rollbackActs, short, type ConversionRun } from './run';
+import { short, type ConversionRun } from './run';
+import { conversionCompensation } from './compensations';
 
 /**
  * Runbook conversion step 1: create the partitioned shadow (memory_records_partitioned) with
@@ -7,11 +8,7 @@ import { rollbackActs, short, type ConversionRun } from './run';
  */
 export async function createShadow(run: ConversionRun, months: string[]): Promise<void> {
   const { ctl, s, profile } = run;
-  run.saga.add({
-    name: 'remove sync and shadow',
-    undo: () => rollbackActs.removeShadow({ profile, lock: s.lock }),
-    byHand: 'drop the sync trigger on memory_records and DROP TABLE memory_records_partitioned (memory_records itself is untouched)',
-  });
+  run.saga.add(conversionCompensation(run, 'remove-shadow'));
   const shadow = await ctl.phase('create shadow', () => short.createShadow({ profile, months, premakeMonths: s.premakeMonths }));
   run.summary.partitions = shadow.partitions;
 }

@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import { isFailureOfType } from '../common/failures';
-import { rollbackActs, short, swapActs, type ConversionRun } from './run';
+import { short, swapActs, type ConversionRun } from './run';
+import { conversionCompensation } from './compensations';
 
-/** The name of the swap's undo (the ending tells a rollback after the swap by it). */
-export const SWAP_BACK = 'swap back';
+export { SWAP_BACK } from './compensations';
 
 /**
  * Runbook conversion step 5: the atomic swap (renames in one transaction, bounded
@@ -28,11 +28,7 @@ export async function swap(run: ConversionRun): Promise<void> {
       }
     }
   });
-  run.saga.add({
-    name: SWAP_BACK,
-    undo: () => rollbackActs.swapBack(run.swapInput),
-    byHand: 'rename memory_records → memory_records_partitioned and memory_records_old → memory_records in one transaction, then remove the reverse sync',
-  });
+  run.saga.add(conversionCompensation(run, 'swap-back'));
 }
 
 /** Runbook conversion step 6: the partitioned table serves reads and writes as the heap did. */

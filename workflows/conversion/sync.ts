@@ -1,4 +1,5 @@
-import { barrier, rollbackActs, swapActs, type ConversionRun } from './run';
+import { barrier, swapActs, type ConversionRun } from './run';
+import { conversionCompensation } from './compensations';
 
 /**
  * Runbook conversion step 2: keep the shadow in sync with every write — a row trigger on the
@@ -11,11 +12,7 @@ export async function installSync(run: ConversionRun): Promise<void> {
     await ctl.phase('install sync', () => swapActs.installForwardSync({ profile, lock: s.lock }));
     return;
   }
-  run.saga.add({
-    name: 'remove the app mirror',
-    undo: () => rollbackActs.removeAppMirror({ ...run.appSync, reason: 'conversion rolled back: the app stops mirroring into the shadow' }),
-    byHand: 'set cutover_control.mirror_table of memory_records to NULL (UPDATE cutover_control, epoch + 1) and check every live instance acknowledged the new epoch',
-  });
+  run.saga.add(conversionCompensation(run, 'remove-app-mirror'));
   await ctl.phase('install sync', async () => {
     const r = await barrier.installAppMirror({ ...run.appSync, mirrorTable: 'memory_records_partitioned' });
     ctl.note(`the app mirrors every write into memory_records_partitioned from control epoch ${r.epoch}` + (r.acknowledged.length ? ` (acknowledged by ${r.acknowledged.join(', ')})` : ''));
