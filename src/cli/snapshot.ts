@@ -37,6 +37,8 @@ export async function snapshot(client: Client, workflowId: string): Promise<RunS
       h.status(),
       new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), QUERY_TIMEOUT_MS).unref()),
     ]).catch(() => undefined);
+  } else if (d.status.name === 'CONTINUED_AS_NEW') {
+    // Only seen when asked for a run of the chain by id: its successor carries the status.
   } else if (d.status.name === 'COMPLETED') {
     s.result = await h.result();
   } else {
@@ -51,6 +53,8 @@ export async function snapshot(client: Client, workflowId: string): Promise<RunS
 /** The run's verdict for exit codes: 0 when it completed as intended, 1 otherwise. */
 export function verdictOf(s: RunSnapshot): { done: boolean; ok: boolean; outcome: string } {
   if (s.execution === 'RUNNING') return { done: false, ok: true, outcome: s.status?.state ?? 'running' };
+  // A run that handed over to the next of its chain (bounded histories): the chain goes on.
+  if (s.execution === 'CONTINUED_AS_NEW') return { done: false, ok: true, outcome: 'continued as new' };
   if (s.execution !== 'COMPLETED') return { done: true, ok: false, outcome: s.execution.toLowerCase() };
   // `status`: the result field of conversions finished before it was named `outcome`.
   const outcome = String(s.result?.outcome ?? s.result?.status ?? 'completed');
