@@ -8,6 +8,8 @@ import type { ConversionSummary } from '../../workflows/conversion';
 import { driveRetentionDrift, RETENTION_DRIFT_INPUT } from './conversion-scenarios';
 import { useTestDatabase } from '../helpers/db';
 import { startWorker } from '../conversion/harness';
+import { fetchRunChain } from '../../src/audit/chain';
+import { approveUpdate } from '../../workflows/messages';
 
 /**
  * Records the conversion histories replayed by replay.test.ts (beside record-histories.ts,
@@ -49,5 +51,21 @@ describe('records conversion histories for the replay tests', () => {
       await env.running;
       await env.profiles.close();
     }
+  });
+
+  // Bounded histories: one conversion over a chain of runs (a 100-event budget): handed over
+  // in the copy or between steps, and in retention. The first run and one that starts from
+  // carried state.
+  it.skipIf(only && !only.includes('continued-conversion'))('records continued-conversion', async () => {
+    const { taskQueue } = await scenario();
+    const workflowId = 'fixture-continued-conversion';
+    const input = { nonProduction: true, retentionMinutes: 0.4, retentionCheckMinutes: 0.05, approvals: { beforeSwap: false }, copy: { batchSize: 100, sliceSeconds: 1, maxRowsPerSecond: 250 }, history: { maxEvents: 100 } };
+    const h = await temporal.client.workflow.start('heapToPartitionedConversion', { taskQueue, workflowId, args: [input] });
+    await h.executeUpdate(approveUpdate, { args: [{ operator: 'frank', reason: 'pre-approved: drop after retention', gate: 'drop-old-table' }] });
+    expect(((await h.result()) as ConversionSummary).outcome).toBe('completed');
+    const chain = await fetchRunChain(temporal.client.workflow, workflowId);
+    expect(chain.length).toBeGreaterThanOrEqual(3);
+    write('continued-conversion-first-run', workflowId, historyToJSONObject(chain[0] as never));
+    write('continued-conversion-middle-run', workflowId, historyToJSONObject(chain[1] as never));
   });
 });
