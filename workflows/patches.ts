@@ -98,7 +98,7 @@ export const PATCHES = {
     changed:
       'A run whose history passed its budget (input history.maxEvents / maxBytes) continues as new at the next safe point, carrying its state (before: one history per run, however long). Asked only when over budget, so histories that never passed it replay without the marker.',
     oldPathFixtures: ['happy-path'],
-    newPathFixtures: ['continued-production-first-run', 'continued-production-middle-run'],
+    newPathFixtures: ['continued-production-first-run', 'continued-production-middle-run', 'continued-conversion-first-run'],
     deprecateWhen: 'Never: the hand-over is the design. The patch only guards runs that were already over budget when the code was deployed.',
   },
 } as const satisfies Record<string, PatchEntry>;

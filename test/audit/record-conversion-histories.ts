@@ -54,8 +54,8 @@ describe('records conversion histories for the replay tests', () => {
   });
 
   // Bounded histories: one conversion over a chain of runs (a 100-event budget): handed over
-  // in the copy or between steps, and in retention. The first run and one that starts from
-  // carried state.
+  // in the copy or between steps, or in retention. The first run and the last (which starts
+  // from carried state).
   it.skipIf(only && !only.includes('continued-conversion'))('records continued-conversion', async () => {
     const { taskQueue } = await scenario();
     const workflowId = 'fixture-continued-conversion';
@@ -64,8 +64,8 @@ describe('records conversion histories for the replay tests', () => {
     await h.executeUpdate(approveUpdate, { args: [{ operator: 'frank', reason: 'pre-approved: drop after retention', gate: 'drop-old-table' }] });
     expect(((await h.result()) as ConversionSummary).outcome).toBe('completed');
     const chain = await fetchRunChain(temporal.client.workflow, workflowId);
-    expect(chain.length).toBeGreaterThanOrEqual(3);
+    expect(chain.length).toBeGreaterThanOrEqual(2);
     write('continued-conversion-first-run', workflowId, historyToJSONObject(chain[0] as never));
-    write('continued-conversion-middle-run', workflowId, historyToJSONObject(chain[1] as never));
+    write('continued-conversion-last-run', workflowId, historyToJSONObject(chain[chain.length - 1] as never));
   });
 });
