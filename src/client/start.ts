@@ -44,7 +44,11 @@ export function defaultWorkflowId(kind: WorkflowKind, target: string): string {
 }
 
 /** Local validation with the workflow's own rules: a bad input fails before anything is sent. */
-function validated<T>(fn: () => T): T {
+function validated<T>(fn: () => T, input?: unknown): T {
+  // The carried state of a run that continued as new: only the workflow writes it.
+  if (typeof input === 'object' && input !== null && 'continued' in input) {
+    throw new InvalidCutoverInputError('continued', 'continued: written by the workflow itself when a run continues as new (bounded histories); a start never sets it');
+  }
   try {
     return fn();
   } catch (err) {
@@ -87,7 +91,7 @@ async function start<W extends Workflow>(
 
 /** Validates a start input with the workflow's own rules (no connection needed). Throws InvalidCutoverInputError. */
 export function validateStartInput(kind: WorkflowKind, input: unknown): ProductionSettings | ConversionSettings | MaintenanceSettings {
-  return validated(() => (kind === 'production' ? parseProductionInput(input) : kind === 'conversion' ? parseConversionInput(input) : parseMaintenanceInput(input)));
+  return validated(() => (kind === 'production' ? parseProductionInput(input) : kind === 'conversion' ? parseConversionInput(input) : parseMaintenanceInput(input)), input);
 }
 
 /** Starts `productionCutover`. Throws InvalidCutoverInputError or CutoverAlreadyRunningError. */
@@ -96,7 +100,7 @@ export async function startProductionCutover(
   input: ProductionCutoverInput,
   opts: StartOptions = {},
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof productionCutover> & { resolved: ProductionSettings }> {
-  const resolved = validated(() => parseProductionInput(input));
+  const resolved = validated(() => parseProductionInput(input), input);
   const h = await start<typeof productionCutover>(client, 'production', resolved.target, input, summarizeProduction(resolved), opts);
   return Object.assign(h, { resolved });
 }
@@ -107,7 +111,7 @@ export async function startConversion(
   input: ConversionInput,
   opts: StartOptions = {},
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof heapToPartitionedConversion> & { resolved: ConversionSettings }> {
-  const resolved = validated(() => parseConversionInput(input));
+  const resolved = validated(() => parseConversionInput(input), input);
   const h = await start<typeof heapToPartitionedConversion>(client, 'conversion', resolved.target, input, summarizeConversion(resolved), opts);
   return Object.assign(h, { resolved });
 }

@@ -24,6 +24,11 @@ describe('typed client library', () => {
     expect(err).toBeInstanceOf(InvalidCutoverInputError);
     expect((err as InvalidCutoverInputError).field).toBe('target');
     await expect(getCutoverHandle(temporal.client, workflowId).describe()).rejects.toBeInstanceOf(CutoverNotFoundError);
+    // The state a run carries when it continues as new is never a start's to give.
+    const carried = await startProductionCutover(temporal.client, { nonProduction: true, continued: { stage: 'final' } as never }, { workflowId, taskQueue: 'unused' }).catch((e: unknown) => e);
+    expect(carried).toBeInstanceOf(InvalidCutoverInputError);
+    expect((carried as InvalidCutoverInputError).field).toBe('continued');
+    await expect(getCutoverHandle(temporal.client, workflowId).describe()).rejects.toBeInstanceOf(CutoverNotFoundError);
   });
 
   it('starts a run, queries it, surfaces validator rejections, refuses a second start and aborts', async () => {

@@ -178,7 +178,18 @@ function hugeCase(field: string): HostileCase {
   return { name: `${field}: a 10 MB string`, input: at(field, hugeString()), field, pureOnly: true };
 }
 
+/** The history budget and the carried state of a continued run (bounded histories). */
+const HISTORY_CASES: HostileCase[] = [
+  { name: 'a history budget too small to make progress', input: { history: { maxEvents: 5 } }, field: 'history.maxEvents' },
+  { name: 'a history budget past Temporal\'s limit', input: { history: { maxEvents: 60_000 } }, field: 'history.maxEvents' },
+  { name: 'a history byte budget past Temporal\'s limit', input: { history: { maxBytes: 60 * 1024 * 1024 } }, field: 'history.maxBytes' },
+  { name: 'an unknown history field', input: { history: { maxRuns: 3 } }, field: 'history.maxRuns' },
+  { name: 'continued state with a stage the workflow does not have', input: { continued: { stage: 'drop-everything' } }, field: 'continued.stage' },
+  { name: 'continued state that is not an object', input: { continued: 'final' }, field: 'continued' },
+];
+
 const PRODUCTION: HostileCase[] = [
+  ...HISTORY_CASES,
   ...structural('backfill'),
   ...crossProduct([
     { path: 'target', kind: 'identifier' },
@@ -208,6 +219,7 @@ const PRODUCTION: HostileCase[] = [
 ];
 
 const CONVERSION: HostileCase[] = [
+  ...HISTORY_CASES,
   ...structural('copy'),
   ...crossProduct([
     { path: 'target', kind: 'identifier' },
