@@ -67,16 +67,25 @@ export function sizedRows(code: 'B6' | 'B7', rows: number, budget = inProcessRow
 }
 
 /**
- * Refuses, before anything starts, a --rows that B1/B3 could not hold in this process's heap
- * (they would die of a heap out-of-memory error half-way); B6 and B7 are capped instead.
+ * Refuses, before anything starts, a size that B1/B3 could not hold in this process's heap
+ * (they would die of a heap out-of-memory error half-way): the largest of `sizes`, whether it
+ * came from --rows, --sizes or the full run's defaults; B6 and B7 are capped instead.
  */
-export function checkSizes(opts: BenchOptions, budget = inProcessRowBudget()): void {
+export function checkSizes(opts: Pick<BenchOptions, 'only' | 'rows' | 'sizes' | 'sizesFrom'>, budget = inProcessRowBudget()): void {
   const over = (['B1', 'B3'] as const).filter((c) => opts.only.has(c));
-  if (over.length === 0 || opts.rows <= budget) return;
+  const largest = Math.max(...opts.sizes);
+  if (over.length === 0 || largest <= budget) return;
   const heapMB = Math.round((budget * STORE_BYTES_PER_RECORD) / HEAP_SHARE / 2 ** 20);
+  const what =
+    opts.sizesFrom === '--rows'
+      ? `--rows ${largest}`
+      : opts.sizesFrom === '--sizes'
+        ? `--sizes ${opts.sizes.join(',')} (${largest} rows)`
+        : `the ${opts.sizesFrom}'s largest size (${largest} rows; sizes ${opts.sizes.join(', ')})`;
+  const use = opts.sizesFrom === '--rows' ? `--rows ≤ ${budget}` : `--sizes with every size ≤ ${budget} (or --rows ≤ ${budget} for one size)`;
   throw new BenchUsageError(
-    `--rows ${opts.rows} is too large for ${over.join(' and ')}: they hold every row in this process's memory stores (~${STORE_BYTES_PER_RECORD} B per record), ` +
+    `${what} is too large for ${over.join(' and ')}: they hold every row in this process's memory stores (~${STORE_BYTES_PER_RECORD} B per record), ` +
       `and its heap (${heapMB} MB V8 limit, ${HEAP_SHARE * 100}% for the stores) holds ${budget}. ` +
-      `Use --rows ≤ ${budget}, leave ${over.join('/')} out with --only, or give Node a larger heap (NODE_OPTIONS=--max-old-space-size=…).`,
+      `Use ${use}, leave ${over.join('/')} out with --only, or give Node a larger heap (NODE_OPTIONS=--max-old-space-size=…).`,
   );
 }

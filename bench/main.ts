@@ -14,7 +14,7 @@ import { applyPlan } from '../src/migrations/runner';
 import { projectRoot } from '../src/devenv/paths';
 import { monthsBetween } from '../activities/lib/months';
 import { BenchUsageError, parseBenchArgs, type BenchCode, type BenchOptions } from './options';
-import { machineInfo, ratio, writeResults, updateReadme, type BenchEntry, type BenchResults } from './report';
+import { growthOf, machineInfo, ratio, writeResults, updateReadme, type BenchEntry, type BenchResults } from './report';
 import { benchDatabase, postgresVersion, secretsFor } from './env';
 import { phase2Apps } from './apps';
 import { DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_ROWS, instanceRefs, measureB1 } from './b1-backfill';
@@ -42,19 +42,23 @@ interface Ctx {
   guard: ReturnType<typeof guardServers>;
 }
 
+/** A figure measured at several sizes is skipped once, not once per size. */
+function skip(ctx: Ctx, name: string, why: string): void {
+  if (!ctx.skipped.some((s) => s.name === name)) ctx.skipped.push({ name, why });
+}
+
 function entry(e: Omit<BenchEntry, 'ratio' | 'met' | 'notes'> & { ratio?: number; met: (r: number) => boolean; notes: string[] }): BenchEntry {
   const r = e.ratio ?? ratio(e.ours, e.reference);
   const met = e.met(r);
   const full: BenchEntry = { ...e, ratio: r, met, notes: '' };
   full.notes = [...e.notes, ...(met ? [] : [explain(full)])].filter(Boolean).join(' ');
-  log(`${e.name}: ours ${e.ours} vs ${e.reference} ${e.unit} → ratio ${r} (target ${e.target}: ${met ? 'met' : 'MISSED'})`);
+  log(`${e.name}${e.size !== undefined ? ` at ${e.size} rows` : ''}: ours ${e.ours} vs ${e.reference} ${e.unit} → ratio ${r} (target ${e.target}: ${met ? 'met' : 'MISSED'})`);
   return full;
 }
 
 /** B1 and B3 share one state: the backfill of B1 leaves Postgres equal to the memory stores, which B3 verifies. */
-async function b1b3(ctx: Ctx): Promise<void> {
+async function b1b3(ctx: Ctx, rows: number): Promise<void> {
   const { opts, pg } = ctx;
-  const rows = opts.rows;
   const db = await benchDatabase(pg, 'partitioned', 'b1');
   const limitDb = await benchDatabase(pg, 'partitioned', 'b1limit');
   const apps = await phase2Apps(db.url, 2, rows, MONTHS);
@@ -64,7 +68,7 @@ async function b1b3(ctx: Ctx): Promise<void> {
       log(`B1: backfill of ${rows} rows from 2 instances vs COPY FROM STDIN`);
       const f = await measureB1(deps, apps, limitDb, recentMonths(MONTHS));
       ctx.entries.push(entry({
-        name: 'B1 backfill memory→Postgres rows/s', ours: f.oursRowsPerSec, reference: f.copyRowsPerSec, unit: 'rows/s', rows: f.rows,
+        name: 'B1 backfill memory→Postgres rows/s', ours: f.oursRowsPerSec, reference: f.copyRowsPerSec, unit: 'rows/s', rows: f.rows, size: rows,
         target: 'ratio ≥ 0.7', met: (r) => r >= 0.7,
         notes: [`ours: backfillChunk (the admin export streamed as COPY text, slabs of ${DEFAULT_BATCH_SIZE} COPY'd into a staging table and applied by one guarded statement each, two in flight; chunk ${DEFAULT_CHUNK_ROWS}; one lane) from 2 instances, ${Math.round(f.oursMs)} ms; reading the export stream alone takes ${Math.round(f.exportMs)} ms; limit: COPY FROM STDIN on one connection, ${Math.round(f.copyMs)} ms.`],
       }));
@@ -78,7 +82,7 @@ async function b1b3(ctx: Ctx): Promise<void> {
       const months = monthsBetween(new Date(recentMonths(MONTHS)[0]), new Date());
       const f = await measureB3(deps, db.pool, instanceRefs(apps), months);
       ctx.entries.push(entry({
-        name: 'B3 parity verification rows/s', ours: f.oursRowsPerSec, reference: f.limitRowsPerSec, unit: 'rows/s', rows: f.rows,
+        name: 'B3 parity verification rows/s', ours: f.oursRowsPerSec, reference: f.limitRowsPerSec, unit: 'rows/s', rows: f.rows, size: rows,
         target: 'ratio ≥ 0.7', met: (r) => r >= 0.7,
         notes: [`ours: verifyMonth × ${f.months} months (Postgres checksum + every instance's checksum over HTTP); limit: one scan summing the checksum's row expression (md5); sum(hashtext(t::text)) scans at ${f.hashtextRowsPerSec} rows/s.`],
       }));
@@ -90,9 +94,8 @@ async function b1b3(ctx: Ctx): Promise<void> {
   }
 }
 
-async function b2(ctx: Ctx): Promise<void> {
-  const { opts, pg } = ctx;
-  const rows = opts.rows;
+async function b2(ctx: Ctx, rows: number): Promise<void> {
+  const { pg } = ctx;
   log(`B2: copy of ${rows} heap rows vs INSERT … SELECT`);
   const db = await benchDatabase(pg, 'heap', 'b2');
   try {
@@ -100,7 +103,7 @@ async function b2(ctx: Ctx): Promise<void> {
     await prepareShadow(db.profiles, MONTHS);
     const f = await measureB2(db.pool, db.profiles, rows);
     ctx.entries.push(entry({
-      name: 'B2 heap→partitioned copy rows/s', ours: f.oursRowsPerSec, reference: f.limitRowsPerSec, unit: 'rows/s', rows,
+      name: 'B2 heap→partitioned copy rows/s', ours: f.oursRowsPerSec, reference: f.limitRowsPerSec, unit: 'rows/s', rows, size: rows,
       target: 'ratio ≥ 0.8', met: (r) => r >= 0.8,
       notes: [`ours: copyHeapSlice (batch 2000, ${f.batches} batches, keyset + FOR SHARE + guarded upsert); limit: one INSERT … SELECT (best of ${f.limitRuns.join(' / ')} rows/s).`],
     }));
@@ -108,25 +111,24 @@ async function b2(ctx: Ctx): Promise<void> {
     await runOurCopy(db.profiles);
     const p = await measureConversionParity(db.pool);
     ctx.entries.push(entry({
-      name: 'B3b conversion parity (heap↔shadow) rows/s', ours: p.oursRowsPerSec, reference: p.limitRowsPerSec, unit: 'rows/s', rows: p.rows,
+      name: 'B3b conversion parity (heap↔shadow) rows/s', ours: p.oursRowsPerSec, reference: p.limitRowsPerSec, unit: 'rows/s', rows: p.rows, size: rows,
       target: 'ratio ≥ 0.7', met: (r) => r >= 0.7,
       notes: ['ours: compareMonths (per month, both tables, one repeatable-read snapshot); limit: bare checksum scans of both tables.'],
     }));
   } finally {
     await db.drop();
   }
-  await b2partman(ctx);
+  await b2partman(ctx, rows);
 }
 
-async function b2partman(ctx: Ctx): Promise<void> {
+async function b2partman(ctx: Ctx, rows: number): Promise<void> {
   const server = partmanServerUrl();
   const name = 'B2b heap→partitioned copy vs pg_partman partition_data_proc rows/s';
   if ('why' in server) {
     log(`B2b skipped: ${server.why}`);
-    ctx.skipped.push({ name, why: server.why });
+    skip(ctx, name, server.why);
     return;
   }
-  const rows = ctx.opts.rows;
   const dbName = `bench_partman_${process.pid}`;
   let url: string;
   try {
@@ -134,7 +136,7 @@ async function b2partman(ctx: Ctx): Promise<void> {
   } catch (err) {
     const why = `the pg_partman server did not accept a connection (${(err as Error).message}); start it with scripts/install-partman.sh`;
     log(`B2b skipped: ${why}`);
-    ctx.skipped.push({ name, why });
+    skip(ctx, name, why);
     return;
   }
   log(`B2b: our copy vs partition_data_proc, ${rows} rows, on the pg_partman server`);
@@ -155,7 +157,7 @@ async function b2partman(ctx: Ctx): Promise<void> {
     const ours = await runOurCopy(profiles);
     const oursRate = Math.round((ours.rows * 1000) / ours.ms);
     ctx.entries.push(entry({
-      name, ours: oursRate, reference: pm.rowsPerSec, unit: 'rows/s', rows,
+      name, ours: oursRate, reference: pm.rowsPerSec, unit: 'rows/s', rows, size: rows,
       target: 'ratio > 1 (faster than partition_data_proc)', met: (r) => r > 1,
       notes: [`same server (${version}, pg_partman ${pm.version}), same data; partition_data_proc with p_wait 0 (no pause between its monthly batches), moving from a copy of the heap into a create_parent('native','monthly') table.`],
     }));
@@ -258,28 +260,44 @@ async function main(): Promise<void> {
   const opts = parseBenchArgs(process.argv.slice(2));
   checkSizes(opts);
   const t0 = Date.now();
-  log(`starting Postgres (${opts.quick ? 'quick' : 'full'} run, rows ${opts.rows}, write rate ${opts.writeRate}/s, only ${[...opts.only].join(',')})`);
+  log(`starting Postgres (${opts.quick ? 'quick' : 'full'} run, B1–B3 at ${opts.sizes.join(' and ')} rows, B4–B7 from rows ${opts.rows}, write rate ${opts.writeRate}/s, only ${[...opts.only].join(',')})`);
   const pg = await startPostgres();
   const guard = guardServers({ dataDir: pg.dataDir, cleanup: () => pg.stop() });
   const ctx: Ctx = { opts, pg, entries: [], skipped: [], guard };
   try {
     const admin = new Pool({ connectionString: pg.url, max: 1 });
     const version = await postgresVersion(admin).finally(() => admin.end());
-    const steps: [BenchCode[], (c: Ctx) => Promise<void>][] = [
-      [['B1', 'B3'], b1b3],
-      [['B2'], b2],
-      [['B4'], b4],
-      [['B5'], b5],
-      [['B6'], b6],
-      [['B7'], b7],
+    // B1–B3 (and B2b, B3b) once per size, smallest first, each against its limit at that size;
+    // B4–B7 once, at the sizes they derive from --rows.
+    const steps: [string, BenchCode[], (c: Ctx) => Promise<void>][] = [
+      ...opts.sizes.flatMap((n): [string, BenchCode[], (c: Ctx) => Promise<void>][] => [
+        [`B1/B3 at ${n}`, ['B1', 'B3'], (c) => b1b3(c, n)],
+        [`B2 at ${n}`, ['B2'], (c) => b2(c, n)],
+      ]),
+      ['B4', ['B4'], b4],
+      ['B5', ['B5'], b5],
+      ['B6', ['B6'], b6],
+      ['B7', ['B7'], b7],
     ];
-    for (const [codes, run] of steps) if (codes.some((c) => opts.only.has(c))) await run(ctx);
+    const timings: { step: string; seconds: number }[] = [];
+    for (const [step, codes, run] of steps) {
+      if (!codes.some((c) => opts.only.has(c))) continue;
+      const s0 = Date.now();
+      await run(ctx);
+      timings.push({ step, seconds: Math.round((Date.now() - s0) / 1000) });
+      log(`${step}: ${timings[timings.length - 1].seconds} s (${Math.round((Date.now() - t0) / 1000)} s so far)`);
+    }
     const results: BenchResults = {
       machine: machineInfo(version),
       quick: opts.quick,
-      options: { rows: opts.rows, writeRate: opts.writeRate, only: [...opts.only], modeSeconds: opts.modeSeconds, seconds: Math.round((Date.now() - t0) / 1000) },
+      options: {
+        rows: opts.rows, sizes: opts.sizes, sizesFrom: opts.sizesFrom, writeRate: opts.writeRate, only: [...opts.only], modeSeconds: opts.modeSeconds,
+        seconds: Math.round((Date.now() - t0) / 1000),
+      },
       entries: ctx.entries,
       skipped: ctx.skipped,
+      growth: growthOf(ctx.entries),
+      steps: timings,
     };
     const out = writeResults(path.join(projectRoot, 'bench', 'results'), results);
     log(`done in ${Math.round((Date.now() - t0) / 1000)} s: ${path.relative(projectRoot, out.json)}, ${path.relative(projectRoot, out.md)}`);

@@ -5,10 +5,26 @@
 export const BENCH_CODES = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7'] as const;
 export type BenchCode = (typeof BENCH_CODES)[number];
 
+/** The sizes of B1, B2 and B3 in a full run: each figure at both, to show how it grows. */
+export const FULL_SIZES = [100_000, 1_000_000] as const;
+/** Base row count of B4–B7 in a full run (B4 and B6 at 5 × rows and a tenth of that, B7 at 2 × rows). */
+export const FULL_ROWS = 200_000;
+export const QUICK_ROWS = 20_000;
+export const MIN_ROWS = 1000;
+export const MAX_ROWS = 10_000_000;
+export const MAX_SIZES = 4;
+
 export interface BenchOptions {
   quick: boolean;
-  /** Base row count (B1, B2, B3, B7; B4 and B6 use rows/10 and rows). */
+  /** Base row count of B4–B7 (B4 and B6 use 5 × rows and a tenth of that, B7 2 × rows). */
   rows: number;
+  /**
+   * The sizes B1, B2 (B2b) and B3 (B3b) are measured at, ascending, each against its limit at
+   * the same size: 100k and 1M in a full run, 20k with --quick, [N] with --rows N, or --sizes.
+   */
+  sizes: number[];
+  /** Where `sizes` came from, so a refusal can name the flag to change. */
+  sizesFrom: 'full run' | '--quick' | '--rows' | '--sizes';
   /** Writes per second of the steady load in B4 and B5. */
   writeRate: number;
   only: Set<BenchCode>;
@@ -18,7 +34,7 @@ export interface BenchOptions {
 
 export class BenchUsageError extends Error {
   constructor(message: string) {
-    super(`${message}\nusage: npm run bench -- [--quick] [--rows N] [--write-rate N] [--only B1,B4]`);
+    super(`${message}\nusage: npm run bench -- [--quick] [--rows N] [--sizes N,M] [--write-rate N] [--only B1,B4]`);
     this.name = 'BenchUsageError';
   }
 }
@@ -31,9 +47,31 @@ function positiveInt(flag: string, raw: string | undefined, min: number, max: nu
   return n;
 }
 
+/** "100000", "100k", "1M", "1_000_000" → the integer; anything else → NaN. */
+function parseCount(raw: string): number {
+  const m = /^(\d[\d_]*)([kKmM]?)$/.exec(raw.trim());
+  if (!m) return Number.NaN;
+  const n = Number(m[1].replace(/_/g, ''));
+  return m[2] === '' ? n : n * (m[2].toLowerCase() === 'k' ? 1000 : 1_000_000);
+}
+
+/** `--sizes 100000,1000000` (or 100k,1M): distinct sizes, ascending, each within --rows' bounds. */
+export function parseSizes(raw: string | undefined): number[] {
+  const parts = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const sizes = parts.map(parseCount);
+  const bad = parts.filter((_, i) => !Number.isInteger(sizes[i]) || sizes[i] < MIN_ROWS || sizes[i] > MAX_ROWS);
+  if (parts.length === 0 || bad.length) {
+    throw new BenchUsageError(`--sizes takes a comma-separated list of row counts from ${MIN_ROWS} to ${MAX_ROWS} (100k and 1M allowed); got ${JSON.stringify(raw ?? null)}`);
+  }
+  const distinct = [...new Set(sizes)].sort((a, b) => a - b);
+  if (distinct.length > MAX_SIZES) throw new BenchUsageError(`--sizes takes at most ${MAX_SIZES} sizes (each one runs B1, B2 and B3 again); got ${distinct.length}`);
+  return distinct;
+}
+
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   let quick = false;
   let rows: number | undefined;
+  let sizes: number[] | undefined;
   let writeRate = 300;
   let only = new Set<BenchCode>(BENCH_CODES);
   for (let i = 0; i < argv.length; i++) {
@@ -45,7 +83,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         quick = true;
         break;
       case '--rows':
-        rows = positiveInt('--rows', value(), 1000, 10_000_000);
+        rows = positiveInt('--rows', value(), MIN_ROWS, MAX_ROWS);
+        break;
+      case '--sizes':
+        sizes = parseSizes(value());
         break;
       case '--write-rate':
         writeRate = positiveInt('--write-rate', value(), 1, 5000);
@@ -62,5 +103,15 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         throw new BenchUsageError(`unknown argument ${JSON.stringify(a)}`);
     }
   }
-  return { quick, rows: rows ?? (quick ? 20_000 : 200_000), writeRate, only, modeSeconds: quick ? 4 : 15 };
+  // --rows N alone keeps its single-size meaning (every figure from N); --sizes sets B1–B3's sizes
+  // and leaves --rows (or the run's default) to B4–B7.
+  const base = rows ?? (quick ? QUICK_ROWS : FULL_ROWS);
+  const [chosen, from]: [number[], BenchOptions['sizesFrom']] = sizes
+    ? [sizes, '--sizes']
+    : rows !== undefined
+      ? [[rows], '--rows']
+      : quick
+        ? [[QUICK_ROWS], '--quick']
+        : [[...FULL_SIZES], 'full run'];
+  return { quick, rows: base, sizes: chosen, sizesFrom: from, writeRate, only, modeSeconds: quick ? 4 : 15 };
 }
