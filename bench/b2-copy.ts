@@ -7,7 +7,8 @@ import { runActivity, rowsPerSecond, timed } from './env';
 import { recentMonths } from './data';
 
 /** The conversion workflow's default batch size (workflows/conversion-input.ts). */
-export const DEFAULT_COPY_BATCH = 2000;
+export { DEFAULT_COPY_BATCH } from '../workflows/conversion-input';
+import { DEFAULT_COPY_BATCH } from '../workflows/conversion-input';
 
 /** The shadow with a partition for every month of the heap (what the workflow does before copying). */
 export async function prepareShadow(profiles: ProfileResolver, months: number) {

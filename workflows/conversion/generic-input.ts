@@ -3,7 +3,7 @@ import { Reader } from '../common/validate';
 import { parseHistoryBudget, readContinued, type HistoryBudget } from '../common/history-budget';
 import { GENERIC_STAGES } from './stages';
 import type { GenericContinuation } from './generic';
-import { parseRetention } from '../conversion-input';
+import { DEFAULT_COPY_BATCH, parseRetention } from '../conversion-input';
 import { PROFILE_PATTERN } from '../maintenance-input';
 
 /**
@@ -53,7 +53,7 @@ export function parseGenericConversionInput(input: unknown): GenericConversionSe
   const a = r.object('approvals')?.only(['beforeSwap']);
   return {
     choice, connectionProfile, nonProduction, retentionMinutes, retentionCheckMinutes,
-    batchSize: c?.int('batchSize', { default: 2000, min: 10, max: 50_000 }) ?? 2000,
+    batchSize: c?.int('batchSize', { default: DEFAULT_COPY_BATCH, min: 10, max: 50_000 }) ?? DEFAULT_COPY_BATCH,
     maxRowsPerSecond: c?.int('maxRowsPerSecond', { default: 0, min: 0, max: 10_000_000 }) ?? 0,
     copyHeartbeatTimeoutSeconds: c?.int('heartbeatTimeoutSeconds', { default: 30, min: 2, max: 600 }) ?? 30,
     lockTimeoutMs: s?.int('lockTimeoutMs', { default: 200, min: 10, max: 10_000 }) ?? 200,
