@@ -1,10 +1,10 @@
-import { DEFAULT_COPY_BATCH } from '../workflows/conversion-input';
 /**
  * `npm run bench`: B1–B7 of issue 7, each figure beside its reference, measured in the same run
  * on the same machine and data. Starts its own embedded Postgres (DATABASE_URL overrides) and,
  * for B7, a Temporal dev server. Writes bench/results/latest.json and latest.md.
  * Never part of `npm test`.
  */
+import { DEFAULT_COPY_BATCH } from '../workflows/conversion-input';
 import path from 'node:path';
 import { Pool } from 'pg';
 import { startPostgres, createDatabase, dropDatabase, type RunningPostgres } from '../src/devenv/postgres';
