@@ -45,13 +45,20 @@ const MISSES: Record<string, string> = {
   B4:
     'Why and fix: see the per-trial figures in details; a stall above the lock_timeout means a swap retried behind a long transaction.',
   B5:
-    'Why: in dual-write with Postgres primary every write is the Postgres write (a read, then BEGIN/locks/upsert/COMMIT) plus the memory write, inside the per-record and mode gates; ' +
-    'p50 doubles (the extra is the serialised secondary) and the tail grows far more than the secondary write itself costs, in both rounds — the cause is not isolated yet. ' +
-    'Close it: profile src/memory-layer/storage/dual-store.ts under this load (node --cpu-prof on one instance); the first candidate is the secondary write holding the per-record slot ' +
-    'and the mode gate after the primary commit — acknowledge once the primary has committed and the secondary is applied in id order, without holding the gate across both awaits.',
-  B6: 'Why: see details (peak at each size). A peak growing with the table means pages are retained: check the export page size and the heartbeat checkpoint.',
+    'Why (measured, issue 17): not the dual-write path. Per acknowledged operation, Postgres-only and dual-write with Postgres primary send the same 5.22 queries ' +
+    '(the primary read, BEGIN, per-id lock on creates, stripe lock, upsert or delete, COMMIT; the memory write adds none), the process spends the same CPU per operation ' +
+    '(~0.9 ms, load generator included) and a --cpu-prof of the instance under this load puts dual-store.ts and memory-store.ts together at ≤ 0.6% of samples (68% idle: waiting on Postgres). ' +
+    'The per-record slot and the mode gate are never contended here (the load generator has one request per record in flight and no mode changes during the figure), so releasing them ' +
+    'before the secondary write cannot move it. What moves it is the machine: the p99 of one round (~1,200 requests at 300/s for 4 s) swings up to 5× between consecutive rounds ' +
+    'of the same mode on the shared 2 cores. Each mode now reports the median of 4 interleaved rounds (bench/b5-dual-write.ts); a miss is a round-to-round swing: re-run, or run longer (not --quick).',
+  B6:
+    'Why: see details (peak at each size). Measured (issue 17, quick, 3 runs): the peak grows 10k → 100k rows by 11–19 MB over a ~135 MB start (ratios 0.97, 1.07, 1.11) ' +
+    'and falls below the small size at 1M (0.75): the backfill holds two slabs of batchSize rows (COPY text) at a time whatever the table size, and the heartbeat checkpoint is a cursor; ' +
+    'no page is retained across slabs; what the 11–19 MB are (V8 heap sizing or native buffers) was not split out.',
   B7:
-    'Why: the run is short (a few seconds of activity time), so the fixed cost per activity (schedule → dispatch → workflow task → next schedule on the dev server, ~20 ms each over ~30 activities) ' +
-    'is a visible share; on a real backfill of minutes it falls below 10%. Close it for short runs: fewer, larger activities — raise the default backfill.chunkRows in ' +
-    'workflows/production-input.ts from 20000 to 100000 (heartbeats keep a chunk resumable), and run the independent short steps (metricsSnapshot/latencySince) in one activity.',
+    'Why: the run is short (a few seconds of activity time), so the fixed cost per activity (schedule → dispatch → workflow task → next schedule on the dev server, ~16 ms each over 44 activities ' +
+    'at the quick size: 0.5–0.9 s of 2–3 s) is a visible share; on a backfill of minutes it falls below 10% (1.094 at 1.7M rows). The default backfill.chunkRows is already 50000 ' +
+    '(workflows/production-input.ts), above every work unit of the quick run (40k rows over 2 instances × 6 months: ~3,300 rows a unit, one backfillChunk each), so raising it to 100000 ' +
+    'changes nothing here: the backfill calls are already one per unit. Close it for short runs: fewer activities (metricsSnapshot/latencySince in one; verify all months in one call) — ' +
+    'a change of the workflow\'s commands, behind a patch with fixtures.',
 };
