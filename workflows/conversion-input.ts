@@ -57,6 +57,10 @@ export interface ConversionInput {
     sliceSeconds?: number;
     /** A copy worker silent this long is presumed dead; the retry resumes from its checkpoint. */
     heartbeatTimeoutSeconds?: number;
+    /** Pause before a batch while any streaming standby's replay lag exceeds this (ms); 0 = off (default). */
+    maxReplicaLagMs?: number;
+    /** Pause before a batch while any replication slot retains more WAL than this (bytes); 0 = off (default). */
+    maxSlotRetainedWalBytes?: number;
   };
   parity?: { maxRepairRounds?: number };
   swap?: { lockTimeoutMs?: number; maxTries?: number; backoffMs?: number; maxBackoffMs?: number };
@@ -81,7 +85,7 @@ export interface ConversionSettings {
   retentionMinutes: number;
   retentionCheckMinutes: number;
   premakeMonths: number;
-  copy: { batchSize: number; maxRowsPerSecond: number; pauseMsBetweenBatches: number; sliceSeconds: number; heartbeatTimeoutSeconds: number };
+  copy: { batchSize: number; maxRowsPerSecond: number; pauseMsBetweenBatches: number; sliceSeconds: number; heartbeatTimeoutSeconds: number; maxReplicaLagMs: number; maxSlotRetainedWalBytes: number };
   maxRepairRounds: number;
   lock: { lockTimeoutMs: number; maxTries: number; backoffMs: number; maxBackoffMs: number };
   approveBeforeSwap: boolean;
@@ -126,13 +130,16 @@ export function parseConversionInput(input: unknown): ConversionSettings {
   const { retentionMinutes, retentionCheckMinutes } = parseRetention(r, nonProduction);
   const premakeMonths = r.int('premakeMonths', { default: 2, min: 0, max: 24 });
 
-  const c = r.object('copy')?.only(['batchSize', 'maxRowsPerSecond', 'pauseMsBetweenBatches', 'sliceSeconds', 'heartbeatTimeoutSeconds']);
+  const c = r.object('copy')?.only(['batchSize', 'maxRowsPerSecond', 'pauseMsBetweenBatches', 'sliceSeconds', 'heartbeatTimeoutSeconds', 'maxReplicaLagMs', 'maxSlotRetainedWalBytes']);
   const copy = {
     batchSize: c?.int('batchSize', { default: DEFAULT_COPY_BATCH, min: 10, max: 50_000 }) ?? DEFAULT_COPY_BATCH,
     maxRowsPerSecond: c?.int('maxRowsPerSecond', { default: 0, min: 0, max: 10_000_000 }) ?? 0,
     pauseMsBetweenBatches: c?.int('pauseMsBetweenBatches', { default: 0, min: 0, max: 60_000 }) ?? 0,
     sliceSeconds: c?.int('sliceSeconds', { default: 30, min: 1, max: 3600 }) ?? 30,
     heartbeatTimeoutSeconds: c?.int('heartbeatTimeoutSeconds', { default: 20, min: 2, max: 600 }) ?? 20,
+    // The replica-lag throttle (activities/lib/replica-lag.ts): 0 = off; it fails closed when on.
+    maxReplicaLagMs: c?.int('maxReplicaLagMs', { default: 0, min: 0, max: 86_400_000 }) ?? 0,
+    maxSlotRetainedWalBytes: c?.int('maxSlotRetainedWalBytes', { default: 0, min: 0, max: Number.MAX_SAFE_INTEGER }) ?? 0,
   };
   const p = r.object('parity')?.only(['maxRepairRounds']);
   const maxRepairRounds = p?.int('maxRepairRounds', { default: 3, min: 1, max: 10 }) ?? 3;

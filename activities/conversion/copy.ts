@@ -1,9 +1,10 @@
 import { Context } from '@temporalio/activity';
-import { CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { RecordCursor } from '../../src/memory-layer/record';
 import type { ActivityDeps } from '../index';
 import { sleep } from './locks';
 import { recordThrottlePause } from '../lib/metrics';
+import { checkLagLimits, waitForReplicas } from '../lib/replica-lag';
 import { monthsSpanned } from './preflight';
 import { guardedUpsertSql, HEAP, SELECT_COLUMNS, SHADOW, utcText } from './sql';
 
@@ -22,6 +23,10 @@ export interface CopySliceInput {
   pauseMsBetweenBatches: number;
   /** Return after this long, so the workflow can report progress (the next slice continues). */
   sliceSeconds: number;
+  /** Pause before a batch while a standby replays more than this far behind (ms); 0/absent = off. */
+  maxReplicaLagMs?: number;
+  /** Pause before a batch while a replication slot retains more WAL than this (bytes); 0/absent = off. */
+  maxSlotRetainedWalBytes?: number;
 }
 
 export interface CopySliceResult {
@@ -39,6 +44,8 @@ interface Checkpoint {
   cursor: RecordCursor;
   upperBound: RecordCursor | null;
   rowsScanned: number;
+  /** Why the copy is paused (replica lag), while it is. */
+  pausedBecause?: string;
 }
 
 export function createCopyActivities(deps: Pick<ActivityDeps, 'profiles'>) {
@@ -98,8 +105,19 @@ export function createCopyActivities(deps: Pick<ActivityDeps, 'profiles'>) {
                (SELECT count(*) FROM ins)::int AS written,
                (SELECT ${utcText('created_at')} FROM last) AS last_created_at,
                (SELECT id::text FROM last) AS last_id`;
+      const lag = { maxReplicaLagMs: input.maxReplicaLagMs ?? 0, maxSlotRetainedWalBytes: input.maxSlotRetainedWalBytes ?? 0 };
+      try {
+        checkLagLimits(lag, 'copy');
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidInput');
+      }
       while (!done) {
         if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
+        // The database's other consumers: the copy's WAL must not leave a standby or a slot behind
+        // (fails closed while the lag cannot be measured); the reason is in the heartbeat.
+        await waitForReplicas(pool, lag, (ms) => ctx.sleep(ms), (reason) => {
+          ctx.heartbeat({ cursor, upperBound: upper, rowsScanned, ...(reason ? { pausedBecause: reason } : {}) } satisfies Checkpoint);
+        });
         const b0 = performance.now();
         const r = await pool.query<{ n: number; written: number; last_created_at: string | null; last_id: string | null }>(sql, [
           cursor.createdAt, cursor.id, upper!.createdAt, upper!.id, input.batchSize,
