@@ -1,10 +1,12 @@
 import type { ClientBase } from 'pg';
 import { readColumns } from './columns';
+import { readNotValidNotNull, withoutNotValidNotNull } from './not-null';
 import { readDependentViews, readOtherDependents } from './dependents';
 import { readConstraints, readIncomingForeignKeys, readIndexes } from './keys';
 import { qualified, type TableName } from './names';
 import { readOwnedSequences, readPolicies, readPublications, readTableGrants, readTriggers } from './objects';
 import type { TableDescriptor } from './types';
+import { pgFeatures } from '../../../src/shared/pg-version';
 
 export class TableNotFoundError extends Error {
   constructor(public readonly table: string) {
@@ -50,7 +52,9 @@ export async function readTableDescriptor(c: ClientBase, t: TableName): Promise<
     );
     const b = base.rows[0];
     if (!b) throw new TableNotFoundError(qualified(t));
+    const features = pgFeatures(Number(b.version));
     const constraints = await readConstraints(c, oid);
+    const notValidNotNull = await readNotValidNotNull(c, oid, features);
     const d: TableDescriptor = {
       oid,
       schema: b.schema,
@@ -67,15 +71,15 @@ export async function readTableDescriptor(c: ClientBase, t: TableName): Promise<
       tablespace: b.tablespace,
       replicaIdentity: b.replident,
       rowSecurity: { enabled: b.rls, forced: b.force_rls },
-      columns: await readColumns(c, oid),
+      columns: withoutNotValidNotNull(await readColumns(c, oid), notValidNotNull),
       primaryKey: constraints.find((x) => x.type === 'p') ?? null,
       constraints: constraints.filter((x) => x.type !== 'p'),
-      indexes: await readIndexes(c, oid),
+      indexes: await readIndexes(c, oid, features),
       incomingForeignKeys: await readIncomingForeignKeys(c, oid),
       triggers: await readTriggers(c, oid),
       policies: await readPolicies(c, oid),
       grants: await readTableGrants(c, oid),
-      publications: await readPublications(c, oid, Number(b.schema_oid)),
+      publications: await readPublications(c, oid, Number(b.schema_oid), features),
       views: await readDependentViews(c, oid),
       otherDependents: await readOtherDependents(c, oid),
       sequences: await readOwnedSequences(c, oid),
@@ -83,6 +87,7 @@ export async function readTableDescriptor(c: ClientBase, t: TableName): Promise<
       tableBytes: Number(b.heap),
       estimatedRows: Number(b.reltuples),
       serverVersionNum: Number(b.version),
+      notValidNotNull,
     };
     await c.query('COMMIT');
     return d;
