@@ -1,4 +1,5 @@
 import type { ClientBase } from 'pg';
+import type { PgFeatures } from '../../../src/shared/pg-version';
 import type { ConstraintDesc, IncomingForeignKey, IndexDesc } from './types';
 
 type Q = Pick<ClientBase, 'query'>;
@@ -26,8 +27,8 @@ export async function readConstraints(c: Q, oid: number): Promise<ConstraintDesc
   }));
 }
 
-/** Every index of the table, with its key elements rendered one by one. */
-export async function readIndexes(c: Q, oid: number): Promise<IndexDesc[]> {
+/** Every index of the table, with its key elements rendered one by one (NULLS NOT DISTINCT: 15+, false before). */
+export async function readIndexes(c: Q, oid: number, f: Pick<PgFeatures, 'nullsNotDistinct'>): Promise<IndexDesc[]> {
   const r = await c.query<{
     name: string; definition: string; method: string; unique: boolean; key_columns: (string | null)[]; key_elements: string[];
     include_columns: string[] | null; predicate: string | null; options: string[] | null; constraint: string | null;
@@ -45,7 +46,7 @@ export async function readIndexes(c: Q, oid: number): Promise<IndexDesc[]> {
               WHERE k.i > x.indnkeyatts) AS include_columns,
             pg_get_expr(x.indpred, x.indrelid) AS predicate, ic.reloptions AS options,
             (SELECT conname FROM pg_constraint WHERE conindid = x.indexrelid AND conrelid = x.indrelid AND contype IN ('p', 'u', 'x')) AS constraint,
-            x.indisreplident AS replident, x.indnullsnotdistinct AS nnd, obj_description(x.indexrelid, 'pg_class') AS comment,
+            x.indisreplident AS replident, ${f.nullsNotDistinct ? 'x.indnullsnotdistinct' : 'false'} AS nnd, obj_description(x.indexrelid, 'pg_class') AS comment,
             x.indisvalid AS valid
        FROM pg_index x
        JOIN pg_class ic ON ic.oid = x.indexrelid

@@ -1,4 +1,5 @@
 import type { ClientBase } from 'pg';
+import type { PgFeatures } from '../../../src/shared/pg-version';
 import { aclSql } from './columns';
 import type { Grant, OwnedSequence, PolicyDesc, PublicationDesc, TriggerDesc } from './types';
 
@@ -38,19 +39,27 @@ export async function readTableGrants(c: Q, oid: number): Promise<Grant[]> {
   return r.rows[0]?.grants ?? [];
 }
 
-/** Publications the table is in: by name (pg_publication_rel) or implicitly (ALL TABLES, TABLES IN SCHEMA). */
-export async function readPublications(c: Q, oid: number, schemaOid: number): Promise<PublicationDesc[]> {
-  const r = await c.query<{ name: string; row_filter: string | null; columns: string[] | null; implicit: boolean; via_root: boolean }>(
-    `SELECT p.pubname AS name, pg_get_expr(pr.prqual, pr.prrelid) AS row_filter,
+/**
+ * Publications the table is in: by name (pg_publication_rel) or implicitly (ALL TABLES, TABLES IN
+ * SCHEMA). Row filters, column lists and TABLES IN SCHEMA exist from PostgreSQL 15 on; before, the
+ * first two are null and only FOR ALL TABLES is implicit.
+ */
+export async function readPublications(c: Q, oid: number, schemaOid: number, f: Pick<PgFeatures, 'publicationSchemas' | 'publicationRowFiltersAndColumns'>): Promise<PublicationDesc[]> {
+  const filtersAndColumns = f.publicationRowFiltersAndColumns
+    ? `pg_get_expr(pr.prqual, pr.prrelid) AS row_filter,
             (SELECT array_agg(a.attname::text ORDER BY k.i) FROM unnest(pr.prattrs::int2[]) WITH ORDINALITY k(n, i)
-               JOIN pg_attribute a ON a.attrelid = pr.prrelid AND a.attnum = k.n) AS columns,
+               JOIN pg_attribute a ON a.attrelid = pr.prrelid AND a.attnum = k.n) AS columns`
+    : `NULL::text AS row_filter, NULL::text[] AS columns`;
+  const inSchema = f.publicationSchemas ? ` OR EXISTS (SELECT 1 FROM pg_publication_namespace pn WHERE pn.pnpubid = p.oid AND pn.pnnspid = $2)` : '';
+  const r = await c.query<{ name: string; row_filter: string | null; columns: string[] | null; implicit: boolean; via_root: boolean }>(
+    `SELECT p.pubname AS name, ${filtersAndColumns},
             false AS implicit, p.pubviaroot AS via_root
        FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid WHERE pr.prrelid = $1
      UNION ALL
      SELECT p.pubname, NULL, NULL, true, p.pubviaroot FROM pg_publication p
-      WHERE p.puballtables OR EXISTS (SELECT 1 FROM pg_publication_namespace pn WHERE pn.pnpubid = p.oid AND pn.pnnspid = $2)
+      WHERE p.puballtables${inSchema}
      ORDER BY 1`,
-    [oid, schemaOid],
+    f.publicationSchemas ? [oid, schemaOid] : [oid],
   );
   return r.rows.map((x) => ({ name: x.name, rowFilter: x.row_filter, columns: x.columns, implicit: x.implicit, viaPartitionRoot: x.via_root }));
 }

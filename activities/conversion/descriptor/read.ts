@@ -5,6 +5,7 @@ import { readConstraints, readIncomingForeignKeys, readIndexes } from './keys';
 import { qualified, type TableName } from './names';
 import { readOwnedSequences, readPolicies, readPublications, readTableGrants, readTriggers } from './objects';
 import type { TableDescriptor } from './types';
+import { pgFeatures } from '../../../src/shared/pg-version';
 
 export class TableNotFoundError extends Error {
   constructor(public readonly table: string) {
@@ -50,6 +51,7 @@ export async function readTableDescriptor(c: ClientBase, t: TableName): Promise<
     );
     const b = base.rows[0];
     if (!b) throw new TableNotFoundError(qualified(t));
+    const features = pgFeatures(Number(b.version));
     const constraints = await readConstraints(c, oid);
     const d: TableDescriptor = {
       oid,
@@ -70,12 +72,12 @@ export async function readTableDescriptor(c: ClientBase, t: TableName): Promise<
       columns: await readColumns(c, oid),
       primaryKey: constraints.find((x) => x.type === 'p') ?? null,
       constraints: constraints.filter((x) => x.type !== 'p'),
-      indexes: await readIndexes(c, oid),
+      indexes: await readIndexes(c, oid, features),
       incomingForeignKeys: await readIncomingForeignKeys(c, oid),
       triggers: await readTriggers(c, oid),
       policies: await readPolicies(c, oid),
       grants: await readTableGrants(c, oid),
-      publications: await readPublications(c, oid, Number(b.schema_oid)),
+      publications: await readPublications(c, oid, Number(b.schema_oid), features),
       views: await readDependentViews(c, oid),
       otherDependents: await readOtherDependents(c, oid),
       sequences: await readOwnedSequences(c, oid),
