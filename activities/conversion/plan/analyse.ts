@@ -3,6 +3,7 @@ import type { ConversionChoice } from './choice';
 import type { DataFacts } from './facts';
 import { partitionTypeOf } from './facts';
 import type { PartitionType } from './intervals';
+import { MIN_SUPPORTED_VERSION_NUM, versionLabel } from '../../../src/shared/pg-version';
 
 /** Something Postgres cannot carry onto a partitioned table as it is, with what can be done. */
 export interface Blocker {
@@ -61,6 +62,9 @@ export function analyse(d: TableDescriptor, facts: DataFacts | null, choice: Con
   const col = choice.column;
   const block = (b: Blocker) => blockers.push(b);
 
+  if (d.serverVersionNum < MIN_SUPPORTED_VERSION_NUM) {
+    block({ code: 'server-version', object: versionLabel(d.serverVersionNum), message: `the server runs ${versionLabel(d.serverVersionNum)}; conversions need PostgreSQL ${MIN_SUPPORTED_VERSION_NUM / 10000} or later (DETACH PARTITION … CONCURRENTLY): upgrade the server first`, options: [] });
+  }
   if (d.relkind === 'p') block({ code: 'already-partitioned', object: d.qualified, message: `${d.qualified} is already partitioned: there is nothing to convert (partitionMaintenance keeps its partitions ahead)`, options: [] });
   else if (d.relkind !== 'r') block({ code: 'not-a-table', object: d.qualified, message: `${d.qualified} is not an ordinary table (relkind ${d.relkind})`, options: [] });
   if (d.relkind !== 'r') return { blockers, notes, partitionType: null, key: null, conflictColumns: [], uniqueKeys: [] };
