@@ -1,5 +1,6 @@
 import type { ClientBase } from 'pg';
 import { readColumns } from './columns';
+import { readNotValidNotNull, withoutNotValidNotNull } from './not-null';
 import { readDependentViews, readOtherDependents } from './dependents';
 import { readConstraints, readIncomingForeignKeys, readIndexes } from './keys';
 import { qualified, type TableName } from './names';
@@ -53,6 +54,7 @@ export async function readTableDescriptor(c: ClientBase, t: TableName): Promise<
     if (!b) throw new TableNotFoundError(qualified(t));
     const features = pgFeatures(Number(b.version));
     const constraints = await readConstraints(c, oid);
+    const notValidNotNull = await readNotValidNotNull(c, oid, features);
     const d: TableDescriptor = {
       oid,
       schema: b.schema,
@@ -69,7 +71,7 @@ export async function readTableDescriptor(c: ClientBase, t: TableName): Promise<
       tablespace: b.tablespace,
       replicaIdentity: b.replident,
       rowSecurity: { enabled: b.rls, forced: b.force_rls },
-      columns: await readColumns(c, oid),
+      columns: withoutNotValidNotNull(await readColumns(c, oid), notValidNotNull),
       primaryKey: constraints.find((x) => x.type === 'p') ?? null,
       constraints: constraints.filter((x) => x.type !== 'p'),
       indexes: await readIndexes(c, oid, features),
@@ -85,6 +87,7 @@ export async function readTableDescriptor(c: ClientBase, t: TableName): Promise<
       tableBytes: Number(b.heap),
       estimatedRows: Number(b.reltuples),
       serverVersionNum: Number(b.version),
+      notValidNotNull,
     };
     await c.query('COMMIT');
     return d;

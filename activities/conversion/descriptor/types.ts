@@ -199,4 +199,11 @@ export interface TableDescriptor {
   /** reltuples (−1 never analysed). */
   estimatedRows: number;
   serverVersionNum: number;
+  /** NOT NULL … NOT VALID constraints (18+); their columns read `notNull: false` (old rows may hold NULLs). */
+  notValidNotNull: NotValidNotNull[];
+}
+
+export interface NotValidNotNull {
+  column: string;
+  constraint: string;
 }

@@ -4,6 +4,7 @@ import type { DataFacts } from './facts';
 import { partitionTypeOf } from './facts';
 import type { PartitionType } from './intervals';
 import { MIN_SUPPORTED_VERSION_NUM, versionLabel } from '../../../src/shared/pg-version';
+import { qi } from '../descriptor/names';
 
 /** Something Postgres cannot carry onto a partitioned table as it is, with what can be done. */
 export interface Blocker {
@@ -64,6 +65,9 @@ export function analyse(d: TableDescriptor, facts: DataFacts | null, choice: Con
 
   if (d.serverVersionNum < MIN_SUPPORTED_VERSION_NUM) {
     block({ code: 'server-version', object: versionLabel(d.serverVersionNum), message: `the server runs ${versionLabel(d.serverVersionNum)}; conversions need PostgreSQL ${MIN_SUPPORTED_VERSION_NUM / 10000} or later (DETACH PARTITION … CONCURRENTLY): upgrade the server first`, options: [] });
+  }
+  for (const n of d.notValidNotNull ?? []) {
+    notes.push(`column ${n.column} has NOT NULL ${n.constraint} NOT VALID (old rows may hold NULLs): the new table does not carry it; after the run, ALTER TABLE ${d.qualified} ADD CONSTRAINT ${qi(n.constraint)} NOT NULL ${qi(n.column)} NOT VALID again`);
   }
   if (d.relkind === 'p') block({ code: 'already-partitioned', object: d.qualified, message: `${d.qualified} is already partitioned: there is nothing to convert (partitionMaintenance keeps its partitions ahead)`, options: [] });
   else if (d.relkind !== 'r') block({ code: 'not-a-table', object: d.qualified, message: `${d.qualified} is not an ordinary table (relkind ${d.relkind})`, options: [] });

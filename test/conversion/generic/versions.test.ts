@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../../helpers/db';
 import { parseConversionChoice } from '../../../activities/conversion/plan/choice';
 import { buildPlan, planConversion } from '../../../activities/conversion/plan/plan';
+import { copyAll, runPhase, runPhaseInTransaction } from '../../../activities/conversion/generic/execute';
 import { parseTableName, readTableDescriptor } from '../../../activities/conversion/descriptor';
 import { readPgFeatures } from '../../../src/shared/pg-version';
 
@@ -63,5 +64,30 @@ describe("the catalog readers on this server's PostgreSQL version", () => {
     expect(plan.ok).toBe(false);
     expect(plan.blockers.find((b) => b.code === 'server-version')?.message).toMatch(/PostgreSQL 13\.16; conversions need PostgreSQL 14 or later/);
     expect(buildPlan(d, null, choice, Date.now()).blockers.map((b) => b.code)).not.toContain('server-version');
+  });
+
+  it('copies old NULL rows of a column with NOT NULL … NOT VALID (18: attnotnull is true for it), and the plan names the constraint the new table lacks', async () => {
+    const f = await readPgFeatures(db.pool);
+    await db.pool.query(`
+      CREATE SCHEMA ver_nn; -- not ver: the first test's TABLES IN SCHEMA publication covers it
+      CREATE TABLE ver_nn.notes (id bigint PRIMARY KEY, created_at timestamptz NOT NULL, "Body" text);
+      INSERT INTO ver_nn.notes SELECT g, now() - g * interval '1 day', CASE WHEN g % 3 = 0 THEN NULL ELSE 'b' || g END FROM generate_series(1, 30) g;
+      ${f.notNullConstraints ? `ALTER TABLE ver_nn.notes ADD CONSTRAINT "Body not null" NOT NULL "Body" NOT VALID;` : ''}
+    `);
+    const d = await db.withClient((c) => readTableDescriptor(c, parseTableName('ver_nn.notes')));
+    expect(d.notValidNotNull).toEqual(f.notNullConstraints ? [{ column: 'Body', constraint: 'Body not null' }] : []);
+    expect(d.columns.find((c) => c.name === 'Body')?.notNull).toBe(false);
+
+    const choice = parseConversionChoice({ table: 'ver_nn.notes', partitionBy: { column: 'created_at', interval: 'month' } });
+    const plan = await db.withClient((c) => planConversion(c, choice));
+    expect(plan.blockers).toEqual([]);
+    const note = plan.notes.find((n) => n.includes('NOT VALID'));
+    if (f.notNullConstraints) expect(note).toContain('ADD CONSTRAINT "Body not null" NOT NULL "Body" NOT VALID');
+    else expect(note).toBeUndefined();
+    await db.withClient((c) => runPhase(c, plan, 'shadow'));
+    await db.withClient((c) => runPhaseInTransaction(c, plan, 'sync', 200));
+    await copyAll(db.pool, plan, 10);
+    const n = await db.pool.query<{ total: string; nulls: string }>(`SELECT count(*)::text AS total, count(*) FILTER (WHERE "Body" IS NULL)::text AS nulls FROM ${plan.names.shadow}`);
+    expect(n.rows[0]).toEqual({ total: '30', nulls: '10' });
   });
 });
