@@ -14,7 +14,9 @@
  * A copy is built under a unique temporary name and renamed into place only when complete
  * (two runs starting at once both build, one rename wins, the other uses the winner's), and
  * `.lichen-complete` records the version and the file count, checked on every reuse.
- * `LICHEN_PG_BINARIES` points at another native tree (bin/initdb, bin/postgres…), used as is.
+ * `LICHEN_PG_BINARIES` points at another native tree (bin/initdb, bin/postgres…), used as is —
+ * except as root when the postgres user cannot reach it: then it is copied the same way, under
+ * `postgres-custom-<hash of its path, size and mtime>-<platform>-<arch>`.
  */
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -172,20 +174,32 @@ function copyTree(from: string, version: string, user: ServerUser): string {
   return target;
 }
 
+/**
+ * A LICHEN_PG_BINARIES tree's cache key: its path and its postgres binary's size and mtime (a tree
+ * replaced in place is copied again).
+ */
+function overrideKey(root: string): string {
+  const st = fs.statSync(path.join(root, 'bin', 'postgres'));
+  return `custom-${crypto.createHash('sha256').update(`${root}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 12)}`;
+}
+
 /** The binaries to run the server from, reachable by `user` (the current user when undefined). */
 export async function resolveBinaries(user: ServerUser | undefined): Promise<PgBinaries> {
   const override = process.env.LICHEN_PG_BINARIES;
-  if (override) return { root: path.resolve(override), version: 'LICHEN_PG_BINARIES', source: 'LICHEN_PG_BINARIES' };
-  const { root, version } = await packageTree();
-  if (!user) return { root, version, source: 'package' };
+  const tree = override ? { root: path.resolve(override), version: 'LICHEN_PG_BINARIES' } : await packageTree();
+  const source = override ? 'LICHEN_PG_BINARIES' : 'package';
+  if (!user) return { ...tree, source };
+  // As root, another tree runs as it is when the postgres user can reach it, else it is copied like the package's.
+  if (override && ['bin', 'lib', 'share'].every((d) => reachableBy(user, path.join(tree.root, d)))) return { ...tree, source };
   try {
-    return { root: copyTree(root, version, user), version, source: 'cache' };
+    if (override) return { root: copyTree(tree.root, overrideKey(tree.root), user), version: tree.version, source };
+    return { root: copyTree(tree.root, tree.version, user), version: tree.version, source: 'cache' };
   } catch (err) {
     if (err instanceof SetupError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    const kind = code === 'ENOSPC' || code === 'EDQUOT' ? 'disk-full' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'permission' : 'unknown';
-    const next = kind === 'disk-full' ? `free space under ${runtimeBase()} (df -h)` : `set LICHEN_PG_RUNTIME_DIR to a writable directory every user may enter`;
-    throw new SetupError(SERVICE, kind, `could not copy the PostgreSQL binaries to ${runtimeBase()}`, `${next}, or set DATABASE_URL to a PostgreSQL server of your own.`, { cause: err });
+    const kind = code === 'ENOSPC' || code === 'EDQUOT' ? 'disk-full' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'permission' : code === 'ENOENT' ? 'missing-binary' : 'unknown';
+    const next = kind === 'disk-full' ? `free space under ${runtimeBase()} (df -h)` : kind === 'missing-binary' ? `point LICHEN_PG_BINARIES at a PostgreSQL tree with bin/postgres and bin/initdb` : `set LICHEN_PG_RUNTIME_DIR to a writable directory every user may enter`;
+    throw new SetupError(SERVICE, kind, `could not copy the PostgreSQL binaries${override ? ` of LICHEN_PG_BINARIES=${override}` : ''} to ${runtimeBase()}`, `${next}, or set DATABASE_URL to a PostgreSQL server of your own.`, { cause: err });
   }
 }
 

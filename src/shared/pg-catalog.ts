@@ -11,10 +11,25 @@ type Queryable = Pick<Pool, 'query'>;
 
 // --- relkind -------------------------------------------------------------------------------
 
-/** pg_class.relkind of a relation by name: 'r' heap, 'p' partitioned, 'v' view …; null when absent. */
+/**
+ * A lookup by `to_regclass(name)`, answering `absent` for a name that cannot name a relation:
+ * PostgreSQL 16+ returns NULL for a malformed name, 14 and 15 raise invalid_name (42602).
+ */
+async function byName<T>(lookup: () => Promise<T>, absent: T): Promise<T> {
+  try {
+    return await lookup();
+  } catch (err) {
+    if (sqlState(err) === SQLSTATE.invalidName) return absent;
+    throw err;
+  }
+}
+
+/** pg_class.relkind of a relation by name: 'r' heap, 'p' partitioned, 'v' view …; null when absent (or not a name). */
 export async function relkind(c: Queryable, name: string): Promise<string | null> {
-  const r = await c.query<{ kind: string | null }>(`SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)) AS kind`, [name]);
-  return r.rows[0]?.kind ?? null;
+  return byName(async () => {
+    const r = await c.query<{ kind: string | null }>(`SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)) AS kind`, [name]);
+    return r.rows[0]?.kind ?? null;
+  }, null);
 }
 
 // --- partitions ----------------------------------------------------------------------------
@@ -37,9 +52,9 @@ export interface PartitionRow {
   estimatedRows: number;
 }
 
-/** Every partition of `parent` (none when it is absent or not partitioned), by name. One catalog query. */
+/** Every partition of `parent` (none when it is absent, not partitioned or not a name), by name. One catalog query. */
 export async function listPartitions(c: Queryable, parent: string): Promise<PartitionRow[]> {
-  const r = await c.query<{ name: string; bounds: string; detach_pending: boolean; lo: string | null; hi: string | null; bytes: string; size: string; est: string }>(
+  const rows = await byName(async () => (await c.query<{ name: string; bounds: string; detach_pending: boolean; lo: string | null; hi: string | null; bytes: string; size: string; est: string }>(
     `SELECT child.relname AS name,
             pg_get_expr(child.relpartbound, child.oid) AS bounds,
             i.inhdetachpending AS detach_pending,
@@ -53,8 +68,8 @@ export async function listPartitions(c: Queryable, parent: string): Promise<Part
       WHERE i.inhparent = to_regclass($1)
       ORDER BY child.relname`,
     [parent],
-  );
-  return r.rows.map((x) => ({
+  )).rows, []);
+  return rows.map((x) => ({
     name: x.name,
     bounds: x.bounds,
     isDefault: x.bounds === 'DEFAULT',

@@ -17,6 +17,8 @@ export const SQLSTATE = {
   connectionFailure: '08006',
   invalidPassword: '28P01',
   invalidCatalogName: '3D000',
+  /** invalid_name: to_regclass of a malformed name raises it before PostgreSQL 16 (returns NULL from 16 on). */
+  invalidName: '42602',
 } as const;
 
 export type SqlState = (typeof SQLSTATE)[keyof typeof SQLSTATE];

@@ -1,0 +1,24 @@
+import { defineConfig } from 'vitest/config';
+import base from './vitest.config';
+
+// `npm run test:pg-versions` (scripts/test-pg-versions.ts) runs this once per PostgreSQL major,
+// with LICHEN_PG_BINARIES pointing at that major's tree: the conversion zoo, the catalog readers'
+// tests (versions.test.ts, pg-catalog.test.ts), the hostile-schema corpus (any
+// test/conversion/hostile-schemas*.test.ts), one production cutover and table maintenance.
+// Files are picked by pattern, so a file added under these names runs here too.
+export default defineConfig({
+  test: {
+    ...base.test,
+    include: [
+      'test/conversion/generic/zoo.test.ts',
+      'test/conversion/generic/versions.test.ts',
+      'test/shared/pg-catalog.test.ts',
+      'test/conversion/hostile-schemas*.test.ts',
+      'test/production/happy-path.test.ts',
+      'test/maintenance/*.test.ts',
+    ],
+    exclude: ['node_modules/**'],
+    globalSetup: ['test/setup/pg-versions-services.ts'],
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+  },
+});
