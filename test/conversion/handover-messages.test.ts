@@ -118,10 +118,13 @@ describe('heapToPartitionedConversion: messages in the first activation after a 
       pause: queued(h, 'pause-after-resume', (id) => h.executeUpdate(pauseUpdate, { args: [ana('pause again')], updateId: id })),
       resume: queued(h, 'resume-not-paused', (id) => h.executeUpdate(resumeUpdate, { args: [ana('nothing to resume')], updateId: id })),
       abort: queued(h, 'abort', (id) => h.executeUpdate(abortUpdate, { args: [ana('end of test')], updateId: id })),
+      endRetention: queued(h, 'approve-end-retention', (id) => h.executeUpdate(approveUpdate, { args: [{ ...ana('enough retention'), gate: 'end-retention' }], updateId: id })),
     };
     await Promise.all(Object.values(m2).map((m) => m.admitted));
     workers.push(await startWorker(temporal, db.url, h2, bundle));
     expect(await m2.abort.settled).toMatchObject({ accepted: true });
+    // The window's own gate is open from the first activation, as it was before the hand-over.
+    expect(await m2.endRetention.settled).toMatchObject({ accepted: true, message: 'approved end-retention' });
     // pause and resume were queued together: whichever came first, the pause is accepted
     // (nothing carried is paused) and exactly one of the two judged the other's effect.
     const pause = await m2.pause.settled;
@@ -135,7 +138,7 @@ describe('heapToPartitionedConversion: messages in the first activation after a 
     expect(summary.outcome).toBe('aborted');
     expect(summary.droppedOldTable).toBe(false);
     const decisions = summary.decisions.map((d) => `${d.action}${d.gate ? ` ${d.gate}` : ''}: ${d.reason}`);
-    expect(decisions).toEqual(expect.arrayContaining([`approve drop-old-table: ${NAMING.reason}`, 'resume: looked: go on', 'extend: more time', 'pause: pause again', 'abort: end of test']));
+    expect(decisions).toEqual(expect.arrayContaining([`approve drop-old-table: ${NAMING.reason}`, 'resume: looked: go on', 'extend: more time', 'pause: pause again', 'abort: end of test', 'approve end-retention: enough retention']));
     expect(decisions.filter((d) => d.includes(NOT_NAMING.reason)), 'no approval without the drift named').toEqual([]);
     expect(await checkOracle(db.url, 'memory_records', writer.oracle)).toMatchObject({ missing: 0, stale: 0, resurrected: 0 });
   });

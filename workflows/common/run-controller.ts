@@ -79,7 +79,7 @@ export class RunController {
       conditions: [...this.ops.conditions],
       paused: this.ops.paused,
       // A hand-over from inside a window (after a tick): the next run is in it from its first activation.
-      ...(this.ops.inWindow ? { window: { extraMinutes: this.ops.extraMinutes } } : {}),
+      ...(this.ops.inWindow ? { window: { extraMinutes: this.ops.extraMinutes, ...(this.ops.openGate ? { openGate: this.ops.openGate } : {}) } } : {}),
     };
   }
 
@@ -106,9 +106,11 @@ export class RunController {
     this.ops.conditions = new Map(s.conditions);
     this.ops.paused = this.ops.paused || s.paused;
     if (s.window) {
-      // The window the previous run handed over in: an extension is accepted from the first activation on.
+      // The window the previous run handed over in: an extension, or an approval of the gate that
+      // ends it (end-monitoring, end-retention), is accepted from the first activation on.
       this.ops.inWindow = true;
       this.ops.extraMinutes = s.window.extraMinutes;
+      if (s.window.openGate) this.ops.openGate = s.window.openGate;
       this.carriedWindow = true;
     }
     st.upcomingGates = [...this.ops.upcoming];
@@ -452,5 +454,5 @@ export interface ControllerSnapshot {
   conditions: [string, { mustName: string[]; why: string }][];
   paused: boolean;
   /** Set when the run handed over inside a window (runs before issue 24 did not carry it). */
-  window?: { extraMinutes: number };
+  window?: { extraMinutes: number; openGate?: string };
 }
