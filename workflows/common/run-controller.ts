@@ -34,8 +34,7 @@ export class RunController {
    * `gates`: the gates the run will open, announced before the handlers are installed — an
    * approval sent right after the start is delivered in the first activation, before any
    * workflow code runs, and must already find them.
-   */
-  /**
+   *
    * `carried`: the state a previous run handed over (continuation.ts). It is restored before the
    * handlers are installed: a message that arrived during the hand-over is delivered in the first
    * activation, the moment its handler is installed, and must be validated against the carried
