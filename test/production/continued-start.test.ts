@@ -19,7 +19,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * changes nothing: no activity, no cutover_runs row, no mode change, no table.
  */
 describe('productionCutover: continued only in a real continuation', () => {
-  it('a continued copied from a real chain, started through the temporal CLI, fails naming continued and changes nothing', async () => {
+  it('a continued copied from a real chain, started through the temporal CLI or a raw SDK client, fails naming continued and changes nothing', async () => {
     const taskQueue = temporal.taskQueue('prod-continued');
     const w = await createTestWorker(temporal, taskQueue, { dbUrl: env.db.url, adminToken: env.apps.adminToken });
     const workflowId = `prod-chain-${taskQueue}`;
@@ -47,6 +47,10 @@ describe('productionCutover: continued only in a real continuation', () => {
         const message = await expectRefusedNamingContinued(temporal.client, id);
         expect(message, what).toMatch(/continued: this run was started, not continued from a previous run/);
       }
+      // The raw SDK client (no client-library check in between) is refused the same way.
+      const raw = `prod-sdk-${taskQueue}`;
+      await temporal.client.workflow.start('productionCutover', { taskQueue, workflowId: raw, args: [copied] });
+      expect(await expectRefusedNamingContinued(temporal.client, raw)).toMatch(/continued: this run was started/);
       expect(await databaseFingerprint(env.db.pool), 'no run registered, no mode changed, no table created').toBe(before);
       // The real chain is untouched: still waiting at its gate.
       expect((await h.status()).waitingOn).toMatch(/switch-primary/);
