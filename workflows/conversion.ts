@@ -11,7 +11,7 @@ import { finish, rollBack } from './conversion/ending';
 import { startConversion, type ConversionSummary } from './conversion/run';
 import { conversionCheckpoint, resumeConversion } from './conversion/continuation-state';
 import { CONVERSION_STAGE_ORDER, type ConversionStage } from './conversion/stages';
-import { isHandOver } from './common/continuation';
+import { acceptContinued, isHandOver } from './common/continuation';
 import { genericConversion, type GenericConversionSummary } from './conversion/generic';
 import { isGenericConversionInput, parseGenericConversionInput } from './conversion/generic-input';
 
@@ -30,9 +30,12 @@ export async function heapToPartitionedConversion(input: ConversionInput): Promi
   // Any table (the form with `table`): workflows/conversion/generic.ts. Without it: memory_records, as before.
   if (isGenericConversionInput(input)) {
     const { continued: _c, ...given } = input as unknown as Record<string, unknown>;
-    return genericConversion(parseWorkflowInput(() => parseGenericConversionInput(input)), given);
+    const g = parseWorkflowInput(() => parseGenericConversionInput(input));
+    acceptContinued(g.continued);
+    return genericConversion(g, given);
   }
   const s = parseWorkflowInput(() => parseConversionInput(input));
+  acceptContinued(s.continued);
   const { continued, ...given } = (input ?? {}) as ConversionInput & Record<string, unknown>;
   const run = continued ? resumeConversion({ ...s, continued }, given) : startConversion(s, given);
   const { ctl, locals } = run;

@@ -84,6 +84,26 @@ export const PATCHES = {
     newPathFixtures: [],
     deprecateWhen: 'No run started before the patch is open: then deprecatePatch and drop the unconditional branch.',
   },
+  restoreBeforeHandlers: {
+    id: 'restore-before-handlers',
+    where: 'workflows/common/run-controller.ts (the RunController constructor, in a run that continued as new)',
+    changed:
+      'The carried state is restored before the message handlers are installed, so a message delivered in the first activation after a hand-over is validated and applied against the carried state (gate conditions, a carried pause, the window in progress) — before: against an empty state (handlers installed, then restore). Asked only in a continued run.',
+    oldPathFixtures: ['continued-production-middle-run', 'continued-production-last-run', 'continued-conversion-last-run'],
+    // FIXTURES_PREFIX=issue24- FIXTURES=continued-production npm run fixtures:histories
+    newPathFixtures: ['issue24-continued-production-middle-run', 'issue24-continued-production-last-run'],
+    deprecateWhen: 'No run of a chain started before the patch is open: then deprecatePatch and drop the old order.',
+  },
+  carriedPhaseGoesOnWhenPaused: {
+    id: 'carried-phase-goes-on-when-paused',
+    where: 'workflows/common/run-controller.ts (RunController.phase, for a phase a hand-over interrupted)',
+    changed:
+      'A pause carried across a hand-over takes effect before the next phase, as without a hand-over: the phase the hand-over interrupted (a monitoring or retention window, the backfill, the copy) goes on — the window keeps its health checks and its clock (before: the new run waited paused before that phase while the window\'s clock ran on without checks). Asked only when a paused run resumes a carried phase.',
+    oldPathFixtures: ['continued-production-middle-run'],
+    // FIXTURES=continued-production-paused-window npm run fixtures:histories (the run of the chain that recorded the marker).
+    newPathFixtures: ['continued-production-paused-window'],
+    deprecateWhen: 'No run paused across a hand-over before the patch is open: then deprecatePatch and drop the wait.',
+  },
   maintenancePrunesTombstones: {
     id: 'maintenance-prunes-tombstones',
     where: 'workflows/maintenance.ts (the last phase of the memory_records form)',

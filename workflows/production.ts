@@ -18,7 +18,7 @@ import { endAfterFailure, summarize } from './production/summary';
 import { short, startRun, type ProductionCutoverResult } from './production/run';
 import { checkpoint, resumeRun } from './production/continuation-state';
 import { PRODUCTION_STAGE_ORDER, type ProductionStage } from './production/stages';
-import { isHandOver } from './common/continuation';
+import { acceptContinued, isHandOver } from './common/continuation';
 
 export { MODES, describeMode, type CutoverOutcome, type ProductionCutoverResult } from './production/run';
 
@@ -30,6 +30,7 @@ export { MODES, describeMode, type CutoverOutcome, type ProductionCutoverResult 
  */
 export async function productionCutover(rawInput: ProductionCutoverInput): Promise<ProductionCutoverResult> {
   const input = parseWorkflowInput(() => parseProductionInput(rawInput));
+  acceptContinued(input.continued);
   const { continued, ...given } = (rawInput ?? {}) as ProductionCutoverInput & Record<string, unknown>;
   const run = continued ? resumeRun({ ...input, continued }, given) : startRun(input, given);
   installForgetInstance(run);

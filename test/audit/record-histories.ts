@@ -10,6 +10,8 @@ import type { ProductionCutoverResult } from '../../workflows/production';
 import { SCENARIOS, type ScenarioName } from './scenarios';
 import { fetchRunChain } from '../../src/audit/chain';
 import { QUICK_RUN } from '../helpers/cutover-env';
+import { waitForStatus } from '../helpers/status';
+import { pauseUpdate, resumeUpdate } from '../../workflows/messages';
 
 /**
  * Records the histories replayed by replay.test.ts: each scenario runs the real workflow on the
@@ -26,6 +28,7 @@ const envs: Record<ScenarioName, CutoverEnv> = {
   'reconcile-before-switch': useCutoverEnv({ instances: 2, seed: 300, months: 3 }),
 };
 const chainEnv = useCutoverEnv({ instances: 2, seed: 600, months: 3 });
+const pausedEnv = useCutoverEnv({ instances: 2, seed: 600, months: 2 });
 // `FIXTURES=name,name npm run fixtures:histories` records only those scenarios.
 const only = process.env.FIXTURES?.split(',').filter(Boolean);
 const recorded = (Object.keys(SCENARIOS) as ScenarioName[]).filter((n) => !only || only.includes(n));
@@ -85,4 +88,33 @@ describe('records workflow histories for the replay tests', () => {
     write('continued-production-middle-run', chain[1]);
     write('continued-production-last-run', chain[chain.length - 1]);
   });
+
+  // A pause carried across a monitoring hand-over (issue 24): the window goes on in the next run
+  // (patch carried-phase-goes-on-when-paused); the run that recorded the marker is written.
+  it.skipIf(only && !only.includes('continued-production-paused-window'))('records continued-production-paused-window', async () => {
+    const taskQueue = temporal.taskQueue('fixture-paused-window');
+    const workflowId = 'fixture-continued-production-paused-window';
+    const w = await createTestWorker(temporal, taskQueue, { dbUrl: pausedEnv.db.url, adminToken: pausedEnv.apps.adminToken });
+    const load = pausedEnv.startLoad(60);
+    const input = { ...QUICK_RUN, monitoring: { windowMinutes: 1, healthCheckEveryMinutes: 0.05 }, health: { maxLatencyRatio: 50, latencyFloorMs: 200 }, history: { maxEvents: 100 } };
+    const chain = await w.runUntil((async () => {
+      const h = await temporal.client.workflow.start('productionCutover', { taskQueue, workflowId, args: [input] });
+      await waitForStatus(h, (s) => s.phase === 'monitoring', 150_000);
+      await h.executeUpdate(pauseUpdate, { args: [{ operator: 'ana', reason: 'look at the dashboards first' }] });
+      await waitForStatus(h, (s) => s.state === 'paused', 150_000);
+      await h.executeUpdate(resumeUpdate, { args: [{ operator: 'ana', reason: 'dashboards fine' }] });
+      expect(((await h.result()) as ProductionCutoverResult).outcome).toBe('completed');
+      return fetchRunChain(temporal.client.workflow, workflowId);
+    })());
+    await load.stop();
+    type Marked = { markerRecordedEventAttributes?: { markerName?: string | null; details?: unknown } | null };
+    const run = chain.find((r) => ((r.events ?? []) as Marked[]).some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch' && patchIn(e, 'carried-phase-goes-on-when-paused')));
+    expect(run, 'a run of the chain recorded the marker').toBeDefined();
+    fs.writeFileSync(path.join(OUT, `${process.env.FIXTURES_PREFIX ?? ''}continued-production-paused-window.json`), JSON.stringify({ workflowId, history: historyToJSONObject(run as never) }, null, 1) + '\n');
+  });
 });
+
+function patchIn(e: { markerRecordedEventAttributes?: { details?: unknown } | null }, id: string): boolean {
+  const details = e.markerRecordedEventAttributes?.details as Record<string, { payloads?: { data?: Uint8Array | string | null }[] }> | undefined;
+  return (details?.['patch-data']?.payloads ?? []).some((p) => p.data && Buffer.from(p.data as Uint8Array).toString('utf8').includes(`"${id}"`));
+}

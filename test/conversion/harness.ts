@@ -10,13 +10,13 @@ import { createMaintenanceActivities } from '../../activities/maintenance';
 import type { TestTemporal } from '../helpers/temporal';
 
 /** A worker for this file's task queue with the conversion and maintenance activities. */
-export async function startWorker(temporal: TestTemporal, url: string, taskQueue: string): Promise<{ worker: Worker; profiles: ProfileResolver; running: Promise<void> }> {
+export async function startWorker(temporal: TestTemporal, url: string, taskQueue: string, workflowBundle: { codePath: string } = temporal.workflowBundle): Promise<{ worker: Worker; profiles: ProfileResolver; running: Promise<void> }> {
   const profiles = createProfileResolver({ default: url });
   const worker = await Worker.create({
     connection: temporal.nativeConnection,
     namespace: temporal.namespace,
     taskQueue,
-    workflowBundle: temporal.workflowBundle,
+    workflowBundle,
     activities: { ...createConversionActivities({ profiles }), ...createMaintenanceActivities({ profiles }) },
   });
   const running = worker.run();

@@ -12,14 +12,14 @@ export interface TestWorker {
 }
 
 /** An in-process worker on `taskQueue` with the real activities, resolving profile "default" to `dbUrl`. */
-export async function createTestWorker(temporal: TestTemporal, taskQueue: string, opts: { dbUrl: string; adminToken?: string }): Promise<TestWorker> {
+export async function createTestWorker(temporal: TestTemporal, taskQueue: string, opts: { dbUrl: string; adminToken?: string; workflowBundle?: { codePath: string } }): Promise<TestWorker> {
   const profiles = createProfileResolver({ default: opts.dbUrl });
   const secrets = createSecretResolver(opts.adminToken ? { default: opts.adminToken } : {});
   const worker = await Worker.create({
     connection: temporal.nativeConnection,
     namespace: temporal.namespace,
     taskQueue,
-    workflowBundle: temporal.workflowBundle,
+    workflowBundle: opts.workflowBundle ?? temporal.workflowBundle,
     activities: createActivities({ profiles, secrets }),
     maxConcurrentActivityTaskExecutions: 20,
     // Flush heartbeat checkpoints promptly so a crashed attempt's successor resumes close to where it stopped.

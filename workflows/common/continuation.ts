@@ -1,6 +1,7 @@
 import { allHandlersFinished, condition, ContinueAsNew, makeContinueAsNewFunc, patched, workflowInfo } from '@temporalio/workflow';
 import { PATCHES } from '../patches';
 import type { HistoryBudget } from './history-budget';
+import { InputError, toFailure } from './validate';
 
 /**
  * Bounded histories (issue 17, item 4). Temporal terminates a run at 51,200 events or 50 MB of
@@ -23,6 +24,30 @@ import type { HistoryBudget } from './history-budget';
 export interface ChainInfo {
   /** Runs before this one (oldest first): run id, the events it ended with, where it handed over. */
   previous: { runId: string; events: number; bytes: number; handedOverAt: string; at: string }[];
+}
+
+/**
+ * `continued` is accepted only in a real continuation: this run was continued from another
+ * (`continuedFromExecutionRunId`, set by Temporal, never by a start) and the carried chain names
+ * that run as its last previous one. Any other start — the UI's form, the `temporal` CLI, *Start
+ * Workflow Like This One* on a later run of a chain, a raw SDK client, a retry of a continued
+ * run — fails at once with the non-retryable InvalidInput failure naming the field, before any
+ * command: no activity, no registry row, no mode change. Call it first thing in the workflow.
+ */
+export function acceptContinued<T>(continued: T | undefined): T | undefined {
+  if (continued === undefined) return undefined;
+  const from = workflowInfo().continuedFromExecutionRunId;
+  const refuse = (why: string): never => {
+    throw toFailure(new InputError('continued', `${why}; this field is written by the workflow itself when a run continues as new (bounded histories), a start never sets it`));
+  };
+  if (!from) refuse('this run was started, not continued from a previous run');
+  const c = continued as { chain?: { previous?: unknown }; ctl?: unknown };
+  const previous = c.chain?.previous;
+  const last = Array.isArray(previous) && previous.length > 0 ? (previous[previous.length - 1] as { runId?: unknown })?.runId : undefined;
+  if (typeof last !== 'string') refuse('malformed: it carries no chain of previous runs (chain.previous)');
+  if (last !== from) refuse(`it names run ${String(last)} as the previous run of the chain, but this run continues run ${from}`);
+  if (typeof c.ctl !== 'object' || c.ctl === null) refuse('malformed: it carries no controller state (ctl)');
+  return continued;
 }
 
 /** Has this run's history passed its budget? (History length and size are replay-deterministic.) */

@@ -27,13 +27,21 @@ export class RunController {
   private readonly metrics = new RunMetrics();
   /** Phases a previous run handed over in the middle of: the next phase() of the name goes on in it. */
   private reopen: RunStatus['phases'] = [];
+  /** The previous run handed over inside a window: the next window() goes on with the carried extensions. */
+  private carriedWindow = false;
 
   /**
    * `gates`: the gates the run will open, announced before the handlers are installed — an
    * approval sent right after the start is delivered in the first activation, before any
    * workflow code runs, and must already find them.
+   *
+   * `carried`: the state a previous run handed over (continuation.ts). It is restored before the
+   * handlers are installed: a message that arrived during the hand-over is delivered in the first
+   * activation, the moment its handler is installed, and must be validated against the carried
+   * state (gate conditions, a carried pause, the window in progress), never an empty one. Runs
+   * recorded before PATCHES.restoreBeforeHandlers replay the old order (handlers, then restore).
    */
-  constructor(workflowType: string, target: string, kind: string, gates: string[] = []) {
+  constructor(workflowType: string, target: string, kind: string, gates: string[] = [], carried?: ControllerSnapshot) {
     this.status = { workflowType, target, phase: 'starting', state: 'running', phases: [], decisions: [], rollbacks: [], notes: [] };
     this.ops.upcoming = [...gates];
     if (gates.length) this.status.upcomingGates = [...gates];
@@ -43,7 +51,10 @@ export class RunController {
       { key: CUTOVER_PHASE, value: 'starting' },
       { key: CUTOVER_STATE, value: 'running' },
     ] as never);
+    const restoreFirst = carried !== undefined && patched(PATCHES.restoreBeforeHandlers.id);
+    if (carried && restoreFirst) this.restore(carried);
     installHandlers(this.status, this.ops, (action, a, extra) => this.record(action, a, extra));
+    if (carried && !restoreFirst) this.restore(carried);
   }
 
   /**
@@ -66,15 +77,17 @@ export class RunController {
       upcoming: [...this.ops.upcoming],
       conditions: [...this.ops.conditions],
       paused: this.ops.paused,
+      // A hand-over from inside a window (after a tick): the next run is in it from its first activation.
+      ...(this.ops.inWindow ? { window: { extraMinutes: this.ops.extraMinutes, ...(this.ops.openGate ? { openGate: this.ops.openGate } : {}) } } : {}),
     };
   }
 
   /**
    * Takes over the state a previous run carried. Its open phase (the one the hand-over
    * interrupted) is reopened by the next `phase()` of the same name instead of starting anew,
-   * so the chain's phases read as one run's.
+   * so the chain's phases read as one run's. Called by the constructor (`carried`).
    */
-  restore(s: ControllerSnapshot): void {
+  private restore(s: ControllerSnapshot): void {
     const st = this.status;
     st.phase = s.phase;
     st.phases.splice(0, st.phases.length, ...s.phases);
@@ -91,6 +104,14 @@ export class RunController {
     this.ops.upcoming = s.upcoming.filter((g) => !this.ops.passed.has(g));
     this.ops.conditions = new Map(s.conditions);
     this.ops.paused = this.ops.paused || s.paused;
+    if (s.window) {
+      // The window the previous run handed over in: an extension, or an approval of the gate that
+      // ends it (end-monitoring, end-retention), is accepted from the first activation on.
+      this.ops.inWindow = true;
+      this.ops.extraMinutes = s.window.extraMinutes;
+      if (s.window.openGate) this.ops.openGate = s.window.openGate;
+      this.carriedWindow = true;
+    }
     st.upcomingGates = [...this.ops.upcoming];
     st.gateConditions = [...this.ops.conditions].map(([g, c]) => ({ gate: g, ...c }));
     upsertSearchAttributes([{ key: CUTOVER_PHASE, value: s.phase }] as never);
@@ -151,14 +172,16 @@ export class RunController {
    */
   async phase<T>(name: string, fn: () => Promise<T>, opts: { finishing?: boolean } = {}): Promise<T> {
     if (!opts.finishing) this.throwIfAborted();
-    if (this.ops.paused && !opts.finishing) {
+    // A phase a hand-over interrupted (carried open) goes on under its first start.
+    const carried = this.reopen.find((p) => p.phase === name);
+    // A pause takes effect before the next phase. A carried phase is not a new one: it goes on
+    // as it would have without the hand-over (a monitoring window keeps its checks and its clock).
+    if (this.ops.paused && !opts.finishing && !(carried && patched(PATCHES.carriedPhaseGoesOnWhenPaused.id))) {
       this.setState('paused', `paused before ${name}`);
       await condition(() => !this.ops.paused || !!this.ops.abortAction);
       this.throwIfAborted();
       this.setState('running');
     }
-    // A phase a hand-over interrupted (carried open) goes on under its first start.
-    const carried = this.reopen.find((p) => p.phase === name);
     if (carried) this.reopen = this.reopen.filter((p) => p !== carried);
     const entry = carried ?? ({ phase: name, startedAt: this.now() } as RunStatus['phases'][number]);
     if (!carried) this.status.phases.push(entry);
@@ -292,7 +315,9 @@ export class RunController {
   }): Promise<'elapsed' | 'ended-early'> {
     const state = opts.state ?? ({} as WindowState);
     this.ops.inWindow = true;
-    this.ops.extraMinutes = state.extraMinutes ?? 0;
+    // A window carried by the controller (restore) already holds its extensions, with any that arrived since.
+    if (this.carriedWindow) this.carriedWindow = false;
+    else this.ops.extraMinutes = state.extraMinutes ?? 0;
     const startMs = (state.startMs ??= Date.now());
     state.extraMinutes = this.ops.extraMinutes;
     const tickMs = opts.tickMinutes * 60_000;
@@ -427,4 +452,6 @@ export interface ControllerSnapshot {
   upcoming: string[];
   conditions: [string, { mustName: string[]; why: string }][];
   paused: boolean;
+  /** Set when the run handed over inside a window (runs before issue 24 did not carry it). */
+  window?: { extraMinutes: number; openGate?: string };
 }

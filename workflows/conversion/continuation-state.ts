@@ -42,8 +42,7 @@ export async function conversionCheckpoint(run: ConversionRun, stage: Exclude<Co
 /** The conversion a hand-over continues: a fresh run with the carried state put back. */
 export function resumeConversion(s: ConversionSettings & { continued: ConversionContinuation }, rawInput: Record<string, unknown>): ConversionRun {
   const c = s.continued;
-  const run = startConversion(s, rawInput);
-  run.ctl.restore(c.ctl);
+  const run = startConversion(s, rawInput); // its controller restored c.ctl before installing the handlers
   // The summary object stays (the details' closure reads it): the carried fields are put into it.
   Object.assign(run.summary, c.summary, { history: { runs: c.chain.previous.length + 1, continuedAt: c.chain.previous } });
   Object.assign(run, { runId: c.registryRunId, registered: c.registered, stage: c.stage, locals: c.locals, chain: c.chain } satisfies Partial<ConversionRun>);

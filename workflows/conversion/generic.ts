@@ -68,10 +68,11 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
   // An option chosen for a blocker always stops at before-swap: announced when the input names one.
   const o = s.choice.options;
   const anyOption = Object.keys(o.uniqueKeys ?? {}).length > 0 || o.incomingForeignKeys === 'drop' || o.defaultPartition;
-  const ctl = new RunController('heapToPartitionedConversion', target, 'conversion', [...(s.approveBeforeSwap || anyOption ? ['before-swap'] : []), 'drop-old-table']);
-  const info = workflowInfo();
-  // A run that took over after a hand-over (bounded histories) carries the chain's registry key, plan time and statements.
+  // A run that took over after a hand-over (bounded histories) carries the chain's registry key, plan time and statements;
+  // the controller restores its state before installing the handlers.
   const c = s.continued;
+  const ctl = new RunController('heapToPartitionedConversion', target, 'conversion', [...(s.approveBeforeSwap || anyOption ? ['before-swap'] : []), 'drop-old-table'], c?.ctl);
+  const info = workflowInfo();
   const runId = c?.registryRunId ?? info.runId;
   const workflowId = info.workflowId;
   const profile = s.connectionProfile;
@@ -86,7 +87,6 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
     ? { key, name: 'remove sync and shadow', undo: () => undoStep.rollbackGenericBeforeSwap(io), byHand: `drop the lichen_conversion_sync_forward trigger on ${target} and DROP TABLE ${summary.plan!.names.shadow} (the table itself is untouched)` }
     : { key, name: SWAP_BACK, undo: () => undoStep.swapBackGeneric({ profile, post: post!, lockTimeoutMs: s.lockTimeoutMs }), byHand: `rename ${target} → its shadow name and ${post!.old} → ${target} in one transaction, then remove the reverse sync` };
   if (c) {
-    ctl.restore(c.ctl);
     Object.assign(summary, c.summary, { history: { runs: c.chain.previous.length + 1, continuedAt: c.chain.previous } });
     for (const key of c.saga) saga.add(undo(key));
     ctl.note(`continued from run ${c.chain.previous[c.chain.previous.length - 1]?.runId} at ${c.stage} (run ${c.chain.previous.length + 1} of the chain)`);

@@ -89,7 +89,8 @@ export interface ConversionLocals {
 }
 
 export function startConversion(s: ConversionSettings, rawInput: Record<string, unknown> = {}): ConversionRun {
-  const ctl = new RunController('heapToPartitionedConversion', s.target, 'conversion', [...(s.approveBeforeSwap ? ['before-swap'] : []), 'drop-old-table']);
+  // A hand-over's state (s.continued) is restored before the handlers are installed.
+  const ctl = new RunController('heapToPartitionedConversion', s.target, 'conversion', [...(s.approveBeforeSwap ? ['before-swap'] : []), 'drop-old-table'], s.continued?.ctl);
   const { runId, workflowId } = workflowInfo();
   const profile = s.connectionProfile;
   const summary: ConversionSummary = {

@@ -69,8 +69,8 @@ function carry(run: ProductionRun, stage: Exclude<ProductionStage, 'preflight'>)
 export function resumeRun(input: ProductionSettings & { continued: ProductionContinuation }, rawInput: Record<string, unknown>): ProductionRun {
   const c = input.continued;
   // The same object startRun built: the controller's closures (the details' health line) read it.
+  // Its controller restored the carried state before installing the handlers.
   const run = startRun(input, rawInput);
-  run.ctl.restore(c.ctl);
   Object.assign(run, {
     runId: c.registryRunId,
     stage: c.stage,

@@ -129,7 +129,8 @@ export function startRun(input: ProductionSettings, rawInput: Record<string, unk
   const info = workflowInfo();
   const a = input.approvals;
   const ctl = new RunController('productionCutover', input.target, 'production',
-    [...(a.beforeBackfill ? ['backfill'] : []), ...(a.beforeSwitchPrimary ? ['switch-primary'] : []), ...(a.beforeFinalCutover ? ['final-cutover'] : [])]);
+    [...(a.beforeBackfill ? ['backfill'] : []), ...(a.beforeSwitchPrimary ? ['switch-primary'] : []), ...(a.beforeFinalCutover ? ['final-cutover'] : [])],
+    input.continued?.ctl); // a hand-over's state, restored before the handlers are installed
   const run: ProductionRun = {
     input,
     ctl,
