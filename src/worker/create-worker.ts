@@ -1,9 +1,8 @@
-import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { createProfileResolver, type ProfileResolver } from '../config/profiles';
 import { createSecretResolver, type SecretResolver } from '../config/secrets';
-import { projectRoot } from '../devenv/paths';
+import { workflowSource } from './workflow-source';
 import { resolveTemporalConfig, type TemporalConnectOptions } from '../client/connect';
 import { defaultTaskQueue } from '../client/start';
 import { TemporalConnectionError } from '../client/errors';
@@ -19,7 +18,7 @@ export interface CreateWorkerOptions {
   namespace?: string;
   /** Default: LICHEN_TASK_QUEUE or "lichen-cutover". */
   taskQueue?: string;
-  /** A pre-built bundle (tests); otherwise workflows/index.ts is bundled at start. */
+  /** A pre-built bundle (tests); otherwise dist/workflow-bundle.js when running compiled, else the source bundled at start (./workflow-source.ts). */
   workflowBundle?: { codePath: string };
   /** Injected resolvers; default: from the environment (LICHEN_DB_PROFILE_*, DATABASE_URL, LICHEN_ADMIN_TOKEN*). */
   profiles?: ProfileResolver;
@@ -34,14 +33,14 @@ export interface CutoverWorker {
   namespace: string;
   /** Where it connected (no secrets). */
   describe: string;
+  /** Where the workflow code came from: "prebuilt <path>" or "source <path> (bundled at start)". */
+  workflows: string;
   profiles: ProfileResolver;
   /** Runs until shutdown (a signal, or worker.shutdown()), then releases pools and the connection. */
   run(): Promise<void>;
   /** Runs until `p` settles, then releases resources. */
   runUntil<T>(p: Promise<T>): Promise<T>;
 }
-
-export const WORKFLOWS_PATH = path.join(projectRoot, 'workflows', 'index.ts');
 
 /**
  * A worker with every workflow of workflows/index.ts and every activity of
@@ -62,13 +61,14 @@ export async function createWorker(opts: CreateWorkerOptions = {}): Promise<Cuto
   const taskQueue = opts.taskQueue ?? defaultTaskQueue();
   const profiles = opts.profiles ?? createProfileResolver();
   const secrets = opts.secrets ?? createSecretResolver();
+  const source = workflowSource(opts.workflowBundle);
   let worker: Worker;
   try {
     worker = await Worker.create({
       connection,
       namespace,
       taskQueue,
-      ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+      ...source.options,
       activities: createActivities({ profiles, secrets }),
       maxConcurrentActivityTaskExecutions: 20,
       // The cutover metrics (a no-op unless the runtime exports metrics: LICHEN_METRICS_ADDRESS).
@@ -95,6 +95,7 @@ export async function createWorker(opts: CreateWorkerOptions = {}): Promise<Cuto
     taskQueue,
     namespace,
     describe: `${opts.connection ? 'shared connection' : cfg.describe()} task queue ${taskQueue}`,
+    workflows: source.describe,
     profiles,
     async run() {
       try {

@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     temporal: w.describe,
     namespace: w.namespace,
     taskQueue: w.taskQueue,
+    workflows: w.workflows,
     dbProfiles: profiles,
     adminTokenRefs: describeTokenRefs(process.env),
     metrics: telemetryOptions ? `http://${process.env.LICHEN_METRICS_ADDRESS!.trim()}/metrics` : 'off',
