@@ -3,6 +3,7 @@ import { createActivities } from '../../activities';
 import { createProfileResolver, type ProfileResolver } from '../config/profiles';
 import { createSecretResolver, type SecretResolver } from '../config/secrets';
 import { workflowSource } from './workflow-source';
+import { deploymentOptions, type WorkerDeployment } from './versioning';
 import { resolveTemporalConfig, type TemporalConnectOptions } from '../client/connect';
 import { defaultTaskQueue } from '../client/start';
 import { TemporalConnectionError } from '../client/errors';
@@ -20,6 +21,8 @@ export interface CreateWorkerOptions {
   taskQueue?: string;
   /** A pre-built bundle (tests); otherwise dist/workflow-bundle.js when running compiled, else the source bundled at start (./workflow-source.ts). */
   workflowBundle?: { codePath: string };
+  /** Worker Versioning: declare this deployment version, workflows pinned to it (./versioning.ts). Default: unversioned. */
+  deployment?: WorkerDeployment;
   /** Injected resolvers; default: from the environment (LICHEN_DB_PROFILE_*, DATABASE_URL, LICHEN_ADMIN_TOKEN*). */
   profiles?: ProfileResolver;
   secrets?: SecretResolver;
@@ -29,6 +32,9 @@ export interface CreateWorkerOptions {
 
 export interface CutoverWorker {
   worker: Worker;
+  connection: NativeConnection;
+  /** The declared deployment version, when versioned. */
+  deployment?: WorkerDeployment;
   taskQueue: string;
   namespace: string;
   /** Where it connected (no secrets). */
@@ -79,6 +85,7 @@ export async function createWorker(opts: CreateWorkerOptions = {}): Promise<Cuto
       // task: the backfill's parallel lanes would all run on one worker of several. Off, the server's
       // matching spreads them over every worker polling the queue (test/chaos/two-workers.test.ts).
       maxEagerActivityReservationsPerWorkflowTask: 0,
+      ...(opts.deployment ? deploymentOptions(opts.deployment) : {}),
       ...opts.workerOptions,
     });
   } catch (err) {
@@ -92,6 +99,8 @@ export async function createWorker(opts: CreateWorkerOptions = {}): Promise<Cuto
   };
   return {
     worker,
+    connection,
+    deployment: opts.deployment,
     taskQueue,
     namespace,
     describe: `${opts.connection ? 'shared connection' : cfg.describe()} task queue ${taskQueue}`,
