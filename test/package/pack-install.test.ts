@@ -11,7 +11,7 @@ import { startWorkerMain, type WorkerMain } from '../helpers/worker-main';
 import { expectConverted, ordersUnderLoad, startOrdersConversion } from '../helpers/orders-conversion';
 
 const run = promisify(execFile);
-const db = useTestDatabase('control');
+const db = useTestDatabase(); // empty: the installed `cutover migrate` applies the control plane
 const temporal = useTemporal();
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lichen-pack-'));
 const version = (JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -26,7 +26,7 @@ afterAll(async () => {
 const cleanEnv = (extra: Record<string, string> = {}) => ({ PATH: process.env.PATH!, HOME: process.env.HOME!, TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml', ...extra });
 
 describe('the npm package: pack, install into an empty directory, run from node_modules', () => {
-  it('packs (prepack builds dist/), installs with runtime dependencies only, and its cutover, plan and worker run a smoke workflow and a conversion under load', async () => {
+  it('packs (prepack builds dist/), installs with runtime dependencies only, and its cutover (help, migrate, plan) and worker run a smoke workflow and a conversion under load', async () => {
     // npm pack: prepack runs `npm run build`, so the tarball carries dist/ and the prebuilt workflow bundle.
     const packed = await run('npm', ['pack', '--pack-destination', work, '--json'], { cwd: projectRoot, env: cleanEnv(), maxBuffer: 64 << 20, timeout: 300_000 });
     const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
@@ -46,6 +46,13 @@ describe('the npm package: pack, install into an empty directory, run from node_
 
     const help = await run('npx', ['--no-install', 'cutover', '--help'], { cwd: app, env: cleanEnv() });
     expect(help.stdout).toContain('usage: cutover <command> [options]');
+
+    // The migrations ship in the package and are found from its root (src/devenv/paths.ts): the
+    // installed CLI gates and applies the control plane the conversion needs.
+    expect((await db.pool.query(`SELECT to_regclass('cutover_runs') AS t`)).rows[0].t).toBeNull();
+    const migrated = await run('npx', ['--no-install', 'cutover', 'migrate', '--plan', 'control', '--profile', 'test'], { cwd: app, env: cleanEnv({ LICHEN_DB_PROFILE_TEST: db.url }) });
+    expect(migrated.stdout + migrated.stderr).toContain('003_control_plane.sql');
+    expect((await db.pool.query(`SELECT to_regclass('cutover_runs') AS t`)).rows[0].t).toBe('cutover_runs');
 
     // cutover plan against the test Postgres, on the table the worker converts next.
     const orders = await ordersUnderLoad(db, 'pkgshop');
