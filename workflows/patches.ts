@@ -18,9 +18,10 @@
  * branch, this entry and its old-path fixtures; no `deprecatePatch` step) when every run started
  * before the first versioned build is current has finished (`temporal workflow list --query
  * 'ExecutionStatus="Running" AND TemporalWorkerDeploymentVersion IS NULL'` returns nothing).
- * A change after that still needs `patched()` only where a running workflow is moved to another
- * build on purpose (a versioning override, AutoUpgrade, or workers run with
- * LICHEN_WORKER_VERSIONING=off), or where a continue-as-new is started on the new version.
+ * A continue-as-new stays on its build (test/package/worker-versioning.test.ts). A change after
+ * that still needs `patched()` only where a running workflow is moved to another build on
+ * purpose (a versioning override, AutoUpgrade) or runs on workers with
+ * LICHEN_WORKER_VERSIONING=off.
  */
 export interface PatchEntry {
   /** The id recorded in the history's marker (never change it). */

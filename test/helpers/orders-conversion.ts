@@ -46,10 +46,10 @@ export async function ordersUnderLoad(db: TestDatabase, schema: string, rows = 6
 }
 
 /** Starts the conversion of `table` (no approval before the swap; the drop approved ahead of time). */
-export async function startOrdersConversion(client: Client, taskQueue: string, workflowId: string, table: string, retentionMinutes: number): Promise<WorkflowHandle> {
+export async function startOrdersConversion(client: Client, taskQueue: string, workflowId: string, table: string, retentionMinutes: number, extra: Record<string, unknown> = {}): Promise<WorkflowHandle> {
   const handle = await client.workflow.start('heapToPartitionedConversion', {
     taskQueue, workflowId,
-    args: [{ table, partitionBy: { column: 'placed_at', interval: 'month' }, connectionProfile: 'default', nonProduction: true, retentionMinutes, retentionCheckMinutes: 0.05, approvals: { beforeSwap: false }, copy: { batchSize: 200 } }],
+    args: [{ table, partitionBy: { column: 'placed_at', interval: 'month' }, connectionProfile: 'default', nonProduction: true, retentionMinutes, retentionCheckMinutes: 0.05, approvals: { beforeSwap: false }, copy: { batchSize: 200 }, ...extra }],
   });
   await handle.executeUpdate(approveUpdate, { args: [{ operator: 'test-operator', reason: 'dropped once retention is over', gate: 'drop-old-table' }] });
   return handle;

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
+import type { temporal as proto } from '@temporalio/proto';
 import { createWorker, type CutoverWorker } from '../../src/worker/create-worker';
 import { createProfileResolver } from '../../src/config/profiles';
 import { createSecretResolver } from '../../src/config/secrets';
@@ -9,6 +10,7 @@ import { useTestDatabase } from '../helpers/db';
 import { useTemporal } from '../helpers/temporal';
 import { expectConverted, ordersUnderLoad, startOrdersConversion } from '../helpers/orders-conversion';
 import { waitFor } from '../conversion/harness';
+import { fetchRunChain } from '../../src/audit/chain';
 
 const db = useTestDatabase('control');
 const temporal = useTemporal();
@@ -31,17 +33,19 @@ async function deploy(taskQueue: string, d: WorkerDeployment): Promise<CutoverWo
   return w;
 }
 
-/** The build id (and worker identity) of every completed workflow task of a run, from its history. */
+/** The build id (and worker identity) of every completed workflow task of a run's whole chain (continue-as-new), from the histories. */
 async function taskBuilds(handle: WorkflowHandle): Promise<{ buildId?: string; identity?: string }[]> {
-  const events = (await handle.fetchHistory()).events ?? [];
-  return events.filter((e) => e.workflowTaskCompletedEventAttributes).map((e) => ({
+  const chain = await fetchRunChain(temporal.client.workflow, handle.workflowId);
+  return chain.flatMap((h) => (h.events ?? []) as proto.api.history.v1.IHistoryEvent[]).filter((e) => e.workflowTaskCompletedEventAttributes).map((e) => ({
     buildId: e.workflowTaskCompletedEventAttributes!.deploymentVersion?.buildId ?? undefined,
     identity: e.workflowTaskCompletedEventAttributes!.identity ?? undefined,
   }));
 }
 
+const chainLength = async (workflowId: string) => (await fetchRunChain(temporal.client.workflow, workflowId)).length;
+
 describe('Worker Versioning on the dev server: a run stays on the build that started it', () => {
-  it('a conversion started on build A waits in retention while build B is deployed and made current; a new run goes to B, the first completes on A, oracle at zero for both', async () => {
+  it('a conversion started on build A waits in retention while build B is deployed and made current; a new run goes to B, the first (continuing as new meanwhile) completes on A, oracle at zero for both', async () => {
     const taskQueue = temporal.taskQueue('versioned');
     const A: WorkerDeployment = { deploymentName: taskQueue, buildId: 'build-a' };
     const B: WorkerDeployment = { deploymentName: taskQueue, buildId: 'build-b' };
@@ -53,7 +57,8 @@ describe('Worker Versioning on the dev server: a run stays on the build that sta
     const second = await ordersUnderLoad(db, 'verb');
     const judged: string[] = [];
     try {
-      const runA = await startOrdersConversion(temporal.client, taskQueue, `conv-a-${taskQueue}`, first.table, 30);
+      // A small history budget: run A continues as new during retention, also after B is current.
+      const runA = await startOrdersConversion(temporal.client, taskQueue, `conv-a-${taskQueue}`, first.table, 30, { history: { maxEvents: 100 } });
       await waitFor('run A in its retention window', async () => {
         const s = await runA.query(statusQuery);
         return s.phases.some((p) => p.phase === 'retention' && !p.endedAt) && s.state === 'running';
@@ -64,6 +69,7 @@ describe('Worker Versioning on the dev server: a run stays on the build that sta
       await deploy(taskQueue, B);
       expect(await makeCurrent(service, temporal.namespace, B)).toBe('build-b');
       expect((await currentBuildId(service, temporal.namespace, taskQueue)).buildId).toBe('build-b');
+      const runsAtB = await chainLength(runA.workflowId);
 
       // A new, unversioned start goes to the current version: B.
       const runB = await startOrdersConversion(temporal.client, taskQueue, `conv-b-${taskQueue}`, second.table, 0);
@@ -71,6 +77,9 @@ describe('Worker Versioning on the dev server: a run stays on the build that sta
       const vB = await second.judge();
       judged.push('b');
       expect(vB, JSON.stringify(vB.samples)).toMatchObject({ missing: 0, stale: 0, resurrected: 0, extra: 0 });
+
+      // Run A continues as new after B became current: the new run stays pinned to A.
+      await waitFor('run A to continue as new after B became current', async () => (await chainLength(runA.workflowId)) > runsAtB, 240_000);
 
       // Run A is still in retention; end the window: it completes, still on A.
       expect((await runA.query(statusQuery)).phases.some((p) => p.phase === 'retention' && !p.endedAt)).toBe(true);
