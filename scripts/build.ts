@@ -6,6 +6,7 @@
  * src/devenv/paths.ts finds it from the package root, in a clone and in an installed package.
  */
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -22,7 +23,8 @@ async function main(): Promise<void> {
     logger: { trace() {}, debug() {}, info() {}, warn: (m: string) => console.warn(m), error: (m: string) => console.error(m), log() {} } as never,
   });
   fs.writeFileSync(path.join(dist, 'workflow-bundle.js'), code);
-  const info = { version: packageVersion(), commit: process.env.LICHEN_BUILD_COMMIT ?? gitCommit(), builtAt: new Date().toISOString() };
+  const workflowBundleSha256 = crypto.createHash('sha256').update(code).digest('hex');
+  const info = { version: packageVersion(), commit: process.env.LICHEN_BUILD_COMMIT || gitCommit(), workflowBundleSha256, builtAt: new Date().toISOString() };
   fs.writeFileSync(path.join(dist, 'build-info.json'), JSON.stringify(info, null, 2) + '\n');
   console.log(`dist/ built in ${Date.now() - t0} ms: ${info.version} (${info.commit}), workflow bundle ${(code.length / 1024).toFixed(0)} KiB`);
 }

@@ -15,6 +15,18 @@ export interface BuildInfo {
   commit: string;
   /** Where it came from. */
   source: 'dist/build-info.json' | 'source';
+  /** The first 12 hex digits of the prebuilt workflow bundle's sha256 (dist only). */
+  bundleSha?: string;
+}
+
+/**
+ * The default Worker Deployment build id: `<version>-<commit>` for a clean commit; with the
+ * bundle's hash appended when the commit cannot name the code alone (a dirty tree, or no git:
+ * an image built without LICHEN_BUILD_COMMIT), so two different builds never share an id.
+ */
+export function defaultBuildId(b: BuildInfo): string {
+  const ambiguous = b.commit === 'unknown' || b.commit.endsWith('-dirty');
+  return ambiguous && b.bundleSha ? `${b.version}-${b.commit}-${b.bundleSha}` : `${b.version}-${b.commit}`;
 }
 
 /** dist/build-info.json, next to the compiled tree (dist/src/build/ → dist/). */
@@ -36,8 +48,8 @@ export function packageVersion(): string {
 
 export function readBuildInfo(file: string = BUILD_INFO_FILE): BuildInfo {
   if (fs.existsSync(file)) {
-    const j = JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string; commit: string };
-    return { version: j.version, commit: j.commit, source: 'dist/build-info.json' };
+    const j = JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string; commit: string; workflowBundleSha256?: string };
+    return { version: j.version, commit: j.commit, source: 'dist/build-info.json', ...(j.workflowBundleSha256 ? { bundleSha: j.workflowBundleSha256.slice(0, 12) } : {}) };
   }
   return { version: packageVersion(), commit: gitCommit(), source: 'source' };
 }

@@ -1,6 +1,6 @@
 import type { WorkerOptions } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
-import { readBuildInfo, type BuildInfo } from '../build/build-info';
+import { defaultBuildId, readBuildInfo, type BuildInfo } from '../build/build-info';
 
 /**
  * Worker Versioning (Temporal Worker Deployments): the worker declares a deployment version
@@ -13,7 +13,8 @@ import { readBuildInfo, type BuildInfo } from '../build/build-info';
  *                                package, the image: dist/build-info.json exists), off from source
  *                                (development, the demo, tests: a clone's commit changes all the time).
  *   LICHEN_DEPLOYMENT_NAME       default: the task queue (lichen-cutover).
- *   LICHEN_BUILD_ID              default: <package version>-<git commit> from dist/build-info.json.
+ *   LICHEN_BUILD_ID              default: <package version>-<git commit> from dist/build-info.json
+ *                                (+ the workflow bundle's hash when the commit is dirty or unknown).
  *   LICHEN_SET_CURRENT_VERSION   if-none (default): when the deployment has no current version yet
  *                                (a first deploy), this worker's version is made current, so an
  *                                unversioned start lands on it; never: leave it to the operator.
@@ -49,7 +50,7 @@ export function versioningFromEnv(env: NodeJS.ProcessEnv, taskQueue: string, bui
   const setCurrent = choice(env, 'LICHEN_SET_CURRENT_VERSION', ['if-none', 'never'] as const, 'if-none');
   if (!on) return { setCurrent, describe: 'off (unversioned worker)' };
   const deploymentName = env.LICHEN_DEPLOYMENT_NAME?.trim() || taskQueue;
-  const buildId = env.LICHEN_BUILD_ID?.trim() || `${build.version}-${build.commit}`;
+  const buildId = env.LICHEN_BUILD_ID?.trim() || defaultBuildId(build);
   if (!NAME.test(deploymentName)) throw new VersioningConfigError(`LICHEN_DEPLOYMENT_NAME (default: the task queue) must match ${NAME.source} (no dots), got ${JSON.stringify(deploymentName)}`);
   if (!BUILD_ID.test(buildId)) throw new VersioningConfigError(`LICHEN_BUILD_ID must match ${BUILD_ID.source}, got ${JSON.stringify(buildId)}`);
   return { deployment: { deploymentName, buildId }, setCurrent, describe: `${deploymentName}:${buildId} (pinned)` };

@@ -73,7 +73,7 @@ describe('the npm package: pack, install into an empty directory, run from node_
       worker = await startWorkerMain({ LICHEN_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, LICHEN_LOG_LEVEL: 'INFO' }, { command: path.join(installed, '.bin', 'cutover-worker'), cwd: app });
       const started = JSON.parse(worker.output().split('\n').find((l) => l.includes('"worker started"'))!) as { workflows: string; versioning: string };
       expect(started.workflows).toBe(`prebuilt ${fs.realpathSync(path.join(installed, 'lichen-cutover', 'dist', 'workflow-bundle.js'))}`);
-      expect(started.versioning).toMatch(new RegExp(`^${taskQueue}:${version.replace(/\./g, '\\.')}-[0-9a-f]{12}(-dirty)? \\(pinned\\)$`));
+      expect(started.versioning).toMatch(new RegExp(`^${taskQueue}:${version.replace(/\./g, '\\.')}-[0-9a-f]{12}(-dirty-[0-9a-f]{12})? \\(pinned\\)$`));
 
       // An unversioned start lands on it: the first version of a deployment makes itself current.
       const smoke = await temporal.client.workflow.start('smokeWorkflow', { taskQueue, workflowId: `smoke-${taskQueue}`, args: [{ connectionProfile: 'default' }] });

@@ -12,6 +12,12 @@ describe('versioningFromEnv', () => {
     expect(versioningFromEnv({}, 'lichen-cutover', fromSource)).toEqual({ setCurrent: 'if-none', describe: 'off (unversioned worker)' });
   });
 
+  it('appends the workflow bundle hash to the build id when the commit does not name the code alone (dirty, unknown)', () => {
+    expect(versioningFromEnv({}, 'q', { ...built, bundleSha: '0123456789ab' }).deployment?.buildId).toBe('1.2.3-abcdef012345');
+    expect(versioningFromEnv({}, 'q', { ...built, commit: 'abcdef012345-dirty', bundleSha: '0123456789ab' }).deployment?.buildId).toBe('1.2.3-abcdef012345-dirty-0123456789ab');
+    expect(versioningFromEnv({}, 'q', { ...built, commit: 'unknown', bundleSha: '0123456789ab' }).deployment?.buildId).toBe('1.2.3-unknown-0123456789ab');
+  });
+
   it('takes LICHEN_WORKER_VERSIONING, LICHEN_DEPLOYMENT_NAME, LICHEN_BUILD_ID and LICHEN_SET_CURRENT_VERSION', () => {
     expect(versioningFromEnv({ LICHEN_WORKER_VERSIONING: 'off' }, 'q', built).deployment).toBeUndefined();
     expect(versioningFromEnv({ LICHEN_WORKER_VERSIONING: 'ON', LICHEN_DEPLOYMENT_NAME: 'cutover-prod', LICHEN_BUILD_ID: '2.0.0+build.7', LICHEN_SET_CURRENT_VERSION: 'never' }, 'q', fromSource))
