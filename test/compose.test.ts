@@ -105,8 +105,10 @@ describe.skipIf(Boolean(unavailable))('docker-compose.yml', () => {
       expect(svc.environment?.LICHEN_ADMIN_TOKEN).toBeTruthy();
       expect(svc.depends_on?.migrate?.condition).toBe('service_completed_successfully');
     }
-    expect(s.worker.command).toEqual(['npm', 'run', '--silent', 'worker']);
-    expect(s.app.command).toEqual(['npm', 'run', '--silent', 'server']);
+    // The image's entry point is node, running the compiled dist/ (test/package/dockerfile.test.ts).
+    expect(s.worker.command).toEqual(['bin/cutover-worker']);
+    expect(s.app.command).toEqual(['dist/src/memory-layer/main.js']);
+    expect(s.setup.command).toEqual(['bin/cutover', 'setup']);
     expect(s.worker.depends_on?.setup?.condition).toBe('service_completed_successfully');
     expect(s.migrate.depends_on?.postgres?.condition).toBe('service_healthy');
     for (const name of ['postgres', 'temporal-postgresql', 'temporal', 'app']) expect(s[name].healthcheck?.test.length).toBeGreaterThan(0);

@@ -7,6 +7,21 @@
  * Lifecycle (Temporal's): `patched(id)` → once no run started before the change can still be
  * open, `deprecatePatch(id)` and drop the old branch → once no run started before the
  * deprecation is open, remove the call, this entry and its old-path fixtures.
+ *
+ * Worker Versioning (src/worker/versioning.ts, README "Deploying a new version"): a worker that
+ * runs built (dist/, the package, the image) declares a Worker Deployment version and pins every
+ * run to the version that started it, so a run never replays against another build's code.
+ * Every patch registered below (window-decides-by-timer, reconcile-before-retry,
+ * reconcile-before-every-switch, drop-waits-after-drift, membership-in-the-run,
+ * approve-signal-gate-rules, maintenance-prunes-tombstones, bounded-histories) guards runs that
+ * started on unversioned workers. Each may be retired at once (the `patched()` call, the old
+ * branch, this entry and its old-path fixtures; no `deprecatePatch` step) when every run started
+ * before the first versioned build is current has finished (`temporal workflow list --query
+ * 'ExecutionStatus="Running" AND TemporalWorkerDeploymentVersion IS NULL'` returns nothing).
+ * A continue-as-new stays on its build (test/package/worker-versioning.test.ts). A change after
+ * that still needs `patched()` only where a running workflow is moved to another build on
+ * purpose (a versioning override, AutoUpgrade) or runs on workers with
+ * LICHEN_WORKER_VERSIONING=off.
  */
 export interface PatchEntry {
   /** The id recorded in the history's marker (never change it). */

@@ -77,8 +77,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
+/** Runs the command line of this process and sets its exit code (bin/cutover, `tsx src/cli/main.ts`). */
+export function run(argv: string[] = process.argv.slice(2)): void {
+  main(argv).then(
     (code) => {
       process.exitCode = code;
     },
@@ -88,3 +89,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) run();

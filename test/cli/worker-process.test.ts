@@ -33,7 +33,10 @@ describe('npm run worker (src/worker/main.ts)', () => {
         await new Promise((r) => setTimeout(r, 200));
       }
       expect(out, out).toContain('"worker started"');
-      const started = JSON.parse(out.split('\n').find((l) => l.includes('"worker started"'))!) as { taskQueue: string; namespace: string; dbProfiles: { profile: string; url: string }[]; adminTokenRefs: string[] };
+      const started = JSON.parse(out.split('\n').find((l) => l.includes('"worker started"'))!) as { taskQueue: string; namespace: string; workflows: string; versioning: string; dbProfiles: { profile: string; url: string }[]; adminTokenRefs: string[] };
+      // From source: the workflows are bundled from workflows/index.ts (a clone's dist/, even when built, is not loaded) and the worker is unversioned.
+      expect(started.workflows).toBe(`source ${path.join(projectRoot, 'workflows', 'index.ts')} (bundled at start)`);
+      expect(started.versioning).toBe('off (unversioned worker)');
       expect(started.taskQueue).toBe(`worker-proc-${process.pid}`);
       expect(started.namespace).toBe(inject('temporalNamespace'));
       expect(started.dbProfiles).toEqual([{ profile: 'default', url: expect.stringContaining(':***@'), from: 'DATABASE_URL' }]);

@@ -14,11 +14,13 @@ export interface WorkerMain {
 /**
  * Starts `npm run worker` (src/worker/main.ts) as its own process against the run's Temporal
  * dev server, with `env` on top of a minimal environment, and waits for "worker started" (it
- * bundles the workflows first: some seconds).
+ * bundles the workflows first: some seconds). `opts.command` runs another worker command
+ * instead (e.g. an installed package's `cutover-worker`), in `opts.cwd`.
  */
-export async function startWorkerMain(env: Record<string, string>): Promise<WorkerMain> {
-  const child = spawn(path.join(projectRoot, 'node_modules/.bin/tsx'), [path.join(projectRoot, 'src/worker/main.ts')], {
-    cwd: projectRoot,
+export async function startWorkerMain(env: Record<string, string>, opts: { command?: string; cwd?: string } = {}): Promise<WorkerMain> {
+  const [cmd, args] = opts.command ? [opts.command, []] : [path.join(projectRoot, 'node_modules/.bin/tsx'), [path.join(projectRoot, 'src/worker/main.ts')]];
+  const child = spawn(cmd, args, {
+    cwd: opts.cwd ?? projectRoot,
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
