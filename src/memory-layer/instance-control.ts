@@ -13,6 +13,7 @@ import { FencedError, Lease, type WriteFence } from './lease';
 import { silentLogger, type Logger } from './logger';
 
 export interface InstanceControlOptions {
+  /** The control plane's own connections (control-pool.ts), never the app's pool: a saturated app pool must not starve the heartbeat. */
   pool: Pool;
   instanceId: string;
   target: string;
@@ -210,7 +211,7 @@ export class InstanceControl implements WriteFence {
   }
 
   private async renewOnce(): Promise<void> {
-    const startedAt = this.lease.now();
+    const startedAt = this.lease.stamp();
     try {
       await this.report(false);
       // 008's SECURITY DEFINER question (the app role may not read the registry); the direct

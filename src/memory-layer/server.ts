@@ -2,8 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'pg';
 import type { PersistenceMode } from '../../workflows/types';
-import { bootModeFromEnv, DEFAULT_TARGET } from './control-plane';
+import { bootModeFromEnv, DEFAULT_LEASE_MS, DEFAULT_TARGET } from './control-plane';
 import { InstanceControl } from './instance-control';
+import { createControlPool } from './control-pool';
 import { silentLogger, type Logger } from './logger';
 import { ServiceMetrics } from './metrics';
 import { DualStore } from './storage/dual-store';
@@ -92,8 +93,13 @@ export async function createMemoryService(opts: MemoryServiceOptions): Promise<M
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
+  // The heartbeat's own connections, not the app's pool (control-pool.ts).
+  const controlPool = createControlPool(opts.databaseUrl ? { connectionString: opts.databaseUrl } : pool.options, {
+    instanceId: opts.instanceId,
+    timeoutMs: opts.leaseMs ?? DEFAULT_LEASE_MS,
+  });
   const control = new InstanceControl({
-    pool,
+    pool: controlPool,
     instanceId: opts.instanceId,
     target,
     dual,
@@ -109,6 +115,7 @@ export async function createMemoryService(opts: MemoryServiceOptions): Promise<M
     markReady();
   } catch (err) {
     await new Promise((r) => server.close(r));
+    await controlPool.end().catch(() => undefined);
     if (ownPool) await pool.end().catch(() => undefined);
     throw err;
   }
@@ -125,7 +132,9 @@ export async function createMemoryService(opts: MemoryServiceOptions): Promise<M
       clearTimeout(grace);
       await control.stop();
       // A connection stuck on an unreachable Postgres must not keep the process from exiting.
-      if (ownPool) await Promise.race([pool.end().catch(() => undefined), new Promise<void>((r) => setTimeout(r, 5_000).unref())]);
+      const end = (p: Pool) => Promise.race([p.end().catch(() => undefined), new Promise<void>((r) => setTimeout(r, 5_000).unref())]);
+      await end(controlPool);
+      if (ownPool) await end(pool);
       log.info('memory-layer service stopped', { instanceId: opts.instanceId });
     })());
 
