@@ -1,3 +1,4 @@
+import type { OrphanReport } from '../../src/memory-layer/orphans';
 import type { MemoryRecord, RecordCursor } from '../../src/memory-layer/record';
 import type { Checksum } from '../../src/memory-layer/checksum';
 import { recordFromJson, type RecordJson } from '../../src/shared/record-wire';
@@ -64,6 +65,12 @@ export class AdminClient {
 
   stats(): Promise<InstanceStats> {
     return this.get<InstanceStats>('admin/stats');
+  }
+
+  /** After a return from being forgotten: what only this instance's memory holds (src/memory-layer/orphans.ts). */
+  async orphans(limit: number): Promise<Omit<OrphanReport, 'records'> & { records: MemoryRecord[] }> {
+    const r = await this.get<Omit<OrphanReport, 'records'> & { records: RecordJson[] }>('admin/orphans', { limit: String(limit) });
+    return { ...r, records: r.records.map(recordFromJson) };
   }
 
   async exportPage(opts: { after?: RecordCursor | null; limit: number; from?: string; to?: string }): Promise<{ records: MemoryRecord[]; nextCursor: RecordCursor | null }> {

@@ -5,6 +5,7 @@ import type { PersistenceMode } from '../../workflows/types';
 import { bootModeFromEnv, DEFAULT_LEASE_MS, DEFAULT_TARGET } from './control-plane';
 import { InstanceControl } from './instance-control';
 import { createControlPool } from './control-pool';
+import { Orphans } from './orphans';
 import { silentLogger, type Logger } from './logger';
 import { ServiceMetrics } from './metrics';
 import { DualStore } from './storage/dual-store';
@@ -76,7 +77,8 @@ export async function createMemoryService(opts: MemoryServiceOptions): Promise<M
     mode: opts.bootMode ?? bootModeFromEnv(),
     logger: log,
   });
-  const handler = createHandler({ instanceId: opts.instanceId, dual, metrics, adminToken: opts.adminToken, logger: log });
+  const orphans = new Orphans({ instanceId: opts.instanceId, pool, table: opts.table ?? target, memory, metrics, logger: log });
+  const handler = createHandler({ instanceId: opts.instanceId, dual, metrics, orphans, adminToken: opts.adminToken, logger: log });
   // Requests wait until the control row has been applied: none is served in a stale boot mode.
   let markReady!: () => void;
   const ready = new Promise<void>((r) => (markReady = r));
@@ -108,6 +110,7 @@ export async function createMemoryService(opts: MemoryServiceOptions): Promise<M
     pollMs: opts.pollMs,
     leaseMs: opts.leaseMs,
     logger: log,
+    onForgotten: (info) => orphans.cameBack(info),
   });
   dual.useFence(control);
   try {

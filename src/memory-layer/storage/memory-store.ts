@@ -72,6 +72,11 @@ export class MemoryStore implements RecordStore, ExportableStore {
     return n;
   }
 
+  /** The ids this store remembers deleting, with when (ms since epoch): a copy. */
+  deletedEntries(): [string, number][] {
+    return [...this.deleted];
+  }
+
   get deletedCount(): number {
     return this.deleted.size;
   }
