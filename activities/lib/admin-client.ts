@@ -119,7 +119,7 @@ export class AdminClient {
   }
 
   /** Records this instance holds that Postgres cannot store (GET /admin/quarantine). */
-  quarantine(limit = 1000): Promise<{ total: number; records: { id: string; createdAt: string; field: string; reason: string }[] }> {
+  quarantine(limit = 1000): Promise<{ total: number; records: { id: string; createdAt: string; updatedAt?: string; field: string; reason: string }[] }> {
     return this.get('admin/quarantine', { limit: String(limit) });
   }
 
