@@ -21,7 +21,7 @@ export interface OrphanReport {
   /** Records only this memory holds: Postgres has no row for the id, or an older version, and no tombstone. */
   total: number;
   records: MemoryRecord[];
-  /** Deletes only this memory knows: Postgres still holds the row and no tombstone. */
+  /** Deletes only this memory knows: Postgres still holds the row (not newer than the delete) and no tombstone. */
   deleted: { id: string; deletedAt: string; createdAt: string }[];
   /** Records Postgres cannot store (quarantine): held here only, never back-filled. */
   quarantined: number;
@@ -113,9 +113,12 @@ export class Orphans {
     const gone = this.deletedAtReturn.filter(([id]) => !memory.getSync(id));
     for (let i = 0; i < gone.length; i += BATCH) {
       const ids = gone.slice(i, i + BATCH).map(([id]) => id);
+      const ats = gone.slice(i, i + BATCH).map(([, at]) => new Date(at).toISOString());
+      // Only a row not newer than the delete: a later write elsewhere is not undone by it.
       const pg = await pool.query<{ id: string; created_at: Date }>(
-        `SELECT t.id::text, t.created_at FROM ${t} t WHERE t.id = ANY($1::uuid[]) AND NOT EXISTS (SELECT 1 FROM ${TOMBSTONES_TABLE} d WHERE d.id = t.id)`,
-        [ids],
+        `SELECT t.id::text, t.created_at FROM ${t} t JOIN unnest($1::uuid[], $2::timestamptz[]) AS g(id, deleted_at) ON g.id = t.id
+          WHERE t.updated_at <= g.deleted_at AND NOT EXISTS (SELECT 1 FROM ${TOMBSTONES_TABLE} d WHERE d.id = t.id)`,
+        [ids, ats],
       );
       const when = new Map(gone.slice(i, i + BATCH));
       for (const r of pg.rows) out.deleted.push({ id: r.id, deletedAt: new Date(when.get(r.id)!).toISOString(), createdAt: r.created_at.toISOString() });

@@ -61,6 +61,13 @@ describe('an instance back after being forgotten', () => {
     // Phase 2 (memory only) under load: every acknowledged write is in this memory alone.
     const load = startLoad({ instances: [url], ratePerSec: 80, owners: 10 });
     await ackedAtLeast(load, 200);
+    // One record an earlier back-fill copied to Postgres, then deleted here (memory only): a delete Postgres has not seen.
+    const gone = (await call(url, 'POST', '/records', { ownerId: 'gone', content: 'copied, then deleted' })).body;
+    await db.pool.query(
+      `INSERT INTO memory_records (id, owner_id, agent_id, kind, content, metadata, created_at, updated_at) VALUES ($1, 'gone', NULL, $2, $3, '{}'::jsonb, $4, $5)`,
+      [gone.id, gone.kind, gone.content, gone.createdAt, gone.updatedAt],
+    );
+    expect((await call(url, 'DELETE', `/records/${gone.id}`)).status).toBe(204);
     proxy.cut();
     // Cut off: it fails closed once its lease expired; the operator forgets it once it is silent.
     let forgot;
@@ -88,10 +95,12 @@ describe('an instance back after being forgotten', () => {
       }
       const inMemory = service.memory.stats().count;
       expect(inMemory).toBeGreaterThan(0);
-      expect({ forgotten: report!.forgotten, total: report!.total }).toEqual({
+      expect({ forgotten: report!.forgotten, total: report!.total, deleted: report!.deleted.map((d) => (d as { id: string }).id) }).toEqual({
         forgotten: { forgottenAt: forgot.forgottenAt, forgottenBy: 'olga', reason: 'host unreachable' },
         total: inMemory, // Postgres has none of them
+        deleted: [gone.id],
       });
+      expect(sample(await service.metricsText(), 'memory_orphan_records', { kind: 'delete' })).toBe(1);
       expect(sample(await service.metricsText(), 'memory_orphan_records', { kind: 'record' })).toBe(inMemory);
       expect(lines.some((l) => l.level === 'warn' && new RegExp(`back after being forgotten: ${inMemory} record\\(s\\).*cutover orphans backfill --instance ${instanceId}`).test(l.msg))).toBe(true);
 
@@ -100,7 +109,9 @@ describe('an instance back after being forgotten', () => {
         LICHEN_ADMIN_TOKEN_FLEET: TOKEN,
       });
       expect(run.code, run.stderr).toBe(0);
-      expect(run.json()).toMatchObject({ written: inMemory, left: { records: 0, deletes: 0 } });
+      expect(run.json()).toMatchObject({ written: inMemory, deletesApplied: 1, left: { records: 0, deletes: 0 } });
+      expect((await db.pool.query('SELECT 1 FROM memory_records WHERE id = $1', [gone.id])).rowCount).toBe(0);
+      expect((await db.pool.query('SELECT 1 FROM memory_record_tombstones WHERE id = $1', [gone.id])).rowCount).toBe(1);
       expect((await call<Orphans>(url, 'GET', '/admin/orphans', undefined, admin(TOKEN))).body.total).toBe(0);
       expect(sample(await service.metricsText(), 'memory_orphan_records', { kind: 'record' })).toBe(0);
       expectNothingLost(await checkOracle(log, postgresReader(pool)));

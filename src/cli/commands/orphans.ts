@@ -2,7 +2,8 @@ import { createProfileResolver } from '../../config/profiles';
 import { createSecretResolver, TOKEN_REF_PATTERN } from '../../config/secrets';
 import { AdminClient } from '../../../activities/lib/admin-client';
 import { IDENTIFIER } from '../../../workflows/common/validate';
-import { deleteRecords, upsertRecords } from '../../memory-layer/storage/pg-store';
+import { upsertRecords } from '../../memory-layer/storage/pg-store';
+import { removeOlderVersions } from '../../memory-layer/storage/older-versions';
 import { bool, positionals, requireStr, str } from '../args';
 import { CheckFailedError, NotFoundError, UsageError } from '../exit-codes';
 import { profileOf } from '../db';
@@ -15,8 +16,8 @@ const ROUNDS = 100;
  * `cutover orphans list|backfill --instance ID`: the memory-only records of an instance that came
  * back after an operator forgot it (src/memory-layer/orphans.ts, GET /admin/orphans), listed or
  * written to Postgres through the guarded writes the back-fill uses (pg-store.ts upsertRecords:
- * an older version never over a newer one, a tombstoned id never again; deleteRecords for the
- * deletes only it saw, tombstoned).
+ * an older version never over a newer one, a tombstoned id never again; the deletes only it
+ * saw through older-versions.ts: a row not newer than the delete goes, tombstoned).
  */
 export const orphans: Command = {
   name: 'orphans',
@@ -66,11 +67,10 @@ Exit status: 0 done (nothing left), 1 records left or the instance was not forgo
             done.skippedDeleted += r.skippedDeleted;
             for (const p of r.partitionsCreated) if (!done.partitionsCreated.includes(p)) done.partitionsCreated.push(p);
             progress += r.written;
-            for (const d of report.deleted) {
-              const x = await deleteRecords(client, [{ id: d.id, createdAt: new Date(d.createdAt) }], { table: target, deletedAt: new Date(d.deletedAt) });
-              done.deletesApplied += x.deleted.length;
-              progress += x.deleted.length;
-            }
+            // The delete goes only where the row is not newer than it, tombstoned (older-versions.ts).
+            const removed = await removeOlderVersions(client, report.deleted.map((d) => ({ id: d.id, updatedAt: new Date(d.deletedAt) })), { table: target });
+            done.deletesApplied += removed.length;
+            progress += removed.length;
           } finally {
             client.release();
           }

@@ -4,7 +4,7 @@ import { DEFAULT_TABLE, STRIPES_SQL, TOMBSTONES_TABLE, type TableOptions } from 
 
 export interface OlderVersionItem {
   id: string;
-  /** The version held elsewhere (a quarantined record in memory): rows not newer than it go. */
+  /** The version held elsewhere (a quarantined record in memory, a delete only memory saw): rows not newer than it go. */
   updatedAt: Date;
 }
 
@@ -20,8 +20,9 @@ export interface RemovedVersion {
  * each id removed (so no back-fill or repair from another copy brings it back), in one
  * transaction under the tombstone stripes every writer takes. A row newer than the given
  * version is kept (it is not stale). The skip of quarantined records uses it
- * (activities/production/quarantine.ts): the record is given up, so no older version of it may
- * be served after the switch.
+ * (activities/production/quarantine.ts: the record is given up, so no older version of it may be
+ * served after the switch), and so does `cutover orphans backfill` for the deletes only a
+ * forgotten instance's memory saw.
  */
 export async function removeOlderVersions(client: ClientBase, items: readonly OlderVersionItem[], opts: TableOptions = {}): Promise<RemovedVersion[]> {
   if (items.length === 0) return [];
