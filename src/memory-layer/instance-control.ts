@@ -78,6 +78,8 @@ export class InstanceControl implements WriteFence {
   private renewing: Promise<void> | null = null;
   /** The forgotten_at of this instance's row already handed to onForgotten (ms), or null. */
   private forgottenSeen: number | null = null;
+  /** cutover_instances has no forgotten_* columns (007 not applied). */
+  private noMembership = false;
   /** Bumped by every epoch applied: a read that started before an apply may be stale. */
   private applied = 0;
   readonly lease: Lease;
@@ -307,16 +309,26 @@ export class InstanceControl implements WriteFence {
   private async report(register: boolean): Promise<void> {
     if (this.stopped) return;
     const mode: PersistenceMode = this.opts.dual.mode;
-    const r = await this.pool.query<{ forgotten_at: Date | null; forgotten_by: string | null; forgotten_reason: string | null }>(
-      `INSERT INTO cutover_instances AS i (instance_id, target, admin_url, applied_epoch, applied_mode, started_at, last_heartbeat, stopped_at)
-       VALUES ($1, $2, $3, $4, $5::jsonb, now(), now(), NULL)
-       ON CONFLICT (instance_id) DO UPDATE
-          SET target = EXCLUDED.target, admin_url = EXCLUDED.admin_url, applied_epoch = EXCLUDED.applied_epoch,
-              applied_mode = EXCLUDED.applied_mode, last_heartbeat = now()
-              ${register ? ', started_at = now(), stopped_at = NULL' : ''}
-       RETURNING i.forgotten_at, i.forgotten_by, i.forgotten_reason`,
-      [this.opts.instanceId, this.opts.target, this.opts.adminUrl ?? null, this.opts.dual.epoch, JSON.stringify(mode)],
-    );
+    type Forgotten = { forgotten_at: Date | null; forgotten_by: string | null; forgotten_reason: string | null };
+    const upsert = (returning: string) =>
+      this.pool.query<Forgotten>(
+        `INSERT INTO cutover_instances AS i (instance_id, target, admin_url, applied_epoch, applied_mode, started_at, last_heartbeat, stopped_at)
+         VALUES ($1, $2, $3, $4, $5::jsonb, now(), now(), NULL)
+         ON CONFLICT (instance_id) DO UPDATE
+            SET target = EXCLUDED.target, admin_url = EXCLUDED.admin_url, applied_epoch = EXCLUDED.applied_epoch,
+                applied_mode = EXCLUDED.applied_mode, last_heartbeat = now()
+                ${register ? ', started_at = now(), stopped_at = NULL' : ''}
+         ${returning}`,
+        [this.opts.instanceId, this.opts.target, this.opts.adminUrl ?? null, this.opts.dual.epoch, JSON.stringify(mode)],
+      );
+    // The forgotten_* columns come with 007; without them nobody can forget an instance.
+    const r = this.noMembership
+      ? await upsert('')
+      : await upsert('RETURNING i.forgotten_at, i.forgotten_by, i.forgotten_reason').catch(async (err: { code?: string }) => {
+          if (err.code !== '42703') throw err;
+          this.noMembership = true;
+          return upsert('');
+        });
     // Forgotten by an operator since this process last looked: it is back, say what only it holds.
     const f = r.rows[0];
     if (f?.forgotten_at && f.forgotten_at.getTime() !== this.forgottenSeen) {
