@@ -1,4 +1,6 @@
+import { escapeIdentifier } from 'pg';
 import type { ActivityDeps } from '../index';
+import { TOMBSTONES_TABLE } from '../../src/memory-layer/storage/pg-store';
 import { removeOlderVersions, type RemovedVersion } from '../../src/memory-layer/storage/older-versions';
 import type { InstanceRef } from '../lib/admin-client';
 import { adminClient, type AppsSpec } from './instances';
@@ -13,6 +15,12 @@ export interface StaleQuarantinedRemoval {
   quarantined: number;
   /** Instances that hold more quarantined records than one answer lists (their rest was not looked at). */
   truncated: string[];
+  /**
+   * Quarantined ids Postgres had already tombstoned, with no row, before this call: removed by an
+   * earlier attempt whose result was lost (a retry), or deleted elsewhere. Named so a retry does
+   * not make a removal disappear from the record.
+   */
+  alreadyTombstoned: string[];
 }
 
 export function createQuarantineActivities(deps: ActivityDeps) {
@@ -28,7 +36,7 @@ export function createQuarantineActivities(deps: ActivityDeps) {
      */
     async removeStaleOfQuarantined(input: { connectionProfile: string; table: string; apps: Pick<AppsSpec, 'adminTokenRef'>; instances: InstanceRef[] }): Promise<StaleQuarantinedRemoval> {
       const held = new Map<string, { instanceId: string; updatedAt: Date }>();
-      const out: StaleQuarantinedRemoval = { removed: [], quarantined: 0, truncated: [] };
+      const out: StaleQuarantinedRemoval = { removed: [], quarantined: 0, truncated: [], alreadyTombstoned: [] };
       for (const instance of input.instances) {
         const r = await adminClient(deps, input.apps, instance).quarantine(ASKED);
         if (r.total > r.records.length) out.truncated.push(instance.instanceId);
@@ -40,7 +48,15 @@ export function createQuarantineActivities(deps: ActivityDeps) {
         }
       }
       const items = [...held].map(([id, h]) => ({ id, updatedAt: h.updatedAt }));
-      const removed = await deps.profiles.withClient(input.connectionProfile, (c) => removeOlderVersions(c, items, { table: input.table }));
+      const removed = await deps.profiles.withClient(input.connectionProfile, async (c) => {
+        const t = escapeIdentifier(input.table);
+        const gone = await c.query<{ id: string }>(
+          `SELECT d.id::text FROM ${TOMBSTONES_TABLE} d WHERE d.id = ANY($1::uuid[]) AND NOT EXISTS (SELECT 1 FROM ${t} r WHERE r.id = d.id) ORDER BY 1`,
+          [items.map((i) => i.id)],
+        );
+        out.alreadyTombstoned = gone.rows.map((r) => r.id);
+        return removeOlderVersions(c, items, { table: input.table });
+      });
       out.removed = removed.map((r) => ({ ...r, instanceId: held.get(r.id)!.instanceId, quarantinedUpdatedAt: held.get(r.id)!.updatedAt.toISOString() }));
       return out;
     },

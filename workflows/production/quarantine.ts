@@ -65,5 +65,9 @@ export async function checkQuarantine(run: ProductionRun, before: 'switch of the
         (removal.removed.length > NAMED ? ` and ${removal.removed.length - NAMED} more` : ''),
     );
   }
+  if (removal.alreadyTombstoned?.length) {
+    entry.alreadyTombstoned = removal.alreadyTombstoned.slice(0, 200);
+    ctl.note(`skipped records Postgres had already removed and tombstoned (an earlier attempt of this removal, or a delete): ${removal.alreadyTombstoned.slice(0, NAMED).join(', ')}${removal.alreadyTombstoned.length > NAMED ? ` and ${removal.alreadyTombstoned.length - NAMED} more` : ''}`);
+  }
   if (removal.truncated.length) ctl.note(`quarantined records beyond the first 10000 of ${removal.truncated.join(', ')} were not looked at for older Postgres versions`);
 }

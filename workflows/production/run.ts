@@ -64,6 +64,8 @@ export interface ProductionCutoverResult {
       at: string;
       /** Older Postgres versions of the skipped records, removed and tombstoned after the skip (patch skip-removes-older-versions). */
       removedFromPostgres?: { id: string; instanceId: string; updatedAt: string; quarantinedUpdatedAt: string }[];
+      /** Skipped ids Postgres had already tombstoned with no row (an earlier attempt of the removal, or a delete). */
+      alreadyTombstoned?: string[];
     }[];
   };
   /**
