@@ -67,7 +67,7 @@ describe('the heartbeat under a saturated app pool (a slow Postgres)', () => {
         async () => (await db.pool.query(`SELECT 1 FROM cutover_instances WHERE instance_id = $1 AND last_heartbeat > $2`, [a.instanceId, saturatedAt])).rowCount === 1,
         10_000,
       ).catch((err: Error) => err.message);
-      const leaseHeld = !a.service.control.lease.expired();
+      const leaseHeld = await until('a lease renewed while the pool is saturated', () => !a.service.control.lease.expired(), 10_000).catch((err: Error) => err.message);
       const stillSaturated = a.pool.waitingCount > 0;
       expect({ beat, leaseHeld, stillSaturated }).toEqual({ beat: true, leaseHeld: true, stillSaturated: true });
     } finally {
