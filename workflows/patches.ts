@@ -39,6 +39,16 @@ export interface PatchEntry {
 }
 
 export const PATCHES = {
+  skipRemovesOlderVersions: {
+    id: 'skip-removes-older-versions',
+    where: 'workflows/production/quarantine.ts (checkQuarantine, after the skip-quarantined approval)',
+    changed:
+      'After an operator skips quarantined records, every Postgres row of a quarantined id not newer than the version in memory is removed and tombstoned (removeStaleOfQuarantined), recorded in result.quarantine.skipped[].removedFromPostgres, a note and the audit report (before: an older, storable version stayed and was served after the switch).',
+    oldPathFixtures: ['before-stale-quarantine-patch-quarantine-skip'],
+    newPathFixtures: ['quarantine-skip'],
+    deprecateWhen:
+      'No production cutover started before the patch is waiting at skip-quarantined: then deprecatePatch, drop the old branch and before-stale-quarantine-patch-quarantine-skip.',
+  },
   windowByTimer: {
     id: 'window-decides-by-timer',
     where: 'workflows/common/run-controller.ts (RunController.window)',

@@ -1,3 +1,4 @@
+import type { OrphanReport } from '../../src/memory-layer/orphans';
 import type { MemoryRecord, RecordCursor } from '../../src/memory-layer/record';
 import type { Checksum } from '../../src/memory-layer/checksum';
 import { recordFromJson, type RecordJson } from '../../src/shared/record-wire';
@@ -66,6 +67,12 @@ export class AdminClient {
     return this.get<InstanceStats>('admin/stats');
   }
 
+  /** After a return from being forgotten: what only this instance's memory holds (src/memory-layer/orphans.ts). */
+  async orphans(limit: number): Promise<Omit<OrphanReport, 'records'> & { records: MemoryRecord[] }> {
+    const r = await this.get<Omit<OrphanReport, 'records'> & { records: RecordJson[] }>('admin/orphans', { limit: String(limit) });
+    return { ...r, records: r.records.map(recordFromJson) };
+  }
+
   async exportPage(opts: { after?: RecordCursor | null; limit: number; from?: string; to?: string }): Promise<{ records: MemoryRecord[]; nextCursor: RecordCursor | null }> {
     const r = await this.get<{ records: RecordJson[]; nextCursor: RecordCursor | null }>('admin/export', {
       after: opts.after ? `${opts.after.createdAt}|${opts.after.id}` : undefined,
@@ -112,7 +119,7 @@ export class AdminClient {
   }
 
   /** Records this instance holds that Postgres cannot store (GET /admin/quarantine). */
-  quarantine(limit = 1000): Promise<{ total: number; records: { id: string; createdAt: string; field: string; reason: string }[] }> {
+  quarantine(limit = 1000): Promise<{ total: number; records: { id: string; createdAt: string; updatedAt?: string; field: string; reason: string }[] }> {
     return this.get('admin/quarantine', { limit: String(limit) });
   }
 

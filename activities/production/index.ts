@@ -5,6 +5,7 @@ import { createMembershipActivities } from './membership';
 import { createMigrateActivities } from './migrate';
 import { createModeActivities } from './modes';
 import { createPreflightActivities } from './preflight';
+import { createQuarantineActivities } from './quarantine';
 import { createVerifyActivities } from './verify';
 
 /** The production cutover's activities, one file per runbook step. */
@@ -17,6 +18,7 @@ export function createProductionActivities(deps: ActivityDeps) {
     ...createVerifyActivities(deps),
     ...createMigrateActivities(deps),
     ...createHealthActivities(deps),
+    ...createQuarantineActivities(deps),
   };
 }
 export type ProductionActivities = ReturnType<typeof createProductionActivities>;

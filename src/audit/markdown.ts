@@ -79,6 +79,11 @@ export function renderMarkdown(r: AuditReport): string {
     for (const q of r.quarantined) out.push(`| ${q.instanceId} | ${q.id} | ${q.createdAt ?? ''} | ${q.field} | ${q.reason.replace(/\|/g, '\\|')} |`);
     out.push('', 'Each was left out of the back-fill and verify; the operator decision that skipped them is under "Operator decisions" (gate `skip-quarantined`).', '');
   }
+  if (r.quarantineRemoved.length) {
+    out.push('## Older versions of skipped records removed from Postgres', '', '| instance | id | Postgres version (removed) | quarantined version |', '|---|---|---|---|');
+    for (const q of r.quarantineRemoved) out.push(`| ${q.instanceId} | ${q.id} | ${q.updatedAt} | ${q.quarantinedUpdatedAt} |`);
+    out.push('', 'Each skipped record had an older, storable version in Postgres; after the skip it was removed and tombstoned, so it is never served in place of the record given up.', '');
+  }
 
   if (r.investigations.length) {
     out.push('## Investigations', '');

@@ -31,6 +31,8 @@ export interface AuditReport {
   rollbacks: RollbackRecord[];
   /** Records Postgres could not store, as the last quarantine report named them (instance, id, field, why). */
   quarantined: { instanceId: string; id: string; createdAt?: string; field: string; reason: string }[];
+  /** Older Postgres versions of skipped quarantined records, removed and tombstoned after the skip (removeStaleOfQuarantined). */
+  quarantineRemoved: { instanceId: string; id: string; updatedAt: string; quarantinedUpdatedAt: string }[];
   backfill?: Record<string, unknown>;
   /**
    * The runs the report reads, oldest first (a run that passed its history budget continued as
@@ -138,6 +140,7 @@ export function buildAuditReport(history: HistoryLike | (HistoryLike & { runId?:
     investigations: [],
     rollbacks: [],
     quarantined: [],
+    quarantineRemoved: [],
     runs: chain.map((h) => ({ runId: (h as { runId?: string }).runId, events: (h.events ?? []).length, endedAs: 'running' as AuditReport['status'] })),
     notes: [],
   };
@@ -307,6 +310,8 @@ function onActivityResult(report: AuditReport, parity: Map<string, AuditParity>,
     report.investigations.push({ at, findings: out as AuditReport['investigations'][number]['findings'] });
   } else if (name === 'quarantineReport' && isObj(out) && Array.isArray(out.records)) {
     for (const q of out.records as AuditReport['quarantined']) if (!report.quarantined.some((x) => x.id === q.id)) report.quarantined.push(q);
+  } else if (name === 'removeStaleOfQuarantined' && isObj(out) && Array.isArray(out.removed)) {
+    for (const q of out.removed as AuditReport['quarantineRemoved']) report.quarantineRemoved.push({ instanceId: q.instanceId, id: q.id, updatedAt: q.updatedAt, quarantinedUpdatedAt: q.quarantinedUpdatedAt });
   }
 }
 

@@ -18,10 +18,11 @@ import { migrate } from './commands/migrate';
 import { partitions } from './commands/partitions';
 import { doctor } from './commands/doctor';
 import { backfill, verify } from './commands/backfill';
+import { orphans } from './commands/orphans';
 import { plan } from './commands/plan';
 
 /** `cutover`: the operators' and scripts' command line. See src/cli/README.md. */
-export const COMMANDS: Command[] = [start, status, watch, ...actions, audit, schedule, checkMigrations, setup, migrate, partitions, doctor, backfill, verify, plan];
+export const COMMANDS: Command[] = [start, status, watch, ...actions, audit, schedule, checkMigrations, setup, migrate, partitions, doctor, backfill, verify, plan, orphans];
 
 export const USAGE = `usage: cutover <command> [options]
 
@@ -29,7 +30,7 @@ Workflows (Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, … or --address/--na
 ${COMMANDS.filter((c) => ['start', 'status', 'watch', 'approve', 'pause', 'resume', 'abort', 'extend', 'forget', 'audit', 'schedule', 'setup'].includes(c.name)).map((c) => `  ${c.name.padEnd(17)}${c.summary}`).join('\n')}
 
 Database, by hand (--profile NAME → LICHEN_DB_PROFILE_<NAME>, default DATABASE_URL):
-${COMMANDS.filter((c) => ['check-migrations', 'migrate', 'partitions', 'doctor', 'backfill', 'verify', 'plan'].includes(c.name)).map((c) => `  ${c.name.padEnd(17)}${c.summary}`).join('\n')}
+${COMMANDS.filter((c) => ['check-migrations', 'migrate', 'partitions', 'doctor', 'backfill', 'verify', 'plan', 'orphans'].includes(c.name)).map((c) => `  ${c.name.padEnd(17)}${c.summary}`).join('\n')}
 
 Global options: --json (one JSON document on stdout), --address HOST:PORT, --namespace NS,
 --temporal-profile NAME (envconfig profile), -h/--help.

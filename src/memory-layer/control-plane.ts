@@ -28,12 +28,13 @@ export type { PersistenceMode } from '../../workflows/types';
  *   until the timeout, and the timeout error names it. Time is measured with Postgres's now()
  *   on both sides, so app and orchestrator clocks do not matter.
  *   An excluded instance that comes back applies the current control row within one poll
- *   interval (1 s) of reaching Postgres again, before its heartbeat makes it live again.
+ *   interval (1 s) of reaching Postgres again, in the renewal cycle whose heartbeat makes it
+ *   live again (heartbeat, run registry, control row: the epoch is acknowledged right after).
  *   With no live instance at all the barrier returns at once with an empty list.
- *   While a run is active for the target, an instance whose lease (DEFAULT_LEASE_MS, shorter
- *   than the TTL) has expired acknowledges no write until it has re-read this row and applied
- *   its epoch (self-fencing, instance-control.ts), so an excluded instance writes nothing in a
- *   mode the fleet has left.
+ *   An instance whose lease (DEFAULT_LEASE_MS, shorter than the TTL) has expired acknowledges
+ *   no write until it has re-read the run registry and this row and applied its epoch
+ *   (self-fencing, instance-control.ts; it fails closed, whether a run was active or not at its
+ *   last read), so an excluded instance writes nothing in a mode the fleet has left.
  */
 
 export const CONTROL_CHANNEL = 'cutover_control';

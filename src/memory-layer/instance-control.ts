@@ -11,8 +11,10 @@ import {
 import type { DualStore } from './storage/dual-store';
 import { FencedError, Lease, type WriteFence } from './lease';
 import { silentLogger, type Logger } from './logger';
+import type { ForgottenInfo } from './orphans';
 
 export interface InstanceControlOptions {
+  /** The control plane's own connections (control-pool.ts), never the app's pool: a saturated app pool must not starve the heartbeat. */
   pool: Pool;
   instanceId: string;
   target: string;
@@ -25,6 +27,11 @@ export interface InstanceControlOptions {
   /** How long a write waits for a renewal once the lease expired (default 1 s). */
   admitWaitMs?: number;
   logger?: Logger;
+  /**
+   * Called when a heartbeat reads that this instance was forgotten by an operator (fleet.ts)
+   * since it last knew: it is back, and its memory-only records must be reported (orphans.ts).
+   */
+  onForgotten?: (info: ForgottenInfo) => void;
 }
 
 /**
@@ -48,10 +55,12 @@ export interface InstanceControlOptions {
  *    - a write first waits (at most admitWaitMs) for a fresh cycle, so after a freeze
  *      (SIGSTOP, GC) the requests of the accept backlog are served in the mode the control row
  *      says now, not in the one applied before the freeze;
- *    - if no cycle succeeds and a run was active at the last read, the write gets 503 with
- *      Retry-After (FencedError) — the orchestrator may have moved on without this instance;
- *    - if no run was active at the last read (plain Phase 2), the write is served as before:
- *      memory primary keeps serving while Postgres is down.
+ *    - if no cycle succeeds, the write gets 503 with Retry-After (FencedError), whatever the
+ *      last read said: FAILS CLOSED. "No run active" read before the cut-off is stale — a run
+ *      may have registered since, and writes acknowledged in memory only during it would be
+ *      lost when an operator forgets the instance. So with Postgres unreachable for longer than
+ *      the lease, plain Phase 2 (memory primary) refuses writes too: the availability price of
+ *      never acknowledging a write the fleet may have moved on from (README "Self-fencing").
  *   The lease is checked again when the write is acknowledged (confirm): a write whose lease
  *   expired while it was being served is acknowledged only if a fresh cycle shows the epoch it
  *   was served in is still current (or no run is active); otherwise 503, the write may stand.
@@ -67,6 +76,10 @@ export class InstanceControl implements WriteFence {
   private stopped = false;
   private heartbeatFailing = false;
   private renewing: Promise<void> | null = null;
+  /** The forgotten_at of this instance's row already handed to onForgotten (ms), or null. */
+  private forgottenSeen: number | null = null;
+  /** cutover_instances has no forgotten_* columns (007 not applied). */
+  private noMembership = false;
   /** Bumped by every epoch applied: a read that started before an apply may be stale. */
   private applied = 0;
   readonly lease: Lease;
@@ -164,6 +177,13 @@ export class InstanceControl implements WriteFence {
   }
 
   private async syncOnce(): Promise<void> {
+    // Back from a cut-off or a freeze: the full cycle first (heartbeat first, so a return after
+    // being forgotten is seen before a new mode is applied: orphans.ts captures the deleted ids
+    // that applying persistence "postgres" prunes); the plain read only when that cycle failed.
+    if (this.lease.expired()) {
+      await this.renew();
+      if (!this.lease.expired()) return;
+    }
     let row;
     const gen = this.applied;
     try {
@@ -210,7 +230,7 @@ export class InstanceControl implements WriteFence {
   }
 
   private async renewOnce(): Promise<void> {
-    const startedAt = this.lease.now();
+    const startedAt = this.lease.stamp();
     try {
       await this.report(false);
       // 008's SECURITY DEFINER question (the app role may not read the registry); the direct
@@ -245,22 +265,20 @@ export class InstanceControl implements WriteFence {
   async admit(): Promise<number> {
     const epoch = this.opts.dual.epoch;
     if (!this.lease.expired()) return epoch;
-    // Plain Phase 2 with Postgres down: do not make every write wait for a failing cycle.
-    const beat = this.opts.heartbeatMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
-    if (!this.lease.runActive && this.lease.now() - this.lease.lastFailureAt < beat) return epoch;
+    // Fails closed: whatever the last read said (a run active or not), an expired lease means
+    // the instance cannot know what the fleet does now — a run may have registered since.
     const waitMs = this.opts.admitWaitMs ?? 1_000;
     const until = this.lease.now() + waitMs;
     // A cycle that started before the pause ends with a lease that is already spent: try again.
     while (this.lease.expired() && this.lease.now() < until && !this.stopped) await this.renewWithin(until - this.lease.now());
-    if (!this.lease.expired() || !this.lease.runActive) return this.opts.dual.epoch;
-    throw this.fenced('acknowledges no write until it has re-read the control row and applied its epoch');
+    if (!this.lease.expired()) return this.opts.dual.epoch;
+    throw this.fenced('acknowledges no write until a fresh cycle has re-read the control row and the run registry');
   }
 
   async confirm(token: number): Promise<void> {
     if (!this.lease.expired()) return;
     await this.renewWithin(this.opts.admitWaitMs ?? 1_000);
     if (!this.lease.expired() && (this.opts.dual.epoch === token || !this.lease.runActive)) return;
-    if (this.lease.expired() && !this.lease.runActive) return;
     throw this.fenced(
       `did not acknowledge this write: the lease expired while it was being served in the mode of epoch ${token}` +
         (this.lease.expired() ? '' : `, and the control row is at epoch ${this.opts.dual.epoch} now`) +
@@ -271,10 +289,13 @@ export class InstanceControl implements WriteFence {
   private fenced(what: string): FencedError {
     const retryAfter = Math.max(1, Math.ceil((this.opts.heartbeatMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS) / 1000));
     const since = this.lease.sinceRenewalMs();
+    const run = this.lease.runActive
+      ? `while a cutover run is active for ${this.opts.target}`
+      : `and no run was active for ${this.opts.target} at its last read, but one may have started since (it fails closed)`;
     return new FencedError(
       `instance ${this.opts.instanceId}: its control-plane lease expired (no successful heartbeat and control-row read for ` +
-        `${Number.isFinite(since) ? `${Math.round(since)} ms` : 'ever'}; the lease is ${this.lease.leaseMs} ms) while a cutover run is active for ` +
-        `${this.opts.target}, so it ${what}. Retry in ${retryAfter} s, or through another instance` +
+        `${Number.isFinite(since) ? `${Math.round(since)} ms` : 'ever'}; the lease is ${this.lease.leaseMs} ms) ${run}, so it ${what}. ` +
+        `Retry in ${retryAfter} s, or through another instance` +
         (this.lease.lastError ? ` (last Postgres error: ${this.lease.lastError})` : ''),
       retryAfter,
     );
@@ -288,15 +309,34 @@ export class InstanceControl implements WriteFence {
   private async report(register: boolean): Promise<void> {
     if (this.stopped) return;
     const mode: PersistenceMode = this.opts.dual.mode;
-    await this.pool.query(
-      `INSERT INTO cutover_instances AS i (instance_id, target, admin_url, applied_epoch, applied_mode, started_at, last_heartbeat, stopped_at)
-       VALUES ($1, $2, $3, $4, $5::jsonb, now(), now(), NULL)
-       ON CONFLICT (instance_id) DO UPDATE
-          SET target = EXCLUDED.target, admin_url = EXCLUDED.admin_url, applied_epoch = EXCLUDED.applied_epoch,
-              applied_mode = EXCLUDED.applied_mode, last_heartbeat = now()
-              ${register ? ', started_at = now(), stopped_at = NULL' : ''}`,
-      [this.opts.instanceId, this.opts.target, this.opts.adminUrl ?? null, this.opts.dual.epoch, JSON.stringify(mode)],
-    );
+    type Forgotten = { forgotten_at: Date | null; forgotten_by: string | null; forgotten_reason: string | null };
+    const upsert = (returning: string) =>
+      this.pool.query<Forgotten>(
+        `INSERT INTO cutover_instances AS i (instance_id, target, admin_url, applied_epoch, applied_mode, started_at, last_heartbeat, stopped_at)
+         VALUES ($1, $2, $3, $4, $5::jsonb, now(), now(), NULL)
+         ON CONFLICT (instance_id) DO UPDATE
+            SET target = EXCLUDED.target, admin_url = EXCLUDED.admin_url, applied_epoch = EXCLUDED.applied_epoch,
+                applied_mode = EXCLUDED.applied_mode, last_heartbeat = now()
+                ${register ? ', started_at = now(), stopped_at = NULL' : ''}
+         ${returning}`,
+        [this.opts.instanceId, this.opts.target, this.opts.adminUrl ?? null, this.opts.dual.epoch, JSON.stringify(mode)],
+      );
+    // The forgotten_* columns come with 007; without them nobody can forget an instance.
+    const r = this.noMembership
+      ? await upsert('')
+      : await upsert('RETURNING i.forgotten_at, i.forgotten_by, i.forgotten_reason').catch(async (err: { code?: string }) => {
+          if (err.code !== '42703') throw err;
+          this.noMembership = true;
+          return upsert('');
+        });
+    // Forgotten by an operator since this process last looked: it is back, say what only it holds.
+    const f = r.rows[0];
+    if (f?.forgotten_at && f.forgotten_at.getTime() !== this.forgottenSeen) {
+      this.forgottenSeen = f.forgotten_at.getTime();
+      const info = { forgottenAt: f.forgotten_at.toISOString(), forgottenBy: f.forgotten_by ?? '', reason: f.forgotten_reason ?? '' };
+      this.log.warn('this instance was forgotten by an operator while it was silent; it is back in the fleet', info);
+      this.opts.onForgotten?.(info);
+    }
   }
 
   private async listen(): Promise<void> {

@@ -12,6 +12,8 @@ export type WriteOutcome = 'ok' | 'stale' | 'deleted' | 'taken' | 'error';
  *   memory_write_latency_seconds{store,op}      latency of each store write
  *   memory_persistence_mode{persistence,primary} 1 for the mode in force, 0 for the others
  *   memory_control_epoch                        the control epoch this instance applied
+ *   memory_orphan_records{kind}                 after coming back from being forgotten: records,
+ *                                               deletes and quarantined records only this memory holds (orphans.ts)
  */
 export class ServiceMetrics {
   readonly registry = new Registry();
@@ -42,6 +44,13 @@ export class ServiceMetrics {
   readonly epoch = new Gauge({
     name: 'memory_control_epoch',
     help: 'The control-plane epoch this instance has applied (0: boot defaults, no control row).',
+    registers: [this.registry],
+  });
+
+  readonly orphans = new Gauge({
+    name: 'memory_orphan_records',
+    help: 'After this instance came back from being forgotten: records (kind=record), deletes (kind=delete) and quarantined records only its memory holds; 0 otherwise.',
+    labelNames: ['kind'] as const,
     registers: [this.registry],
   });
 

@@ -2,8 +2,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'pg';
 import type { PersistenceMode } from '../../workflows/types';
-import { bootModeFromEnv, DEFAULT_TARGET } from './control-plane';
+import { bootModeFromEnv, DEFAULT_LEASE_MS, DEFAULT_TARGET } from './control-plane';
 import { InstanceControl } from './instance-control';
+import { createControlPool } from './control-pool';
+import { Orphans } from './orphans';
 import { silentLogger, type Logger } from './logger';
 import { ServiceMetrics } from './metrics';
 import { DualStore } from './storage/dual-store';
@@ -75,7 +77,8 @@ export async function createMemoryService(opts: MemoryServiceOptions): Promise<M
     mode: opts.bootMode ?? bootModeFromEnv(),
     logger: log,
   });
-  const handler = createHandler({ instanceId: opts.instanceId, dual, metrics, adminToken: opts.adminToken, logger: log });
+  const orphans = new Orphans({ instanceId: opts.instanceId, pool, table: opts.table ?? target, memory, metrics, logger: log });
+  const handler = createHandler({ instanceId: opts.instanceId, dual, metrics, orphans, adminToken: opts.adminToken, logger: log });
   // Requests wait until the control row has been applied: none is served in a stale boot mode.
   let markReady!: () => void;
   const ready = new Promise<void>((r) => (markReady = r));
@@ -92,8 +95,13 @@ export async function createMemoryService(opts: MemoryServiceOptions): Promise<M
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
+  // The heartbeat's own connections, not the app's pool (control-pool.ts).
+  const controlPool = createControlPool(opts.databaseUrl ? { connectionString: opts.databaseUrl } : pool.options, {
+    instanceId: opts.instanceId,
+    timeoutMs: opts.leaseMs ?? DEFAULT_LEASE_MS,
+  });
   const control = new InstanceControl({
-    pool,
+    pool: controlPool,
     instanceId: opts.instanceId,
     target,
     dual,
@@ -102,6 +110,7 @@ export async function createMemoryService(opts: MemoryServiceOptions): Promise<M
     pollMs: opts.pollMs,
     leaseMs: opts.leaseMs,
     logger: log,
+    onForgotten: (info) => orphans.cameBack(info),
   });
   dual.useFence(control);
   try {
@@ -109,6 +118,7 @@ export async function createMemoryService(opts: MemoryServiceOptions): Promise<M
     markReady();
   } catch (err) {
     await new Promise((r) => server.close(r));
+    await controlPool.end().catch(() => undefined);
     if (ownPool) await pool.end().catch(() => undefined);
     throw err;
   }
@@ -125,7 +135,9 @@ export async function createMemoryService(opts: MemoryServiceOptions): Promise<M
       clearTimeout(grace);
       await control.stop();
       // A connection stuck on an unreachable Postgres must not keep the process from exiting.
-      if (ownPool) await Promise.race([pool.end().catch(() => undefined), new Promise<void>((r) => setTimeout(r, 5_000).unref())]);
+      const end = (p: Pool) => Promise.race([p.end().catch(() => undefined), new Promise<void>((r) => setTimeout(r, 5_000).unref())]);
+      await end(controlPool);
+      if (ownPool) await end(pool);
       log.info('memory-layer service stopped', { instanceId: opts.instanceId });
     })());
 

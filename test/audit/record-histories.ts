@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -26,6 +27,7 @@ const envs: Record<ScenarioName, CutoverEnv> = {
   'parity-mismatch': useCutoverEnv({ instances: 2, seed: 300, months: 3 }),
   'cutover-issues-retry': useCutoverEnv({ instances: 2, seed: 300, months: 3 }),
   'reconcile-before-switch': useCutoverEnv({ instances: 2, seed: 300, months: 3 }),
+  'quarantine-skip': useCutoverEnv({ instances: 2, seed: 300, months: 3 }),
 };
 const chainEnv = useCutoverEnv({ instances: 2, seed: 600, months: 3 });
 const pausedEnv = useCutoverEnv({ instances: 2, seed: 600, months: 2 });
@@ -42,12 +44,25 @@ async function plantStrayRow(env: CutoverEnv): Promise<void> {
   );
 }
 
+/** A record Postgres cannot store (a NUL) in one instance's memory, and an older storable version of it in Postgres. */
+async function plantQuarantined(env: CutoverEnv): Promise<void> {
+  await env.db.withClient((c) => applyPlan(c, 'partitioned'));
+  const at = new Date(Date.now() - 86_400_000);
+  const id = crypto.randomUUID();
+  env.apps.instances[0].service.memory.putSync({ id, ownerId: 'legacy', agentId: null, kind: 'note', content: 'before\u0000after', metadata: {}, createdAt: at, updatedAt: at });
+  await env.db.pool.query(
+    `INSERT INTO memory_records (id, owner_id, agent_id, kind, content, metadata, created_at, updated_at) VALUES ($1, 'legacy', NULL, 'note', 'an older version', '{}'::jsonb, $2, $3)`,
+    [id, at, new Date(at.getTime() - 3_600_000)],
+  );
+}
+
 describe('records workflow histories for the replay tests', () => {
   for (const name of recorded) {
     it(`records ${name}`, async () => {
       const env = envs[name];
       const sc = SCENARIOS[name];
       if (name === 'parity-mismatch') await plantStrayRow(env);
+      if (name === 'quarantine-skip') await plantQuarantined(env);
       const taskQueue = temporal.taskQueue(`fixture-${name}`);
       const workflowId = `fixture-${name}`;
       const w = await createTestWorker(temporal, taskQueue, { dbUrl: env.db.url, adminToken: env.apps.adminToken });

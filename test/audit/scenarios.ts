@@ -124,11 +124,28 @@ export async function driveReconcile(client: Client, workflowId: string, env: Cu
   await getCutoverHandle(client, workflowId).approve({ operator: 'erin', reason: 'the disk has room again, switching the primary', gate: 'switch-primary' });
 }
 
+/**
+ * A record Postgres cannot store held in an instance's memory, with an older, storable version
+ * of it already in Postgres (both planted by the recorder): the run waits at skip-quarantined
+ * before the switch and the operator skips it.
+ */
+export const QUARANTINE_INPUT: ProductionCutoverInput = {
+  ...FAST,
+  monitoring: { windowMinutes: 0.1, healthCheckEveryMinutes: 0.05 },
+  approvals: { beforeSwitchPrimary: false, beforeFinalCutover: false },
+};
+
+export async function driveQuarantine(client: Client, workflowId: string): Promise<void> {
+  await waitForStatus(client, workflowId, (s) => s.state === 'waiting-for-approval', 180_000);
+  await getCutoverHandle(client, workflowId).approve({ operator: 'ivy', reason: 'a legacy record from the old importer; its owner keeps a copy', gate: 'skip-quarantined' });
+}
+
 export const SCENARIOS = {
   'happy-path': { input: HAPPY_INPUT, drive: driveHappy, outcome: 'completed' },
   'operator-abort': { input: ABORT_INPUT, drive: driveAbort, outcome: 'aborted' },
   'parity-mismatch': { input: PARITY_INPUT, drive: driveParity, outcome: 'rolled-back' },
   'cutover-issues-retry': { input: ISSUES_INPUT, drive: driveIssues, outcome: 'completed' },
   'reconcile-before-switch': { input: RECONCILE_INPUT, drive: driveReconcile, outcome: 'completed' },
+  'quarantine-skip': { input: QUARANTINE_INPUT, drive: driveQuarantine, outcome: 'completed' },
 } as const;
 export type ScenarioName = keyof typeof SCENARIOS;

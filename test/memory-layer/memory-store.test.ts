@@ -73,9 +73,9 @@ describe('memory store quarantine (records Postgres cannot store)', () => {
     expect(store.quarantined()).toEqual({
       total: 3,
       records: [
-        { id: nul.id, createdAt: nul.createdAt.toISOString(), field: 'content', reason: expect.stringMatching(/content contains a NUL character/) },
-        { id: surrogate.id, createdAt: surrogate.createdAt.toISOString(), field: 'metadata.note', reason: expect.stringMatching(/lone UTF-16 surrogate/) },
-        { id: lastBad.id, createdAt: lastBad.createdAt.toISOString(), field: 'kind', reason: expect.stringMatching(/NUL/) },
+        { id: nul.id, createdAt: nul.createdAt.toISOString(), updatedAt: nul.updatedAt.toISOString(), field: 'content', reason: expect.stringMatching(/content contains a NUL character/) },
+        { id: surrogate.id, createdAt: surrogate.createdAt.toISOString(), updatedAt: surrogate.updatedAt.toISOString(), field: 'metadata.note', reason: expect.stringMatching(/lone UTF-16 surrogate/) },
+        { id: lastBad.id, createdAt: lastBad.createdAt.toISOString(), updatedAt: lastBad.updatedAt.toISOString(), field: 'kind', reason: expect.stringMatching(/NUL/) },
       ],
     });
     // Fixed by an update, a record leaves the quarantine; deleted, too.

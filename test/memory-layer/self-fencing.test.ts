@@ -97,15 +97,34 @@ describe('self-fencing: an instance cut off from Postgres (a TCP proxy that stop
     expect(back.status).toBe(201);
   });
 
-  it('keeps serving from memory while Postgres is unreachable when no run is active (plain Phase 2)', async () => {
-    const { proxy, service } = await behindProxy('fence-phase2');
+  it('fails closed: with no run active at its last read, it acknowledges no write once its lease expired (a run registered while it was cut off)', async () => {
+    const { proxy, service } = await behindProxy('fence-stale-no-run');
     expect((await post(service.url, 'before')).status).toBe(201);
+    await sleep(HEARTBEAT_MS * 2);
+    expect(service.control.lease.runActive).toBe(false); // its last read: no run
     proxy.cut();
+    await startRun(); // a run it never learns of
     const t0 = performance.now();
     const results = await writeFor(service.url, LEASE_MS + 1_500, t0);
-    expect(results.map((r) => r.status).filter((s) => s !== 201)).toEqual([]);
+    const acked = results.filter((r) => r.status === 201);
+    const refused = results.filter((r) => r.status === 503);
+    // Only within the lease (it started before the cut): nothing memory-only during the run it missed.
+    expect(acked.every((r) => r.at < LEASE_MS), JSON.stringify(acked.map((r) => Math.round(r.at)))).toBe(true);
+    expect(results.filter((r) => r.at > LEASE_MS + 100).every((r) => r.status === 503)).toBe(true);
     expect(results.some((r) => r.at > LEASE_MS + 500)).toBe(true);
-    expect(service.memory.stats().count).toBe(results.length + 1);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused[0].error).toMatch(/lease expired.*no run was active for memory_records at its last read, but one may have started since.*Retry in \d+ s/);
+    expect(results.length).toBe(acked.length + refused.length);
+
+    proxy.restore();
+    const deadline = performance.now() + 10_000;
+    let back = await post(service.url, 'after');
+    while (back.status !== 201 && performance.now() < deadline) {
+      await sleep(100);
+      back = await post(service.url, 'after');
+    }
+    expect(back.status).toBe(201);
+    expect(service.control.lease.runActive).toBe(true); // the fresh cycle read the registry
   });
 });
 

@@ -34,12 +34,21 @@ describe('productionCutover with records Postgres cannot store in memory', () =>
     const surrogate = legacy({ metadata: { title: 'half \uD83D of an emoji' } });
     expect(a.service.memory.putSync(nul)).toBe('written');
     expect(b.service.memory.putSync(surrogate)).toBe('written');
-    // An earlier dual-write stored the surrogate one as U+FFFD: verify must not take Postgres'
-    // copy for a stray and delete it (the quarantined record is held, just not comparable).
+    // An earlier dual-write stored an older version of the surrogate one (U+FFFD in place of the
+    // half emoji): verify must not take Postgres' copy for a stray and delete it (the quarantined
+    // record is held, just not comparable) — but once the operator skips the record, that older
+    // version must go, or it is served after the switch (issue 24, item 5). Postgres holds a
+    // NEWER version of the NUL one: that one is not stale and stays.
     await env.db.withClient((c) => applyPlan(c, 'partitioned'));
+    const older = new Date(at.getTime() - 3_600_000);
+    const newer = new Date(at.getTime() + 3_600_000);
     await env.db.pool.query(
-      `INSERT INTO memory_records (id, owner_id, agent_id, kind, content, metadata, created_at, updated_at) VALUES ($1, 'legacy', NULL, 'note', 'ok', $2::jsonb, $3, $3)`,
-      [surrogate.id, JSON.stringify({ title: 'half \uFFFD of an emoji' }), at],
+      `INSERT INTO memory_records (id, owner_id, agent_id, kind, content, metadata, created_at, updated_at) VALUES ($1, 'legacy', NULL, 'note', 'ok', $2::jsonb, $3, $4)`,
+      [surrogate.id, JSON.stringify({ title: 'half \uFFFD of an emoji' }), at, older],
+    );
+    await env.db.pool.query(
+      `INSERT INTO memory_records (id, owner_id, agent_id, kind, content, metadata, created_at, updated_at) VALUES ($1, 'legacy', NULL, 'note', 'fixed by hand', '{}'::jsonb, $2, $3)`,
+      [nul.id, at, newer],
     );
 
     const taskQueue = temporal.taskQueue('prod-quarantine');
@@ -56,8 +65,8 @@ describe('productionCutover with records Postgres cannot store in memory', () =>
       // The back-fill and verify went on without them: nothing rolled back, neither is in Postgres.
       expect(gate.rollbacks).toEqual([]);
       expect(gate.phases.map((p) => p.phase)).toEqual(expect.arrayContaining(['backfill', 'verify']));
-      const inPg = await env.db.pool.query('SELECT id::text FROM memory_records WHERE id = ANY($1::uuid[])', [[nul.id, surrogate.id]]);
-      expect(inPg.rows).toEqual([{ id: surrogate.id }]); // the old copy, kept
+      const inPg = await env.db.pool.query('SELECT id::text FROM memory_records WHERE id = ANY($1::uuid[]) ORDER BY id', [[nul.id, surrogate.id]]);
+      expect(inPg.rows).toEqual([{ id: nul.id }, { id: surrogate.id }].sort((x, y) => (x.id < y.id ? -1 : 1))); // kept by verify
       await h.approve({ operator: 'ivy', reason: 'two legacy records from the old importer; their owner keeps a copy', gate: 'skip-quarantined' });
       return (await raw.result()) as ProductionCutoverResult;
     })());
@@ -69,15 +78,23 @@ describe('productionCutover with records Postgres cannot store in memory', () =>
       expect.objectContaining({ id: nul.id, instanceId: a.instanceId, field: 'content' }),
       expect.objectContaining({ id: surrogate.id, instanceId: b.instanceId, field: 'metadata.title' }),
     ]));
-    // One skip, before the switch: the final cutover's check found nothing new.
+    // One skip, before the switch: the final cutover's check found nothing new. It removed the
+    // older Postgres version of the surrogate one (recorded), and kept the newer one of the NUL one.
     expect(result.quarantine?.skipped).toEqual([expect.objectContaining({ before: 'switch of the primary', operator: 'ivy', total: 2 })]);
+    expect(result.quarantine?.skipped[0].removedFromPostgres).toEqual([
+      { id: surrogate.id, instanceId: b.instanceId, updatedAt: older.toISOString(), quarantinedUpdatedAt: at.toISOString() },
+    ]);
+    const left = await env.db.pool.query('SELECT id::text, content FROM memory_records WHERE id = ANY($1::uuid[])', [[nul.id, surrogate.id]]);
+    expect(left.rows).toEqual([{ id: nul.id, content: 'fixed by hand' }]);
+    expect((await env.db.pool.query('SELECT 1 FROM memory_record_tombstones WHERE id = $1', [surrogate.id])).rowCount).toBe(1);
     expect(result.decisions).toEqual([expect.objectContaining({ action: 'approve', gate: 'skip-quarantined', operator: 'ivy' })]);
     // The audit report names both, with the decision that skipped them.
     const audit = buildAuditReport(await h.raw.fetchHistory(), { workflowId });
     expect(audit.quarantined.map((q) => q.id).sort()).toEqual([nul.id, surrogate.id].sort());
     expect(renderMarkdown(audit)).toMatch(/## Quarantined records[\s\S]*content contains a NUL character/);
+    expect(audit.quarantineRemoved).toEqual([{ instanceId: b.instanceId, id: surrogate.id, updatedAt: older.toISOString(), quarantinedUpdatedAt: at.toISOString() }]);
+    expect(renderMarkdown(audit)).toContain(`## Older versions of skipped records removed from Postgres`);
     expect(audit.decisions).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'approve', gate: 'skip-quarantined', accepted: true })]));
-    expect((await env.db.pool.query('SELECT count(*)::int AS n FROM memory_records WHERE id = $1', [surrogate.id])).rows[0].n).toBe(1);
     expectNothingLost(await env.oracleAgainstPostgres(log));
   });
 });

@@ -1,4 +1,6 @@
+import { patched } from '@temporalio/workflow';
 import type { QuarantineReport } from '../../activities/production/membership';
+import { PATCHES } from '../patches';
 import { short, type ProductionRun } from './run';
 
 /** How many quarantined records the waiting text and the notes name (the result keeps up to 200). */
@@ -14,6 +16,13 @@ const NAMED = 10;
  * `skip-quarantined` gate: an operator's approval (recorded) goes on without them — they stay
  * in their instance's memory until the final cutover and are given up there — or an abort
  * rolls the run back to its starting mode.
+ *
+ * A skipped record may have an older, storable version in Postgres (an earlier dual-write or
+ * back-fill); verify keeps it (a quarantined id is never a stray), and after the switch it would
+ * be served in place of the record given up. So right after the skip every Postgres row of a
+ * quarantined id that is not newer than the version in memory is removed and tombstoned
+ * (removeStaleOfQuarantined; a newer row is kept), and the removal is recorded: the skip's
+ * entry in `result.quarantine.skipped` (`removedFromPostgres`), a note, the audit report.
  */
 export async function checkQuarantine(run: ProductionRun, before: 'switch of the primary' | 'final cutover'): Promise<void> {
   const { ctl } = run;
@@ -37,5 +46,28 @@ export async function checkQuarantine(run: ProductionRun, before: 'switch of the
     `${count} record(s) held in memory that Postgres cannot store: ${named}${more}. ` +
       'Approve to go on without them (they stay only in their instance\'s memory and are given up at the final cutover; the audit report names them), or abort to roll back',
   );
-  state.skipped.push({ before, ids: q.records.map((r) => `${r.instanceId}/${r.id}`), total: q.total, operator: d.operator, reason: d.reason, at: d.at });
+  const entry: NonNullable<ProductionRun['result']['quarantine']>['skipped'][number] = {
+    before,
+    ids: q.records.map((r) => `${r.instanceId}/${r.id}`),
+    total: q.total,
+    operator: d.operator,
+    reason: d.reason,
+    at: d.at,
+  };
+  state.skipped.push(entry);
+  if (!patched(PATCHES.skipRemovesOlderVersions.id)) return;
+  const removal = await short.removeStaleOfQuarantined({ connectionProfile: run.common.connectionProfile, table: run.common.target, apps: run.appsRef, instances: run.instances });
+  entry.removedFromPostgres = removal.removed.map((r) => ({ id: r.id, instanceId: r.instanceId, updatedAt: r.updatedAt, quarantinedUpdatedAt: r.quarantinedUpdatedAt }));
+  if (removal.removed.length) {
+    const listed = removal.removed.slice(0, NAMED).map((r) => `${r.id} (Postgres ${r.updatedAt}, memory ${r.quarantinedUpdatedAt})`).join('; ');
+    ctl.note(
+      `skipped records with an older version in Postgres: removed and tombstoned ${removal.removed.length} row(s), so none is served in place of the record given up: ${listed}` +
+        (removal.removed.length > NAMED ? ` and ${removal.removed.length - NAMED} more` : ''),
+    );
+  }
+  if (removal.alreadyTombstoned?.length) {
+    entry.alreadyTombstoned = removal.alreadyTombstoned.slice(0, 200);
+    ctl.note(`skipped records Postgres had already removed and tombstoned (an earlier attempt of this removal, or a delete): ${removal.alreadyTombstoned.slice(0, NAMED).join(', ')}${removal.alreadyTombstoned.length > NAMED ? ` and ${removal.alreadyTombstoned.length - NAMED} more` : ''}`);
+  }
+  if (removal.truncated.length) ctl.note(`quarantined records beyond the first 10000 of ${removal.truncated.join(', ')} were not looked at for older Postgres versions`);
 }

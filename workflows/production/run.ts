@@ -55,7 +55,18 @@ export interface ProductionCutoverResult {
   quarantine?: {
     total: number;
     records: { instanceId: string; id: string; createdAt: string; field: string; reason: string }[];
-    skipped: { before: string; ids: string[]; total: number; operator: string; reason: string; at: string }[];
+    skipped: {
+      before: string;
+      ids: string[];
+      total: number;
+      operator: string;
+      reason: string;
+      at: string;
+      /** Older Postgres versions of the skipped records, removed and tombstoned after the skip (patch skip-removes-older-versions). */
+      removedFromPostgres?: { id: string; instanceId: string; updatedAt: string; quarantinedUpdatedAt: string }[];
+      /** Skipped ids Postgres had already tombstoned with no row (an earlier attempt of the removal, or a delete). */
+      alreadyTombstoned?: string[];
+    }[];
   };
   /**
    * The chain of runs this result ends (bounded histories, workflows/common/continuation.ts):

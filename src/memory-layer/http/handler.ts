@@ -4,6 +4,7 @@ import { PrimaryUnavailableError, RecordConflictError, SecondaryFailFastError, t
 import type { ServiceMetrics } from '../metrics';
 import { FencedError } from '../lease';
 import type { Logger } from '../logger';
+import type { Orphans } from '../orphans';
 import { makeTokenCheck } from './auth';
 import { MAX_STREAM_ROWS, streamExport } from './export-stream';
 import { readJson, send } from './respond';
@@ -14,6 +15,8 @@ export interface HandlerDeps {
   instanceId: string;
   dual: DualStore;
   metrics: ServiceMetrics;
+  /** Memory-only records after a return from being forgotten (orphans.ts). */
+  orphans?: Orphans;
   adminToken: string;
   logger: Logger;
 }
@@ -131,6 +134,13 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         // Records this store holds that Postgres cannot (storage/memory-store.ts, QUARANTINE).
         const q = parseQuery(params, ['limit']);
         return send(res, 200, memory.quarantined(parseLimit(q.limit, 1000, 10_000)));
+      }
+      case '/admin/orphans': {
+        // After a return from being forgotten: what only this memory holds (compared with Postgres now).
+        const q = parseQuery(params, ['limit']);
+        const limit = parseLimit(q.limit, 1000, 10_000);
+        if (!deps.orphans) return send(res, 200, { instanceId: deps.instanceId, forgotten: null, scannedAt: null, total: 0, records: [], deleted: [], quarantined: 0 });
+        return deps.orphans.report(limit).then((r) => send(res, 200, { ...r, records: r.records.map(recordToJson) }));
       }
       default:
         return send(res, 404, { error: `no admin route ${path}` });

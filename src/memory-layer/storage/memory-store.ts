@@ -72,6 +72,11 @@ export class MemoryStore implements RecordStore, ExportableStore {
     return n;
   }
 
+  /** The ids this store remembers deleting, with when (ms since epoch): a copy. */
+  deletedEntries(): [string, number][] {
+    return [...this.deleted];
+  }
+
   get deletedCount(): number {
     return this.deleted.size;
   }
@@ -190,11 +195,11 @@ export class MemoryStore implements RecordStore, ExportableStore {
   }
 
   /** The quarantined records (at most `limit`, by created_at), with the field and why, and how many there are. */
-  quarantined(limit = 1000): { total: number; records: { id: string; createdAt: string; field: string; reason: string }[] } {
+  quarantined(limit = 1000): { total: number; records: { id: string; createdAt: string; updatedAt: string; field: string; reason: string }[] } {
     const records = [...this.unstorable]
       .sort((a, b) => a[1].createdAt.getTime() - b[1].createdAt.getTime() || (a[0] < b[0] ? -1 : 1))
       .slice(0, limit)
-      .map(([id, q]) => ({ id, createdAt: q.createdAt.toISOString(), field: q.field, reason: q.reason }));
+      .map(([id, q]) => ({ id, createdAt: q.createdAt.toISOString(), updatedAt: (this.byId.get(id)?.updatedAt ?? q.createdAt).toISOString(), field: q.field, reason: q.reason }));
     return { total: this.unstorable.size, records };
   }
 

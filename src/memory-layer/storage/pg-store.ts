@@ -33,7 +33,7 @@ export const STRIPE_LOCK_CLASS = 0x4c434854;
 /** Advisory lock class of per-id create locks ('LCHI'). */
 const ID_LOCK_CLASS = 0x4c434849;
 const ID_LOCKS_SQL = `SELECT pg_advisory_xact_lock(${ID_LOCK_CLASS}, h) FROM (SELECT DISTINCT hashtext(x::text) AS h FROM unnest($1::uuid[]) x ORDER BY 1) q`;
-const STRIPES_SQL = (fn: string) =>
+export const STRIPES_SQL = (fn: string) =>
   `SELECT ${fn}(${STRIPE_LOCK_CLASS}, s) FROM (SELECT DISTINCT hashtext(x::text) & 63 AS s FROM unnest($1::uuid[]) x ORDER BY 1) q`;
 
 export interface TableOptions {
