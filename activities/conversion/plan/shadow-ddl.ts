@@ -106,6 +106,7 @@ export function shadowDdl(d: TableDescriptor, a: Analysis, choice: ConversionCho
   }
   const selfFks = new Set(d.incomingForeignKeys.filter((f) => f.fromTable === `${d.schema}.${d.name}` || f.fromTable === d.name).map((f) => f.name));
   for (const c of d.constraints) {
+    if (!c.validated && (c.type === 'c' || c.type === 'f')) continue; // added NOT VALID in the swap (not-valid.ts)
     if (c.type === 'c' || (c.type === 'f' && !selfFks.has(c.name))) constraints.push(`ALTER TABLE ${S} ADD CONSTRAINT ${qi(c.name)} ${c.definition}`);
     if (c.comment !== null && (c.type === 'c' || c.type === 'f')) constraints.push(`COMMENT ON CONSTRAINT ${qi(c.name)} ON ${S} IS ${lit(c.comment)}`);
   }
