@@ -22,6 +22,8 @@ export interface PlanSummary {
   ok: boolean;
   blockers: { code: string; object: string; message: string; options: string[] }[];
   decisions: { code: string; object: string; choice: string }[];
+  /** The plan's "what changes for your application" section (messages bounded). */
+  appChanges: { kind: string; object: string; severity: string; message: string }[];
   names: ConversionPlan['names'];
   partitions: { count: number; first: string | null; last: string | null; default: string | null };
   size: ConversionPlan['size'];
@@ -46,6 +48,7 @@ export function summarisePlan(p: ConversionPlan): PlanSummary {
     ok: p.ok,
     blockers: p.blockers.map((b) => ({ code: b.code, object: b.object, message: b.message, options: b.options.map((o) => `${o.choice}: ${o.effect}`) })),
     decisions: p.decisions.map((b) => ({ code: b.code, object: b.object, choice: b.resolution!.choice })),
+    appChanges: (p.appChanges ?? []).slice(0, 50).map((x) => ({ kind: x.kind, object: x.object, severity: x.severity, message: x.message.length > 1000 ? `${x.message.slice(0, 1000)}…` : x.message })),
     names: p.names,
     partitions: { count: p.partitions.count, first: p.partitions.first, last: p.partitions.last, default: p.partitions.default },
     size: p.size,

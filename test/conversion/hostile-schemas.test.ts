@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../helpers/db';
+import { parseConversionChoice, type ConversionChoice } from '../../activities/conversion/plan/choice';
+import { planConversion } from '../../activities/conversion/plan/plan';
+import { renderPlan } from '../../activities/conversion/plan/render';
+import { copyAll, dropOld, runPhase, runPhaseInTransaction, wholeParity } from '../../activities/conversion/generic/execute';
+import { qualified } from '../../activities/conversion/descriptor/names';
+import { readTableDescriptor } from '../../activities/conversion/descriptor';
+import { keySql, rowKeyOf, startSqlLoad } from '../../src/loadgen/sql/sql-load';
+import { judgeRows, readImages } from '../../src/loadgen/sql/row-oracle';
+import { APP_ROLE_SQL } from './generic/shapes';
+import { HOSTILE, type HostileCase } from './hostile-shapes';
+
+const db = useTestDatabase();
+const app = `app_${process.pid}`;
+const appUrl = () => db.url.replace(/\/\/[^@]+@/, `//${app}:app-pw@`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The choice of a case, with its (possibly unparseable) names taken literally, as the zoo's parsed ones are. */
+function choiceOf(c: HostileCase): ConversionChoice {
+  const base = parseConversionChoice({ table: 'placeholder', partitionBy: { column: 'placeholder', interval: c.interval } });
+  return { ...base, table: c.table, column: c.column };
+}
+
+const exists = async (rel: string) => (await db.pool.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [rel])).rows[0].ok;
+
+describe('the hostile-schema corpus: converted online under the generic load as the app role (oracle at zero), or refused by the plan', () => {
+  for (const c of HOSTILE) {
+    it(`${c.blocker ? 'refuses' : 'converts'} ${c.name}`, async () => {
+      await db.pool.query(APP_ROLE_SQL(app));
+      await db.pool.query(c.sql(app));
+      const table = qualified(c.table);
+      const plan = await db.withClient((x) => planConversion(x, choiceOf(c)));
+      if (c.blocker) {
+        const b = plan.blockers.find((x) => x.code === c.blocker!.code);
+        expect(b, `blocker ${c.blocker.code} in ${JSON.stringify(plan.blockers)}`).toBeDefined();
+        expect(b!.object).toBe(c.blocker.object);
+        for (const m of c.blocker.mentions) expect(b!.message).toContain(m);
+        expect(plan.ok).toBe(false);
+        expect(renderPlan(plan)).toContain(`[${c.blocker.code}]`);
+        expect(await exists(plan.names.shadow), 'nothing ran').toBe(false);
+        return;
+      }
+      expect(plan.blockers).toEqual([]);
+      const key = keySql(rowKeyOf(await db.withClient((x) => readTableDescriptor(x, c.table))));
+      const baseline = await readImages(db.pool, table, key);
+      const load = await startSqlLoad({ url: appUrl(), table: c.table, ratePerSec: 80, seed: 7, baseline, spreadDays: c.spreadDays ?? 20, mix: c.mix, concurrency: 4 });
+      try {
+        await sleep(300);
+        await db.withClient((x) => runPhase(x, plan, 'shadow'));
+        await db.withClient((x) => runPhaseInTransaction(x, plan, 'sync', 200));
+        await copyAll(db.pool, plan, 25);
+        const colType = (await db.pool.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2`, [table, c.column])).rows[0].t;
+        const p = await db.withClient((x) => wholeParity(x, plan.table, plan.names.shadow, c.column, colType));
+        expect(p.b, 'parity before the swap').toEqual(p.a);
+        await db.withClient((x) => runPhaseInTransaction(x, plan, 'swap', 200));
+        await sleep(500);
+        const r = await db.withClient((x) => wholeParity(x, plan.table, plan.names.old, c.column, colType));
+        expect(r.b, 'the reverse sync keeps the old table equal').toEqual(r.a);
+        await db.withClient((x) => dropOld(x, plan, 200));
+        await sleep(200);
+      } finally {
+        await load.stop();
+      }
+      const s = load.stats();
+      expect(s.committed, s.lastError).toBeGreaterThan(30);
+      // Every application statement succeeds as it would on the heap (the conversion refuses none).
+      if (s.refused > 0) expect(s.lastError, `${s.refused} refused`).toMatch(c.refusalsExpected ?? /^$/);
+      const v = await judgeRows(db.pool, table, key, baseline, load.log);
+      expect(v, JSON.stringify(v.samples)).toMatchObject({ missing: 0, stale: 0, resurrected: 0, extra: 0 });
+      expect((await db.pool.query(`SELECT relkind FROM pg_class WHERE oid = $1::regclass`, [table])).rows[0].relkind).toBe('p');
+    });
+  }
+});
