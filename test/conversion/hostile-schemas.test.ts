@@ -4,10 +4,12 @@ import { parseConversionChoice, type ConversionChoice } from '../../activities/c
 import { planConversion } from '../../activities/conversion/plan/plan';
 import { renderPlan } from '../../activities/conversion/plan/render';
 import { copyAll, dropOld, runPhase, runPhaseInTransaction, wholeParity } from '../../activities/conversion/generic/execute';
+import { columnType } from '../../activities/conversion/generic/activities';
 import { qualified } from '../../activities/conversion/descriptor/names';
 import { readTableDescriptor } from '../../activities/conversion/descriptor';
 import { keySql, rowKeyOf, startSqlLoad } from '../../src/loadgen/sql/sql-load';
 import { judgeRows, readImages } from '../../src/loadgen/sql/row-oracle';
+import { carriedSignature } from './generic/carried';
 import { APP_ROLE_SQL } from './generic/shapes';
 import { HOSTILE, type HostileCase } from './hostile-shapes';
 
@@ -43,6 +45,7 @@ describe('the hostile-schema corpus: converted online under the generic load as 
       }
       expect(plan.blockers).toEqual([]);
       const key = keySql(rowKeyOf(await db.withClient((x) => readTableDescriptor(x, c.table))));
+      const carried = await carriedSignature(db.pool, table);
       const baseline = await readImages(db.pool, table, key);
       const load = await startSqlLoad({ url: appUrl(), table: c.table, ratePerSec: 80, seed: 7, baseline, spreadDays: c.spreadDays ?? 20, mix: c.mix, concurrency: 4 });
       try {
@@ -50,7 +53,7 @@ describe('the hostile-schema corpus: converted online under the generic load as 
         await db.withClient((x) => runPhase(x, plan, 'shadow'));
         await db.withClient((x) => runPhaseInTransaction(x, plan, 'sync', 200));
         await copyAll(db.pool, plan, 25);
-        const colType = (await db.pool.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2`, [table, c.column])).rows[0].t;
+        const colType = await db.withClient((x) => columnType(x, table, c.column));
         const p = await db.withClient((x) => wholeParity(x, plan.table, plan.names.shadow, c.column, colType));
         expect(p.b, 'parity before the swap').toEqual(p.a);
         await db.withClient((x) => runPhaseInTransaction(x, plan, 'swap', 200));
@@ -68,6 +71,7 @@ describe('the hostile-schema corpus: converted online under the generic load as 
       if (s.refused > 0) expect(s.lastError, `${s.refused} refused`).toMatch(c.refusalsExpected ?? /^$/);
       const v = await judgeRows(db.pool, table, key, baseline, load.log);
       expect(v, JSON.stringify(v.samples)).toMatchObject({ missing: 0, stale: 0, resurrected: 0, extra: 0 });
+      expect(await carriedSignature(db.pool, table), 'every column kind and constraint carried').toEqual(carried);
       expect((await db.pool.query(`SELECT relkind FROM pg_class WHERE oid = $1::regclass`, [table])).rows[0].relkind).toBe('p');
     });
   }

@@ -71,8 +71,11 @@ function stmtPlan(table: string, name: PlanPhase['phase'], statements: string[])
   return { table, blockers: [], phases: [{ phase: name, what: name, statements }] } as unknown as ConversionPlan;
 }
 
-async function columnType(c: Pick<ClientBase, 'query'>, table: string, column: string): Promise<string> {
-  const r = await c.query<{ t: string }>(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2`, [table, column]);
+/** The partition column's type for parity's bounds: a domain's base type (its CHECK or NOT NULL must not refuse ±infinity). */
+export async function columnType(c: Pick<ClientBase, 'query'>, table: string, column: string): Promise<string> {
+  const r = await c.query<{ t: string }>(
+    `SELECT CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE format_type(a.atttypid, a.atttypmod) END AS t
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = to_regclass($1) AND a.attname = $2`, [table, column]);
   return r.rows[0].t;
 }
 

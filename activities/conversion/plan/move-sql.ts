@@ -16,7 +16,7 @@ import { rowSql } from './sync-ddl';
  */
 export function copyBatchSql(d: TableDescriptor, a: Analysis, n: ConversionNames): string {
   const key = a.key!.columns;
-  const types = key.map((k) => d.columns.find((c) => c.name === k)!.type);
+  const types = key.map((k) => d.columns.find((c) => c.name === k)!.baseType); // a domain's base: `NULL::domain` may be refused (NOT NULL domain)
   const params = (from: number) => `(${key.map((_, i) => `$${from + i}::${types[i]}`).join(', ')})`;
   const hk = `(${key.map((k) => `h.${qi(k)}`).join(', ')})`;
   const r = rowSql(d);

@@ -3,7 +3,7 @@ import type { ConstraintDesc, TableDescriptor } from '../descriptor/types';
 import type { Blocker } from './analyse';
 
 /**
- * NOT VALID constraints (checks and foreign keys the table's owner added without checking the
+ * NOT VALID constraints (checks, foreign keys and, on 18, NOT NULL, added without checking the
  * rows already there). The shadow cannot carry them from the start: every copied row is a new
  * insert there, so an old row that violates one would fail every batch of the copy for ever.
  * They are added to the new table inside the swap's transaction, still NOT VALID (catalog only,
@@ -17,10 +17,11 @@ export function notValidConstraints(d: TableDescriptor): ConstraintDesc[] {
 
 /** The swap's statements adding them to `table` (pg_get_constraintdef renders them with NOT VALID). */
 export function addNotValidSql(d: TableDescriptor, table: string): string[] {
-  return notValidConstraints(d).flatMap((c) => [
+  const notNulls = d.columns.filter((c) => c.notNullNotValid !== null).map((c) => `ALTER TABLE ${table} ADD CONSTRAINT ${qi(c.notNullNotValid!)} NOT NULL ${qi(c.name)} NOT VALID`);
+  return [...notNulls, ...notValidConstraints(d).flatMap((c) => [
     `ALTER TABLE ${table} ADD CONSTRAINT ${qi(c.name)} ${/\bNOT VALID$/.test(c.definition) ? c.definition : `${c.definition} NOT VALID`}`,
     ...(c.comment !== null ? [`COMMENT ON CONSTRAINT ${qi(c.name)} ON ${table} IS '${c.comment.replace(/'/g, "''")}'`] : []),
-  ]);
+  ])];
 }
 
 /** PostgreSQL before 18 cannot add a NOT VALID foreign key to a partitioned table: a blocker naming it and the fix. */

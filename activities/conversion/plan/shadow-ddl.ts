@@ -37,7 +37,8 @@ export function columnSql(c: ColumnDesc, d: TableDescriptor, partitionColumn: st
   if (c.generated) s += ` GENERATED ALWAYS AS (${c.generationExpr}) ${c.generated === 's' ? 'STORED' : 'VIRTUAL'}`;
   if (c.identity) s += identitySql(c, d);
   if (c.default !== null) s += ` DEFAULT ${c.default}`;
-  if (c.notNull || c.name === partitionColumn) s += ' NOT NULL';
+  // A NOT VALID NOT NULL (18) is added NOT VALID in the swap (not-valid.ts): old rows may hold NULL.
+  if ((c.notNull && !c.notNullNotValid) || c.name === partitionColumn) s += ' NOT NULL';
   return s;
 }
 
