@@ -19,6 +19,10 @@ export interface HostileCase {
   mix?: Record<SqlOp, number>;
   /** Refusals the application gets on the heap too (by the table's own rules), matched by message; any other refusal fails the case. */
   refusalsExpected?: RegExp;
+  /** A query run after the conversion returning one row {ok: boolean}: what else must hold. */
+  after?: string;
+  /** The load must have moved rows across partitions (the partition column's UTC day changed) by the end of the copy. */
+  moves?: boolean;
   /** Days back the load's timestamps spread over (default 20: inside the data's range, whose partitions the plan makes). */
   spreadDays?: number;
 }
@@ -35,6 +39,8 @@ export const HOSTILE: HostileCase[] = [
       CREATE TABLE hostile.tickets (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), seq bigint GENERATED ALWAYS AS IDENTITY, opened_at timestamptz NOT NULL, title text NOT NULL);
       INSERT INTO hostile.tickets (opened_at, title) SELECT now() - g * interval '3 hours', 't' || g FROM generate_series(1, 300) g;
       ${grant(app, 'hostile.tickets')}`,
+    // The identity continued where it stopped: the application's inserts after the swap drew no value twice.
+    after: `SELECT count(*) = count(DISTINCT seq) AND count(*) > 0 AS ok FROM hostile.tickets`,
   },
   {
     // Finding 4: routing runs before BEFORE triggers on a partitioned table: the trigger's value comes too late (23514 after the swap).
@@ -116,5 +122,6 @@ export const HOSTILE: HostileCase[] = [
       ${grant(app, 'hostile.moves')}`,
     mix: { insert: 1, update: 8, delete: 1 },
     spreadDays: 25,
+    moves: true,
   },
 ];
