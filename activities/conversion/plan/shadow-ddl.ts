@@ -38,7 +38,8 @@ export function columnSql(c: ColumnDesc, d: TableDescriptor, partitionColumn: st
   if (c.identity) s += identitySql(c, d);
   if (c.default !== null) s += ` DEFAULT ${c.default}`;
   // A NOT VALID NOT NULL (18) is added NOT VALID in the swap (not-valid.ts): old rows may hold NULL.
-  if ((c.notNull && !c.notNullNotValid) || c.name === partitionColumn) s += ' NOT NULL';
+  if (c.notNull && !c.notNullNotValid) s += `${c.notNullName ? ` CONSTRAINT ${qi(c.notNullName)}` : ''} NOT NULL`; // 18 names it: the name is carried
+  else if (c.name === partitionColumn) s += ' NOT NULL';
   return s;
 }
 

@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
  * What a conversion must carry of a table's columns and constraints, as one comparable list:
  * each column's type, collation, NOT NULL, identity, generation and default; each check and
  * foreign key by name with its definition and whether it is validated; each NOT NULL
- * constraint (18) by column with whether it is validated. Read before and after the swap.
+ * constraint (18) by name and column with whether it is validated. Read before and after the swap.
  */
 export async function carriedSignature(pool: Pool, table: string): Promise<string[]> {
   const r = await pool.query<{ s: string }>(
@@ -17,7 +17,7 @@ export async function carriedSignature(pool: Pool, table: string): Promise<strin
      SELECT format('constraint %s %s validated %s', co.conname, pg_get_constraintdef(co.oid), co.convalidated)
        FROM pg_constraint co WHERE co.conrelid = $1::regclass AND co.contype IN ('c', 'f')
      UNION ALL
-     SELECT format('not null %s validated %s', a.attname, co.convalidated)
+     SELECT format('not null %s on %s validated %s', co.conname, a.attname, co.convalidated)
        FROM pg_constraint co JOIN pg_attribute a ON a.attrelid = co.conrelid AND a.attnum = co.conkey[1]
       WHERE co.conrelid = $1::regclass AND co.contype = 'n'
      ORDER BY 1`,
