@@ -87,4 +87,23 @@ describe('the plan\'s section "what changes for your application"', () => {
     expect(p.appChanges.filter((x) => x.kind === 'before-trigger').map((x) => `${x.object}:${x.severity}`)).toEqual(['a_select:blocker', 'b_whole:blocker', 'c_update:warning']);
     expect(p.ok).toBe(false);
   });
+
+  it('refuses a NOT VALID foreign key before PostgreSQL 18 (it cannot be added to a partitioned table there), naming it and the fix', async () => {
+    await db.pool.query(`
+      CREATE TABLE owners (id int PRIMARY KEY); INSERT INTO owners VALUES (1);
+      CREATE TABLE pets (id int PRIMARY KEY, owner int NOT NULL, born date NOT NULL); INSERT INTO pets VALUES (1, 1, current_date), (2, 9, current_date);
+      ALTER TABLE pets ADD CONSTRAINT pets_owner_fk FOREIGN KEY (owner) REFERENCES owners (id) NOT VALID;`);
+    const p = await db.withClient(async (c) => {
+      const d = await readTableDescriptor(c, { schema: 'public', name: 'pets' });
+      const ch = choice('pets', 'born', 'year');
+      const facts = await readDataFacts(c, d, 'born', 'date');
+      return { on18: buildPlan({ ...d, serverVersionNum: 180000 }, facts, ch, Date.now()), on17: buildPlan({ ...d, serverVersionNum: 170005 }, facts, ch, Date.now()) };
+    });
+    expect(p.on17.blockers).toEqual([expect.objectContaining({ code: 'not-valid-foreign-key', object: 'pets_owner_fk', message: expect.stringContaining('VALIDATE CONSTRAINT "pets_owner_fk"') })]);
+    // 18 carries it: not on the shadow, added NOT VALID in the swap.
+    expect(p.on18.blockers).toEqual([]);
+    const shadow = p.on18.phases.find((x) => x.phase === 'shadow')!.statements.join('\n');
+    expect(shadow).not.toContain('pets_owner_fk');
+    expect(p.on18.phases.find((x) => x.phase === 'swap')!.statements).toContain('ALTER TABLE "public"."pets" ADD CONSTRAINT "pets_owner_fk" FOREIGN KEY (owner) REFERENCES public.owners(id) NOT VALID');
+  });
 });

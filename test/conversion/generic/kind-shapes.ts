@@ -90,9 +90,11 @@ export const KIND_SHAPES: ZooShape[] = [
       CREATE TABLE kinds.charges (id bigint PRIMARY KEY, at timestamptz NOT NULL, account int NOT NULL, amount numeric(12,2) NOT NULL, memo text NOT NULL DEFAULT '');
       INSERT INTO kinds.charges SELECT g, now() - g * interval '4 hours', g % 12, CASE WHEN g % 25 = 0 THEN -1 ELSE g END, 'm' FROM generate_series(1, 300) g;
       ALTER TABLE kinds.charges ADD CONSTRAINT charges_amount_nonnegative CHECK (amount >= 0) NOT VALID;
-      ALTER TABLE kinds.charges ADD CONSTRAINT charges_account_fk FOREIGN KEY (account) REFERENCES kinds.accounts (id) NOT VALID;
+      -- A NOT VALID foreign key on a partitioned table needs 18 (before: a plan blocker, see app-changes.test.ts).
+      DO $$ BEGIN IF current_setting('server_version_num')::int >= 180000 THEN
+        ALTER TABLE kinds.charges ADD CONSTRAINT charges_account_fk FOREIGN KEY (account) REFERENCES kinds.accounts (id) NOT VALID;
+      END IF; END $$;
       GRANT SELECT ON kinds.accounts TO ${app}; ${grant(app, 'kinds.charges')}`,
-    minServer: 180000, // a NOT VALID foreign key on a partitioned table needs 18 (before: a plan blocker, see plan.test.ts)
   },
   {
     name: 'a NOT NULL NOT VALID constraint with old NULL rows (PostgreSQL 18)',
