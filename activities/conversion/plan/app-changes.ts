@@ -70,6 +70,11 @@ export function appChanges(d: TableDescriptor, a: Analysis, choice: ConversionCh
     }
   }
 
+  for (const u of a.uniqueKeys.filter((x) => x.fate === 'dropped')) {
+    const name = u.constraint ?? u.index;
+    changes.push({ kind: 'on-conflict-target', object: name, severity: 'warning', message: `unique key ${name} is not created on the new table (option drop): nothing refuses a duplicate any more, and INSERT … ON CONFLICT on its columns or ON CONSTRAINT ${name} fails after the swap (42P10 / 42704)` });
+  }
+
   const triggers = f?.triggers ?? [];
   for (const t of triggers.filter((x) => x.row && x.before)) {
     const writes = t.writes?.includes(col) || t.writes?.includes('*');

@@ -44,6 +44,13 @@ describe('the plan\'s section "what changes for your application"', () => {
     expect(text.stdout).toContain('WHAT CHANGES FOR YOUR APPLICATION');
     expect(text.stdout).toMatch(/! warning \[on-conflict-target\] orders_pkey: /);
 
+    // A unique key dropped by choice is named too.
+    await db.pool.query(`CREATE UNIQUE INDEX orders_ref_key ON shop.orders (ref)`);
+    const dropped = await db.withClient((c) => planConversion(c, parseConversionChoice({ table: 'shop.orders', partitionBy: { column: 'placed_at', interval: 'month' }, options: { uniqueKeys: { orders_ref_key: 'drop' } } })));
+    expect(dropped.appChanges.filter((x) => x.kind === 'on-conflict-target').map((x) => x.object)).toEqual(['orders_pkey', 'orders_ref_key']);
+    expect(dropped.appChanges.find((x) => x.object === 'orders_ref_key')!.message).toContain('nothing refuses a duplicate');
+    await db.pool.query(`DROP INDEX shop.orders_ref_key`);
+
     const summary = summarisePlan(await plan('shop.orders', 'placed_at'));
     expect(summary.appChanges.map((x) => x.kind).sort()).toEqual(['identity', 'not-valid-constraint', 'on-conflict-target', 'publication', 'sequence', 'update-moves']);
   });
