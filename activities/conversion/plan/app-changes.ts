@@ -78,7 +78,9 @@ export function appChanges(d: TableDescriptor, a: Analysis, choice: ConversionCh
   const triggers = f?.triggers ?? [];
   for (const t of triggers.filter((x) => x.row && x.before)) {
     const writes = t.writes?.includes(col) || t.writes?.includes('*');
-    if (writes && t.events.includes('INSERT')) {
+    if (writes && t.events.includes('INSERT') && !t.enabled) {
+      changes.push({ kind: 'before-trigger', object: t.trigger, severity: 'warning', message: `BEFORE row trigger ${t.trigger} (function ${t.function}) assigns NEW.${col} on INSERT but is disabled: it moves to the new table disabled; enabling it there would make inserts fail (routing runs before BEFORE triggers)` });
+    } else if (writes && t.events.includes('INSERT')) {
       const msg = `BEFORE row trigger ${t.trigger} (function ${t.function}) assigns NEW.${col}${t.writes?.includes('*') ? ' (all of NEW)' : ''} on INSERT; on a partitioned table Postgres routes a row to its partition before BEFORE triggers run, so a value the trigger fills comes too late: an insert without ${col} fails (23514, no partition for NULL) and one the trigger changes fails ("moving row to another partition during a BEFORE FOR EACH ROW trigger is not supported")`;
       blockers.push({ code: 'before-trigger-writes-partition-column', object: t.trigger, message: `${msg}. Fix: give ${col} a column DEFAULT (applied before routing), e.g. ALTER TABLE ${d.qualified} ALTER COLUMN "${col.replace(/"/g, '""')}" SET DEFAULT now(), and remove the assignment from ${t.function}; or partition by another column`, options: [] });
       changes.push({ kind: 'before-trigger', object: t.trigger, severity: 'blocker', message: msg });

@@ -10,6 +10,8 @@ export interface TriggerWrites {
   language: string;
   before: boolean;
   row: boolean;
+  /** tgenabled is not 'D' (a disabled trigger fires for no one, until it is enabled). */
+  enabled: boolean;
   events: ('INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE')[];
   /** Columns of NEW assigned; '*' when NEW is assigned as a whole. Null: the source could not be read (not PL/pgSQL). */
   writes: string[] | null;
@@ -72,9 +74,9 @@ export function assignedFromText(source: string, column: string): boolean {
 
 /** The user's triggers of a table with what their functions write to NEW. Read-only. */
 export async function readTriggerWrites(c: Pick<ClientBase, 'query'>, oid: number, column: string): Promise<TriggerWrites[]> {
-  const r = await c.query<{ trigger: string; fn: string; lang: string; def: string | null; tgtype: number }>(
+  const r = await c.query<{ trigger: string; fn: string; lang: string; def: string | null; tgtype: number; enabled: boolean }>(
     `SELECT t.tgname AS trigger, format('%I.%I', n.nspname, p.proname) AS fn, l.lanname AS lang,
-            CASE WHEN p.prokind = 'f' THEN pg_get_functiondef(p.oid) END AS def, t.tgtype::int AS tgtype
+            CASE WHEN p.prokind = 'f' THEN pg_get_functiondef(p.oid) END AS def, t.tgtype::int AS tgtype, t.tgenabled <> 'D' AS enabled
        FROM pg_trigger t
        JOIN pg_proc p ON p.oid = t.tgfoid
        JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -86,7 +88,7 @@ export async function readTriggerWrites(c: Pick<ClientBase, 'query'>, oid: numbe
   const out: TriggerWrites[] = [];
   for (const x of r.rows) {
     const events = (['INSERT', 'DELETE', 'UPDATE', 'TRUNCATE'] as const).filter((_, i) => (x.tgtype & (4 << i)) !== 0);
-    const t: TriggerWrites = { trigger: x.trigger, function: x.fn, language: x.lang, before: (x.tgtype & 2) !== 0, row: (x.tgtype & 1) !== 0, events, writes: null, via: 'none' };
+    const t: TriggerWrites = { trigger: x.trigger, function: x.fn, language: x.lang, before: (x.tgtype & 2) !== 0, row: (x.tgtype & 1) !== 0, enabled: x.enabled, events, writes: null, via: 'none' };
     if (x.lang === 'plpgsql' && x.def) {
       try {
         await loadModule();

@@ -86,12 +86,14 @@ describe('the plan\'s section "what changes for your application"', () => {
       CREATE TRIGGER a_select BEFORE INSERT ON "Metrics" FOR EACH ROW EXECUTE FUNCTION fill_select();
       CREATE TRIGGER b_whole BEFORE INSERT OR UPDATE ON "Metrics" FOR EACH ROW EXECUTE FUNCTION fill_whole();
       CREATE TRIGGER c_update BEFORE UPDATE ON "Metrics" FOR EACH ROW EXECUTE FUNCTION fill_update();
-      CREATE TRIGGER d_other BEFORE INSERT ON "Metrics" FOR EACH ROW EXECUTE FUNCTION other_column();`);
+      CREATE TRIGGER d_other BEFORE INSERT ON "Metrics" FOR EACH ROW EXECUTE FUNCTION other_column();
+      CREATE TRIGGER e_disabled BEFORE INSERT ON "Metrics" FOR EACH ROW EXECUTE FUNCTION fill_select();
+      ALTER TABLE "Metrics" DISABLE TRIGGER e_disabled;`);
     const p = await db.withClient((c) => planConversion(c, { ...choice('Metrics', 'placeholder'), column: 'Taken At' }));
     expect(p.blockers.map((b) => `${b.code}:${b.object}`)).toEqual(['before-trigger-writes-partition-column:a_select', 'before-trigger-writes-partition-column:b_whole']);
     expect(p.blockers[0].message).toContain('public.fill_select');
     expect(p.blockers[0].message).toContain('SET DEFAULT');
-    expect(p.appChanges.filter((x) => x.kind === 'before-trigger').map((x) => `${x.object}:${x.severity}`)).toEqual(['a_select:blocker', 'b_whole:blocker', 'c_update:warning']);
+    expect(p.appChanges.filter((x) => x.kind === 'before-trigger').map((x) => `${x.object}:${x.severity}`)).toEqual(['a_select:blocker', 'b_whole:blocker', 'c_update:warning', 'e_disabled:warning']);
     expect(p.ok).toBe(false);
   });
 
