@@ -26,6 +26,12 @@ export interface AppFacts {
 }
 
 /** pg_stat_statements' statements with ON CONFLICT that name the table (bare or qualified). Never fails: an unreadable view is a reason. */
+/** A POSIX regex finding the table's name as a whole word, bare or quoted ("Order Events"). */
+export function nameRegex(name: string): string {
+  const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return `(^|[^a-z0-9_$"])(${esc(name)}|"${esc(name.replace(/"/g, '""'))}")([^a-z0-9_$"]|$)`;
+}
+
 export async function readConflictStatements(c: Pick<ClientBase, 'query'>, d: TableDescriptor): Promise<AppFacts['conflictStatements']> {
   const ext = await c.query<{ schema: string }>(`SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'`);
   if (!ext.rows.length) return { queries: null, reason: 'pg_stat_statements is not installed' };
@@ -33,9 +39,9 @@ export async function readConflictStatements(c: Pick<ClientBase, 'query'>, d: Ta
   try {
     const r = await c.query<{ query: string }>(
       `SELECT DISTINCT query FROM ${view}
-        WHERE query ~* 'ON[[:space:]]+CONFLICT' AND (position(lower($1) IN lower(query)) > 0 OR position($2 IN query) > 0)
+        WHERE query ~* 'ON[[:space:]]+CONFLICT' AND query ~* $1
         ORDER BY 1 LIMIT 50`,
-      [d.name, `"${d.name.replace(/"/g, '""')}"`],
+      [nameRegex(d.name)],
     );
     return { queries: r.rows.map((x) => x.query).filter((q) => !q.startsWith('<insufficient privilege>')) };
   } catch (err) {

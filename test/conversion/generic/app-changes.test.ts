@@ -4,7 +4,7 @@ import { runCli } from '../../cli/run-cli';
 import { parseConversionChoice } from '../../../activities/conversion/plan/choice';
 import { buildPlan, planConversion, type ConversionPlan } from '../../../activities/conversion/plan/plan';
 import { readTableDescriptor } from '../../../activities/conversion/descriptor';
-import { readAppFacts } from '../../../activities/conversion/plan/app-changes';
+import { nameRegex, readAppFacts } from '../../../activities/conversion/plan/app-changes';
 import { readDataFacts } from '../../../activities/conversion/plan/facts';
 import { summarisePlan } from '../../../activities/conversion/generic/activities';
 
@@ -73,6 +73,14 @@ describe('the plan\'s section "what changes for your application"', () => {
     expect(w.message).toContain('pg_stat_statements holds 1 statement(s)');
     expect(w.message).toContain('ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at');
     await db.pool.query(`DROP EXTENSION pg_stat_statements`);
+
+    // The statements are matched by the table's name as a whole word, bare or quoted, as Postgres evaluates the pattern.
+    const match = async (query: string, name: string) => (await db.pool.query<{ m: boolean }>(`SELECT $1 ~* $2 AS m`, [query, nameRegex(name)])).rows[0].m;
+    expect(await match('INSERT INTO public.carts (id, at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', 'carts')).toBe(true);
+    expect(await match('insert into CARTS(id) values ($1) on conflict do nothing', 'carts')).toBe(true);
+    expect(await match('INSERT INTO carts_archive (id) VALUES ($1) ON CONFLICT (id) DO NOTHING', 'carts')).toBe(false);
+    expect(await match('INSERT INTO "SalesEU"."Order Events" ("Event Id") VALUES ($1) ON CONFLICT DO NOTHING', 'Order Events')).toBe(true);
+    expect(await match('INSERT INTO "a.b(c" VALUES ($1) ON CONFLICT DO NOTHING', 'a.b(c')).toBe(true);
   });
 
   it('blocks a BEFORE INSERT row trigger that writes the partition column, however it writes it, and only warns for one on UPDATE', async () => {
