@@ -43,6 +43,14 @@ export const KIND_SHAPES: ZooShape[] = [
       ${grant(app, 'kinds.lines')}`,
   },
   {
+    name: 'a generated stored column in the primary key',
+    table: 'kinds.slots', column: 'at', interval: 'month',
+    sql: (app) => `${setup(app)}
+      CREATE TABLE kinds.slots (id bigint NOT NULL, code text GENERATED ALWAYS AS ('slot-' || id) STORED, at timestamptz NOT NULL, note text, PRIMARY KEY (code, id));
+      INSERT INTO kinds.slots (id, at, note) SELECT g, now() - g * interval '4 hours', 'n' || g FROM generate_series(1, 300) g;
+      ${grant(app, 'kinds.slots')}`,
+  },
+  {
     name: 'virtual generated columns (PostgreSQL 18)',
     table: 'kinds.virt', column: 'at', interval: 'month', minServer: 180000,
     sql: (app) => `${setup(app)}
