@@ -22,7 +22,7 @@ export interface AppChange {
 export interface AppFacts {
   triggers: TriggerWrites[];
   /** Statement texts of pg_stat_statements with ON CONFLICT naming the table; null when not readable (reason given). */
-  conflictStatements: { queries: string[] } | { queries: null; reason: string };
+  conflictStatements: { queries: string[]; hidden?: number } | { queries: null; reason: string };
 }
 
 /** pg_stat_statements' statements with ON CONFLICT that name the table (bare or qualified). Never fails: an unreadable view is a reason. */
@@ -43,7 +43,9 @@ export async function readConflictStatements(c: Pick<ClientBase, 'query'>, d: Ta
         ORDER BY 1 LIMIT 50`,
       [nameRegex(d.name)],
     );
-    return { queries: r.rows.map((x) => x.query).filter((q) => !q.startsWith('<insufficient privilege>')) };
+    // Other roles' statements show as '<insufficient privilege>' without pg_read_all_stats: say how many were hidden.
+    const hidden = Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${view} WHERE query = '<insufficient privilege>'`)).rows[0].n);
+    return { queries: r.rows.map((x) => x.query), ...(hidden ? { hidden } : {}) };
   } catch (err) {
     return { queries: null, reason: `pg_stat_statements is not readable: ${(err as Error).message}` };
   }
@@ -67,11 +69,13 @@ export function appChanges(d: TableDescriptor, a: Analysis, choice: ConversionCh
     const cols = idx ? idx.keyElements : [];
     const name = u.constraint ?? u.index;
     const seen = f?.conflictStatements.queries;
+    const hidden = f && f.conflictStatements.queries !== null && f.conflictStatements.hidden
+      ? ` (${f.conflictStatements.hidden} statement(s) of other roles are hidden from the plan's role: grant it pg_read_all_stats to see them)` : '';
     const base = `unique key ${name} (${list(cols)}) becomes (${list([...cols, col])}): INSERT … ON CONFLICT (${list(cols)}) finds no matching unique index after the swap and fails (42P10); ON CONFLICT ON CONSTRAINT ${name} keeps working but only conflicts within one ${choice.interval}`;
     if (seen && seen.length) {
-      changes.push({ kind: 'on-conflict-target', object: name, severity: 'warning', message: `${base}. pg_stat_statements holds ${seen.length} statement(s) with ON CONFLICT on the table: ${seen.map((q) => JSON.stringify(q.length > 300 ? `${q.slice(0, 300)}…` : q)).join('; ')}` });
+      changes.push({ kind: 'on-conflict-target', object: name, severity: 'warning', message: `${base}. pg_stat_statements holds ${seen.length} statement(s) with ON CONFLICT on the table: ${seen.map((q) => JSON.stringify(q.length > 300 ? `${q.slice(0, 300)}…` : q)).join('; ')}${hidden}` });
     } else {
-      const why = f === null ? 'not read' : f.conflictStatements.queries === null ? f.conflictStatements.reason : 'pg_stat_statements shows none since its last reset';
+      const why = f === null ? 'not read' : f.conflictStatements.queries === null ? f.conflictStatements.reason : `pg_stat_statements shows none since its last reset${hidden}`;
       changes.push({ kind: 'on-conflict-target', object: name, severity: 'warning', message: `${base}. Check the application's statements (${why})` });
     }
   }

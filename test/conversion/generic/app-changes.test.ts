@@ -72,6 +72,11 @@ describe('the plan\'s section "what changes for your application"', () => {
     const w = p.appChanges.find((x) => x.kind === 'on-conflict-target')!;
     expect(w.message).toContain('pg_stat_statements holds 1 statement(s)');
     expect(w.message).toContain('ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at');
+    const hidden = await db.withClient(async (c) => {
+      const d = await readTableDescriptor(c, { schema: 'public', name: 'carts' });
+      return buildPlan(d, null, choice('carts', 'at'), Date.now(), { ...facts, conflictStatements: { queries: [], hidden: 4 } });
+    });
+    expect(hidden.appChanges.find((x) => x.kind === 'on-conflict-target')!.message).toContain('4 statement(s) of other roles are hidden from the plan\'s role: grant it pg_read_all_stats');
     await db.pool.query(`DROP EXTENSION pg_stat_statements`);
 
     // The statements are matched by the table's name as a whole word, bare or quoted, as Postgres evaluates the pattern.
