@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db';
+import { runCli } from '../cli/run-cli';
+import type { ConversionPlan } from '../../activities/conversion/plan/plan';
 import { parseConversionChoice, type ConversionChoice } from '../../activities/conversion/plan/choice';
 import { planConversion } from '../../activities/conversion/plan/plan';
 import { renderPlan } from '../../activities/conversion/plan/render';
@@ -41,6 +43,12 @@ describe('the hostile-schema corpus: converted online under the generic load as 
         expect(plan.ok).toBe(false);
         expect(renderPlan(plan)).toContain(`[${c.blocker.code}]`);
         expect(await exists(plan.names.shadow), 'nothing ran').toBe(false);
+        // `cutover plan` says the same, before anything runs: exit 1, the blocker and the application section.
+        const cli = await runCli(['plan', 'conversion', '--table', `${c.table.schema}.${c.table.name}`, '--partition-by', c.column, '--interval', c.interval, '--profile', 'test', '--json'], { LICHEN_DB_PROFILE_TEST: db.url });
+        expect(cli.code, cli.stderr).toBe(1);
+        const j = cli.json<ConversionPlan>();
+        expect(j.blockers.map((x) => x.code)).toContain(c.blocker.code);
+        expect(j.appChanges).toContainEqual(expect.objectContaining({ object: c.blocker.object, severity: 'blocker' }));
         return;
       }
       expect(plan.blockers).toEqual([]);
