@@ -14,13 +14,15 @@ export function aclSql(acl: string, owner: string): string {
 /** Columns in attnum order (dropped ones skipped). Expects an empty search_path (read.ts). */
 export async function readColumns(c: Q, oid: number): Promise<ColumnDesc[]> {
   const r = await c.query<{
-    name: string; attnum: number; type: string; typtype: string; base_type: string; element_type: string | null; not_null: boolean;
+    name: string; attnum: number; type: string; typtype: string; base_type: string; element_type: string | null; not_null: boolean; not_null_invalid: string | null; not_null_name: string | null;
     def: string | null; identity: string; generated: string; collation: string | null; comment: string | null; grants: Grant[];
   }>(
     `SELECT a.attname AS name, a.attnum::int AS attnum, format_type(a.atttypid, a.atttypmod) AS type, t.typtype::text AS typtype,
             CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE format_type(a.atttypid, a.atttypmod) END AS base_type,
             CASE WHEN t.typelem <> 0 AND t.typlen = -1 THEN format_type(t.typelem, NULL) END AS element_type,
             a.attnotnull AS not_null, pg_get_expr(d.adbin, d.adrelid) AS def,
+            (SELECT co.conname FROM pg_constraint co WHERE co.conrelid = a.attrelid AND co.contype = 'n' AND co.conkey[1] = a.attnum AND NOT co.convalidated) AS not_null_invalid,
+            (SELECT co.conname FROM pg_constraint co WHERE co.conrelid = a.attrelid AND co.contype = 'n' AND co.conkey[1] = a.attnum) AS not_null_name,
             a.attidentity::text AS identity, a.attgenerated::text AS generated,
             CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
                  THEN (SELECT quote_ident(n.nspname) || '.' || quote_ident(co.collname) FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace WHERE co.oid = a.attcollation) END AS collation,
@@ -44,6 +46,8 @@ export async function readColumns(c: Q, oid: number): Promise<ColumnDesc[]> {
       baseType: x.base_type,
       elementType: x.element_type,
       notNull: x.not_null,
+      notNullNotValid: x.not_null_invalid,
+      notNullName: x.not_null_name,
       default: generated ? null : x.def,
       identity: (x.identity as ColumnDesc['identity']) || '',
       generated,

@@ -17,6 +17,10 @@ export interface ColumnDesc {
   /** For an array: the element type (format_type), else null. */
   elementType: string | null;
   notNull: boolean;
+  /** PostgreSQL 18: the name of the column's NOT NULL constraint when it is NOT VALID (old rows may hold NULL), else null. */
+  notNullNotValid: string | null;
+  /** PostgreSQL 18: the name of the column's NOT NULL constraint (carried to the new table), else null. */
+  notNullName: string | null;
   /** pg_get_expr of the default, null when none (identity and generated columns have none). */
   default: string | null;
   /** '' none, 'a' GENERATED ALWAYS AS IDENTITY, 'd' BY DEFAULT. */

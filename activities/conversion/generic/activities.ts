@@ -22,6 +22,8 @@ export interface PlanSummary {
   ok: boolean;
   blockers: { code: string; object: string; message: string; options: string[] }[];
   decisions: { code: string; object: string; choice: string }[];
+  /** The plan's "what changes for your application" section (messages bounded). */
+  appChanges: { kind: string; object: string; severity: string; message: string }[];
   names: ConversionPlan['names'];
   partitions: { count: number; first: string | null; last: string | null; default: string | null };
   size: ConversionPlan['size'];
@@ -46,6 +48,7 @@ export function summarisePlan(p: ConversionPlan): PlanSummary {
     ok: p.ok,
     blockers: p.blockers.map((b) => ({ code: b.code, object: b.object, message: b.message, options: b.options.map((o) => `${o.choice}: ${o.effect}`) })),
     decisions: p.decisions.map((b) => ({ code: b.code, object: b.object, choice: b.resolution!.choice })),
+    appChanges: (p.appChanges ?? []).slice(0, 50).map((x) => ({ kind: x.kind, object: x.object, severity: x.severity, message: x.message.length > 1000 ? `${x.message.slice(0, 1000)}…` : x.message })),
     names: p.names,
     partitions: { count: p.partitions.count, first: p.partitions.first, last: p.partitions.last, default: p.partitions.default },
     size: p.size,
@@ -68,8 +71,11 @@ function stmtPlan(table: string, name: PlanPhase['phase'], statements: string[])
   return { table, blockers: [], phases: [{ phase: name, what: name, statements }] } as unknown as ConversionPlan;
 }
 
-async function columnType(c: Pick<ClientBase, 'query'>, table: string, column: string): Promise<string> {
-  const r = await c.query<{ t: string }>(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2`, [table, column]);
+/** The partition column's type for parity's bounds: a domain's base type (its CHECK or NOT NULL must not refuse ±infinity). */
+export async function columnType(c: Pick<ClientBase, 'query'>, table: string, column: string): Promise<string> {
+  const r = await c.query<{ t: string }>(
+    `SELECT CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE format_type(a.atttypid, a.atttypmod) END AS t
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = to_regclass($1) AND a.attname = $2`, [table, column]);
   return r.rows[0].t;
 }
 

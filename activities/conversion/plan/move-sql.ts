@@ -16,12 +16,14 @@ import { rowSql } from './sync-ddl';
  */
 export function copyBatchSql(d: TableDescriptor, a: Analysis, n: ConversionNames): string {
   const key = a.key!.columns;
-  const types = key.map((k) => d.columns.find((c) => c.name === k)!.type);
+  const types = key.map((k) => d.columns.find((c) => c.name === k)!.baseType); // a domain's base: `NULL::domain` may be refused (NOT NULL domain)
   const params = (from: number) => `(${key.map((_, i) => `$${from + i}::${types[i]}`).join(', ')})`;
   const hk = `(${key.map((k) => `h.${qi(k)}`).join(', ')})`;
   const r = rowSql(d);
+  // A generated key column is not inserted (the shadow computes it) but the batch's last key needs it.
+  const read = [...r.insertColumns, ...key.map(qi).filter((k) => !r.insertColumns.includes(k))];
   return `WITH src AS MATERIALIZED (
-  SELECT ${r.insertColumns.map((c) => `h.${c}`).join(', ')} FROM ${n.table} h
+  SELECT ${read.map((c) => `h.${c}`).join(', ')} FROM ${n.table} h
    WHERE ($1::${types[0]} IS NULL OR ${hk} > ${params(1)}) AND ${hk} <= ${params(key.length + 1)}
    ORDER BY ${key.map((k) => `h.${qi(k)}`).join(', ')} LIMIT $${2 * key.length + 1} FOR SHARE
 ), ins AS (

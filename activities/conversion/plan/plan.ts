@@ -2,11 +2,13 @@ import type { ClientBase } from 'pg';
 import { readTableDescriptor } from '../descriptor/read';
 import type { TableDescriptor } from '../descriptor/types';
 import { analyse, type Blocker, type UniqueKeyFate } from './analyse';
+import { appChanges, readAppFacts, type AppChange, type AppFacts } from './app-changes';
 import type { ConversionChoice } from './choice';
 import { readDataFacts, type DataFacts } from './facts';
 import { defaultPartitionName, floorTo, intervalStarts, nextStart, type PartitionType, utcDay } from './intervals';
 import { copyBatchSql, lastKeySql, rangeChecksumSql } from './move-sql';
 import { conversionNames, type ConversionNames } from './names';
+import { kindBlockers } from './not-valid';
 import { shadowDdl, type IndexRename } from './shadow-ddl';
 import { swapDdl } from './swap-ddl';
 import { syncDdl } from './sync-ddl';
@@ -32,6 +34,8 @@ export interface ConversionPlan {
   /** Blockers resolved by the options chosen, with their effect. */
   decisions: Blocker[];
   notes: string[];
+  /** What changes for the application (plan section; blockers among them are in `blockers` too). */
+  appChanges: AppChange[];
   key: { columns: string[]; source: string } | null;
   primaryKey: string[];
   uniqueKeys: UniqueKeyFate[];
@@ -56,9 +60,11 @@ export function partitionStarts(choice: ConversionChoice, facts: DataFacts | nul
   return intervalStarts(choice.interval, lo, hi, Math.max(choice.options.maxPartitions, 1));
 }
 
-export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: ConversionChoice, now: number): ConversionPlan {
+export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: ConversionChoice, now: number, app: AppFacts | null = null): ConversionPlan {
   const starts = partitionStarts(choice, facts, now);
   const a = analyse(d, facts, choice, starts.length);
+  const changes = appChanges(d, a, choice, app);
+  a.blockers.push(...kindBlockers(d), ...changes.blockers);
   const names: ConversionNames = conversionNames(d);
   const open = a.blockers.filter((b) => !b.resolution);
   const phases: PlanPhase[] = [];
@@ -66,7 +72,7 @@ export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: C
   let partitionNames: string[] = [];
   if (a.key && a.partitionType && starts.length <= choice.options.maxPartitions && !a.blockers.some((b) => ['not-a-table', 'already-partitioned', 'partition-column-missing', 'partition-column-generated'].includes(b.code))) {
     const type = a.partitionType;
-    const colType = d.columns.find((c) => c.name === choice.column)!.type;
+    const colType = d.columns.find((c) => c.name === choice.column)!.baseType; // a domain's base: parity's ±infinity bounds need not pass its CHECK
     const sh = shadowDdl(d, a, choice, names, starts);
     renames = sh.renames;
     partitionNames = sh.partitionNames;
@@ -90,6 +96,7 @@ export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: C
     blockers: open,
     decisions: a.blockers.filter((b) => b.resolution),
     notes: a.notes,
+    appChanges: changes.changes,
     key: a.key ? { columns: a.key.columns, source: a.key.source } : null,
     primaryKey: a.conflictColumns,
     uniqueKeys: a.uniqueKeys,
@@ -113,5 +120,6 @@ export async function planConversion(c: ClientBase, choice: ConversionChoice, no
   const column = d.columns.find((x) => x.name === choice.column);
   const probe = analyse(d, null, choice, 0);
   const facts = column && probe.partitionType && d.relkind === 'r' ? await readDataFacts(c, d, choice.column, probe.partitionType) : null;
-  return buildPlan(d, facts, choice, now);
+  const app = d.relkind === 'r' ? await readAppFacts(c, d, choice.column) : null;
+  return buildPlan(d, facts, choice, now, app);
 }

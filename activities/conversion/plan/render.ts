@@ -22,6 +22,10 @@ export function renderPlan(p: ConversionPlan, opts: { allStatements?: boolean } 
   } else out.push('no blockers');
   for (const d of p.decisions) out.push(`  ✓ [${d.code}] ${d.object}: chosen ${d.resolution!.choice}: ${d.resolution!.effect}`);
   for (const n of p.notes) out.push(`  note: ${n}`);
+  if (p.appChanges.length) {
+    out.push('', 'WHAT CHANGES FOR YOUR APPLICATION');
+    for (const x of p.appChanges) out.push(`  ${x.severity === 'blocker' ? '✗ BLOCKER' : x.severity === 'warning' ? '! warning' : '· info'} [${x.kind}] ${x.object}: ${x.message}`);
+  }
   for (const ph of p.phases) {
     out.push('', `-- phase ${ph.phase}: ${ph.what}`);
     const st = ph.statements;

@@ -37,7 +37,9 @@ export function columnSql(c: ColumnDesc, d: TableDescriptor, partitionColumn: st
   if (c.generated) s += ` GENERATED ALWAYS AS (${c.generationExpr}) ${c.generated === 's' ? 'STORED' : 'VIRTUAL'}`;
   if (c.identity) s += identitySql(c, d);
   if (c.default !== null) s += ` DEFAULT ${c.default}`;
-  if (c.notNull || c.name === partitionColumn) s += ' NOT NULL';
+  // A NOT VALID NOT NULL (18) is added NOT VALID in the swap (not-valid.ts): old rows may hold NULL.
+  if (c.notNull && !c.notNullNotValid) s += `${c.notNullName ? ` CONSTRAINT ${qi(c.notNullName)}` : ''} NOT NULL`; // 18 names it: the name is carried
+  else if (c.name === partitionColumn) s += ' NOT NULL';
   return s;
 }
 
@@ -106,6 +108,7 @@ export function shadowDdl(d: TableDescriptor, a: Analysis, choice: ConversionCho
   }
   const selfFks = new Set(d.incomingForeignKeys.filter((f) => f.fromTable === `${d.schema}.${d.name}` || f.fromTable === d.name).map((f) => f.name));
   for (const c of d.constraints) {
+    if (!c.validated && (c.type === 'c' || c.type === 'f')) continue; // added NOT VALID in the swap (not-valid.ts)
     if (c.type === 'c' || (c.type === 'f' && !selfFks.has(c.name))) constraints.push(`ALTER TABLE ${S} ADD CONSTRAINT ${qi(c.name)} ${c.definition}`);
     if (c.comment !== null && (c.type === 'c' || c.type === 'f')) constraints.push(`COMMENT ON CONSTRAINT ${qi(c.name)} ON ${S} IS ${lit(c.comment)}`);
   }

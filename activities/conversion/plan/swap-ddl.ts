@@ -1,6 +1,7 @@
 import { qi } from '../descriptor/names';
 import type { TableDescriptor } from '../descriptor/types';
 import type { ConversionChoice } from './choice';
+import { addNotValidSql } from './not-valid';
 import { grantSql } from './shadow-ddl';
 import { oldIndexName, type ConversionNames } from './names';
 import type { IndexRename } from './shadow-ddl';
@@ -79,6 +80,7 @@ export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: Convers
     `ALTER TABLE ${n.table} RENAME TO ${qi(n.oldName)}`,
     `ALTER TABLE ${n.shadow} RENAME TO ${qi(n.name)}`,
     ...renameIndexes(n.schema, renames.flatMap((r) => [[r.final, oldIndexName(r.final)], [r.temp, r.final]] as [string, string][])),
+    ...addNotValidSql(d, n.table),
     `DROP TRIGGER ${n.forwardTrigger} ON ${n.old}`,
     `DROP FUNCTION ${n.forwardFn}()`,
     ...moveTriggers(d, n.old, n.table),

@@ -29,8 +29,16 @@ export function rowSql(d: TableDescriptor): RowSql {
 const eqOld = (cols: string[]) => cols.map((c) => `${qi(c)} = OLD.${qi(c)}`).join(' AND ');
 const tuple = (prefix: string, cols: string[]) => `(${cols.map((c) => `${prefix}${qi(c)}`).join(', ')})`;
 
-function upsert(into: string, r: RowSql, conflict: string[], values: string): string {
-  const set = r.insertColumns.filter((c) => !conflict.map(qi).includes(c)).map((c) => `${c} = EXCLUDED.${c}`);
+/**
+ * Identity GENERATED ALWAYS columns: an INSERT may set them (OVERRIDING SYSTEM VALUE) but an
+ * UPDATE only to DEFAULT (428C9), so the upsert's SET leaves them out and the mirror treats a
+ * change of one like a change of the key (delete, then insert the new image).
+ */
+export const alwaysIdentity = (d: TableDescriptor) => d.columns.filter((c) => c.identity === 'a').map((c) => c.name);
+
+function upsert(into: string, r: RowSql, conflict: string[], values: string, unsettable: string[]): string {
+  const fixed = [...conflict, ...unsettable].map(qi);
+  const set = r.insertColumns.filter((c) => !fixed.includes(c)).map((c) => `${c} = EXCLUDED.${c}`);
   return `INSERT INTO ${into} (${r.insertColumns.join(', ')})${r.overriding} ${values}
     ON CONFLICT (${conflict.map(qi).join(', ')}) DO ${set.length ? `UPDATE SET ${set.join(', ')}` : 'NOTHING'}`;
 }
@@ -68,21 +76,23 @@ function ensurePartitionSql(d: TableDescriptor, choice: ConversionChoice, type: 
 
 /**
  * A row-level mirror function into `into`. `matchColumns` find the mirrored row (they hold the
- * target's unique key); an UPDATE that changes them deletes the old row first (it may move to
- * another partition).
+ * target's unique key); an UPDATE that changes them (or an ALWAYS identity column, which no
+ * UPDATE may set) deletes the old row first (it may move to another partition).
  */
 export function mirrorFunctionSql(fn: string, into: string, d: TableDescriptor, matchColumns: string[], conflict: string[], ensure: string | null): string {
   const r = rowSql(d);
+  const always = alwaysIdentity(d).filter((c) => !matchColumns.includes(c));
+  const moved = [...matchColumns, ...always];
   const values = `VALUES (${d.columns.filter((c: ColumnDesc) => !c.generated).map((c) => `NEW.${qi(c.name)}`).join(', ')})`;
   return `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $lichen$
 DECLARE lo timestamp; part text;
 BEGIN
-  IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND ${tuple('NEW.', matchColumns)} IS DISTINCT FROM ${tuple('OLD.', matchColumns)}) THEN
+  IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND ${tuple('NEW.', moved)} IS DISTINCT FROM ${tuple('OLD.', moved)}) THEN
     DELETE FROM ${into} WHERE ${eqOld(matchColumns)};
     IF TG_OP = 'DELETE' THEN RETURN NULL; END IF;
   END IF;
   ${ensure ?? ''}
-  ${upsert(into, r, conflict, values)};
+  ${upsert(into, r, conflict, values, always)};
   RETURN NULL;
 END
 $lichen$`;

@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { qi } from '../../../activities/conversion/descriptor/names';
 import { readTableDescriptor } from '../../../activities/conversion/descriptor/read';
-import { parseTableName } from '../../../activities/conversion/descriptor/names';
+import { parseTableName, type TableName } from '../../../activities/conversion/descriptor/names';
 import type { TableDescriptor } from '../../../activities/conversion/descriptor/types';
 import { chooseKey } from '../../../activities/conversion/plan/analyse';
 import { TokenBucket } from '../pacer';
@@ -18,7 +18,8 @@ import { planColumns, type ColumnPlan } from './values';
 export interface SqlLoadOptions {
   /** A postgres:// URL of the application role. */
   url: string;
-  table: string;
+  /** "schema.name" as the input parser reads it, or an already parsed name (any name Postgres accepts). */
+  table: string | TableName;
   ratePerSec: number;
   durationMs?: number;
   mix?: Record<SqlOp, number>;
@@ -69,7 +70,7 @@ export async function startSqlLoad(o: SqlLoadOptions): Promise<SqlLoadHandle> {
   pool.on('error', () => undefined);
   const d = await pool.connect().then(async (c) => {
     try {
-      return await readTableDescriptor(c, parseTableName(o.table));
+      return await readTableDescriptor(c, typeof o.table === 'string' ? parseTableName(o.table) : o.table);
     } finally {
       c.release();
     }
