@@ -67,7 +67,7 @@ export function analyse(d: TableDescriptor, facts: DataFacts | null, choice: Con
     block({ code: 'server-version', object: versionLabel(d.serverVersionNum), message: `the server runs ${versionLabel(d.serverVersionNum)}; conversions need PostgreSQL ${MIN_SUPPORTED_VERSION_NUM / 10000} or later (DETACH PARTITION … CONCURRENTLY): upgrade the server first`, options: [] });
   }
   for (const n of d.notValidNotNull ?? []) {
-    notes.push(`column ${n.column} has NOT NULL ${n.constraint} NOT VALID (old rows may hold NULLs): the new table does not carry it; after the run, ALTER TABLE ${d.qualified} ADD CONSTRAINT ${qi(n.constraint)} NOT NULL ${qi(n.column)} NOT VALID again`);
+    notes.push(`column ${n.column} has NOT NULL ${n.constraint} NOT VALID (old rows may hold NULLs): the shadow and the copy allow NULLs there, and the swap's transaction adds it to the new table NOT VALID again (ALTER TABLE ${d.qualified} ADD CONSTRAINT ${qi(n.constraint)} NOT NULL ${qi(n.column)} NOT VALID), so old rows are not re-checked`);
   }
   if (d.relkind === 'p') block({ code: 'already-partitioned', object: d.qualified, message: `${d.qualified} is already partitioned: there is nothing to convert (partitionMaintenance keeps its partitions ahead)`, options: [] });
   else if (d.relkind !== 'r') block({ code: 'not-a-table', object: d.qualified, message: `${d.qualified} is not an ordinary table (relkind ${d.relkind})`, options: [] });

@@ -66,7 +66,7 @@ describe("the catalog readers on this server's PostgreSQL version", () => {
     expect(buildPlan(d, null, choice, Date.now()).blockers.map((b) => b.code)).not.toContain('server-version');
   });
 
-  it('copies old NULL rows of a column with NOT NULL … NOT VALID (18: attnotnull is true for it), and the plan names the constraint the new table lacks', async () => {
+  it('copies old NULL rows of a column with NOT NULL … NOT VALID (18: attnotnull is true for it), and the plan says the swap adds the constraint back NOT VALID', async () => {
     const f = await readPgFeatures(db.pool);
     await db.pool.query(`
       CREATE SCHEMA ver_nn; -- not ver: the first test's TABLES IN SCHEMA publication covers it
