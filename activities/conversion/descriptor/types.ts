@@ -180,7 +180,16 @@ export interface TableDescriptor {
   tablespace: string | null;
   /** d default, n nothing, f full, i index. */
   replicaIdentity: string;
-  rowSecurity: { enabled: boolean; forced: boolean };
+  rowSecurity: {
+    enabled: boolean;
+    forced: boolean;
+    /**
+     * The role reading the descriptor (the worker's: the copy, parity and retention run as it) and
+     * what lets it past the table's policies: superuser, BYPASSRLS, or ownership (itself or by
+     * membership in the owner role), which FORCE ROW LEVEL SECURITY takes away.
+     */
+    reader?: { role: string; superuser: boolean; bypassRls: boolean; owner: boolean };
+  };
   columns: ColumnDesc[];
   primaryKey: ConstraintDesc | null;
   constraints: ConstraintDesc[];
