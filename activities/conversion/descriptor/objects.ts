@@ -38,21 +38,27 @@ export async function readTableGrants(c: Q, oid: number): Promise<Grant[]> {
   return r.rows[0]?.grants ?? [];
 }
 
-/** Publications the table is in: by name (pg_publication_rel) or implicitly (ALL TABLES, TABLES IN SCHEMA). */
+/**
+ * Publications the table is in: by name (pg_publication_rel) or implicitly (FOR ALL TABLES, FOR
+ * TABLES IN SCHEMA). Version-aware: PostgreSQL 14 has no row filters, column lists or
+ * pg_publication_namespace (server_version_num read here).
+ */
 export async function readPublications(c: Q, oid: number, schemaOid: number): Promise<PublicationDesc[]> {
-  const r = await c.query<{ name: string; row_filter: string | null; columns: string[] | null; implicit: boolean; via_root: boolean }>(
-    `SELECT p.pubname AS name, pg_get_expr(pr.prqual, pr.prrelid) AS row_filter,
-            (SELECT array_agg(a.attname::text ORDER BY k.i) FROM unnest(pr.prattrs::int2[]) WITH ORDINALITY k(n, i)
-               JOIN pg_attribute a ON a.attrelid = pr.prrelid AND a.attnum = k.n) AS columns,
-            false AS implicit, p.pubviaroot AS via_root
+  const v = Number((await c.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0].v);
+  const pg15 = v >= 150000;
+  const r = await c.query<{ name: string; row_filter: string | null; columns: string[] | null; kind: PublicationDesc['kind']; via_root: boolean }>(
+    `SELECT p.pubname AS name, ${pg15 ? 'pg_get_expr(pr.prqual, pr.prrelid)' : 'NULL::text'} AS row_filter,
+            ${pg15 ? `(SELECT array_agg(a.attname::text ORDER BY k.i) FROM unnest(pr.prattrs::int2[]) WITH ORDINALITY k(n, i)
+               JOIN pg_attribute a ON a.attrelid = pr.prrelid AND a.attnum = k.n)` : 'NULL::text[]'} AS columns,
+            'table' AS kind, p.pubviaroot AS via_root
        FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid WHERE pr.prrelid = $1
      UNION ALL
-     SELECT p.pubname, NULL, NULL, true, p.pubviaroot FROM pg_publication p
-      WHERE p.puballtables OR EXISTS (SELECT 1 FROM pg_publication_namespace pn WHERE pn.pnpubid = p.oid AND pn.pnnspid = $2)
+     SELECT p.pubname, NULL, NULL, CASE WHEN p.puballtables THEN 'all-tables' ELSE 'schema' END, p.pubviaroot FROM pg_publication p
+      WHERE p.puballtables${pg15 ? ' OR EXISTS (SELECT 1 FROM pg_publication_namespace pn WHERE pn.pnpubid = p.oid AND pn.pnnspid = $2)' : ' AND $2::oid IS NOT NULL'}
      ORDER BY 1`,
     [oid, schemaOid],
   );
-  return r.rows.map((x) => ({ name: x.name, rowFilter: x.row_filter, columns: x.columns, implicit: x.implicit, viaPartitionRoot: x.via_root }));
+  return r.rows.map((x) => ({ name: x.name, rowFilter: x.row_filter, columns: x.columns, implicit: x.kind !== 'table', kind: x.kind, viaPartitionRoot: x.via_root }));
 }
 
 /** Sequences owned by a column: serial (OWNED BY, auto) and identity (internal). */

@@ -122,6 +122,12 @@ export interface PublicationDesc {
   columns: string[] | null;
   /** Membership through FOR ALL TABLES or FOR TABLES IN SCHEMA: follows the new table by itself. */
   implicit: boolean;
+  /**
+   * How the table is in it: named (FOR TABLE), FOR ALL TABLES, or FOR TABLES IN SCHEMA (PG 15+).
+   * The last two take in every table of the database (of the schema) too: the shadow, its
+   * partitions and the old table.
+   */
+  kind: 'table' | 'all-tables' | 'schema';
   viaPartitionRoot: boolean;
 }
 

@@ -4,6 +4,8 @@ import type { DataFacts } from './facts';
 import { partitionTypeOf } from './facts';
 import type { PartitionType } from './intervals';
 import { rowSecurityBlockers } from './row-security';
+import { publicationBlockers } from './publications';
+import { conversionNames } from './names';
 
 /** Something Postgres cannot carry onto a partitioned table as it is, with what can be done. */
 export interface Blocker {
@@ -163,6 +165,7 @@ export function analyse(d: TableDescriptor, facts: DataFacts | null, choice: Con
       block({ code: 'publication-partition-names', object: p.name, message: `publication ${p.name} publishes changes of a partitioned table under each partition's name (publish_via_partition_root = false): subscribers would need one table per partition; ALTER PUBLICATION ${p.name} SET (publish_via_partition_root = true) first`, options: [] });
     }
   }
+  for (const b of publicationBlockers(d, conversionNames(d))) block(b);
   for (const t of d.triggers.filter((x) => x.row && x.transitionTables)) {
     block({ code: 'trigger-not-carried', object: t.name, message: `row trigger ${t.name} uses transition tables, which partitioned tables do not support on row triggers; make it a statement trigger or remove it`, options: [] });
   }
