@@ -10,6 +10,9 @@ import { judgeRows, readImages } from '../../src/loadgen/sql/row-oracle';
 import { buildAuditReport, renderMarkdown } from '../../src/audit/report';
 import { APP_ROLE_SQL } from './generic/shapes';
 import { startWorker, waitFor } from './harness';
+import { Worker } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
+import { createConversionActivities } from '../../activities/conversion';
 
 /**
  * Nothing destructive without a check (issue 22, finding 2): a rollback drops the partitioned
@@ -24,6 +27,10 @@ const app = `app_${process.pid}`;
 const appUrl = () => db.url.replace(/\/\/[^@]+@/, `//${app}:app-pw@`);
 let env: Awaited<ReturnType<typeof startWorker>>;
 let taskQueue: string;
+/** A second worker whose retention check fails once `checksFail` is set (fault injection; Postgres is real). */
+let faulty: { worker: Worker; running: Promise<void> };
+let faultyQueue: string;
+let checksFail = false;
 
 const TABLE_SQL = (t: string) => `CREATE SCHEMA IF NOT EXISTS shop; GRANT USAGE ON SCHEMA shop TO ${app};
   CREATE TABLE shop.${t} (id bigserial PRIMARY KEY, placed_at timestamptz NOT NULL DEFAULT now(), customer int NOT NULL, total numeric(12,2) NOT NULL);
@@ -46,9 +53,24 @@ beforeAll(async () => {
   taskQueue = temporal.taskQueue('generic-drops');
   env = await startWorker(temporal, db.url, taskQueue);
   await db.pool.query(APP_ROLE_SQL(app));
-  for (const t of ['r', 'p', 'b', 'n']) await db.pool.query(TABLE_SQL(t));
+  for (const t of ['r', 'p', 'b', 'n', 'f']) await db.pool.query(TABLE_SQL(t));
+  faultyQueue = temporal.taskQueue('generic-drops-faulty');
+  const acts = createConversionActivities({ profiles: env.profiles });
+  const worker = await Worker.create({
+    connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue: faultyQueue, workflowBundle: temporal.workflowBundle,
+    activities: {
+      ...acts,
+      genericPostSwapParity: async (i: Parameters<typeof acts.genericPostSwapParity>[0]) => {
+        if (checksFail) throw ApplicationFailure.nonRetryable('injected: the retention check failed (retries exhausted)', 'InjectedCheckFailure');
+        return acts.genericPostSwapParity(i);
+      },
+    },
+  });
+  faulty = { worker, running: worker.run() };
 });
 afterAll(async () => {
+  faulty?.worker.shutdown();
+  await faulty?.running;
   env?.worker.shutdown();
   await env?.running;
   await env?.profiles.close();
@@ -58,7 +80,7 @@ afterAll(async () => {
  * Runs a conversion of shop.<t> under the load; `at` waits for the moment and does what the case
  * needs (it returns once the workflow has its result). The oracle judges shop.<t> at the end.
  */
-async function underLoad(t: string, input: Record<string, unknown>, at: (h: WorkflowHandle) => Promise<void>): Promise<{ summary: GenericConversionSummary; handle: WorkflowHandle }> {
+async function underLoad(t: string, input: Record<string, unknown>, at: (h: WorkflowHandle) => Promise<void>, queue = () => taskQueue): Promise<{ summary: GenericConversionSummary; handle: WorkflowHandle }> {
   const table = `shop.${t}`;
   const key = keySql(rowKeyOf(await db.withClient((c) => readTableDescriptor(c, parseTableName(table)))));
   const baseline = await readImages(db.pool, `"shop"."${t}"`, key);
@@ -67,7 +89,7 @@ async function underLoad(t: string, input: Record<string, unknown>, at: (h: Work
   let handle: WorkflowHandle;
   try {
     handle = await temporal.client.workflow.start('heapToPartitionedConversion', {
-      taskQueue, workflowId: `drops-${t}-${taskQueue}`,
+      taskQueue: queue(), workflowId: `drops-${t}-${queue()}`,
       args: [{ table, partitionBy: { column: 'placed_at', interval: 'month' }, nonProduction: true, ...input }],
     });
     await at(handle);
@@ -117,6 +139,20 @@ describe('a rollback drops nothing that holds rows the table in use lacks', () =
     expect(summary.keptTables).toEqual([expect.objectContaining({ table: '"shop"."p_rolled_back"', rowsOnlyThere: 1 })]);
     expect(await kinds('p')).toEqual({ k: 'r', shadow: null, old: null, kept: 'p', sync: 0 });
     expect((await db.pool.query(`SELECT count(*)::int AS n FROM shop.p_rolled_back WHERE id = 900000002`)).rows[0].n).toBe(1);
+  });
+
+  it('the automatic swap back after the retention check fails keeps the partitioned table that holds a row the old table lacks', async () => {
+    const { summary } = await underLoad('f', { retentionMinutes: 60, retentionCheckMinutes: 1, approvals: { beforeSwap: false } }, async (h) => {
+      await waitFor('the retention window', async () => (await h.query(statusQuery)).phases.some((p) => p.phase === 'retention' && !p.endedAt), 90_000);
+      await db.pool.query(ATTACH_BY_HAND('f'));
+      checksFail = true;
+      // The next retention check (one a minute, by the window's timer) fails: the run rolls back by itself.
+    }, () => faultyQueue);
+    checksFail = false;
+    expect(summary.outcome).toBe('rolled-back');
+    expect(summary.cause).toMatch(/injected: the retention check failed/);
+    expect(summary.keptTables).toEqual([expect.objectContaining({ table: '"shop"."f_rolled_back"', rowsOnlyThere: 1 })]);
+    expect(await kinds('f')).toEqual({ k: 'r', shadow: null, old: null, kept: 'p', sync: 0 });
   });
 
   it('a rollback before the swap keeps a shadow that holds a row the table lacks', async () => {
