@@ -112,6 +112,8 @@ export async function planConversion(c: ClientBase, choice: ConversionChoice, no
   const d = await readTableDescriptor(c, choice.table);
   const column = d.columns.find((x) => x.name === choice.column);
   const probe = analyse(d, null, choice, 0);
-  const facts = column && probe.partitionType && d.relkind === 'r' ? await readDataFacts(c, d, choice.column, probe.partitionType) : null;
+  // Rows the role may not see are not read (it would be an error, or a filter): that blocker speaks first.
+  const hidden = probe.blockers.some((b) => b.code === 'row-security-hides-rows');
+  const facts = column && probe.partitionType && d.relkind === 'r' && !hidden ? await readDataFacts(c, d, choice.column, probe.partitionType) : null;
   return buildPlan(d, facts, choice, now);
 }
