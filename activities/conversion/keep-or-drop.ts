@@ -69,11 +69,11 @@ export async function dropUnlessOnlyThere(c: Pick<ClientBase, 'query'>, o: { can
 
 /** Tables an earlier rollback kept aside for `base` in `schema` (what a retried rollback reports). */
 export async function keptTables(c: Pick<ClientBase, 'query'>, schema: string, base: string): Promise<string[]> {
-  const r = await c.query<{ t: string }>(
-    `SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  const r = await c.query<{ s: string; t: string }>(
+    `SELECT n.nspname AS s, c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
         AND starts_with(c.relname, left($2, 40)) AND c.relname ~ '_rolled_back(_[0-9]+)?$' ORDER BY 1`,
     [schema, base],
   );
-  return r.rows.map((x) => x.t);
+  return r.rows.map((x) => `${qi(x.s)}.${qi(x.t)}`);
 }

@@ -9,7 +9,8 @@ import { keySql, rowKeyOf, startSqlLoad } from '../../src/loadgen/sql/sql-load';
 import { judgeRows, readImages } from '../../src/loadgen/sql/row-oracle';
 import { buildAuditReport, renderMarkdown } from '../../src/audit/report';
 import { APP_ROLE_SQL } from './generic/shapes';
-import { startWorker, waitFor } from './harness';
+import { rootMessage, startWorker, waitFor } from './harness';
+import { WorkflowFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
 import { createConversionActivities } from '../../activities/conversion';
@@ -125,6 +126,13 @@ describe('a rollback drops nothing that holds rows the table in use lacks', () =
     const report = buildAuditReport(await handle.fetchHistory(), { workflowId: handle.workflowId });
     expect(report.keptTables).toEqual([expect.objectContaining({ table: '"shop"."r_rolled_back"', rowsOnlyThere: 1, dropStatement: 'DROP TABLE "shop"."r_rolled_back"' })]);
     expect(renderMarkdown(report)).toContain('DROP TABLE "shop"."r_rolled_back"');
+    // A new conversion of the table refuses at preflight, naming the kept table (its partitions hold the names it would create).
+    const again = await temporal.client.workflow.execute('heapToPartitionedConversion', {
+      taskQueue, workflowId: `drops-r-again-${taskQueue}`, args: [{ table: 'shop.r', partitionBy: { column: 'placed_at', interval: 'month' }, nonProduction: true, retentionMinutes: 0 }],
+    }).catch((e) => e);
+    expect(again).toBeInstanceOf(WorkflowFailedError);
+    expect(rootMessage(again)).toMatch(/partitions of "shop"."r_rolled_back", kept aside by an earlier rollback/);
+    expect(await kinds('r')).toEqual({ k: 'r', shadow: null, old: null, kept: 'p', sync: 0 });
   });
 
   it('the automatic swap back after a failed post-swap check keeps the partitioned table that holds a row the heap lacks', async () => {
