@@ -61,16 +61,17 @@ export function createShadowActivities(deps: Pick<ActivityDeps, 'profiles'>) {
         if (heapKind !== 'r') {
           throw ApplicationFailure.nonRetryable(`refusing to drop ${SHADOW}: ${HEAP} is not the heap table (relkind ${heapKind}); swap back first`, 'PreflightFailed');
         }
+        const shadow = await relkind(c, SHADOW);
+        // Both locks first (as the swap takes them: heap, then shadow), then the trigger: no lock upgrade.
+        if (shadow !== null) await c.query(`LOCK TABLE ${HEAP}, ${SHADOW} IN ACCESS EXCLUSIVE MODE`);
         const trig = await c.query(`SELECT 1 FROM pg_trigger WHERE tgname = $1 AND tgrelid = to_regclass($2)`, [FORWARD_TRIGGER, HEAP]);
         if (trig.rowCount) await c.query(`DROP TRIGGER ${FORWARD_TRIGGER} ON ${HEAP}`);
         await c.query(`DROP FUNCTION IF EXISTS ${FORWARD_FN}()`);
-        const shadow = await relkind(c, SHADOW);
         if (shadow === null) return { droppedShadow: false, droppedTrigger: !!trig.rowCount };
         // Dropped only when it holds no row memory_records lacks (after a swap back it is the
         // partitioned table, which may): checked here, under both locks, every row visible.
-        await c.query(`LOCK TABLE ${HEAP}, ${SHADOW} IN ACCESS EXCLUSIVE MODE`);
         await c.query(`SELECT set_config('row_security', 'off', true)`);
-        const schema = (await c.query<{ s: string }>(`SELECT relnamespace::regnamespace::text AS s FROM pg_class WHERE oid = to_regclass($1)`, [HEAP])).rows[0].s.replace(/^"|"$/g, '');
+        const schema = (await c.query<{ s: string }>(`SELECT n.nspname AS s FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = to_regclass($1)`, [HEAP])).rows[0].s;
         const r = await dropUnlessOnlyThere(c, { candidate: SHADOW, reference: HEAP, schema, base: HEAP });
         return { droppedShadow: r.dropped, droppedTrigger: !!trig.rowCount, ...(r.kept ? { kept: r.kept } : {}) };
       });
