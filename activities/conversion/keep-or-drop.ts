@@ -1,5 +1,7 @@
 import type { ClientBase } from 'pg';
 
+const qi = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
 /**
  * The one rule for dropping a table that may hold data (a rollback's shadow, the partitioned
  * table after a swap back): drop it only when it holds no row image the table that stays lacks;
@@ -38,8 +40,6 @@ export async function keptName(c: Pick<ClientBase, 'query'>, schema: string, bas
   return r.rows[0].name;
 }
 
-const qi = (s: string) => `"${s.replace(/"/g, '""')}"`;
-
 /** Row images of `candidate` that `reference` lacks (whole rows, by column name). */
 export async function rowsOnlyIn(c: Pick<ClientBase, 'query'>, candidate: string, reference: string): Promise<number> {
   const r = await c.query<{ n: string }>(
@@ -49,14 +49,33 @@ export async function rowsOnlyIn(c: Pick<ClientBase, 'query'>, candidate: string
 }
 
 /**
+ * How two tables are compared: whole row images (exact: both tables were written in step until
+ * the caller took its locks), or — for memory_records after the app's mirror was removed, when
+ * the heap went on taking writes alone — by record: a candidate row is covered when the heap
+ * holds the same image or a newer version of its id (`updated_at`), or the id is tombstoned
+ * (deleted: the app leaves a tombstone in the delete's transaction and never reuses an id).
+ */
+export type Compare = { by: 'image' } | { by: 'record'; key: string; version: string; tombstones: string };
+
+/** Rows of `candidate` the reference does not cover, by record (see Compare). */
+export async function recordsOnlyIn(c: Pick<ClientBase, 'query'>, candidate: string, reference: string, k: Extract<Compare, { by: 'record' }>): Promise<number> {
+  const r = await c.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM ${candidate} s
+      WHERE NOT EXISTS (SELECT 1 FROM ${reference} h WHERE h.${qi(k.key)} = s.${qi(k.key)} AND (h.${qi(k.version)} > s.${qi(k.version)} OR to_jsonb(h) = to_jsonb(s)))
+        AND NOT EXISTS (SELECT 1 FROM ${k.tombstones} t WHERE t.${qi(k.key)} = s.${qi(k.key)})`,
+  );
+  return Number(r.rows[0].n);
+}
+
+/**
  * In the caller's transaction (ACCESS EXCLUSIVE on both held, row_security off): drops
  * `candidate` when `reference` holds every row image it holds, else renames it to
  * `<base>_rolled_back[_n]` in `schema` and reports it.
  */
-export async function dropUnlessOnlyThere(c: Pick<ClientBase, 'query'>, o: { candidate: string; reference: string; schema: string; base: string }): Promise<KeepOrDrop> {
+export async function dropUnlessOnlyThere(c: Pick<ClientBase, 'query'>, o: { candidate: string; reference: string; schema: string; base: string; compare?: Compare }): Promise<KeepOrDrop> {
   const exists = (await c.query<{ k: string | null }>(`SELECT to_regclass($1)::text AS k`, [o.candidate])).rows[0].k;
   if (exists === null) return { dropped: false };
-  const only = await rowsOnlyIn(c, o.candidate, o.reference);
+  const only = o.compare?.by === 'record' ? await recordsOnlyIn(c, o.candidate, o.reference, o.compare) : await rowsOnlyIn(c, o.candidate, o.reference);
   if (only === 0) {
     await c.query(`DROP TABLE ${o.candidate}`);
     return { dropped: true };

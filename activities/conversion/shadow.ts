@@ -72,7 +72,8 @@ export function createShadowActivities(deps: Pick<ActivityDeps, 'profiles'>) {
         // partitioned table, which may): checked here, under both locks, every row visible.
         await c.query(`SELECT set_config('row_security', 'off', true)`);
         const schema = (await c.query<{ s: string }>(`SELECT n.nspname AS s FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = to_regclass($1)`, [HEAP])).rows[0].s;
-        const r = await dropUnlessOnlyThere(c, { candidate: SHADOW, reference: HEAP, schema, base: HEAP });
+        // By record: with the app's mirror, memory_records went on taking writes alone after the mirror was removed.
+        const r = await dropUnlessOnlyThere(c, { candidate: SHADOW, reference: HEAP, schema, base: HEAP, compare: { by: 'record', key: 'id', version: 'updated_at', tombstones: 'memory_record_tombstones' } });
         return { droppedShadow: r.dropped, droppedTrigger: !!trig.rowCount, ...(r.kept ? { kept: r.kept } : {}) };
       });
       return result;

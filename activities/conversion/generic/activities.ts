@@ -136,12 +136,12 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         if ((await relkindOf(c, p.names.old)) !== null) throw preflightFailed(`${p.names.old} exists: an earlier conversion is not finished; finish or drop it first`, summary);
         const shadowKind = await relkindOf(c, p.names.shadow);
         if (shadowKind !== null) throw preflightFailed(`${p.names.shadow} exists (relkind ${shadowKind}): rename or drop it before converting`, summary);
-        // A table an earlier rollback kept aside still holds partitions of the names this run creates.
+        // A table an earlier rollback kept aside still holds partitions (and indexes) of the names this run creates.
         const { schema } = await nameParts(c, p.table);
-        const taken = (await c.query<{ n: string }>(`SELECT n FROM unnest($1::text[]) n WHERE to_regclass(format('%I.%I', $2::text, n)) IS NOT NULL`, [p.partitions.names, schema])).rows.map((r) => r.n);
+        const taken = (await c.query<{ n: string }>(`SELECT n FROM unnest($1::text[]) n WHERE to_regclass(format('%I.%I', $2::text, n)) IS NOT NULL`, [[...p.partitions.names, ...p.indexRenames.map((r) => r.temp)], schema])).rows.map((r) => r.n);
         if (taken.length) {
           const kept = await keptTables(c, schema, (await nameParts(c, p.table)).name);
-          throw preflightFailed(`partition name(s) ${taken.slice(0, 5).join(', ')}${taken.length > 5 ? ` and ${taken.length - 5} more` : ''} exist in ${schema}` + (kept.length ? ` (partitions of ${kept.join(', ')}, kept aside by an earlier rollback: look at it, then DROP TABLE it or rename its partitions)` : ': rename or drop them before converting'), summary);
+          throw preflightFailed(`partition or index name(s) ${taken.slice(0, 5).join(', ')}${taken.length > 5 ? ` and ${taken.length - 5} more` : ''} exist in ${schema}` + (kept.length ? ` (partitions of ${kept.join(', ')}, kept aside by an earlier rollback: look at it, then DROP TABLE it or rename its partitions)` : ': rename or drop them before converting'), summary);
         }
         const other = await registerRun(c, { runId: i.runId, workflowId: i.workflowId, target: p.table, kind: 'conversion' });
         if (other) throw runAlreadyActive(p.table, other);
