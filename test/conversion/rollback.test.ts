@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { abortUpdate } from '../../workflows/messages';
 import type { ConversionSummary } from '../../workflows/conversion';
 import { useTemporal } from '../helpers/temporal';
-import { checkOracle, relkinds, syncTriggers, useConversionScenario, waitForStatus } from './harness';
+import { checkOracle, relkinds, rootMessage, syncTriggers, useConversionScenario, waitForStatus } from './harness';
 
 const temporal = useTemporal();
 
@@ -80,6 +80,10 @@ describe('rollback of the conversion, driven by an operator abort', () => {
     expect(summary.keptTables).toEqual([{ table: '"public"."memory_records_rolled_back"', rowsOnlyThere: 1, comparedWith: 'memory_records', dropStatement: 'DROP TABLE "public"."memory_records_rolled_back"' }]);
     expect(await relkinds(db.pool)).toEqual({ memory_records: 'r', memory_records_partitioned: null, memory_records_old: null });
     expect((await db.pool.query(`SELECT content FROM memory_records_rolled_back WHERE owner_id = 'by-hand'`)).rows).toEqual([{ content: 'only here' }]);
+    // A new conversion refuses at preflight, naming the kept table, before anything changes.
+    const again = await temporal.client.workflow.execute('heapToPartitionedConversion', { taskQueue, workflowId: `${workflowId}-again`, args: [{ nonProduction: true, retentionMinutes: 0 }] }).catch((e) => e);
+    expect(rootMessage(again)).toMatch(/"public"."memory_records_rolled_back" exists: kept aside by an earlier rollback/);
+    expect(await relkinds(db.pool)).toEqual({ memory_records: 'r', memory_records_partitioned: null, memory_records_old: null });
     expect(writer.errors).toEqual([]);
     expect(await checkOracle(db.url, 'memory_records', writer.oracle)).toEqual({ missing: 0, stale: 0, resurrected: 0, examples: [] });
   });
