@@ -1,6 +1,7 @@
 import type { ClientBase } from 'pg';
 import type { ActivityDeps } from '../index';
 import { preflightFailed, runAlreadyActive } from '../lib/errors';
+import { keptTables } from './keep-or-drop';
 import { HEAP, OLD, SHADOW } from './sql';
 import { finishRun, registerRun, relkind } from '../../src/shared/pg-catalog';
 import { pruneTombstonesOfRun } from '../../src/memory-layer/storage/tombstones';
@@ -49,6 +50,10 @@ export function createPreflightActivities(deps: Pick<ActivityDeps, 'profiles'>) 
         }
         const shadowKind = await relkind(c, SHADOW);
         if (shadowKind !== null && shadowKind !== 'p') throw preflightFailed(`${SHADOW} exists and is not a partitioned table (relkind ${shadowKind}); rename or drop it`);
+        // A partitioned table an earlier rollback kept aside holds the shadow's index and partition names.
+        const schema = (await c.query<{ s: string }>(`SELECT n.nspname AS s FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = to_regclass($1)`, [HEAP])).rows[0].s;
+        const kept = await keptTables(c, schema, HEAP);
+        if (kept.length) throw preflightFailed(`${kept.join(', ')} exists: kept aside by an earlier rollback (it held rows ${HEAP} lacked) and holding the names this conversion creates; look at it, then DROP TABLE it (or rename it and its indexes and partitions) before converting again`);
         if ((await c.query(`SELECT to_regclass('cutover_runs') IS NOT NULL AS ok`)).rows[0].ok !== true) {
           throw preflightFailed('the control-plane tables are missing: apply 003_control_plane.sql (applyPlan "control") first');
         }

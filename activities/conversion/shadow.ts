@@ -1,3 +1,4 @@
+import { dropUnlessOnlyThere, type KeptTable } from './keep-or-drop';
 import { ApplicationFailure } from '@temporalio/common';
 import { applyPlan } from '../../src/migrations/runner';
 import type { ActivityDeps } from '../index';
@@ -49,21 +50,31 @@ export function createShadowActivities(deps: Pick<ActivityDeps, 'profiles'>) {
     /**
      * Rollback before the swap: the trigger and the shadow go in ONE transaction (a trigger
      * left pointing at a dropped table would fail every application write). Refuses unless
-     * memory_records is still the heap, so it can never drop the only copy of the data.
+     * memory_records is still the heap, so it can never drop the only copy of the data; the
+     * shadow is dropped only when it holds no row image memory_records lacks, else it is kept as
+     * memory_records_rolled_back and named in the result (keep-or-drop.ts).
      */
-    async removeShadow(input: { profile: string; lock: LockRetryOptions }): Promise<{ droppedShadow: boolean; droppedTrigger: boolean }> {
+    async removeShadow(input: { profile: string; lock: LockRetryOptions }): Promise<{ droppedShadow: boolean; droppedTrigger: boolean; kept?: KeptTable }> {
       const pool = deps.profiles.pool(input.profile);
       const { result } = await inLockBoundedTransaction(pool, 'remove the sync trigger and the shadow', { ...input.lock, maxTries: Math.max(input.lock.maxTries, 50) }, async (c) => {
         const heapKind = await relkind(c, HEAP);
         if (heapKind !== 'r') {
           throw ApplicationFailure.nonRetryable(`refusing to drop ${SHADOW}: ${HEAP} is not the heap table (relkind ${heapKind}); swap back first`, 'PreflightFailed');
         }
+        const shadow = await relkind(c, SHADOW);
+        // Both locks first (as the swap takes them: heap, then shadow), then the trigger: no lock upgrade.
+        if (shadow !== null) await c.query(`LOCK TABLE ${HEAP}, ${SHADOW} IN ACCESS EXCLUSIVE MODE`);
         const trig = await c.query(`SELECT 1 FROM pg_trigger WHERE tgname = $1 AND tgrelid = to_regclass($2)`, [FORWARD_TRIGGER, HEAP]);
         if (trig.rowCount) await c.query(`DROP TRIGGER ${FORWARD_TRIGGER} ON ${HEAP}`);
         await c.query(`DROP FUNCTION IF EXISTS ${FORWARD_FN}()`);
-        const shadow = await relkind(c, SHADOW);
-        if (shadow !== null) await c.query(`DROP TABLE ${SHADOW}`);
-        return { droppedShadow: shadow !== null, droppedTrigger: !!trig.rowCount };
+        if (shadow === null) return { droppedShadow: false, droppedTrigger: !!trig.rowCount };
+        // Dropped only when it holds no row memory_records lacks (after a swap back it is the
+        // partitioned table, which may): checked here, under both locks, every row visible.
+        await c.query(`SELECT set_config('row_security', 'off', true)`);
+        const schema = (await c.query<{ s: string }>(`SELECT n.nspname AS s FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = to_regclass($1)`, [HEAP])).rows[0].s;
+        // By record: with the app's mirror, memory_records went on taking writes alone after the mirror was removed.
+        const r = await dropUnlessOnlyThere(c, { candidate: SHADOW, reference: HEAP, schema, base: HEAP, compare: { by: 'record', key: 'id', version: 'updated_at', tombstones: 'memory_record_tombstones' } });
+        return { droppedShadow: r.dropped, droppedTrigger: !!trig.rowCount, ...(r.kept ? { kept: r.kept } : {}) };
       });
       return result;
     },

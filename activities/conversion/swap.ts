@@ -1,3 +1,4 @@
+import { dropUnlessOnlyThere, type KeptTable } from './keep-or-drop';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool, PoolClient } from 'pg';
 import type { ActivityDeps } from '../index';
@@ -30,6 +31,8 @@ export interface SwapResult {
   lockHoldMs: number | null;
   /** Wall time of the successful transaction, BEGIN to COMMIT acknowledged. */
   transactionMs: number | null;
+  /** Swap back only: the partitioned table, kept aside because it held rows the heap lacked. */
+  kept?: KeptTable;
 }
 
 async function lockHeldMs(c: PoolClient, from: string): Promise<number> {
@@ -128,13 +131,23 @@ export function createSwapActivities(deps: Pick<ActivityDeps, 'profiles'>) {
       if (before.heap !== 'p' || before.old !== 'r' || (before.shadow !== null && !(app && before.shadow === 'v'))) {
         throw ApplicationFailure.nonRetryable(`cannot swap back: expected partitioned ${HEAP}, heap ${OLD} and no ${SHADOW}; found ${JSON.stringify(before)}`, 'PreflightFailed');
       }
+      let kept: KeptTable | undefined;
       const { result, tries, transactionMs } = await inLockBoundedTransaction(pool, 'swap back', input.lock, async (c) => {
+        kept = undefined;
         await c.query(`LOCK TABLE ${HEAP}, ${OLD} IN ACCESS EXCLUSIVE MODE`);
         const t0 = (await c.query<{ t: string }>(`SELECT clock_timestamp()::text AS t`)).rows[0].t;
         await c.query(`DROP TRIGGER IF EXISTS ${REVERSE_TRIGGER} ON ${HEAP}`);
         if (app) await c.query(`DROP VIEW IF EXISTS ${SHADOW}`);
         await c.query(`ALTER TABLE ${HEAP} RENAME TO ${SHADOW}`);
         await c.query(`ALTER TABLE ${OLD} RENAME TO ${HEAP}`);
+        if (!app) {
+          // Still under both locks: the partitioned table goes only when it holds no row the heap
+          // lacks, else it is kept aside (keep-or-drop.ts). With the app's mirror it still receives
+          // the mirror's writes: removeShadow decides after the mirror is removed.
+          await c.query(`SELECT set_config('row_security', 'off', true)`);
+          const schema = (await c.query<{ s: string }>(`SELECT n.nspname AS s FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = to_regclass($1)`, [HEAP])).rows[0].s;
+          kept = (await dropUnlessOnlyThere(c, { candidate: SHADOW, reference: HEAP, schema, base: HEAP })).kept;
+        }
         if (app) {
           const row = await getControl(c, appSync(input).target);
           // The mirror is on the old table unless the run never moved it (then it is the shadow).
@@ -146,7 +159,7 @@ export function createSwapActivities(deps: Pick<ActivityDeps, 'profiles'>) {
       });
       if (app) await finishSwapBack(pool, input);
       else await deps.profiles.withClient(input.profile, (c) => c.query(`DROP FUNCTION IF EXISTS ${REVERSE_FN}()`));
-      return { alreadySwapped: false, tries, lockHoldMs: result, transactionMs };
+      return { alreadySwapped: false, tries, lockHoldMs: result, transactionMs, ...(kept ? { kept } : {}) };
     },
 
     /**

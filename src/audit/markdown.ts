@@ -23,6 +23,13 @@ export function renderMarkdown(r: AuditReport): string {
     out.push('');
   }
 
+  if (r.keptTables.length) {
+    out.push('## Tables kept aside by a rollback', '', 'Not dropped: each held rows the table in use lacked. Drop one only after looking at it.', '');
+    out.push('| at | table | rows only there | compared with | to drop it |', '|---|---|---|---|---|');
+    for (const k of r.keptTables) out.push(`| ${cell(k.at)} | ${cell(k.table)} | ${k.rowsOnlyThere} | ${cell(k.comparedWith)} | \`${cell(k.dropStatement)}\` |`);
+    out.push('');
+  }
+
   out.push('## Operator decisions', '');
   if (r.decisions.length === 0) out.push('None.', '');
   else {

@@ -29,6 +29,11 @@ export interface AuditReport {
   healthChecks: AuditHealthCheck[];
   investigations: { at?: string; findings: { check: string; ok: boolean; detail: string; fix?: string }[] }[];
   rollbacks: RollbackRecord[];
+  /**
+   * Tables a rollback kept aside instead of dropping (they held rows the table in use lacked),
+   * from the rollback activities' results: each with the statement that drops it, for an operator.
+   */
+  keptTables: { table: string; rowsOnlyThere: number; comparedWith: string; dropStatement: string; at?: string }[];
   /** Records Postgres could not store, as the last quarantine report named them (instance, id, field, why). */
   quarantined: { instanceId: string; id: string; createdAt?: string; field: string; reason: string }[];
   /** Older Postgres versions of skipped quarantined records, removed and tombstoned after the skip (removeStaleOfQuarantined). */
@@ -139,6 +144,7 @@ export function buildAuditReport(history: HistoryLike | (HistoryLike & { runId?:
     healthChecks: [],
     investigations: [],
     rollbacks: [],
+    keptTables: [],
     quarantined: [],
     quarantineRemoved: [],
     runs: chain.map((h) => ({ runId: (h as { runId?: string }).runId, events: (h.events ?? []).length, endedAs: 'running' as AuditReport['status'] })),
@@ -308,6 +314,12 @@ function onActivityResult(report: AuditReport, parity: Map<string, AuditParity>,
     });
   } else if (name === 'investigate' && Array.isArray(out)) {
     report.investigations.push({ at, findings: out as AuditReport['investigations'][number]['findings'] });
+  } else if (isObj(out) && isObj(out.kept) && typeof out.kept.table === 'string' && typeof out.kept.dropStatement === 'string') {
+    // A rollback (swapBackGeneric, rollbackGenericBeforeSwap, removeShadow) kept a table aside.
+    const k = out.kept;
+    if (!report.keptTables.some((x) => x.table === k.table)) {
+      report.keptTables.push({ table: k.table as string, rowsOnlyThere: Number(k.rowsOnlyThere), comparedWith: String(k.comparedWith), dropStatement: k.dropStatement as string, at });
+    }
   } else if (name === 'quarantineReport' && isObj(out) && Array.isArray(out.records)) {
     for (const q of out.records as AuditReport['quarantined']) if (!report.quarantined.some((x) => x.id === q.id)) report.quarantined.push(q);
   } else if (name === 'removeStaleOfQuarantined' && isObj(out) && Array.isArray(out.removed)) {

@@ -47,8 +47,11 @@ export function createProfileResolver(explicit: Record<string, string> = {}, env
       p = new Pool({ connectionString: url(name), max: 12, application_name: `lichen-cutover:${name}` });
       p.on('error', () => undefined); // idle-client errors (server restarts) surface on the next query
       // The worker's SQL reads month boundaries and date literals in UTC, whatever the role's,
-      // the database's or the URL's TimeZone (queued before the client's first query).
-      p.on('connect', (c) => void c.query(`SET TIME ZONE 'UTC'`).catch(() => undefined));
+      // the database's or the URL's TimeZone (queued before the client's first query). And it
+      // sees every row or fails: with row_security off a policy that would hide a row from this
+      // role raises an error instead of filtering (the plan refuses such a role up front:
+      // activities/conversion/plan/row-security.ts).
+      p.on('connect', (c) => void c.query(`SET TIME ZONE 'UTC'; SET row_security = off`).catch(() => undefined));
       pools.set(name, p);
     }
     return p;

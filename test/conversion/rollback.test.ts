@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { abortUpdate } from '../../workflows/messages';
 import type { ConversionSummary } from '../../workflows/conversion';
 import { useTemporal } from '../helpers/temporal';
-import { checkOracle, relkinds, syncTriggers, useConversionScenario, waitForStatus } from './harness';
+import { checkOracle, relkinds, rootMessage, syncTriggers, useConversionScenario, waitForStatus } from './harness';
 
 const temporal = useTemporal();
 
@@ -58,5 +58,33 @@ describe('rollback of the conversion, driven by an operator abort', () => {
     expect(await checkOracle(db.url, 'memory_records', writer.oracle)).toEqual({ missing: 0, stale: 0, resurrected: 0, examples: [] });
     const run = await db.pool.query(`SELECT status FROM cutover_runs WHERE workflow_id = $1`, [workflowId]);
     expect(run.rows).toEqual([{ status: 'aborted' }]);
+  });
+
+  it('after the swap, a row that reached only the partitioned table (a partition attached by hand): the swap back keeps it as memory_records_rolled_back, named in the result', async () => {
+    const { db, writer, taskQueue } = await setup();
+    const workflowId = `rollback-kept-${taskQueue}`;
+    const handle = await temporal.client.workflow.start('heapToPartitionedConversion', {
+      taskQueue, workflowId, args: [{ nonProduction: true, retentionMinutes: 30, approvals: { beforeSwap: false } }],
+    });
+    await waitForStatus(handle, 'the retention window', (s) => s.phase === 'retention');
+    // ATTACH fires no trigger: the reverse sync never copies this row to memory_records_old.
+    await db.pool.query(`CREATE TABLE memory_records_hand (LIKE memory_records INCLUDING DEFAULTS);
+      INSERT INTO memory_records_hand (id, owner_id, kind, content, created_at, updated_at) VALUES (gen_random_uuid(), 'by-hand', 'note', 'only here', '2090-01-15', '2090-01-15');
+      ALTER TABLE memory_records ATTACH PARTITION memory_records_hand FOR VALUES FROM ('2090-01-01') TO ('2090-02-01')`);
+    await handle.executeUpdate(abortUpdate, { args: [{ operator: 'ops', reason: 'latency regression seen' }] });
+    const summary = (await handle.result()) as ConversionSummary;
+    await new Promise((r) => setTimeout(r, 300));
+    await writer.stop();
+
+    expect(summary.outcome).toBe('aborted');
+    expect(summary.keptTables).toEqual([{ table: '"public"."memory_records_rolled_back"', rowsOnlyThere: 1, comparedWith: 'memory_records', dropStatement: 'DROP TABLE "public"."memory_records_rolled_back"' }]);
+    expect(await relkinds(db.pool)).toEqual({ memory_records: 'r', memory_records_partitioned: null, memory_records_old: null });
+    expect((await db.pool.query(`SELECT content FROM memory_records_rolled_back WHERE owner_id = 'by-hand'`)).rows).toEqual([{ content: 'only here' }]);
+    // A new conversion refuses at preflight, naming the kept table, before anything changes.
+    const again = await temporal.client.workflow.execute('heapToPartitionedConversion', { taskQueue, workflowId: `${workflowId}-again`, args: [{ nonProduction: true, retentionMinutes: 0 }] }).catch((e) => e);
+    expect(rootMessage(again)).toMatch(/"public"."memory_records_rolled_back" exists: kept aside by an earlier rollback/);
+    expect(await relkinds(db.pool)).toEqual({ memory_records: 'r', memory_records_partitioned: null, memory_records_old: null });
+    expect(writer.errors).toEqual([]);
+    expect(await checkOracle(db.url, 'memory_records', writer.oracle)).toEqual({ missing: 0, stale: 0, resurrected: 0, examples: [] });
   });
 });

@@ -1,4 +1,5 @@
 import type { Compensation } from '../common/saga';
+import { recordKept } from './kept';
 import { rollbackActs, type ConversionRun } from './run';
 
 /** The name of the swap's undo (the ending tells a rollback after the swap by it). */
@@ -17,8 +18,11 @@ export function conversionCompensation(run: ConversionRun, key: ConversionCompen
       return {
         key,
         name: 'remove sync and shadow',
-        undo: () => rollbackActs.removeShadow({ profile, lock: s.lock }),
-        byHand: 'drop the sync trigger on memory_records and DROP TABLE memory_records_partitioned (memory_records itself is untouched)',
+        undo: async () => {
+          const r = await rollbackActs.removeShadow({ profile, lock: s.lock });
+          recordKept(run.ctl, run.summary, r);
+        },
+        byHand: 'drop the sync trigger on memory_records; DROP TABLE memory_records_partitioned only after checking it holds no row memory_records lacks (memory_records itself is untouched)',
       };
     case 'remove-app-mirror':
       return {
@@ -31,7 +35,10 @@ export function conversionCompensation(run: ConversionRun, key: ConversionCompen
       return {
         key,
         name: SWAP_BACK,
-        undo: () => rollbackActs.swapBack(run.swapInput),
+        undo: async () => {
+          const r = await rollbackActs.swapBack(run.swapInput);
+          recordKept(run.ctl, run.summary, r);
+        },
         byHand: 'rename memory_records → memory_records_partitioned and memory_records_old → memory_records in one transaction, then remove the reverse sync',
       };
     default:

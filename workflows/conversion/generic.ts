@@ -1,6 +1,7 @@
 import { ApplicationFailure, CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ConversionActivities } from '../../activities/conversion';
 import type { GenericInput, PlanSummary, PostSwapStatements } from '../../activities/conversion/generic/activities';
+import type { KeptTable } from '../../activities/conversion/keep-or-drop';
 import { tableText } from '../../activities/conversion/plan/choice';
 import { describeFailure, isFailureOfType } from '../common/failures';
 import { RunController } from '../common/run-controller';
@@ -12,6 +13,7 @@ import { LONG_COPY, SHORT_STEP } from '../common/timeouts';
 import type { RecordedDecision, RollbackRecord, RunStatus } from '../types';
 import type { GenericConversionSettings } from './generic-input';
 import type { ConversionOutcome } from './run';
+import { recordKept } from './kept';
 import { dropGate, retentionWindow, type RetentionProgress, type RetentionSummary } from './retention';
 
 export interface GenericConversionSummary {
@@ -25,6 +27,8 @@ export interface GenericConversionSummary {
   postSwap?: { match: boolean; count: string };
   retention?: RetentionSummary;
   droppedOldTable: boolean;
+  /** Tables a rollback kept aside instead of dropping (they held rows the table in use lacks), each with its drop statement. */
+  keptTables?: KeptTable[];
   rollbacks: RollbackRecord[];
   phases: RunStatus['phases'];
   decisions: RecordedDecision[];
@@ -83,9 +87,11 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
   let post: PostSwapStatements | undefined = c?.post;
   let retention: RetentionProgress | undefined = c?.retention;
   const chain: ChainInfo = c?.chain ?? { previous: [] };
+  // A table the rollback kept aside (it held rows the other lacks) is named in the result; no command changes.
+  const keptAside = (r: Parameters<typeof recordKept>[2]) => recordKept(ctl, summary, r);
   const undo = (key: GenericCompensationKey): Compensation => key === 'remove-shadow'
-    ? { key, name: 'remove sync and shadow', undo: () => undoStep.rollbackGenericBeforeSwap(io), byHand: `drop the lichen_conversion_sync_forward trigger on ${target} and DROP TABLE ${summary.plan!.names.shadow} (the table itself is untouched)` }
-    : { key, name: SWAP_BACK, undo: () => undoStep.swapBackGeneric({ profile, post: post!, lockTimeoutMs: s.lockTimeoutMs }), byHand: `rename ${target} → its shadow name and ${post!.old} → ${target} in one transaction, then remove the reverse sync` };
+    ? { key, name: 'remove sync and shadow', undo: async () => keptAside(await undoStep.rollbackGenericBeforeSwap(io)), byHand: `drop the lichen_conversion_sync_forward trigger on ${target}; DROP TABLE ${summary.plan!.names.shadow} only after checking it holds no row ${target} lacks (the table itself is untouched)` }
+    : { key, name: SWAP_BACK, undo: async () => keptAside(await undoStep.swapBackGeneric({ profile, post: post!, lockTimeoutMs: s.lockTimeoutMs })), byHand: `rename ${target} → its shadow name and ${post!.old} → ${target} in one transaction, then remove the reverse sync; keep the partitioned table until you have checked it holds no row ${target} lacks` };
   if (c) {
     Object.assign(summary, c.summary, { history: { runs: c.chain.previous.length + 1, continuedAt: c.chain.previous } });
     for (const key of c.saga) saga.add(undo(key));
@@ -204,7 +210,8 @@ async function rollBackGeneric(ctl: RunController, saga: Saga, summary: GenericC
       failed.push({ name: 'finish run', why: describeFailure(e), byHand: `UPDATE cutover_runs SET status = '${status}' for run ${runId}` });
     });
   }
-  if (undone) ctl.recordRollback(afterSwap ? 'after-swap: swapped back, sync and shadow removed' : 'before-swap: sync and shadow removed, source untouched', cause, `heap ${summary.target} (unchanged)`);
+  const kept = summary.keptTables?.length ? `; kept aside, not dropped: ${summary.keptTables.map((k) => k.table).join(', ')}` : '';
+  if (undone) ctl.recordRollback((afterSwap ? 'after-swap: swapped back, sync and shadow removed' : 'before-swap: sync and shadow removed, source untouched') + kept, cause, `heap ${summary.target} (unchanged)`);
   ctl.recordCompensationFailures(failed);
   if (failed.length) {
     ctl.setState('failed', `rollback incomplete: ${failed.map((f) => `${f.name}: ${f.why}`).join('; ')}`);

@@ -1,3 +1,4 @@
+import type { KeptTable } from '../../activities/conversion/keep-or-drop';
 import { proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { ConversionActivities } from '../../activities/conversion';
 import type { ShadowMonthParity } from '../../activities/conversion/parity';
@@ -29,6 +30,8 @@ export interface ConversionSummary {
   postSwap?: Awaited<ReturnType<ConversionActivities['postSwapCheck']>>;
   retention?: RetentionSummary;
   droppedOldTable: boolean;
+  /** Tables a rollback kept aside instead of dropping (they held rows memory_records lacked), each with its drop statement. */
+  keptTables?: KeptTable[];
   rollbacks: RollbackRecord[];
   phases: RunStatus['phases'];
   decisions: RecordedDecision[];

@@ -40,9 +40,9 @@ export async function readTableGrants(c: Q, oid: number): Promise<Grant[]> {
 }
 
 /**
- * Publications the table is in: by name (pg_publication_rel) or implicitly (ALL TABLES, TABLES IN
- * SCHEMA). Row filters, column lists and TABLES IN SCHEMA exist from PostgreSQL 15 on; before, the
- * first two are null and only FOR ALL TABLES is implicit.
+ * Publications the table is in: by name (pg_publication_rel) or implicitly (FOR ALL TABLES, FOR
+ * TABLES IN SCHEMA), with the kind of each. Row filters, column lists and TABLES IN SCHEMA exist
+ * from PostgreSQL 15 on; before, the first two are null and only FOR ALL TABLES is implicit.
  */
 export async function readPublications(c: Q, oid: number, schemaOid: number, f: Pick<PgFeatures, 'publicationSchemas' | 'publicationRowFiltersAndColumns'>): Promise<PublicationDesc[]> {
   const filtersAndColumns = f.publicationRowFiltersAndColumns
@@ -51,17 +51,17 @@ export async function readPublications(c: Q, oid: number, schemaOid: number, f: 
                JOIN pg_attribute a ON a.attrelid = pr.prrelid AND a.attnum = k.n) AS columns`
     : `NULL::text AS row_filter, NULL::text[] AS columns`;
   const inSchema = f.publicationSchemas ? ` OR EXISTS (SELECT 1 FROM pg_publication_namespace pn WHERE pn.pnpubid = p.oid AND pn.pnnspid = $2)` : '';
-  const r = await c.query<{ name: string; row_filter: string | null; columns: string[] | null; implicit: boolean; via_root: boolean }>(
+  const r = await c.query<{ name: string; row_filter: string | null; columns: string[] | null; kind: PublicationDesc['kind']; via_root: boolean }>(
     `SELECT p.pubname AS name, ${filtersAndColumns},
-            false AS implicit, p.pubviaroot AS via_root
+            'table' AS kind, p.pubviaroot AS via_root
        FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid WHERE pr.prrelid = $1
      UNION ALL
-     SELECT p.pubname, NULL, NULL, true, p.pubviaroot FROM pg_publication p
+     SELECT p.pubname, NULL, NULL, CASE WHEN p.puballtables THEN 'all-tables' ELSE 'schema' END, p.pubviaroot FROM pg_publication p
       WHERE p.puballtables${inSchema}
      ORDER BY 1`,
     f.publicationSchemas ? [oid, schemaOid] : [oid],
   );
-  return r.rows.map((x) => ({ name: x.name, rowFilter: x.row_filter, columns: x.columns, implicit: x.implicit, viaPartitionRoot: x.via_root }));
+  return r.rows.map((x) => ({ name: x.name, rowFilter: x.row_filter, columns: x.columns, implicit: x.kind !== 'table', kind: x.kind, viaPartitionRoot: x.via_root }));
 }
 
 /** Sequences owned by a column: serial (OWNED BY, auto) and identity (internal). */

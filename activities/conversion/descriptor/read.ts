@@ -35,7 +35,7 @@ export async function readTableDescriptor(c: ClientBase, t: TableName): Promise<
     const base = await c.query<{
       schema: string; name: string; schema_oid: string; relkind: string; persistence: string; is_partition: boolean; parents: string[] | null;
       children: string[] | null; of_type: string | null; owner: string; comment: string | null; storage: string[] | null; tablespace: string | null;
-      replident: string; rls: boolean; force_rls: boolean; total: string; heap: string; reltuples: string; version: string;
+      replident: string; rls: boolean; force_rls: boolean; reader: string; reader_super: boolean; reader_bypass: boolean; reader_owns: boolean; total: string; heap: string; reltuples: string; version: string;
     }>(
       `SELECT n.nspname AS schema, c.relname AS name, n.oid::text AS schema_oid, c.relkind::text AS relkind, c.relpersistence::text AS persistence,
               c.relispartition AS is_partition,
@@ -45,9 +45,10 @@ export async function readTableDescriptor(c: ClientBase, t: TableName): Promise<
               pg_get_userbyid(c.relowner) AS owner, obj_description(c.oid, 'pg_class') AS comment, c.reloptions AS storage,
               (SELECT spcname FROM pg_tablespace WHERE oid = c.reltablespace) AS tablespace,
               c.relreplident::text AS replident, c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls,
+              current_user::text AS reader, r.rolsuper AS reader_super, r.rolbypassrls AS reader_bypass, pg_has_role(current_user, c.relowner, 'USAGE') AS reader_owns,
               pg_total_relation_size(c.oid)::text AS total, pg_relation_size(c.oid)::text AS heap, c.reltuples::bigint::text AS reltuples,
               current_setting('server_version_num') AS version
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1`,
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_roles r ON r.rolname = current_user WHERE c.oid = $1`,
       [oid],
     );
     const b = base.rows[0];
@@ -70,7 +71,7 @@ export async function readTableDescriptor(c: ClientBase, t: TableName): Promise<
       storage: b.storage ?? [],
       tablespace: b.tablespace,
       replicaIdentity: b.replident,
-      rowSecurity: { enabled: b.rls, forced: b.force_rls },
+      rowSecurity: { enabled: b.rls, forced: b.force_rls, reader: { role: b.reader, superuser: b.reader_super, bypassRls: b.reader_bypass, owner: b.reader_owns } },
       columns: withoutNotValidNotNull(await readColumns(c, oid), notValidNotNull),
       primaryKey: constraints.find((x) => x.type === 'p') ?? null,
       constraints: constraints.filter((x) => x.type !== 'p'),

@@ -126,6 +126,12 @@ export interface PublicationDesc {
   columns: string[] | null;
   /** Membership through FOR ALL TABLES or FOR TABLES IN SCHEMA: follows the new table by itself. */
   implicit: boolean;
+  /**
+   * How the table is in it: named (FOR TABLE), FOR ALL TABLES, or FOR TABLES IN SCHEMA (PG 15+).
+   * The last two take in every table of the database (of the schema) too: the shadow, its
+   * partitions and the old table.
+   */
+  kind: 'table' | 'all-tables' | 'schema';
   viaPartitionRoot: boolean;
 }
 
@@ -184,7 +190,16 @@ export interface TableDescriptor {
   tablespace: string | null;
   /** d default, n nothing, f full, i index. */
   replicaIdentity: string;
-  rowSecurity: { enabled: boolean; forced: boolean };
+  rowSecurity: {
+    enabled: boolean;
+    forced: boolean;
+    /**
+     * The role reading the descriptor (the worker's: the copy, parity and retention run as it) and
+     * what lets it past the table's policies: superuser, BYPASSRLS, or ownership (itself or by
+     * membership in the owner role), which FORCE ROW LEVEL SECURITY takes away.
+     */
+    reader?: { role: string; superuser: boolean; bypassRls: boolean; owner: boolean };
+  };
   columns: ColumnDesc[];
   primaryKey: ConstraintDesc | null;
   constraints: ConstraintDesc[];

@@ -6,6 +6,9 @@ import { registerRun } from '../../../src/shared/pg-catalog';
 import type { ConversionChoice } from '../plan/choice';
 import { planConversion, type ConversionPlan, type PlanPhase } from '../plan/plan';
 import { dropOld, DropWaitsError, phase, runPhaseInTransaction, wholeParity } from './execute';
+import { dropUnlessOnlyThere, keptTables, type KeptTable } from '../keep-or-drop';
+import { conversionNames } from '../plan/names';
+import { qi } from '../descriptor/names';
 
 /** Every generic activity takes the choice and the instant the run planned at (same partitions on every recompute). */
 export interface GenericInput {
@@ -57,6 +60,17 @@ export function summarisePlan(p: ConversionPlan): PlanSummary {
   };
 }
 
+/**
+ * Runs `fn` with row_security off for the session (as every session of the worker's pools is,
+ * src/config/profiles.ts; said again here, where it matters most): a policy that would hide a row
+ * from this role raises an error (42501) instead of filtering it, so the copy never copies less
+ * than the table holds unseen. The plan refuses a role that cannot bypass the table's policies.
+ */
+async function withEveryRow<T>(c: ClientBase, fn: () => Promise<T>): Promise<T> {
+  await c.query('SET row_security = off');
+  return fn();
+}
+
 async function relkindOf(c: Pick<ClientBase, 'query'>, qualified: string): Promise<string | null> {
   const r = await c.query<{ k: string | null }>(`SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)) AS k`, [qualified]);
   return r.rows[0]?.k ?? null;
@@ -65,6 +79,30 @@ async function relkindOf(c: Pick<ClientBase, 'query'>, qualified: string): Promi
 /** The table is swapped: it is partitioned and the old heap sits beside it. */
 async function isSwapped(c: Pick<ClientBase, 'query'>, table: string, old: string): Promise<boolean> {
   return (await relkindOf(c, table)) === 'p' && (await relkindOf(c, old)) === 'r';
+}
+
+/** What a swap back did with the partitioned table. */
+export interface SwapBackResult {
+  swappedBack: boolean;
+  /** The partitioned table held nothing the old table lacked (compared under the swap back's locks) and was dropped. */
+  droppedPartitioned?: boolean;
+  /** The partitioned table, kept aside: it held rows (or versions) the old table lacks. */
+  kept?: KeptTable;
+  /** A retried swap back: tables an earlier rollback kept aside. */
+  keptEarlier?: string[];
+}
+
+async function nameParts(c: Pick<ClientBase, 'query'>, table: string): Promise<{ schema: string; name: string }> {
+  const r = await c.query<{ schema: string; name: string }>(`SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`, [table]);
+  if (!r.rows[0]) throw nonRetryable('PreflightFailed', `${table} does not exist`);
+  return r.rows[0];
+}
+
+const shadowNameOf = async (c: Pick<ClientBase, 'query'>, post: PostSwapStatements) => conversionNames(await nameParts(c, post.table)).shadowName;
+
+async function alreadyKept(c: Pick<ClientBase, 'query'>, schema: string, name: string): Promise<Pick<SwapBackResult, 'keptEarlier'>> {
+  const t = await keptTables(c, schema, name);
+  return t.length ? { keptEarlier: t } : {};
 }
 
 function stmtPlan(table: string, name: PlanPhase['phase'], statements: string[]): ConversionPlan {
@@ -104,6 +142,13 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         if ((await relkindOf(c, p.names.old)) !== null) throw preflightFailed(`${p.names.old} exists: an earlier conversion is not finished; finish or drop it first`, summary);
         const shadowKind = await relkindOf(c, p.names.shadow);
         if (shadowKind !== null) throw preflightFailed(`${p.names.shadow} exists (relkind ${shadowKind}): rename or drop it before converting`, summary);
+        // A table an earlier rollback kept aside still holds partitions (and indexes) of the names this run creates.
+        const { schema } = await nameParts(c, p.table);
+        const taken = (await c.query<{ n: string }>(`SELECT n FROM unnest($1::text[]) n WHERE to_regclass(format('%I.%I', $2::text, n)) IS NOT NULL`, [[...p.partitions.names, ...p.indexRenames.map((r) => r.temp)], schema])).rows.map((r) => r.n);
+        if (taken.length) {
+          const kept = await keptTables(c, schema, (await nameParts(c, p.table)).name);
+          throw preflightFailed(`partition or index name(s) ${taken.slice(0, 5).join(', ')}${taken.length > 5 ? ` and ${taken.length - 5} more` : ''} exist in ${schema}` + (kept.length ? ` (partitions of ${kept.join(', ')}, kept aside by an earlier rollback: look at it, then DROP TABLE it or rename its partitions)` : ': rename or drop them before converting'), summary);
+        }
         const other = await registerRun(c, { runId: i.runId, workflowId: i.workflowId, target: p.table, kind: 'conversion' });
         if (other) throw runAlreadyActive(p.table, other);
         return summary;
@@ -141,33 +186,34 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
     async copyGeneric(i: GenericInput & { batchSize: number; maxRowsPerSecond?: number }): Promise<{ rows: number; batches: number; resumed: boolean }> {
       const ctx = Context.current();
       const prior = ctx.info.heartbeatDetails as { upper: string[]; cursor: (string | null)[]; rows: number; batches: number } | undefined;
-      const pool = deps.profiles.pool(i.profile);
-      const p = await deps.profiles.withClient(i.profile, (c) => plan(c, i));
-      const [lastKeySql, batchSql] = phase(p, 'copy');
-      const k = p.key!.columns.length;
-      const upper = prior?.upper ?? (await pool.query<{ last_key: string[] | null }>(lastKeySql)).rows[0]?.last_key;
-      if (!upper) return { rows: 0, batches: 0, resumed: false };
-      let cursor = prior?.cursor ?? Array<string | null>(k).fill(null);
-      let rows = prior?.rows ?? 0;
-      let batches = prior?.batches ?? 0;
-      const t0 = Date.now();
-      const rowsAtStart = rows;
-      for (;;) {
-        const r = await pool.query<{ n: number; last_key: string[] | null }>(batchSql, [...cursor, ...upper, i.batchSize]);
-        batches++;
-        rows += r.rows[0].n;
-        if (r.rows[0].last_key) cursor = r.rows[0].last_key;
-        ctx.heartbeat({ upper, cursor, rows, batches });
-        if (r.rows[0].n < i.batchSize) return { rows, batches, resumed: prior !== undefined };
-        // The rate bound (copy.maxRowsPerSecond) on what this attempt copied.
-        if (i.maxRowsPerSecond) {
-          // In slices, heartbeating: a long pause (a large batch at a low rate) must not look like a dead worker.
-          for (let due = ((rows - rowsAtStart) / i.maxRowsPerSecond) * 1000 - (Date.now() - t0); due > 0; due = ((rows - rowsAtStart) / i.maxRowsPerSecond) * 1000 - (Date.now() - t0)) {
-            await ctx.sleep(Math.min(due, 1000));
-            ctx.heartbeat({ upper, cursor, rows, batches });
+      return deps.profiles.withClient(i.profile, (c) => withEveryRow(c, async () => {
+        const p = await plan(c, i);
+        const [lastKeySql, batchSql] = phase(p, 'copy');
+        const k = p.key!.columns.length;
+        const upper = prior?.upper ?? (await c.query<{ last_key: string[] | null }>(lastKeySql)).rows[0]?.last_key;
+        if (!upper) return { rows: 0, batches: 0, resumed: false };
+        let cursor = prior?.cursor ?? Array<string | null>(k).fill(null);
+        let rows = prior?.rows ?? 0;
+        let batches = prior?.batches ?? 0;
+        const t0 = Date.now();
+        const rowsAtStart = rows;
+        for (;;) {
+          const r = await c.query<{ n: number; last_key: string[] | null }>(batchSql, [...cursor, ...upper, i.batchSize]);
+          batches++;
+          rows += r.rows[0].n;
+          if (r.rows[0].last_key) cursor = r.rows[0].last_key;
+          ctx.heartbeat({ upper, cursor, rows, batches });
+          if (r.rows[0].n < i.batchSize) return { rows, batches, resumed: prior !== undefined };
+          // The rate bound (copy.maxRowsPerSecond) on what this attempt copied.
+          if (i.maxRowsPerSecond) {
+            // In slices, heartbeating: a long pause (a large batch at a low rate) must not look like a dead worker.
+            for (let due = ((rows - rowsAtStart) / i.maxRowsPerSecond) * 1000 - (Date.now() - t0); due > 0; due = ((rows - rowsAtStart) / i.maxRowsPerSecond) * 1000 - (Date.now() - t0)) {
+              await ctx.sleep(Math.min(due, 1000));
+              ctx.heartbeat({ upper, cursor, rows, batches });
+            }
           }
         }
-      }
+      }));
     },
 
     /** Count and row-image checksum of the table and the shadow in one snapshot. Read-only. */
@@ -211,23 +257,42 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
       });
     },
 
-    /** Swap back (the rollback after the swap). Idempotent: not swapped (never, or already back) is done. */
-    async swapBackGeneric(i: { profile: string; post: PostSwapStatements; lockTimeoutMs: number }): Promise<{ swappedBack: boolean }> {
+    /**
+     * Swap back (the rollback after the swap), in one transaction: the renames, then — still under
+     * its locks — the partitioned table is dropped only when it holds no row image the old table
+     * lacks; otherwise it is renamed to `<name>_rolled_back` and named in the result (dropping it is
+     * an operator's decision, the statement is in the result). Idempotent: not swapped (never, or
+     * already back) is done, naming any table an earlier attempt kept.
+     */
+    async swapBackGeneric(i: { profile: string; post: PostSwapStatements; lockTimeoutMs: number }): Promise<SwapBackResult> {
       return deps.profiles.withClient(i.profile, async (c) => {
-        if (!(await isSwapped(c, i.post.table, i.post.old))) return { swappedBack: false };
-        await runPhaseInTransaction(c, stmtPlan(i.post.table, 'rollback after swap', i.post.swapBack), 'rollback after swap', i.lockTimeoutMs, 100);
-        return { swappedBack: true };
+        const { schema, name } = await nameParts(c, i.post.table);
+        if (!(await isSwapped(c, i.post.table, i.post.old))) return { swappedBack: false, ...(await alreadyKept(c, schema, name)) };
+        // A plan recorded before keep-or-drop ends with DROP TABLE <shadow>: never run it, the check below decides.
+        const statements = i.post.swapBack.filter((x) => !/^DROP TABLE /.test(x));
+        const shadow = `${qi(schema)}.${qi(await shadowNameOf(c, i.post))}`;
+        const r = await runPhaseInTransaction(c, stmtPlan(i.post.table, 'rollback after swap', statements), 'rollback after swap', i.lockTimeoutMs, 100,
+          (t) => dropUnlessOnlyThere(t, { candidate: shadow, reference: i.post.table, schema, base: name }));
+        const f = r.finished!;
+        return { swappedBack: true, droppedPartitioned: f.dropped, ...(f.kept ? { kept: f.kept } : {}) };
       });
     },
 
-    /** The rollback before the swap: sync and shadow go, the table is untouched. Idempotent (IF EXISTS). */
-    async rollbackGenericBeforeSwap(i: GenericInput): Promise<void> {
-      await deps.profiles.withClient(i.profile, async (c) => {
+    /**
+     * The rollback before the swap: the sync goes; the shadow goes when it holds nothing the table
+     * lacks (checked inside the transaction, after its locks), else it is kept aside and named. The
+     * table is untouched. Idempotent (IF EXISTS).
+     */
+    async rollbackGenericBeforeSwap(i: GenericInput): Promise<{ kept?: KeptTable }> {
+      return deps.profiles.withClient(i.profile, async (c) => {
         const p = await planConversion(c, i.choice, i.planAt);
         if (await isSwapped(c, p.table, p.names.old)) throw nonRetryable('StillSwapped', `${p.table} is swapped: swap back first (the saga's swap back runs before this)`);
-        if ((await relkindOf(c, p.names.shadow)) === null) return;
+        if ((await relkindOf(c, p.names.shadow)) === null) return {};
         // Even when the table changed since preflight (a new blocker): the rollback's statements are still planned.
-        await runPhaseInTransaction(c, p, 'rollback before swap', i.lockTimeoutMs, 100);
+        const { schema, name } = await nameParts(c, p.table);
+        const r = await runPhaseInTransaction(c, p, 'rollback before swap', i.lockTimeoutMs, 100,
+          (t) => dropUnlessOnlyThere(t, { candidate: p.names.shadow, reference: p.table, schema, base: name }));
+        return r.finished!.kept ? { kept: r.finished!.kept } : {};
       });
     },
 

@@ -22,16 +22,20 @@ const RETRYABLE = new Set(['55P03', '40P01']);
 /**
  * Runs a phase in ONE transaction whose lock waits are bounded by lock_timeout (the swap, the
  * swap back, the sync's installation, the drop), retried with backoff on a lock timeout or a
- * deadlock (the transaction rolled back: nothing happened).
+ * deadlock (the transaction rolled back: nothing happened). `finish` runs last, inside it (after
+ * the phase took its locks).
  */
-export async function runPhaseInTransaction(c: ClientBase, plan: ConversionPlan, name: PlanPhase['phase'], lockTimeoutMs = 2000, tries = 20): Promise<{ tries: number }> {
+export async function runPhaseInTransaction<T = undefined>(c: ClientBase, plan: ConversionPlan, name: PlanPhase['phase'], lockTimeoutMs = 2000, tries = 20, finish?: (c: ClientBase) => Promise<T>): Promise<{ tries: number; finished?: T }> {
   for (let attempt = 1; ; attempt++) {
     await c.query('BEGIN');
     try {
       await c.query(`SELECT set_config('lock_timeout', $1, true)`, [`${lockTimeoutMs}ms`]);
+      // Every row or an error, never a filter (a check inside reads rows: keep-or-drop.ts).
+      await c.query(`SELECT set_config('row_security', 'off', true)`);
       await runPhase(c, plan, name);
+      const finished = finish ? await finish(c) : undefined;
       await c.query('COMMIT');
-      return { tries: attempt };
+      return { tries: attempt, finished };
     } catch (err) {
       await c.query('ROLLBACK').catch(() => undefined);
       if (!RETRYABLE.has((err as { code?: string }).code ?? '') || attempt >= tries) throw err;
@@ -62,6 +66,7 @@ export async function copyAll(pool: Pool, plan: ConversionPlan, batchSize = 500)
 export async function wholeParity(c: ClientBase, a: string, b: string, column: string, type: string): Promise<{ a: { count: string; sum: string }; b: { count: string; sum: string } }> {
   await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
+    await c.query(`SELECT set_config('row_security', 'off', true)`); // every row or an error, never a filter
     const range = ['-infinity', 'infinity'];
     const x = (await c.query<{ count: string; sum: string }>(rangeChecksumSql(a, column, type), range)).rows[0];
     const y = (await c.query<{ count: string; sum: string }>(rangeChecksumSql(b, column, type), range)).rows[0];

@@ -85,8 +85,8 @@ export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: C
       { phase: 'parity', what: `count and md5 of every row's whole image per ${choice.interval}, both tables in one snapshot; a mismatching range is repaired and compared again`, statements: [rangeChecksumSql(names.table, choice.column, colType), rangeChecksumSql(names.shadow, choice.column, colType)] },
       { phase: 'swap', what: 'one transaction under a short lock_timeout, retried with backoff: renames, the sync turned around, triggers, views, sequences and publications moved', statements: sw.swap },
       { phase: 'drop', what: `after retention and an approval: the reverse sync and ${names.old} go (never CASCADE: any dependent is named and the drop waits)`, statements: sw.drop },
-      { phase: 'rollback before swap', what: 'the sync and the shadow go; the table is untouched', statements: sw.rollbackBeforeSwap },
-      { phase: 'rollback after swap', what: 'the mirror image of the swap in one transaction (the reverse sync kept the old table equal), then the partitioned table goes', statements: sw.swapBack },
+      { phase: 'rollback before swap', what: 'the sync goes; the shadow goes only when it holds no row the table lacks (checked in the same transaction), else it is kept aside as <table>_rolled_back; the table is untouched', statements: sw.rollbackBeforeSwap },
+      { phase: 'rollback after swap', what: 'the mirror image of the swap in one transaction (the reverse sync kept the old table equal); in it, after its locks, the partitioned table is dropped only when it holds no row the old table lacks, else kept aside as <table>_rolled_back and named in the result', statements: sw.swapBack },
     );
   }
   return {
@@ -119,7 +119,9 @@ export async function planConversion(c: ClientBase, choice: ConversionChoice, no
   const d = await readTableDescriptor(c, choice.table);
   const column = d.columns.find((x) => x.name === choice.column);
   const probe = analyse(d, null, choice, 0);
-  const facts = column && probe.partitionType && d.relkind === 'r' ? await readDataFacts(c, d, choice.column, probe.partitionType) : null;
+  // Rows the role may not see are not read (it would be an error, or a filter): that blocker speaks first.
+  const hidden = probe.blockers.some((b) => b.code === 'row-security-hides-rows');
+  const facts = column && probe.partitionType && d.relkind === 'r' && !hidden ? await readDataFacts(c, d, choice.column, probe.partitionType) : null;
   const app = d.relkind === 'r' ? await readAppFacts(c, d, choice.column) : null;
   return buildPlan(d, facts, choice, now, app);
 }

@@ -101,9 +101,11 @@ export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: Convers
     ...sequenceStatements(d, n.table, n.shadow),
     ...publicationStatements(d, n.shadow, n.table),
     ...droppedFks.map((fk) => `ALTER TABLE ${fk.fromTable} ADD CONSTRAINT ${qi(fk.name)} ${fk.definition} NOT VALID`),
-    `DROP TABLE ${n.shadow}`,
+    // No DROP here: the partitioned table (now the shadow) is dropped only when it holds nothing
+    // the old table lacks, checked in this transaction (activities/conversion/keep-or-drop.ts).
   ];
-  const rollbackBeforeSwap = [`LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`, `DROP TRIGGER IF EXISTS ${n.forwardTrigger} ON ${n.table}`, `DROP FUNCTION IF EXISTS ${n.forwardFn}()`, `DROP TABLE IF EXISTS ${n.shadow}`];
+  // The shadow likewise: dropped by the same check, in the same transaction, or kept aside.
+  const rollbackBeforeSwap = [`LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`, `DROP TRIGGER IF EXISTS ${n.forwardTrigger} ON ${n.table}`, `DROP FUNCTION IF EXISTS ${n.forwardFn}()`];
   const drop = [
     `LOCK TABLE ${n.table}, ${n.old} IN ACCESS EXCLUSIVE MODE`,
     `DROP TRIGGER IF EXISTS ${n.reverseTrigger} ON ${n.table}`,

@@ -31,7 +31,7 @@ describe('the table descriptor, read from the catalog', () => {
     expect(idx('invoices_pkey')).toMatchObject({ unique: true, constraint: 'invoices_pkey' });
     expect(d.triggers.map((t) => t.name)).toEqual(['invoices_stamp']);
     expect(d.triggers[0].definition).toBe('CREATE TRIGGER invoices_stamp BEFORE UPDATE ON billing.invoices FOR EACH ROW EXECUTE FUNCTION billing.stamp()');
-    expect(d.rowSecurity).toEqual({ enabled: true, forced: false });
+    expect(d.rowSecurity).toMatchObject({ enabled: true, forced: false, reader: { role: expect.any(String) } });
     expect(d.policies).toEqual([{ name: 'invoices_app', permissive: true, command: 'ALL', roles: [app], using: "(state <> 'void'::billing.invoice_state)", withCheck: '((amount)::numeric >= (0)::numeric)' }]);
     expect(d.grants.filter((g) => g.grantee === app).map((g) => g.privilege).sort()).toEqual(['DELETE', 'INSERT', 'SELECT', 'UPDATE']);
     expect(d.storage).toEqual(['fillfactor=90']);

@@ -1,3 +1,4 @@
+import { dropUnlessOnlyThere } from '../../../activities/conversion/keep-or-drop';
 import { describe, expect, it } from 'vitest';
 import { Pool } from 'pg';
 import { useTestDatabase } from '../../helpers/db';
@@ -151,7 +152,10 @@ describe('cutover plan conversion: what the run will do, before anything changes
     await db.withClient((c) => runPhaseInTransaction(c, p, 'swap'));
     const afterSwap = Number((await db.pool.query(`INSERT INTO ev (at, body) VALUES (now(), 'after swap') RETURNING id`)).rows[0].id);
     expect(afterSwap).toBe(52);
-    await db.withClient((c) => runPhaseInTransaction(c, p, 'rollback after swap'));
+    // The phase drops nothing itself; as in swapBackGeneric, the keep-or-drop check runs last in its transaction.
+    const back0 = await db.withClient((c) => runPhaseInTransaction(c, p, 'rollback after swap', 2000, 20,
+      (t) => dropUnlessOnlyThere(t, { candidate: 'public.ev_partitioned', reference: 'public.ev', schema: 'public', base: 'ev' })));
+    expect(back0.finished).toEqual({ dropped: true });
     expect((await db.pool.query(`SELECT relkind FROM pg_class WHERE oid = 'ev'::regclass`)).rows[0].relkind).toBe('r');
     expect((await db.pool.query(`SELECT body FROM ev WHERE id = $1`, [afterSwap])).rows[0].body).toBe('after swap');
     const back = Number((await db.pool.query(`INSERT INTO ev (at, body) VALUES (now(), 'after swap back') RETURNING id`)).rows[0].id);
