@@ -6,6 +6,12 @@ import { registerRun } from '../../../src/shared/pg-catalog';
 import type { ConversionChoice } from '../plan/choice';
 import { planConversion, type ConversionPlan, type PlanPhase } from '../plan/plan';
 import { dropOld, DropWaitsError, phase, runPhaseInTransaction, wholeParity } from './execute';
+import { createTableMaintenanceActivities } from '../../maintenance-table';
+import { aheadStarts, partitionsAhead, partitionsForHeap, settlePending, type PartitionOps } from './partitions';
+import { nextStart } from '../plan/intervals';
+import { PENDING_NO_PARTITION } from '../plan/pending';
+import type { AfterSwap } from '../plan/after-swap';
+import { upsertMaintenanceSchedule } from '../../../src/maintenance/schedule';
 
 /** Every generic activity takes the choice and the instant the run planned at (same partitions on every recompute). */
 export interface GenericInput {
@@ -28,6 +34,8 @@ export interface PlanSummary {
   statements: Record<string, number>;
   /** Free disk is not readable from SQL: the copy needs about the table's total size again. */
   disk: { copyNeedsBytes: number };
+  /** Partitions ahead, the maintenance Schedule (or why none), a write beyond the partitions. */
+  afterSwap?: AfterSwap;
 }
 
 /** The statements that run after the swap (recorded before it: the catalog no longer plans them afterwards). */
@@ -38,6 +46,8 @@ export interface PostSwapStatements {
   columnType: string;
   swapBack: string[];
   drop: string[];
+  /** Materialized views refilled after a swap back commits (absent in runs recorded before it). */
+  refresh?: string[];
 }
 
 export function summarisePlan(p: ConversionPlan): PlanSummary {
@@ -51,6 +61,7 @@ export function summarisePlan(p: ConversionPlan): PlanSummary {
     size: p.size,
     statements: Object.fromEntries(p.phases.map((x) => [x.phase, x.statements.length])),
     disk: { copyNeedsBytes: p.size.copyNeedsBytes },
+    afterSwap: p.afterSwap,
   };
 }
 
@@ -80,8 +91,19 @@ function upToDate(plan: ConversionPlan): ConversionPlan {
   return plan;
 }
 
+/** The refill of the materialized views after a swap (plan phase `refresh`; none without one). */
+const refreshOf = (p: ConversionPlan): string[] => p.phases.find((x) => x.phase === 'refresh')?.statements ?? [];
+
 export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'profiles'>) {
   const plan = (c: ClientBase, i: GenericInput) => planConversion(c, i.choice, i.planAt).then(upToDate);
+  const maintenance = createTableMaintenanceActivities(deps);
+  const premake = maintenance.premakeTablePartitions;
+  const ops = (i: { profile: string; lockTimeoutMs: number }): PartitionOps => ({ profile: i.profile, pool: deps.profiles.pool(i.profile), premake, lockTimeoutMs: i.lockTimeoutMs });
+  const refresh = async (i: { profile: string }, statements: string[]) => {
+    const pool = deps.profiles.pool(i.profile);
+    for (const st of statements) await pool.query(st);
+    return statements.length;
+  };
   return {
     /**
      * Preflight of a conversion of any table: the plan from the catalog (read-only), then, when no
@@ -115,16 +137,19 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
     },
 
     /** The forward sync trigger, in one lock-bounded transaction. Idempotent: already there (42710) is done. */
-    async installGenericSync(i: GenericInput): Promise<{ installed: boolean; tries: number }> {
+    async installGenericSync(i: GenericInput): Promise<{ installed: boolean; tries: number; partitionsCreated: string[] }> {
       return deps.profiles.withClient(i.profile, async (c) => {
         const p = await plan(c, i);
+        let r: { installed: boolean; tries: number };
         try {
-          const r = await runPhaseInTransaction(c, p, 'sync', i.lockTimeoutMs);
-          return { installed: true, tries: r.tries };
+          r = { installed: true, tries: (await runPhaseInTransaction(c, p, 'sync', i.lockTimeoutMs)).tries };
         } catch (err) {
-          if ((err as { code?: string }).code === '42710') return { installed: false, tries: 1 };
-          throw err;
+          if ((err as { code?: string }).code !== '42710') throw err;
+          r = { installed: false, tries: 1 };
         }
+        // Rows written between the plan's scan and the installation, outside the shadow's range: their partitions, before the copy meets them.
+        const made = await partitionsForHeap(ops(i), p, i.choice);
+        return { ...r, partitionsCreated: made.created };
       });
     },
 
@@ -165,11 +190,20 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
     },
 
     /** Count and row-image checksum of the table and the shadow in one snapshot. Read-only. */
-    async genericParity(i: GenericInput): Promise<{ match: boolean; table: { count: string; sum: string }; shadow: { count: string; sum: string } }> {
+    async genericParity(i: GenericInput): Promise<{ match: boolean; table: { count: string; sum: string }; shadow: { count: string; sum: string }; pending?: { created: string[]; replayed: number } }> {
       return deps.profiles.withClient(i.profile, async (c) => {
         const p = await plan(c, i);
-        const r = await wholeParity(c, p.table, p.names.shadow, i.choice.column, await columnType(c, p.table, i.choice.column));
-        return { match: r.a.count === r.b.count && r.a.sum === r.b.sum, table: r.a, shadow: r.b };
+        const settled = { created: [] as string[], replayed: 0 };
+        // Writes the sync kept out of the shadow (no partition for them) are placed first; one that arrives meanwhile makes a round again.
+        for (let round = 0; ; round++) {
+          const s = await settlePending(ops(i), p, i.choice);
+          settled.created.push(...s.created);
+          settled.replayed += s.replayed;
+          const r = await wholeParity(c, p.table, p.names.shadow);
+          const match = r.a.count === r.b.count && r.a.sum === r.b.sum;
+          const left = p.pending && !i.choice.options.defaultPartition ? Number((await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${p.pending.table}`)).rows[0].n) : 0;
+          if (match || left === 0 || round >= 4) return { match, table: r.a, shadow: r.b, ...(settled.replayed || settled.created.length ? { pending: settled } : {}) };
+        }
       });
     },
 
@@ -177,24 +211,68 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
     async genericPostSwapStatements(i: GenericInput): Promise<PostSwapStatements> {
       return deps.profiles.withClient(i.profile, async (c) => {
         const p = await plan(c, i);
-        return { table: p.table, old: p.names.old, column: i.choice.column, columnType: await columnType(c, p.table, i.choice.column), swapBack: phase(p, 'rollback after swap'), drop: phase(p, 'drop') };
+        return { table: p.table, old: p.names.old, column: i.choice.column, columnType: await columnType(c, p.table, i.choice.column), swapBack: phase(p, 'rollback after swap'), drop: phase(p, 'drop'), refresh: refreshOf(p) };
       });
     },
 
     /** The swap in one lock-bounded transaction with retries. Idempotent: already swapped is done. */
-    async swapGeneric(i: GenericInput): Promise<{ swapped: boolean; tries: number }> {
+    async swapGeneric(i: GenericInput): Promise<SwapGenericResult> {
       return deps.profiles.withClient(i.profile, async (c) => {
         const raw = await planConversion(c, i.choice, i.planAt);
         const table = raw.table;
-        if (await isSwapped(c, table, raw.names.old)) return { swapped: false, tries: 0 };
+        if (await isSwapped(c, table, raw.names.old)) {
+          // Swapped by an earlier attempt: its refill may not have run (idempotent).
+          const refreshed = await refresh(i, refreshOf(raw));
+          return { swapped: false, tries: 0, lockMs: null, refreshed, partitionsCreated: [] };
+        }
         const p = upToDate(raw);
-        try {
-          return { swapped: true, tries: (await runPhaseInTransaction(c, p, 'swap', i.lockTimeoutMs)).tries };
-        } catch (err) {
-          if ((err as { code?: string }).code === '55P03') throw nonRetryable('SwapLockTimeout', `the swap of ${table} could not take its locks: ${(err as Error).message}`);
-          throw err;
+        // The shadow has partitions from the run's own clock to premake ahead (a long run moved past the plan's), and no write is waiting for one.
+        const ahead = await partitionsAhead(ops(i), p, i.choice, 'shadow');
+        const created = [...ahead.created, ...(await settlePending(ops(i), p, i.choice)).created];
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const r = await runPhaseInTransaction(c, p, 'swap', i.lockTimeoutMs);
+            // After the commit, outside the lock: the materialized views recreated WITH NO DATA are filled.
+            const refreshed = await refresh(i, refreshOf(p));
+            return { swapped: true, tries: r.tries, lockMs: r.lockMs, refreshed, partitionsCreated: created };
+          } catch (err) {
+            const code = (err as { code?: string }).code;
+            if (code === '55P03') throw nonRetryable('SwapLockTimeout', `the swap of ${table} could not take its locks: ${(err as Error).message}`);
+            // A write pending since the settle has no partition yet: create it outside the lock, then swap again.
+            if (code !== PENDING_NO_PARTITION || attempt >= 5) throw err;
+            created.push(...(await settlePending(ops(i), p, i.choice)).created);
+          }
         }
       });
+    },
+
+    /**
+     * At the end of the run, from the activity's own clock: the table's partitions from now to
+     * premake ahead (named by the scheme, owned by the table's owner with its grants). Idempotent.
+     */
+    async genericPartitionsAhead(i: GenericInput): Promise<{ created: string[]; until: string }> {
+      // The table is partitioned now: read as partition maintenance reads it (column type, interval, names).
+      const t = await maintenance.inspectTable({ profile: i.profile, table: i.choice.table });
+      const starts = aheadStarts(i.choice, Date.now());
+      const r = await premake({ profile: i.profile, schema: t.schema, name: t.name, type: t.type, interval: t.interval, starts, lockTimeoutMs: i.lockTimeoutMs });
+      return { created: r.created, until: new Date(nextStart(t.interval, starts[starts.length - 1])).toISOString() };
+    },
+
+    /**
+     * Creates or updates the table's partitionMaintenance Schedule through the worker's Temporal
+     * client, on the worker's task queue (idempotent: one Schedule per table, updated in place).
+     */
+    async ensureGenericMaintenanceSchedule(i: { profile: string; afterSwap: AfterSwap }): Promise<{ scheduleId: string; outcome: 'created' | 'updated'; everyHours: number; taskQueue: string }> {
+      const m = i.afterSwap.maintenance;
+      if (!m.schedule) throw nonRetryable('NoSchedule', m.why);
+      const ctx = Context.current();
+      const taskQueue = ctx.info.taskQueue;
+      const outcome = await upsertMaintenanceSchedule(ctx.client, {
+        scheduleId: m.scheduleId, interval: `${m.everyHours} hours`, taskQueue,
+        input: { table: m.input.table, connectionProfile: i.profile, premake: m.input.premake },
+        note: `partition maintenance of ${m.input.table} (made by its conversion, lichen-cutover)`,
+      });
+      return { scheduleId: m.scheduleId, outcome, everyHours: m.everyHours, taskQueue };
     },
 
     /** After the swap: the partitioned table and the old heap (kept by the reverse sync) in one snapshot. */
@@ -206,11 +284,12 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
     },
 
     /** Swap back (the rollback after the swap). Idempotent: not swapped (never, or already back) is done. */
-    async swapBackGeneric(i: { profile: string; post: PostSwapStatements; lockTimeoutMs: number }): Promise<{ swappedBack: boolean }> {
+    async swapBackGeneric(i: { profile: string; post: PostSwapStatements; lockTimeoutMs: number }): Promise<{ swappedBack: boolean; lockMs?: number }> {
       return deps.profiles.withClient(i.profile, async (c) => {
         if (!(await isSwapped(c, i.post.table, i.post.old))) return { swappedBack: false };
-        await runPhaseInTransaction(c, stmtPlan(i.post.table, 'rollback after swap', i.post.swapBack), 'rollback after swap', i.lockTimeoutMs, 100);
-        return { swappedBack: true };
+        const r = await runPhaseInTransaction(c, stmtPlan(i.post.table, 'rollback after swap', i.post.swapBack), 'rollback after swap', i.lockTimeoutMs, 100);
+        await refresh(i, i.post.refresh ?? []);
+        return { swappedBack: true, lockMs: r.lockMs };
       });
     },
 
@@ -240,4 +319,15 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
     },
   };
 }
+export interface SwapGenericResult {
+  swapped: boolean;
+  tries: number;
+  /** The swap's transaction, BEGIN to COMMIT, in ms (null: swapped by an earlier attempt). */
+  lockMs: number | null;
+  /** Materialized views refilled after the commit. */
+  refreshed: number;
+  /** Partitions the shadow got before the swap (ahead of the run's clock, or for pending writes). */
+  partitionsCreated: string[];
+}
+
 export type GenericConversionActivities = ReturnType<typeof createGenericConversionActivities>;

@@ -1,6 +1,6 @@
 import type { ClientBase, Pool } from 'pg';
 import type { ConversionPlan, PlanPhase } from '../plan/plan';
-import { rangeChecksumSql } from '../plan/move-sql';
+import { wholeChecksumSql } from '../plan/move-sql';
 
 /**
  * Runs a plan's phases against the database, statement by statement, as the plan lists them —
@@ -24,14 +24,16 @@ const RETRYABLE = new Set(['55P03', '40P01']);
  * swap back, the sync's installation, the drop), retried with backoff on a lock timeout or a
  * deadlock (the transaction rolled back: nothing happened).
  */
-export async function runPhaseInTransaction(c: ClientBase, plan: ConversionPlan, name: PlanPhase['phase'], lockTimeoutMs = 2000, tries = 20): Promise<{ tries: number }> {
+export async function runPhaseInTransaction(c: ClientBase, plan: ConversionPlan, name: PlanPhase['phase'], lockTimeoutMs = 2000, tries = 20): Promise<{ tries: number; lockMs: number }> {
   for (let attempt = 1; ; attempt++) {
+    // The successful attempt's transaction, BEGIN to COMMIT: how long it held (and waited for) its locks.
+    const t0 = performance.now();
     await c.query('BEGIN');
     try {
       await c.query(`SELECT set_config('lock_timeout', $1, true)`, [`${lockTimeoutMs}ms`]);
       await runPhase(c, plan, name);
       await c.query('COMMIT');
-      return { tries: attempt };
+      return { tries: attempt, lockMs: Math.round((performance.now() - t0) * 10) / 10 };
     } catch (err) {
       await c.query('ROLLBACK').catch(() => undefined);
       if (!RETRYABLE.has((err as { code?: string }).code ?? '') || attempt >= tries) throw err;
@@ -59,12 +61,12 @@ export async function copyAll(pool: Pool, plan: ConversionPlan, batchSize = 500)
 }
 
 /** Count and row-image checksum of both tables over the whole range, in one snapshot. */
-export async function wholeParity(c: ClientBase, a: string, b: string, column: string, type: string): Promise<{ a: { count: string; sum: string }; b: { count: string; sum: string } }> {
+export async function wholeParity(c: ClientBase, a: string, b: string, _column?: string, _type?: string): Promise<{ a: { count: string; sum: string }; b: { count: string; sum: string } }> {
   await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
-    const range = ['-infinity', 'infinity'];
-    const x = (await c.query<{ count: string; sum: string }>(rangeChecksumSql(a, column, type), range)).rows[0];
-    const y = (await c.query<{ count: string; sum: string }>(rangeChecksumSql(b, column, type), range)).rows[0];
+    // Every row, whatever its partition-column value (±infinity and NULL included): no range bounds.
+    const x = (await c.query<{ count: string; sum: string }>(wholeChecksumSql(a))).rows[0];
+    const y = (await c.query<{ count: string; sum: string }>(wholeChecksumSql(b))).rows[0];
     return { a: x, b: y };
   } finally {
     await c.query('COMMIT');

@@ -10,10 +10,12 @@ import { conversionNames, type ConversionNames } from './names';
 import { shadowDdl, type IndexRename } from './shadow-ddl';
 import { swapDdl } from './swap-ddl';
 import { syncDdl } from './sync-ddl';
+import { afterSwapPlan, rangeText, type AfterSwap } from './after-swap';
+import { pendingSql, type PendingSql } from './pending';
 
 /** One phase of the run and every statement it executes, in order. */
 export interface PlanPhase {
-  phase: 'shadow' | 'sync' | 'copy' | 'parity' | 'swap' | 'drop' | 'rollback before swap' | 'rollback after swap';
+  phase: 'shadow' | 'sync' | 'partitions' | 'copy' | 'parity' | 'swap' | 'refresh' | 'drop' | 'rollback before swap' | 'rollback after swap';
   what: string;
   statements: string[];
 }
@@ -41,6 +43,10 @@ export interface ConversionPlan {
   phases: PlanPhase[];
   /** Index renames of the swap (shadow's temporary name → the original). */
   indexRenames: IndexRename[];
+  /** The forward sync's side table for writes the shadow has no partition for (plan/pending.ts); null when blocked. */
+  pending: PendingSql | null;
+  /** How the table keeps working after the swap: partitions ahead, the maintenance Schedule, a write beyond them. */
+  afterSwap: AfterSwap;
 }
 
 const SCHEME: Record<ConversionChoice['interval'], string> = {
@@ -64,20 +70,26 @@ export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: C
   const phases: PlanPhase[] = [];
   let renames: IndexRename[] = [];
   let partitionNames: string[] = [];
+  let pending: PendingSql | null = null;
+  let refresh: string[] = [];
   if (a.key && a.partitionType && starts.length <= choice.options.maxPartitions && !a.blockers.some((b) => ['not-a-table', 'already-partitioned', 'partition-column-missing', 'partition-column-generated'].includes(b.code))) {
     const type = a.partitionType;
     const colType = d.columns.find((c) => c.name === choice.column)!.type;
     const sh = shadowDdl(d, a, choice, names, starts);
     renames = sh.renames;
     partitionNames = sh.partitionNames;
-    const sync = syncDdl(d, a, choice, names, type);
-    const sw = swapDdl(d, choice, names, sh.renames, sync.reverse);
+    pending = pendingSql(d, a, choice, names, type, starts);
+    const sync = syncDdl(d, a, names, pending);
+    const sw = swapDdl(d, choice, names, sh.renames, sync.reverse, pending);
+    refresh = sw.refresh;
     phases.push(
-      { phase: 'shadow', what: `the partitioned shadow ${names.shadow}: ${sh.partitionNames.length} partitions, keys, indexes, constraints, security, comments`, statements: [...sh.table, ...sh.partitions, ...sh.constraints, ...sh.indexes, ...sh.security] },
+      { phase: 'shadow', what: `the partitioned shadow ${names.shadow}: keys, indexes, constraints, security, comments, then ${sh.partitionNames.length} partitions (each owned by ${d.owner} with the table's grants)`, statements: [...sh.table, ...sh.constraints, ...sh.indexes, ...sh.security, ...sh.partitions] },
       { phase: 'sync', what: `a row trigger on ${names.table} mirrors every write into the shadow in the writer's transaction (installed under lock_timeout, with retries)`, statements: sync.forward },
-      { phase: 'copy', what: `keyset batches over (${a.key.columns.join(', ')}) up to the last key when the sync began, heartbeating the last key; repeated until done`, statements: [lastKeySql(a, names), copyBatchSql(d, a, names)] },
+      { phase: 'partitions', what: `the sync never creates a partition (it would lock the shadow inside the application's transaction): a write dated outside ${rangeText(choice, type, starts)} before the swap is kept out of the shadow, its key recorded in ${pending.table}; right after the sync's installation the run creates a partition for every interval of the heap's rows outside that range (rows written since the plan's scan), and before parity and before the swap it creates the partitions the recorded keys need (each in its own lock_timeout transaction) and replays them from the heap${choice.options.defaultPartition ? ' (with the DEFAULT partition nothing is recorded: every write has a place)' : ''}`, statements: [pending.heapOutsideSql, pending.pendingStartsSql, ...pending.replay] },
+      { phase: 'copy', what: `keyset batches over (${a.key.columns.join(', ')}) up to the last key when the sync began, heartbeating the last key; repeated until done`, statements: [lastKeySql(a, names), copyBatchSql(d, a, names, pending)] },
       { phase: 'parity', what: `count and md5 of every row's whole image per ${choice.interval}, both tables in one snapshot; a mismatching range is repaired and compared again`, statements: [rangeChecksumSql(names.table, choice.column, colType), rangeChecksumSql(names.shadow, choice.column, colType)] },
       { phase: 'swap', what: 'one transaction under a short lock_timeout, retried with backoff: renames, the sync turned around, triggers, views, sequences and publications moved', statements: sw.swap },
+      ...(refresh.length ? [{ phase: 'refresh' as const, what: `after the swap commits (and after a swap back), outside its lock: ${d.views.filter((v) => v.kind !== 'view').map((v) => v.name).join(', ')} ${refresh.length > 1 ? 'are' : 'is'} recreated WITH NO DATA inside the swap and refilled here; from the swap's commit until this REFRESH ends (about as long as the view's query takes over ${facts?.rows ?? Math.max(0, d.estimatedRows)} rows) a read of it fails with 55000 "has not been populated"`, statements: refresh }] : []),
       { phase: 'drop', what: `after retention and an approval: the reverse sync and ${names.old} go (never CASCADE: any dependent is named and the drop waits)`, statements: sw.drop },
       { phase: 'rollback before swap', what: 'the sync and the shadow go; the table is untouched', statements: sw.rollbackBeforeSwap },
       { phase: 'rollback after swap', what: 'the mirror image of the swap in one transaction (the reverse sync kept the old table equal), then the partitioned table goes', statements: sw.swapBack },
@@ -104,6 +116,8 @@ export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: C
     size: { rows: facts?.rows ?? Math.max(0, d.estimatedRows), tableBytes: d.tableBytes, totalBytes: d.totalBytes, copyNeedsBytes: d.totalBytes, min: facts?.min ?? null, max: facts?.max ?? null },
     phases,
     indexRenames: renames,
+    pending,
+    afterSwap: afterSwapPlan(d, choice, a.partitionType, starts),
   };
 }
 

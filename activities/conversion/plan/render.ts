@@ -22,6 +22,15 @@ export function renderPlan(p: ConversionPlan, opts: { allStatements?: boolean } 
   } else out.push('no blockers');
   for (const d of p.decisions) out.push(`  ✓ [${d.code}] ${d.object}: chosen ${d.resolution!.choice}: ${d.resolution!.effect}`);
   for (const n of p.notes) out.push(`  note: ${n}`);
+  const a = p.afterSwap;
+  if (a) {
+    out.push('', 'after the swap, the table keeps working:');
+    out.push(`  partitions exist until ${a.partitionsUntil ?? '?'} at the plan's time; the run makes ${a.premake} interval(s) ahead of its own clock again before the swap and at its end`);
+    out.push(a.maintenance.schedule
+      ? `  partitionMaintenance Schedule ${a.maintenance.scheduleId}: created or updated at the end of the run, every ${a.maintenance.everyHours} h, ${a.premake} interval(s) ahead`
+      : `  no maintenance Schedule: ${a.maintenance.why}`);
+    out.push(`  a write beyond the partitions: ${a.beyondRange}`);
+  }
   for (const ph of p.phases) {
     out.push('', `-- phase ${ph.phase}: ${ph.what}`);
     const st = ph.statements;

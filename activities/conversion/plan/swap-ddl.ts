@@ -4,6 +4,7 @@ import type { ConversionChoice } from './choice';
 import { grantSql } from './shadow-ddl';
 import { oldIndexName, type ConversionNames } from './names';
 import type { IndexRename } from './shadow-ddl';
+import type { PendingSql } from './pending';
 
 /**
  * The swap (one transaction, under a short lock_timeout), its mirror image for a rollback after
@@ -15,6 +16,18 @@ export interface SwapDdl {
   swapBack: string[];
   rollbackBeforeSwap: string[];
   drop: string[];
+  /** After the swap (and after a swap back) commits, outside its lock: the materialized views are filled again. */
+  refresh: string[];
+}
+
+/**
+ * Views are replaced in the swap; a materialized view is recreated WITH NO DATA there (filling it
+ * inside the swap's transaction would hold ACCESS EXCLUSIVE on the table for as long as its query
+ * takes) and refilled by `refreshStatements` once the swap has committed: between the two it is
+ * unpopulated (a read of it fails with 55000 "has not been populated").
+ */
+export function refreshStatements(d: TableDescriptor): string[] {
+  return d.views.filter((v) => v.kind !== 'view').map((v) => `REFRESH MATERIALIZED VIEW ${v.name}`);
 }
 
 function viewStatements(d: TableDescriptor): string[] {
@@ -25,7 +38,7 @@ function viewStatements(d: TableDescriptor): string[] {
       continue;
     }
     out.push(`DROP MATERIALIZED VIEW ${v.name}`);
-    out.push(`CREATE MATERIALIZED VIEW ${v.name}${v.options.length ? ` WITH (${v.options.join(', ')})` : ''} AS ${v.definition} WITH DATA`);
+    out.push(`CREATE MATERIALIZED VIEW ${v.name}${v.options.length ? ` WITH (${v.options.join(', ')})` : ''} AS ${v.definition} WITH NO DATA`);
     out.push(...v.indexes);
     out.push(`ALTER MATERIALIZED VIEW ${v.name} OWNER TO ${qi(v.owner)}`);
     out.push(...grantSql(v.grants, v.name));
@@ -71,16 +84,20 @@ function publicationStatements(d: TableDescriptor, drop: string, add: string): s
 
 const renameIndexes = (schema: string, pairs: [string, string][]) => pairs.map(([a, b]) => `ALTER INDEX ${qi(schema)}.${qi(a)} RENAME TO ${qi(b)}`);
 
-export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: ConversionNames, renames: IndexRename[], reverse: string[]): SwapDdl {
+/** `pending`: the forward sync's side table (plan/pending.ts): its keys are replayed under the swap's lock, then it goes. */
+export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: ConversionNames, renames: IndexRename[], reverse: string[], pending: Pick<PendingSql, 'swapCheck' | 'replay' | 'drop'>): SwapDdl {
   const droppedFks = choice.options.incomingForeignKeys === 'drop' ? d.incomingForeignKeys : [];
   const swap = [
     `LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`,
+    pending.swapCheck,
+    ...pending.replay,
     ...droppedFks.map((fk) => `ALTER TABLE ${fk.fromTable} DROP CONSTRAINT ${qi(fk.name)}`),
     `ALTER TABLE ${n.table} RENAME TO ${qi(n.oldName)}`,
     `ALTER TABLE ${n.shadow} RENAME TO ${qi(n.name)}`,
     ...renameIndexes(n.schema, renames.flatMap((r) => [[r.final, oldIndexName(r.final)], [r.temp, r.final]] as [string, string][])),
     `DROP TRIGGER ${n.forwardTrigger} ON ${n.old}`,
     `DROP FUNCTION ${n.forwardFn}()`,
+    pending.drop,
     ...moveTriggers(d, n.old, n.table),
     ...viewStatements(d),
     ...sequenceStatements(d, n.table, n.old),
@@ -101,12 +118,12 @@ export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: Convers
     ...droppedFks.map((fk) => `ALTER TABLE ${fk.fromTable} ADD CONSTRAINT ${qi(fk.name)} ${fk.definition} NOT VALID`),
     `DROP TABLE ${n.shadow}`,
   ];
-  const rollbackBeforeSwap = [`LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`, `DROP TRIGGER IF EXISTS ${n.forwardTrigger} ON ${n.table}`, `DROP FUNCTION IF EXISTS ${n.forwardFn}()`, `DROP TABLE IF EXISTS ${n.shadow}`];
+  const rollbackBeforeSwap = [`LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`, `DROP TRIGGER IF EXISTS ${n.forwardTrigger} ON ${n.table}`, `DROP FUNCTION IF EXISTS ${n.forwardFn}()`, pending.drop, `DROP TABLE IF EXISTS ${n.shadow}`];
   const drop = [
     `LOCK TABLE ${n.table}, ${n.old} IN ACCESS EXCLUSIVE MODE`,
     `DROP TRIGGER IF EXISTS ${n.reverseTrigger} ON ${n.table}`,
     `DROP FUNCTION IF EXISTS ${n.reverseFn}()`,
     `DROP TABLE ${n.old} RESTRICT`,
   ];
-  return { swap, swapBack, rollbackBeforeSwap, drop };
+  return { swap, swapBack, rollbackBeforeSwap, drop, refresh: refreshStatements(d) };
 }
