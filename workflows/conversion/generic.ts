@@ -30,7 +30,7 @@ export interface GenericConversionSummary {
   /** After the drop: the partitions made ahead and the table's maintenance Schedule, or why there is none. */
   keepsWorking?: {
     partitionsAhead: { created: string[]; until: string };
-    schedule: { scheduleId: string; outcome: 'created' | 'updated'; everyHours: number; taskQueue: string } | { skipped: string };
+    schedule: { scheduleId: string; outcome: 'created' | 'updated'; everyHours: number; taskQueue: string } | { skipped: string } | { failed: string };
   };
   rollbacks: RollbackRecord[];
   phases: RunStatus['phases'];
@@ -185,7 +185,20 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
  * out, a note saying why there is none and what that means.
  */
 async function keepWorking(ctl: RunController, io: GenericInput, summary: GenericConversionSummary): Promise<void> {
+  // The conversion is done (the old table is gone): a failure here is reported, never rolled back.
+  try {
+    await keepWorkingSteps(ctl, io, summary);
+  } catch (err) {
+    if (ctl.isAbort(err)) throw err;
+    const why = describeFailure(err);
+    ctl.note(`the table's partitions ahead or its maintenance Schedule could not be made: ${why}; make them by hand (npm run maintenance:schedule -- schedule --every "24 hours" --input '${JSON.stringify({ table: summary.target })}')`);
+    summary.keepsWorking = { partitionsAhead: summary.keepsWorking?.partitionsAhead ?? { created: [], until: '' }, schedule: { failed: why } };
+  }
+}
+
+async function keepWorkingSteps(ctl: RunController, io: GenericInput, summary: GenericConversionSummary): Promise<void> {
   const partitionsAhead = await ctl.phase('partitions ahead', () => lockStep.genericPartitionsAhead(io));
+  summary.keepsWorking = { partitionsAhead, schedule: { failed: 'not reached' } };
   ctl.note(`partitions of ${summary.target} exist until ${partitionsAhead.until}${partitionsAhead.created.length ? ` (created ${partitionsAhead.created.join(', ')})` : ''}`);
   const afterSwap = summary.plan?.afterSwap;
   if (!afterSwap) return;

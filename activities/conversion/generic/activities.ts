@@ -12,6 +12,7 @@ import { nextStart } from '../plan/intervals';
 import { PENDING_NO_PARTITION } from '../plan/pending';
 import type { AfterSwap } from '../plan/after-swap';
 import { upsertMaintenanceSchedule } from '../../../src/maintenance/schedule';
+import { InputError } from '../../../workflows/common/validate';
 
 /** Every generic activity takes the choice and the instant the run planned at (same partitions on every recompute). */
 export interface GenericInput {
@@ -267,11 +268,17 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
       if (!m.schedule) throw nonRetryable('NoSchedule', m.why);
       const ctx = Context.current();
       const taskQueue = ctx.info.taskQueue;
-      const outcome = await upsertMaintenanceSchedule(ctx.client, {
-        scheduleId: m.scheduleId, interval: `${m.everyHours} hours`, taskQueue,
-        input: { table: m.input.table, connectionProfile: i.profile, premake: m.input.premake },
-        note: `partition maintenance of ${m.input.table} (made by its conversion, lichen-cutover)`,
-      });
+      let outcome: 'created' | 'updated';
+      try {
+        outcome = await upsertMaintenanceSchedule(ctx.client, {
+          scheduleId: m.scheduleId, interval: `${m.everyHours} hours`, taskQueue,
+          input: { table: m.input.table, connectionProfile: i.profile, premake: m.input.premake },
+          note: `partition maintenance of ${m.input.table} (made by its conversion, lichen-cutover)`,
+        });
+      } catch (err) {
+        if (err instanceof InputError) throw nonRetryable('InvalidScheduleInput', `the maintenance Schedule's input: ${err.message}`);
+        throw err;
+      }
       return { scheduleId: m.scheduleId, outcome, everyHours: m.everyHours, taskQueue };
     },
 

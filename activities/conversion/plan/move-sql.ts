@@ -3,7 +3,7 @@ import type { TableDescriptor } from '../descriptor/types';
 import type { Analysis } from './analyse';
 import type { ConversionNames } from './names';
 import { rowSql } from './sync-ddl';
-import { inRangeSql, type PendingSql } from './pending';
+import type { PendingSql } from './pending';
 
 /**
  * The copy batch and the parity checksum, generated from the descriptor.
@@ -15,21 +15,20 @@ import { inRangeSql, type PendingSql } from './pending';
  * the sync, which saw every write since it was installed, so it is never older than the copy's.
  * Returns the batch size and the last key as text (the checkpoint).
  */
-export function copyBatchSql(d: TableDescriptor, a: Analysis, n: ConversionNames, pending?: Pick<PendingSql, 'range' | 'table'> | null): string {
+export function copyBatchSql(d: TableDescriptor, a: Analysis, n: ConversionNames, pending?: Pick<PendingSql, 'copyPlaceable' | 'table'> | null): string {
   const key = a.key!.columns;
   const types = key.map((k) => d.columns.find((c) => c.name === k)!.type);
   const params = (from: number) => `(${key.map((_, i) => `$${from + i}::${types[i]}`).join(', ')})`;
   const hk = `(${key.map((k) => `h.${qi(k)}`).join(', ')})`;
   const r = rowSql(d);
   // Rows outside the shadow's range (written since the plan, beyond the premade partitions) wait as pending keys, as the sync's do (plan/pending.ts).
-  const range = pending?.range ?? null;
-  const inRange = range ? inRangeSql(qi(range.column), range.lo, range.hi, range.type) : null;
+  const inRange = pending?.copyPlaceable ?? null;
   return `WITH src AS MATERIALIZED (
   SELECT ${r.insertColumns.map((c) => `h.${c}`).join(', ')} FROM ${n.table} h
    WHERE ($1::${types[0]} IS NULL OR ${hk} > ${params(1)}) AND ${hk} <= ${params(key.length + 1)}
    ORDER BY ${key.map((k) => `h.${qi(k)}`).join(', ')} LIMIT $${2 * key.length + 1} FOR SHARE
 ), ins AS (
-  INSERT INTO ${n.shadow} (${r.insertColumns.join(', ')})${r.overriding} SELECT ${r.insertColumns.join(', ')} FROM src${inRange ? ` WHERE ${qi(range!.column)} IS NULL OR ${inRange}` : ''}
+  INSERT INTO ${n.shadow} (${r.insertColumns.join(', ')})${r.overriding} SELECT ${r.insertColumns.join(', ')} FROM src${inRange ? ` WHERE ${inRange}` : ''}
   ON CONFLICT (${a.conflictColumns.map(qi).join(', ')}) DO NOTHING RETURNING 1
 )${inRange ? `, pend AS (
   INSERT INTO ${pending!.table} (${key.map(qi).join(', ')}) SELECT ${key.map(qi).join(', ')} FROM src WHERE NOT ${inRange} ON CONFLICT DO NOTHING

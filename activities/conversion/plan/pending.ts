@@ -2,7 +2,7 @@ import { lit, qi, withSuffix } from '../descriptor/names';
 import type { TableDescriptor } from '../descriptor/types';
 import type { Analysis } from './analyse';
 import type { ConversionChoice } from './choice';
-import { boundLiteral, nextStart, type PartitionType } from './intervals';
+import { partitionName, partitionSuffix, partitionSuffixSql, type PartitionType } from './intervals';
 import type { ConversionNames } from './names';
 import { rowSql, utcExpr } from './sync-ddl';
 
@@ -31,8 +31,8 @@ export interface PendingSql {
   table: string;
   create: string;
   drop: string;
-  /** The shadow's range as built: the copy keeps rows outside it out of the shadow too (their keys pending). Null with a DEFAULT partition. */
-  range: { column: string; lo: string; hi: string; type: PartitionType } | null;
+  /** SQL true when the copy's row (its partition column unqualified) has a partition in the shadow (a NULL goes on, refused as before); null with a DEFAULT partition. */
+  copyPlaceable: string | null;
   /** plpgsql for the forward sync, before its upsert: records NEW's key and returns when NEW is outside the range. Empty with a DEFAULT partition. */
   guard: string;
   /** The interval starts (as UTC text 'YYYY-MM-DD') of heap rows outside the range; finite values only. */
@@ -49,24 +49,25 @@ export interface PendingSql {
 
 export const PENDING_NO_PARTITION = 'LP001';
 
-/** `expr` within [lo, hi) (literals of the partition column's type). */
-export function inRangeSql(expr: string, lo: string, hi: string, type: PartitionType): string {
-  return `(${expr} >= ${lo}::${type} AND ${expr} < ${hi}::${type})`;
-}
 
-export function pendingSql(d: TableDescriptor, a: Analysis, choice: ConversionChoice, names: ConversionNames, type: PartitionType, starts: number[]): PendingSql {
+
+export function pendingSql(d: TableDescriptor, a: Analysis, choice: ConversionChoice, names: ConversionNames, type: PartitionType): PendingSql {
   const name = withSuffix(d.name, '_lichen_pending');
   const table = `${qi(d.schema)}.${qi(name)}`;
   const key = a.key?.columns ?? [];
   const kq = key.map(qi);
   const col = qi(choice.column);
-  const lo = starts.length ? boundLiteral(type, starts[0]) : null;
-  const hi = starts.length ? boundLiteral(type, nextStart(choice.interval, starts[starts.length - 1])) : null;
-  const inRange = (x: string) => (lo && hi ? inRangeSql(x, lo, hi, type) : 'false');
   const finite = (x: string) => `(isfinite(${x}) AND extract(year FROM ${x}) BETWEEN 1 AND 9999)`;
+  // The name of the partition holding `x` (a finite value), by the scheme of plan/intervals.ts; it exists, or the value has no place yet.
+  const probe = partitionName(d.name, choice.interval, 0);
+  const base = probe.slice(0, probe.length - partitionSuffix(choice.interval, 0).length);
+  const nameOf = (truncated: string) => `pg_catalog.format('%I.%I', ${lit(d.schema)}, ${lit(base)} || ${partitionSuffixSql(choice.interval, truncated)})`;
+  const exists = (truncated: string) => `pg_catalog.to_regclass(${nameOf(truncated)}) IS NOT NULL`;
+  const trunc = (x: string) => `date_trunc('${choice.interval}', ${utcExpr(type, x)})`;
+  const placeable = (x: string) => `(CASE WHEN ${finite(x)} THEN ${exists(trunc(x))} ELSE false END)`;
   const keyTypes = key.map((k) => d.columns.find((c) => c.name === k)!.type);
   const create = `CREATE TABLE IF NOT EXISTS ${table} (${key.map((k, i) => `${qi(k)} ${keyTypes[i]}`).join(', ')}, PRIMARY KEY (${kq.join(', ')}))`;
-  const guard = choice.options.defaultPartition ? '' : `IF NEW.${col} IS NOT NULL AND NOT ${inRange(`NEW.${col}`)} THEN
+  const guard = choice.options.defaultPartition ? '' : `IF NEW.${col} IS NOT NULL AND NOT ${placeable(`NEW.${col}`)} THEN
     INSERT INTO ${table} (${kq.join(', ')}) VALUES (${kq.map((k) => `NEW.${k}`).join(', ')}) ON CONFLICT DO NOTHING;
     RETURN NULL;
   END IF;`;
@@ -78,11 +79,11 @@ export function pendingSql(d: TableDescriptor, a: Analysis, choice: ConversionCh
   return {
     name,
     table,
-    range: choice.options.defaultPartition || !lo || !hi ? null : { column: choice.column, lo, hi, type },
+    copyPlaceable: choice.options.defaultPartition ? null : `(${col} IS NULL OR ${placeable(col)})`,
     create,
     drop: `DROP TABLE IF EXISTS ${table}`,
     guard,
-    heapOutsideSql: `SELECT DISTINCT ${start(`h.${col}`)} AS start FROM ${names.table} h WHERE h.${col} IS NOT NULL AND ${finite(`h.${col}`)} AND NOT ${inRange(`h.${col}`)} ORDER BY 1`,
+    heapOutsideSql: `SELECT to_char(x.t, 'YYYY-MM-DD') AS start FROM (SELECT DISTINCT ${trunc(`h.${col}`)} AS t FROM ${names.table} h WHERE h.${col} IS NOT NULL AND ${finite(`h.${col}`)}) x WHERE NOT (${exists('x.t')}) ORDER BY 1`,
     heapUnplaceableSql: `SELECT count(*)::int AS n FROM ${names.table} h WHERE h.${col} IS NOT NULL AND NOT ${finite(`h.${col}`)}`,
     pendingStartsSql: `SELECT DISTINCT ${start(`h.${col}`)} AS start, NOT ${finite(`h.${col}`)} AS unplaceable FROM ${join} WHERE h.${col} IS NOT NULL ORDER BY 1`,
     replay: [
@@ -94,10 +95,7 @@ export function pendingSql(d: TableDescriptor, a: Analysis, choice: ConversionCh
       `DROP TABLE ${keys}`,
     ],
     swapCheck: `DO $lichen$ BEGIN
-  IF EXISTS (SELECT 1 FROM ${join} WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
-      WHERE i.inhparent = ${lit(names.shadow)}::regclass AND (pg_catalog.pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'
-        OR h.${col} >= (pg_catalog.regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid), $re$FROM \\('([^']+)'\\)$re$))[1]::${type}
-       AND h.${col} < (pg_catalog.regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid), $re$TO \\('([^']+)'\\)$re$))[1]::${type}))) THEN
+  IF EXISTS (SELECT 1 FROM ${join} WHERE h.${col} IS NOT NULL AND NOT ${placeable(`h.${col}`)}) THEN
     RAISE EXCEPTION 'a write pending for ${names.shadow.replace(/'/g, "''")} has no partition yet' USING ERRCODE = '${PENDING_NO_PARTITION}';
   END IF;
 END $lichen$`,
