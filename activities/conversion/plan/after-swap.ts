@@ -21,9 +21,9 @@ export interface AfterSwap {
     | { schedule: false; why: string };
 }
 
-/** The Schedule of a converted table: one per table, so a second conversion updates it. */
-export function maintenanceScheduleId(d: Pick<TableDescriptor, 'schema' | 'name'>): string {
-  return `partition-maintenance:${spellTable(d)}`;
+/** The Schedule of a converted table: one per database and table (a namespace may serve several databases), so a second conversion updates it. */
+export function maintenanceScheduleId(d: Pick<TableDescriptor, 'schema' | 'name'>, database: string): string {
+  return `partition-maintenance:${database ? `${database}:` : ''}${spellTable(d)}`;
 }
 
 const day = (t: number) => new Date(t).toISOString().slice(0, 10);
@@ -34,7 +34,7 @@ export function rangeText(choice: ConversionChoice, _type: PartitionType | null,
   return `[${day(starts[0])}, ${day(nextStart(choice.interval, starts[starts.length - 1]))}) UTC`;
 }
 
-export function afterSwapPlan(d: Pick<TableDescriptor, 'schema' | 'name'>, choice: ConversionChoice, _type: PartitionType | null, starts: number[]): AfterSwap {
+export function afterSwapPlan(d: Pick<TableDescriptor, 'schema' | 'name'>, choice: ConversionChoice, _type: PartitionType | null, starts: number[], database = ''): AfterSwap {
   const o = choice.options;
   const until = starts.length ? new Date(nextStart(choice.interval, starts[starts.length - 1])).toISOString() : null;
   const dflt = o.defaultPartition ? defaultPartitionName(d.name) : null;
@@ -51,7 +51,7 @@ export function afterSwapPlan(d: Pick<TableDescriptor, 'schema' | 'name'>, choic
     defaultPartition: dflt,
     beyondRange,
     maintenance: schedule
-      ? { schedule: true, scheduleId: maintenanceScheduleId(d), everyHours: o.maintenance.everyHours, input: { table: spellTable(d), premake: o.premake } }
+      ? { schedule: true, scheduleId: maintenanceScheduleId(d, database), everyHours: o.maintenance.everyHours, input: { table: spellTable(d), premake: o.premake } }
       : { schedule: false, why: `options.maintenance.schedule is false: no partitionMaintenance Schedule is made for ${spellTable(d)}; after ${until ?? 'the premade range'} (and as the clock moves) writes are refused unless partitions are made — run partitionMaintenance {"table": "${spellTable(d)}"} yourself (npm run maintenance:schedule)` },
   };
 }

@@ -62,7 +62,7 @@ export function partitionStarts(choice: ConversionChoice, facts: DataFacts | nul
   return intervalStarts(choice.interval, lo, hi, Math.max(choice.options.maxPartitions, 1));
 }
 
-export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: ConversionChoice, now: number): ConversionPlan {
+export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: ConversionChoice, now: number, database = ''): ConversionPlan {
   const starts = partitionStarts(choice, facts, now);
   const a = analyse(d, facts, choice, starts.length);
   const names: ConversionNames = conversionNames(d);
@@ -117,7 +117,7 @@ export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: C
     phases,
     indexRenames: renames,
     pending,
-    afterSwap: afterSwapPlan(d, choice, a.partitionType, starts),
+    afterSwap: afterSwapPlan(d, choice, a.partitionType, starts, database),
   };
 }
 
@@ -127,5 +127,6 @@ export async function planConversion(c: ClientBase, choice: ConversionChoice, no
   const column = d.columns.find((x) => x.name === choice.column);
   const probe = analyse(d, null, choice, 0);
   const facts = column && probe.partitionType && d.relkind === 'r' ? await readDataFacts(c, d, choice.column, probe.partitionType) : null;
-  return buildPlan(d, facts, choice, now);
+  const database = (await c.query<{ db: string }>(`SELECT current_database() AS db`)).rows[0].db;
+  return buildPlan(d, facts, choice, now, database);
 }
