@@ -137,4 +137,39 @@ describe('after the conversion, the table keeps working (issue 22: findings 5, 7
     const after = await partitions();
     expect(after.filter((p) => m.premade.created.includes(p.name)).map((p) => [p.owner, p.app_select])).toEqual(m.premade.created.map(() => [owner, true]));
   });
+
+  it('with options.maintenance.schedule false makes no Schedule and says why, in the plan, the notes and the result', async () => {
+    await db.pool.query(`CREATE TABLE "SalesEU".quiet (id bigserial PRIMARY KEY, at date NOT NULL, v int NOT NULL);
+      INSERT INTO "SalesEU".quiet (at, v) SELECT current_date - g, g FROM generate_series(1, 200) g;
+      GRANT SELECT, INSERT, UPDATE, DELETE ON "SalesEU".quiet TO ${app}; GRANT USAGE ON SEQUENCE "SalesEU".quiet_id_seq TO ${app};`);
+    const key = keySql(rowKeyOf(await db.withClient((c) => readTableDescriptor(c, parseTableName('SalesEU.quiet')))));
+    const baseline = await readImages(db.pool, '"SalesEU"."quiet"', key);
+    const load = await startSqlLoad({ url: appUrl(), table: 'SalesEU.quiet', ratePerSec: 80, seed: 12, baseline, spreadDays: 100 });
+    let summary: GenericConversionSummary;
+    let notes: string[];
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const handle = await temporal.client.workflow.start('heapToPartitionedConversion', {
+        taskQueue, workflowId: `quiet-${taskQueue}`,
+        args: [{ table: 'SalesEU.quiet', partitionBy: { column: 'at', interval: 'month' }, options: { maintenance: { schedule: false } }, nonProduction: true, retentionMinutes: 0, approvals: { beforeSwap: false } }],
+      });
+      await handle.executeUpdate(approveUpdate, { args: [{ operator: 'test-operator', reason: 'pre-approved', gate: 'drop-old-table' }] });
+      summary = (await handle.result()) as GenericConversionSummary;
+      notes = (await handle.query(statusQuery)).notes;
+    } finally {
+      await load.stop();
+    }
+    expect(summary.outcome, summary.cause).toBe('completed');
+    expect(summary.phases.map((p) => p.phase)).toEqual(['preflight', 'create shadow', 'install sync', 'copy', 'verify', 'swap', 'post-swap check', 'retention', 'drop old table', 'partitions ahead', 'summary']);
+    const why = (summary.plan!.afterSwap!.maintenance as { why: string }).why;
+    expect(why).toMatch(/options\.maintenance\.schedule is false: no partitionMaintenance Schedule is made for SalesEU\.quiet/);
+    expect(summary.keepsWorking!.schedule).toEqual({ skipped: why });
+    expect(notes).toContain(why);
+    const schedules: string[] = [];
+    for await (const s of temporal.client.schedule.list()) schedules.push(s.scheduleId);
+    expect(schedules.filter((id) => id.endsWith(':SalesEU.quiet'))).toEqual([]);
+    expect(load.stats().committed, load.stats().lastError).toBeGreaterThan(20);
+    const v = await judgeRows(db.pool, '"SalesEU"."quiet"', key, baseline, load.log);
+    expect(v, JSON.stringify(v.samples)).toMatchObject({ missing: 0, stale: 0, resurrected: 0, extra: 0 });
+  });
 });
