@@ -25,7 +25,7 @@ import { spellTable } from '../conversion/descriptor/names';
  *   lichen_cutover_write_p99_baseline_seconds            the baseline p99 the health checks compare it with
  *   lichen_cutover_throttle_pauses_total{cause}          backfill/copy pauses by cause (rate_limit, write_p99, dual_write_failures)
  *   lichen_cutover_throttle_pause_seconds{cause}         histogram: the length of those pauses (_sum: time paused)
- *   lichen_cutover_swap_lock_seconds                     histogram: ACCESS EXCLUSIVE lock hold of a table swap
+ *   lichen_cutover_swap_lock_seconds                     histogram: ACCESS EXCLUSIVE lock hold of a table swap (memory_records and any table; direction forward/back)
  *   lichen_cutover_mode_barrier_seconds                  histogram: a persistence-mode switch until every app instance applied it
  */
 
