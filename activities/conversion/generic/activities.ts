@@ -100,6 +100,10 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
   const maintenance = createTableMaintenanceActivities(deps);
   const premake = maintenance.premakeTablePartitions;
   const ops = (i: { profile: string; lockTimeoutMs: number }): PartitionOps => ({ profile: i.profile, pool: deps.profiles.pool(i.profile), premake, lockTimeoutMs: i.lockTimeoutMs });
+  // A run whose sync was installed before the pending table existed (an older worker): it is made here, idempotently.
+  const ensurePending = async (i: { profile: string }, p: ConversionPlan) => {
+    if (p.pending) await deps.profiles.pool(i.profile).query(p.pending.create);
+  };
   const refresh = async (i: { profile: string }, statements: string[]) => {
     const pool = deps.profiles.pool(i.profile);
     for (const st of statements) await pool.query(st);
@@ -163,6 +167,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
       const prior = ctx.info.heartbeatDetails as { upper: string[]; cursor: (string | null)[]; rows: number; batches: number } | undefined;
       const pool = deps.profiles.pool(i.profile);
       const p = await deps.profiles.withClient(i.profile, (c) => plan(c, i));
+      await ensurePending(i, p);
       const [lastKeySql, batchSql] = phase(p, 'copy');
       const k = p.key!.columns.length;
       const upper = prior?.upper ?? (await pool.query<{ last_key: string[] | null }>(lastKeySql)).rows[0]?.last_key;
@@ -194,6 +199,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
     async genericParity(i: GenericInput): Promise<{ match: boolean; table: { count: string; sum: string }; shadow: { count: string; sum: string }; pending?: { created: string[]; replayed: number } }> {
       return deps.profiles.withClient(i.profile, async (c) => {
         const p = await plan(c, i);
+        await ensurePending(i, p);
         const settled = { created: [] as string[], replayed: 0 };
         // Writes the sync kept out of the shadow (no partition for them) are placed first; one that arrives meanwhile makes a round again.
         for (let round = 0; ; round++) {
@@ -227,6 +233,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
           return { swapped: false, tries: 0, lockMs: null, refreshed, partitionsCreated: [] };
         }
         const p = upToDate(raw);
+        await ensurePending(i, p);
         // The shadow has partitions from the run's own clock to premake ahead (a long run moved past the plan's), and no write is waiting for one.
         // With a DEFAULT partition holding rows of a range, that range's partition cannot be made: the default keeps taking them.
         const ahead = await partitionsAhead(ops(i), p, i.choice, 'shadow').catch((err: unknown) => {
