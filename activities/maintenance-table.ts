@@ -2,7 +2,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { PoolClient } from 'pg';
 import type { ActivityDeps } from './index';
 import { inLockBoundedTransaction, LockRetriesExhausted } from './conversion/locks';
-import { lit, qi, type TableName } from './conversion/descriptor/names';
+import { lit, qi, spellTable, type TableName } from './conversion/descriptor/names';
+import { takeParentOwnerAndGrants } from './lib/partition-owner';
 import { detachOne, type DetachMode } from './lib/detach';
 import { boundLiteral, floorTo, INTERVALS, nextStart, partitionName, PARTITION_TYPES, type PartitionInterval, type PartitionType } from './conversion/plan/intervals';
 
@@ -79,7 +80,7 @@ export function createTableMaintenanceActivities(deps: Pick<ActivityDeps, 'profi
             WHERE c.oid = to_regclass($1)`,
           [input.table.schema ? `${qi(input.table.schema)}.${qi(input.table.name)}` : qi(input.table.name)],
         );
-        const label = input.table.schema ? `${input.table.schema}.${input.table.name}` : input.table.name;
+        const label = spellTable(input.table);
         const row = t.rows[0];
         if (!row) throw refused(`table: ${label} does not exist (as the connection profile's user sees it)`);
         if (row.relkind !== 'p') throw refused(`table: ${label} is not partitioned (relkind ${row.relkind}): convert it first with heapToPartitionedConversion {"table": "${label}", ...}`);
@@ -115,9 +116,10 @@ export function createTableMaintenanceActivities(deps: Pick<ActivityDeps, 'profi
      * naming scheme, each in its own transaction under lock_timeout. A start already covered by
      * a partition (whatever its name) is existing. Idempotent.
      */
-    async premakeTablePartitions(input: { profile: string; schema: string; name: string; type: PartitionType; interval: PartitionInterval; starts: number[]; lockTimeoutMs: number }): Promise<{ created: string[]; existing: string[] }> {
+    async premakeTablePartitions(input: { profile: string; schema: string; name: string; type: PartitionType; interval: PartitionInterval; starts: number[]; lockTimeoutMs: number; parentName?: string }): Promise<{ created: string[]; existing: string[] }> {
       const pool = deps.profiles.pool(input.profile);
-      const parent = `${qi(input.schema)}.${qi(input.name)}`;
+      // `name` names the partitions; `parentName` (the conversion's shadow) is the table they go under, when not the same.
+      const parent = `${qi(input.schema)}.${qi(input.parentName ?? input.name)}`;
       const created: string[] = [];
       const existing: string[] = [];
       for (const start of input.starts) {
@@ -136,6 +138,7 @@ export function createTableMaintenanceActivities(deps: Pick<ActivityDeps, 'profi
               return;
             }
             await c.query(`CREATE TABLE ${qi(input.schema)}.${qi(part)} PARTITION OF ${parent} FOR VALUES FROM (${boundLiteral(input.type, start)}) TO (${boundLiteral(input.type, end)})`);
+            await takeParentOwnerAndGrants(c, parent, `${qi(input.schema)}.${qi(part)}`);
             created.push(part);
           });
         } catch (err) {

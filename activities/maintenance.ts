@@ -5,6 +5,7 @@ import { escapeIdentifier } from 'pg';
 import type { ActivityDeps } from './index';
 import { createTableMaintenanceActivities } from './maintenance-table';
 import { detachOne } from './lib/detach';
+import { takeParentOwnerAndGrants } from './lib/partition-owner';
 import { inLockBoundedTransaction, LockRetriesExhausted } from './conversion/locks';
 import { countRows, listPartitions, relkind } from '../src/shared/pg-catalog';
 
@@ -61,7 +62,9 @@ export function createMaintenanceActivities(deps: Pick<ActivityDeps, 'profiles'>
             { lockTimeoutMs: input.lockTimeoutMs, maxTries: 5, backoffMs: 200, maxBackoffMs: 2000 }, async (c) => {
               const name = `memory_records_${month.slice(0, 4)}_${month.slice(5, 7)}`;
               const before = await c.query(`SELECT 1 FROM pg_class WHERE oid = to_regclass($1)`, [name]);
-              await c.query(`SELECT create_monthly_partition($1::date, $2)`, [month, input.target]);
+              const made = await c.query<{ name: string }>(`SELECT create_monthly_partition($1::date, $2) AS name`, [month, input.target]);
+              // The helper creates it as its own owner: the partition takes the table's owner and grants.
+              if (!before.rowCount) await takeParentOwnerAndGrants(c, `public.${escapeIdentifier(input.target)}`, `public.${escapeIdentifier(made.rows[0].name)}`);
               return { name, isNew: !before.rowCount };
             });
           (result.isNew ? created : existing).push(result.name);

@@ -1,6 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { MaintenanceActivities } from '../activities/maintenance';
 import { DEFAULT_PREMAKE, floorTo, intervalStarts, nextStart, type PartitionInterval } from '../activities/conversion/plan/intervals';
+import { spellTable } from '../activities/conversion/descriptor/names';
 import { RunController } from './common/run-controller';
 import { SHORT_STEP } from './common/timeouts';
 import type { TableMaintenanceSettings } from './maintenance-input';
@@ -29,14 +30,14 @@ const detachActs = proxyActivities<MaintenanceActivities>({ ...SHORT_STEP, start
  * only when enabled. Names and bounds follow activities/conversion/plan/intervals.ts (UTC).
  */
 export async function tableMaintenance(s: TableMaintenanceSettings): Promise<TableMaintenanceSummary> {
-  const label = s.table.schema ? `${s.table.schema}.${s.table.name}` : s.table.name;
+  const label = spellTable(s.table);
   const ctl = new RunController('partitionMaintenance', label, 'maintenance');
   const now = s.now ?? new Date().toISOString(); // workflow time is deterministic
   const profile = s.connectionProfile;
   try {
     const t = await ctl.phase('inspect', () => acts.inspectTable({ profile, table: s.table }));
     const summary: TableMaintenanceSummary = {
-      table: `${t.schema}.${t.name}`, column: t.column, interval: t.interval, now,
+      table: spellTable(t), column: t.column, interval: t.interval, now,
       premade: { starts: [], created: [], existing: [] }, defaultPartition: null, retention: null, phases: ctl.status.phases,
     };
     ctl.note(`${summary.table}: partitioned by ${t.interval} on ${t.column} (${t.type}), ${t.partitions.length} partition(s)`);

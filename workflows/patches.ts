@@ -146,4 +146,13 @@ export const PATCHES = {
     newPathFixtures: ['continued-production-first-run', 'continued-production-middle-run', 'continued-conversion-first-run'],
     deprecateWhen: 'Never: the hand-over is the design. The patch only guards runs that were already over budget when the code was deployed.',
   },
+  genericKeepsWorking: {
+    id: 'generic-keeps-working',
+    where: 'workflows/conversion/generic.ts (keepWorking, after the drop of the old table)',
+    changed:
+      'After the drop, the conversion of any table premakes its partitions ahead of the clock (phase "partitions ahead") and creates or updates the table\'s partitionMaintenance Schedule (phase "maintenance schedule"), or notes why not when options.maintenance.schedule is false (before: the run ended after the drop, and nothing kept partitions ahead).',
+    oldPathFixtures: ['before-keeps-working-patch-generic-conversion'],
+    newPathFixtures: ['generic-conversion'],
+    deprecateWhen: 'No conversion of a table started before the patch is open (retention window + the drop gate): then deprecatePatch, drop the old branch and the before-keeps-working-patch-* fixture.',
+  },
 } as const satisfies Record<string, PatchEntry>;

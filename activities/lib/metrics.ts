@@ -7,6 +7,7 @@ import type { MonthParity } from '../production/verify';
 import type { CopySliceResult } from '../conversion/copy';
 import type { ShadowMonthParity } from '../conversion/parity';
 import type { SwapResult } from '../conversion/swap';
+import { spellTable } from '../conversion/descriptor/names';
 
 /**
  * The cutover metrics counted by the worker's activities, through the Temporal runtime's metric
@@ -24,7 +25,7 @@ import type { SwapResult } from '../conversion/swap';
  *   lichen_cutover_write_p99_baseline_seconds            the baseline p99 the health checks compare it with
  *   lichen_cutover_throttle_pauses_total{cause}          backfill/copy pauses by cause (rate_limit, write_p99, dual_write_failures)
  *   lichen_cutover_throttle_pause_seconds{cause}         histogram: the length of those pauses (_sum: time paused)
- *   lichen_cutover_swap_lock_seconds                     histogram: ACCESS EXCLUSIVE lock hold of a table swap
+ *   lichen_cutover_swap_lock_seconds                     histogram: ACCESS EXCLUSIVE lock hold of a table swap (memory_records and any table; direction forward/back)
  *   lichen_cutover_mode_barrier_seconds                  histogram: a persistence-mode switch until every app instance applied it
  */
 
@@ -97,6 +98,12 @@ const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
 const targetOf = (a: Args): string => String(a.target ?? a.table ?? 'memory_records');
 
 /** Per activity type: what its input and result add to the metrics. */
+/** The table of a generic conversion activity's input (`choice.table`), as the input spells it. */
+function genericTarget(a: Record<string, unknown>): string {
+  const t = (a.choice as { table?: { schema: string | null; name: string } } | undefined)?.table;
+  return t ? spellTable(t) : 'unknown';
+}
+
 const RECORDERS: Record<string, Recorder> = {
   backfillChunk(m, a, r) {
     const res = r as BackfillChunkResult;
@@ -136,6 +143,15 @@ const RECORDERS: Record<string, Recorder> = {
   swapBack(m, a, r) {
     const s = r as SwapResult;
     if (s.lockHoldMs !== null) m.swapLock.record(s.lockHoldMs / 1000, { ...runTags(String(a.target ?? 'memory_records')), direction: 'back' });
+  },
+  // The conversion of any table (input with `table`): the swap's transaction, BEGIN to COMMIT.
+  swapGeneric(m, a, r) {
+    const s = r as { lockMs: number | null };
+    if (typeof s.lockMs === 'number') m.swapLock.record(s.lockMs / 1000, { ...runTags(genericTarget(a)), direction: 'forward' });
+  },
+  swapBackGeneric(m, a, r) {
+    const s = r as { lockMs?: number };
+    if (typeof s.lockMs === 'number') m.swapLock.record(s.lockMs / 1000, { ...runTags(String((a.post as { table?: string } | undefined)?.table ?? 'unknown')), direction: 'back' });
   },
 };
 

@@ -15,6 +15,13 @@ export function renderMarkdown(r: AuditReport): string {
   for (const n of r.notes) out.push(`- ${n}`);
   out.push('');
 
+  if (r.swaps?.length) {
+    out.push('## Swaps (ACCESS EXCLUSIVE held)', '');
+    out.push('| at | activity | direction | lock held | tries |', '|---|---|---|---|---|');
+    for (const w of r.swaps) out.push(`| ${cell(w.at)} | ${cell(w.activity)} | ${w.direction} | ${w.lockMs} ms | ${cell(w.tries)} |`);
+    out.push('');
+  }
+
   out.push('## Rollbacks', '');
   if (r.rollbacks.length === 0) out.push('None.', '');
   else {

@@ -34,6 +34,8 @@ export interface AuditReport {
    * from the rollback activities' results: each with the statement that drops it, for an operator.
    */
   keptTables: { table: string; rowsOnlyThere: number; comparedWith: string; dropStatement: string; at?: string }[];
+  /** Each table swap (and swap back) with how long its transaction held ACCESS EXCLUSIVE. */
+  swaps: { at?: string; activity: string; direction: 'forward' | 'back'; lockMs: number; tries?: number }[];
   /** Records Postgres could not store, as the last quarantine report named them (instance, id, field, why). */
   quarantined: { instanceId: string; id: string; createdAt?: string; field: string; reason: string }[];
   /** Older Postgres versions of skipped quarantined records, removed and tombstoned after the skip (removeStaleOfQuarantined). */
@@ -145,6 +147,7 @@ export function buildAuditReport(history: HistoryLike | (HistoryLike & { runId?:
     investigations: [],
     rollbacks: [],
     keptTables: [],
+    swaps: [],
     quarantined: [],
     quarantineRemoved: [],
     runs: chain.map((h) => ({ runId: (h as { runId?: string }).runId, events: (h.events ?? []).length, endedAs: 'running' as AuditReport['status'] })),
@@ -285,6 +288,9 @@ function decision(action: string, arg: unknown, at: string | undefined, via: 'up
   return d;
 }
 
+/** The activities that swap tables, and which way. */
+const SWAP_ACTIVITIES: Record<string, 'forward' | 'back'> = { swapTables: 'forward', swapBack: 'back', swapGeneric: 'forward', swapBackGeneric: 'back' };
+
 /** What each activity's result tells the auditor. Unknown activities only appear in the timeline. */
 function onActivityResult(report: AuditReport, parity: Map<string, AuditParity>, name: string, input: unknown, out: unknown, at?: string): void {
   if (name === 'changeMode' && isObj(input)) {
@@ -312,6 +318,8 @@ function onActivityResult(report: AuditReport, parity: Map<string, AuditParity>,
       baselineP99Ms: out.baselineP99Ms as number | null,
       parity: { checked: Number(p.checked) || 0, drift: Number(p.drift) || 0 },
     });
+  } else if (SWAP_ACTIVITIES[name] && isObj(out) && typeof (out.lockMs ?? out.lockHoldMs) === 'number') {
+    report.swaps.push({ at, activity: name, direction: SWAP_ACTIVITIES[name], lockMs: Number(out.lockMs ?? out.lockHoldMs), tries: typeof out.tries === 'number' ? out.tries : undefined });
   } else if (name === 'investigate' && Array.isArray(out)) {
     report.investigations.push({ at, findings: out as AuditReport['investigations'][number]['findings'] });
   } else if (isObj(out) && isObj(out.kept) && typeof out.kept.table === 'string' && typeof out.kept.dropStatement === 'string') {

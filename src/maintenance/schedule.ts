@@ -1,5 +1,5 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleSpec } from '@temporalio/client';
-import { parseMaintenanceInput, type MaintenanceInput } from '../../workflows/maintenance-input';
+import { isTableMaintenanceInput, parseMaintenanceInput, parseTableMaintenanceInput, type MaintenanceInput } from '../../workflows/maintenance-input';
 
 export interface MaintenanceScheduleOptions {
   /** Schedule id; also the prefix of each run's workflow id. */
@@ -23,7 +23,9 @@ export interface MaintenanceScheduleOptions {
  */
 export async function upsertMaintenanceSchedule(client: Client, opts: MaintenanceScheduleOptions): Promise<'created' | 'updated'> {
   if (!!opts.cron === !!opts.interval) throw new Error('give exactly one of cron or interval');
-  parseMaintenanceInput(opts.input); // fail here, not at 03:00 on the 1st
+  // Fail here, not at 03:00 on the 1st (the `table` form has its own parser, as the workflow dispatches it).
+  if (isTableMaintenanceInput(opts.input)) parseTableMaintenanceInput(opts.input);
+  else parseMaintenanceInput(opts.input);
   const spec: ScheduleSpec = opts.cron ? { cronExpressions: [opts.cron] } : { intervals: [{ every: opts.interval as never }] };
   const action = {
     type: 'startWorkflow' as const,

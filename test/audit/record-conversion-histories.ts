@@ -23,6 +23,7 @@ const scenario = useConversionScenario(temporal, 'fixture-conversion', 3000);
 const only = process.env.FIXTURES?.split(',').filter(Boolean);
 const name = 'conversion-retention-drift';
 const maintenanceDb = useTestDatabase('partitioned');
+const genericDb = useTestDatabase('heap');
 const write = (n: string, workflowId: string, history: unknown) =>
   fs.writeFileSync(path.join(OUT, `${process.env.FIXTURES_PREFIX ?? ''}${n}.json`), JSON.stringify({ workflowId, history }, null, 1) + '\n');
 
@@ -46,6 +47,32 @@ describe('records conversion histories for the replay tests', () => {
       const h = await temporal.client.workflow.start('partitionMaintenance', { taskQueue, workflowId, args: [{ now: '2027-01-15T00:00:00Z', premakeMonths: 1 }] });
       await h.result();
       write('maintenance-premake', workflowId, historyToJSONObject(await h.fetchHistory()));
+    } finally {
+      env.worker.shutdown();
+      await env.running;
+      await env.profiles.close();
+    }
+  });
+
+  // The conversion of any table (input with `table`), completed: preflight to the drop (and, with
+  // the generic-keeps-working patch, partitions ahead and the maintenance Schedule, deleted after).
+  it.skipIf(only && !only.includes('generic-conversion'))('records generic-conversion', async () => {
+    const taskQueue = temporal.taskQueue('fixture-generic');
+    const env = await startWorker(temporal, genericDb.url, taskQueue);
+    try {
+      await genericDb.pool.query(`CREATE SCHEMA IF NOT EXISTS shop;
+        CREATE TABLE shop.fixture_orders (id bigserial PRIMARY KEY, placed_at timestamptz NOT NULL DEFAULT now(), total numeric(12,2) NOT NULL);
+        INSERT INTO shop.fixture_orders (placed_at, total) SELECT now() - g * interval '9 hours', g FROM generate_series(1, 300) g;`);
+      const workflowId = 'fixture-generic-conversion';
+      const h = await temporal.client.workflow.start('heapToPartitionedConversion', {
+        taskQueue, workflowId,
+        args: [{ table: 'shop.fixture_orders', partitionBy: { column: 'placed_at', interval: 'month' }, nonProduction: true, retentionMinutes: 0, approvals: { beforeSwap: false } }],
+      });
+      await h.executeUpdate(approveUpdate, { args: [{ operator: 'frank', reason: 'pre-approved: drop after retention', gate: 'drop-old-table' }] });
+      const r = (await h.result()) as { outcome: string; keepsWorking?: { schedule: { scheduleId?: string } } };
+      expect(r.outcome).toBe('completed');
+      if (r.keepsWorking?.schedule.scheduleId) await temporal.client.schedule.getHandle(r.keepsWorking.schedule.scheduleId).delete();
+      write('generic-conversion', workflowId, historyToJSONObject(await h.fetchHistory()));
     } finally {
       env.worker.shutdown();
       await env.running;

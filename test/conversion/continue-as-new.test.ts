@@ -107,7 +107,10 @@ describe('heapToPartitionedConversion: bounded histories (continue-as-new)', () 
       await load.stop();
     }
     expect(summary.outcome, summary.cause).toBe('completed');
-    expectOneRunOfPhases(summary.phases, ['preflight', 'create shadow', 'install sync', 'copy', 'verify', 'swap', 'post-swap check', 'retention', 'drop old table', 'summary']);
+    expectOneRunOfPhases(summary.phases, ['preflight', 'create shadow', 'install sync', 'copy', 'verify', 'swap', 'post-swap check', 'retention', 'drop old table', 'partitions ahead', 'maintenance schedule', 'summary']);
+    const made = summary.keepsWorking?.schedule as { scheduleId: string; outcome: string };
+    expect(made.outcome).toBe('created');
+    await temporal.client.schedule.getHandle(made.scheduleId).delete();
     expect(summary.retention?.checks).toBeGreaterThanOrEqual(9);
     expect(summary.droppedOldTable).toBe(true);
     const v = await judgeRows(db.pool, '"shop"."orders"', key, baseline, load.log);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
+import { Pool } from 'pg';
 import { approveUpdate, resumeUpdate, statusQuery } from '../../workflows/messages';
 import type { GenericConversionSummary } from '../../workflows/conversion';
 import { useTestDatabase } from '../helpers/db';
@@ -111,7 +112,10 @@ describe('heapToPartitionedConversion of any table (input with "table")', () => 
       await load.stop();
     }
     expect(summary.outcome).toBe('completed');
-    expect(summary.phases.map((p) => p.phase)).toEqual(['preflight', 'create shadow', 'install sync', 'copy', 'verify', 'swap', 'post-swap check', 'retention', 'drop old table', 'summary']);
+    expect(summary.phases.map((p) => p.phase)).toEqual(['preflight', 'create shadow', 'install sync', 'copy', 'verify', 'swap', 'post-swap check', 'retention', 'drop old table', 'partitions ahead', 'maintenance schedule', 'summary']);
+    const made = summary.keepsWorking!.schedule as { scheduleId: string; outcome: string };
+    expect(made.outcome).toBe('created');
+    await temporal.client.schedule.getHandle(made.scheduleId).delete(); // the test's own: it must not fire later
     expect(summary.plan!.statements.shadow).toBeGreaterThan(0);
     expect(summary.copy!.rows).toBeGreaterThanOrEqual(2000);
     expect(summary.decisions.map((d) => `${d.action} ${d.gate ?? ''}`.trim())).toEqual(['approve before-swap', 'approve drop-old-table', 'resume']);
@@ -122,5 +126,13 @@ describe('heapToPartitionedConversion of any table (input with "table")', () => 
     const after = await db.pool.query(`SELECT (SELECT relkind FROM pg_class WHERE oid = 'shop.orders'::regclass) AS k, to_regclass('shop.orders_old') AS old, to_regclass('shop.orders_partitioned') AS shadow, (SELECT count(*)::int FROM shop.big_orders) AS view_rows`);
     expect(after.rows[0]).toMatchObject({ k: 'p', old: null, shadow: null });
     expect(after.rows[0].view_rows).toBeGreaterThan(0);
+    // A month conversion keeps partitions ahead: the app role's write dated 3 months ahead is accepted (finding 5).
+    const appPool = new Pool({ connectionString: appUrl(), max: 1 });
+    try {
+      await appPool.query(`INSERT INTO shop.orders (placed_at, customer, total, note) VALUES (now() + interval '3 months', 1, 1, 'three months ahead')`);
+    } finally {
+      await appPool.end();
+    }
+    expect((await db.pool.query(`SELECT count(*)::int AS n FROM shop.orders WHERE note = 'three months ahead'`)).rows[0].n).toBe(1);
   });
 });

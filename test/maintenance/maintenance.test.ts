@@ -117,6 +117,27 @@ describe('partitionMaintenance', () => {
     expect(await left([recent])).toBe(1);
   });
 
+  it('gives a partition it makes the table\'s owner and grants (not the helper\'s owner): the owner can still ALTER and ANALYZE it', async () => {
+    const owner = `records_owner_${process.pid}`;
+    const reader = `records_reader_${process.pid}`;
+    const before = (await db.pool.query(`SELECT pg_get_userbyid(relowner) AS o FROM pg_class WHERE oid = 'memory_records'::regclass`)).rows[0].o;
+    await db.pool.query(`DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${owner}') THEN CREATE ROLE ${owner} NOLOGIN; END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${reader}') THEN CREATE ROLE ${reader} NOLOGIN; END IF;
+      END $$;
+      ALTER TABLE memory_records OWNER TO ${owner}; GRANT SELECT ON memory_records TO ${reader}; GRANT UPDATE (content) ON memory_records TO ${reader};`);
+    onTestFinished(async () => {
+      await db.pool.query(`REVOKE ALL ON memory_records FROM ${reader}; ALTER TABLE memory_records OWNER TO ${before}`);
+    });
+    const r = await run({ now: '2033-06-15T00:00:00Z', premakeMonths: 1 });
+    expect(r.premade.created).toEqual(['memory_records_2033_06', 'memory_records_2033_07']);
+    const parts = await db.pool.query(
+      `SELECT c.relname AS name, pg_get_userbyid(c.relowner) AS owner, has_table_privilege($2, c.oid, 'SELECT') AS sel,
+              has_column_privilege($2, c.oid, 'content', 'UPDATE') AS upd, has_table_privilege($2, c.oid, 'DELETE') AS del
+         FROM pg_class c WHERE c.relname = ANY($1) ORDER BY 1`, [r.premade.created, reader]);
+    expect(parts.rows).toEqual(r.premade.created.map((name) => ({ name, owner, sel: true, upd: true, del: false })));
+  });
+
   it('rejects invalid input naming the field', async () => {
     for (const [input, field] of [[{ dropDetached: true }, 'dropDetached'], [{ now: 'yesterday' }, 'now'], [{ retentionMonths: 0 }, 'retentionMonths'], [{ target: 'x; drop' }, 'target']] as const) {
       const err = await run(input).catch((e) => e);

@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ConversionActivities } from '../../activities/conversion';
 import type { GenericInput, PlanSummary, PostSwapStatements } from '../../activities/conversion/generic/activities';
 import type { KeptTable } from '../../activities/conversion/keep-or-drop';
@@ -9,6 +9,7 @@ import { rollbackIncomplete, Saga, type Compensation } from '../common/saga';
 import { handOver, handOverDue, isHandOver, nextChain, type ChainInfo } from '../common/continuation';
 import type { ControllerSnapshot } from '../common/run-controller';
 import { GENERIC_STAGES } from './stages';
+import { PATCHES } from '../patches';
 import { LONG_COPY, SHORT_STEP } from '../common/timeouts';
 import type { RecordedDecision, RollbackRecord, RunStatus } from '../types';
 import type { GenericConversionSettings } from './generic-input';
@@ -23,12 +24,18 @@ export interface GenericConversionSummary {
   plan?: PlanSummary;
   copy?: { rows: number; batches: number; resumed: boolean };
   parity?: { match: boolean; count: string };
-  swap?: { tries: number };
+  /** The swap: tries, and how long its transaction held ACCESS EXCLUSIVE (ms; null when an earlier attempt swapped). */
+  swap?: { tries: number; lockMs?: number | null; refreshed?: number; partitionsCreated?: string[] };
   postSwap?: { match: boolean; count: string };
   retention?: RetentionSummary;
   droppedOldTable: boolean;
   /** Tables a rollback kept aside instead of dropping (they held rows the table in use lacks), each with its drop statement. */
   keptTables?: KeptTable[];
+  /** After the drop: the partitions made ahead and the table's maintenance Schedule, or why there is none. */
+  keepsWorking?: {
+    partitionsAhead: { created: string[]; until: string };
+    schedule: { scheduleId: string; outcome: 'created' | 'updated'; everyHours: number; taskQueue: string } | { skipped: string } | { failed: string };
+  };
   rollbacks: RollbackRecord[];
   phases: RunStatus['phases'];
   decisions: RecordedDecision[];
@@ -135,6 +142,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
         // Added before the swap: swap back is a no-op when the swap did not happen (a crash inside it is covered).
         saga.add(undo('swap-back'));
         summary.swap = await ctl.phase('swap', () => untilDone(ctl, 'SwapLockTimeout', () => lockStep.swapGeneric(io)));
+        if (typeof summary.swap.lockMs === 'number') ctl.note(`swap: ${target} held ACCESS EXCLUSIVE for ${summary.swap.lockMs} ms (try ${summary.swap.tries})`);
         await ctl.phase('post-swap check', async () => {
           const p = await step.genericPostSwapParity({ profile, post: post! });
           summary.postSwap = { match: p.match, count: p.table.count };
@@ -166,6 +174,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
       await ctl.phase('drop old table', () => untilDone(ctl, 'DropWaits', () => lockStep.dropGenericOld({ profile, post: old, lockTimeoutMs: s.lockTimeoutMs })));
       summary.droppedOldTable = true;
       saga.clear();
+      if (patched(PATCHES.genericKeepsWorking.id)) await keepWorking(ctl, io, summary);
     });
     await ctl.phase('summary', () => step.finishConversionRun({ profile, runId, status: 'completed' }));
     ctl.setState('completed');
@@ -174,6 +183,39 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
     if (isHandOver(err)) throw err; // continued as new: the next run goes on
     return rollBackGeneric(ctl, saga, summary, err, registered, profile, runId);
   }
+}
+
+/**
+ * The table keeps working after the run: partitions from the activity's clock to premake ahead,
+ * and the table's partitionMaintenance Schedule (created or updated) — or, when the input opted
+ * out, a note saying why there is none and what that means.
+ */
+async function keepWorking(ctl: RunController, io: GenericInput, summary: GenericConversionSummary): Promise<void> {
+  // The conversion is done (the old table is gone): a failure here is reported, never rolled back.
+  try {
+    await keepWorkingSteps(ctl, io, summary);
+  } catch (err) {
+    if (ctl.isAbort(err)) throw err;
+    const why = describeFailure(err);
+    ctl.note(`the table's partitions ahead or its maintenance Schedule could not be made: ${why}; make them by hand (npm run maintenance:schedule -- schedule --every "24 hours" --input '${JSON.stringify({ table: summary.target })}')`);
+    summary.keepsWorking = { partitionsAhead: summary.keepsWorking?.partitionsAhead ?? { created: [], until: '' }, schedule: { failed: why } };
+  }
+}
+
+async function keepWorkingSteps(ctl: RunController, io: GenericInput, summary: GenericConversionSummary): Promise<void> {
+  const partitionsAhead = await ctl.phase('partitions ahead', () => lockStep.genericPartitionsAhead(io));
+  summary.keepsWorking = { partitionsAhead, schedule: { failed: 'not reached' } };
+  ctl.note(`partitions of ${summary.target} exist until ${partitionsAhead.until}${partitionsAhead.created.length ? ` (created ${partitionsAhead.created.join(', ')})` : ''}`);
+  const afterSwap = summary.plan?.afterSwap;
+  if (!afterSwap) return;
+  if (!afterSwap.maintenance.schedule) {
+    ctl.note(afterSwap.maintenance.why);
+    summary.keepsWorking = { partitionsAhead, schedule: { skipped: afterSwap.maintenance.why } };
+    return;
+  }
+  const schedule = await ctl.phase('maintenance schedule', () => step.ensureGenericMaintenanceSchedule({ profile: io.profile, afterSwap }));
+  ctl.note(`partitionMaintenance Schedule ${schedule.scheduleId} ${schedule.outcome}: every ${schedule.everyHours} h on ${schedule.taskQueue}, keeping ${afterSwap.premake} interval(s) ahead`);
+  summary.keepsWorking = { partitionsAhead, schedule };
 }
 
 type GenericStage = (typeof GENERIC_STAGES)[number];

@@ -9,6 +9,13 @@ import { dropOld, DropWaitsError, phase, runPhaseInTransaction, wholeParity } fr
 import { dropUnlessOnlyThere, keptTables, type KeptTable } from '../keep-or-drop';
 import { conversionNames } from '../plan/names';
 import { qi } from '../descriptor/names';
+import { createTableMaintenanceActivities } from '../../maintenance-table';
+import { aheadStarts, partitionsAhead, partitionsForHeap, settlePending, type PartitionOps } from './partitions';
+import { nextStart } from '../plan/intervals';
+import { PENDING_NO_PARTITION } from '../plan/pending';
+import type { AfterSwap } from '../plan/after-swap';
+import { upsertMaintenanceSchedule } from '../../../src/maintenance/schedule';
+import { InputError } from '../../../workflows/common/validate';
 
 /** Every generic activity takes the choice and the instant the run planned at (same partitions on every recompute). */
 export interface GenericInput {
@@ -33,6 +40,8 @@ export interface PlanSummary {
   statements: Record<string, number>;
   /** Free disk is not readable from SQL: the copy needs about the table's total size again. */
   disk: { copyNeedsBytes: number };
+  /** Partitions ahead, the maintenance Schedule (or why none), a write beyond the partitions. */
+  afterSwap?: AfterSwap;
 }
 
 /** The statements that run after the swap (recorded before it: the catalog no longer plans them afterwards). */
@@ -43,6 +52,8 @@ export interface PostSwapStatements {
   columnType: string;
   swapBack: string[];
   drop: string[];
+  /** Materialized views refilled after a swap back commits (absent in runs recorded before it). */
+  refresh?: string[];
 }
 
 export function summarisePlan(p: ConversionPlan): PlanSummary {
@@ -57,6 +68,7 @@ export function summarisePlan(p: ConversionPlan): PlanSummary {
     size: p.size,
     statements: Object.fromEntries(p.phases.map((x) => [x.phase, x.statements.length])),
     disk: { copyNeedsBytes: p.size.copyNeedsBytes },
+    afterSwap: p.afterSwap,
   };
 }
 
@@ -90,6 +102,8 @@ export interface SwapBackResult {
   kept?: KeptTable;
   /** A retried swap back: tables an earlier rollback kept aside. */
   keptEarlier?: string[];
+  /** The swap back's transaction, BEGIN to COMMIT (ms). */
+  lockMs?: number;
 }
 
 async function nameParts(c: Pick<ClientBase, 'query'>, table: string): Promise<{ schema: string; name: string }> {
@@ -124,8 +138,23 @@ function upToDate(plan: ConversionPlan): ConversionPlan {
   return plan;
 }
 
+/** The refill of the materialized views after a swap (plan phase `refresh`; none without one). */
+const refreshOf = (p: ConversionPlan): string[] => p.phases.find((x) => x.phase === 'refresh')?.statements ?? [];
+
 export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'profiles'>) {
   const plan = (c: ClientBase, i: GenericInput) => planConversion(c, i.choice, i.planAt).then(upToDate);
+  const maintenance = createTableMaintenanceActivities(deps);
+  const premake = maintenance.premakeTablePartitions;
+  const ops = (i: { profile: string; lockTimeoutMs: number }): PartitionOps => ({ profile: i.profile, pool: deps.profiles.pool(i.profile), premake, lockTimeoutMs: i.lockTimeoutMs });
+  // A run whose sync was installed before the pending table existed (an older worker): it is made here, idempotently.
+  const ensurePending = async (i: { profile: string }, p: ConversionPlan) => {
+    if (p.pending) await deps.profiles.pool(i.profile).query(p.pending.create);
+  };
+  const refresh = async (i: { profile: string }, statements: string[]) => {
+    const pool = deps.profiles.pool(i.profile);
+    for (const st of statements) await pool.query(st);
+    return statements.length;
+  };
   return {
     /**
      * Preflight of a conversion of any table: the plan from the catalog (read-only), then, when no
@@ -166,16 +195,19 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
     },
 
     /** The forward sync trigger, in one lock-bounded transaction. Idempotent: already there (42710) is done. */
-    async installGenericSync(i: GenericInput): Promise<{ installed: boolean; tries: number }> {
+    async installGenericSync(i: GenericInput): Promise<{ installed: boolean; tries: number; partitionsCreated: string[] }> {
       return deps.profiles.withClient(i.profile, async (c) => {
         const p = await plan(c, i);
+        let r: { installed: boolean; tries: number };
         try {
-          const r = await runPhaseInTransaction(c, p, 'sync', i.lockTimeoutMs);
-          return { installed: true, tries: r.tries };
+          r = { installed: true, tries: (await runPhaseInTransaction(c, p, 'sync', i.lockTimeoutMs)).tries };
         } catch (err) {
-          if ((err as { code?: string }).code === '42710') return { installed: false, tries: 1 };
-          throw err;
+          if ((err as { code?: string }).code !== '42710') throw err;
+          r = { installed: false, tries: 1 };
         }
+        // Rows written between the plan's scan and the installation, outside the shadow's range: their partitions, before the copy meets them.
+        const made = await partitionsForHeap(ops(i), p, i.choice);
+        return { ...r, partitionsCreated: made.created };
       });
     },
 
@@ -188,6 +220,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
       const prior = ctx.info.heartbeatDetails as { upper: string[]; cursor: (string | null)[]; rows: number; batches: number } | undefined;
       return deps.profiles.withClient(i.profile, (c) => withEveryRow(c, async () => {
         const p = await plan(c, i);
+        await ensurePending(i, p);
         const [lastKeySql, batchSql] = phase(p, 'copy');
         const k = p.key!.columns.length;
         const upper = prior?.upper ?? (await c.query<{ last_key: string[] | null }>(lastKeySql)).rows[0]?.last_key;
@@ -217,11 +250,21 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
     },
 
     /** Count and row-image checksum of the table and the shadow in one snapshot. Read-only. */
-    async genericParity(i: GenericInput): Promise<{ match: boolean; table: { count: string; sum: string }; shadow: { count: string; sum: string } }> {
+    async genericParity(i: GenericInput): Promise<{ match: boolean; table: { count: string; sum: string }; shadow: { count: string; sum: string }; pending?: { created: string[]; replayed: number } }> {
       return deps.profiles.withClient(i.profile, async (c) => {
         const p = await plan(c, i);
-        const r = await wholeParity(c, p.table, p.names.shadow, i.choice.column, await columnType(c, p.table, i.choice.column));
-        return { match: r.a.count === r.b.count && r.a.sum === r.b.sum, table: r.a, shadow: r.b };
+        await ensurePending(i, p);
+        const settled = { created: [] as string[], replayed: 0 };
+        // Writes the sync kept out of the shadow (no partition for them) are placed first; one that arrives meanwhile makes a round again.
+        for (let round = 0; ; round++) {
+          const s = await settlePending(ops(i), p, i.choice);
+          settled.created.push(...s.created);
+          settled.replayed += s.replayed;
+          const r = await wholeParity(c, p.table, p.names.shadow);
+          const match = r.a.count === r.b.count && r.a.sum === r.b.sum;
+          const left = p.pending && !i.choice.options.defaultPartition ? Number((await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${p.pending.table}`)).rows[0].n) : 0;
+          if (match || left === 0 || round >= 4) return { match, table: r.a, shadow: r.b, ...(settled.replayed || settled.created.length ? { pending: settled } : {}) };
+        }
       });
     },
 
@@ -229,24 +272,79 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
     async genericPostSwapStatements(i: GenericInput): Promise<PostSwapStatements> {
       return deps.profiles.withClient(i.profile, async (c) => {
         const p = await plan(c, i);
-        return { table: p.table, old: p.names.old, column: i.choice.column, columnType: await columnType(c, p.table, i.choice.column), swapBack: phase(p, 'rollback after swap'), drop: phase(p, 'drop') };
+        return { table: p.table, old: p.names.old, column: i.choice.column, columnType: await columnType(c, p.table, i.choice.column), swapBack: phase(p, 'rollback after swap'), drop: phase(p, 'drop'), refresh: refreshOf(p) };
       });
     },
 
     /** The swap in one lock-bounded transaction with retries. Idempotent: already swapped is done. */
-    async swapGeneric(i: GenericInput): Promise<{ swapped: boolean; tries: number }> {
+    async swapGeneric(i: GenericInput): Promise<SwapGenericResult> {
       return deps.profiles.withClient(i.profile, async (c) => {
         const raw = await planConversion(c, i.choice, i.planAt);
         const table = raw.table;
-        if (await isSwapped(c, table, raw.names.old)) return { swapped: false, tries: 0 };
+        if (await isSwapped(c, table, raw.names.old)) {
+          // Swapped by an earlier attempt: its refill may not have run (idempotent).
+          const refreshed = await refresh(i, refreshOf(raw));
+          return { swapped: false, tries: 0, lockMs: null, refreshed, partitionsCreated: [] };
+        }
         const p = upToDate(raw);
-        try {
-          return { swapped: true, tries: (await runPhaseInTransaction(c, p, 'swap', i.lockTimeoutMs)).tries };
-        } catch (err) {
-          if ((err as { code?: string }).code === '55P03') throw nonRetryable('SwapLockTimeout', `the swap of ${table} could not take its locks: ${(err as Error).message}`);
+        await ensurePending(i, p);
+        // The shadow has partitions from the run's own clock to premake ahead (a long run moved past the plan's), and no write is waiting for one.
+        // With a DEFAULT partition holding rows of a range, that range's partition cannot be made: the default keeps taking them.
+        const ahead = await partitionsAhead(ops(i), p, i.choice, 'shadow').catch((err: unknown) => {
+          if (i.choice.options.defaultPartition) return { created: [] as string[], until: '' };
           throw err;
+        });
+        const created = [...ahead.created, ...(await settlePending(ops(i), p, i.choice)).created];
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const r = await runPhaseInTransaction(c, p, 'swap', i.lockTimeoutMs);
+            // After the commit, outside the lock: the materialized views recreated WITH NO DATA are filled.
+            const refreshed = await refresh(i, refreshOf(p));
+            return { swapped: true, tries: r.tries, lockMs: r.lockMs, refreshed, partitionsCreated: created };
+          } catch (err) {
+            const code = (err as { code?: string }).code;
+            if (code === '55P03') throw nonRetryable('SwapLockTimeout', `the swap of ${table} could not take its locks: ${(err as Error).message}`);
+            // A write pending since the settle has no partition yet: create it outside the lock, then swap again.
+            if (code !== PENDING_NO_PARTITION || attempt >= 5) throw err;
+            created.push(...(await settlePending(ops(i), p, i.choice)).created);
+          }
         }
       });
+    },
+
+    /**
+     * At the end of the run, from the activity's own clock: the table's partitions from now to
+     * premake ahead (named by the scheme, owned by the table's owner with its grants). Idempotent.
+     */
+    async genericPartitionsAhead(i: GenericInput): Promise<{ created: string[]; until: string }> {
+      // The table is partitioned now: read as partition maintenance reads it (column type, interval, names).
+      const t = await maintenance.inspectTable({ profile: i.profile, table: i.choice.table });
+      const starts = aheadStarts(i.choice, Date.now());
+      const r = await premake({ profile: i.profile, schema: t.schema, name: t.name, type: t.type, interval: t.interval, starts, lockTimeoutMs: i.lockTimeoutMs });
+      return { created: r.created, until: new Date(nextStart(t.interval, starts[starts.length - 1])).toISOString() };
+    },
+
+    /**
+     * Creates or updates the table's partitionMaintenance Schedule through the worker's Temporal
+     * client, on the worker's task queue (idempotent: one Schedule per table, updated in place).
+     */
+    async ensureGenericMaintenanceSchedule(i: { profile: string; afterSwap: AfterSwap }): Promise<{ scheduleId: string; outcome: 'created' | 'updated'; everyHours: number; taskQueue: string }> {
+      const m = i.afterSwap.maintenance;
+      if (!m.schedule) throw nonRetryable('NoSchedule', m.why);
+      const ctx = Context.current();
+      const taskQueue = ctx.info.taskQueue;
+      let outcome: 'created' | 'updated';
+      try {
+        outcome = await upsertMaintenanceSchedule(ctx.client, {
+          scheduleId: m.scheduleId, interval: `${m.everyHours} hours`, taskQueue,
+          input: { table: m.input.table, connectionProfile: i.profile, premake: m.input.premake },
+          note: `partition maintenance of ${m.input.table} (made by its conversion, lichen-cutover)`,
+        });
+      } catch (err) {
+        if (err instanceof InputError) throw nonRetryable('InvalidScheduleInput', `the maintenance Schedule's input: ${err.message}`);
+        throw err;
+      }
+      return { scheduleId: m.scheduleId, outcome, everyHours: m.everyHours, taskQueue };
     },
 
     /** After the swap: the partitioned table and the old heap (kept by the reverse sync) in one snapshot. */
@@ -261,8 +359,9 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
      * Swap back (the rollback after the swap), in one transaction: the renames, then — still under
      * its locks — the partitioned table is dropped only when it holds no row image the old table
      * lacks; otherwise it is renamed to `<name>_rolled_back` and named in the result (dropping it is
-     * an operator's decision, the statement is in the result). Idempotent: not swapped (never, or
-     * already back) is done, naming any table an earlier attempt kept.
+     * an operator's decision, the statement is in the result). Materialized views are refilled after
+     * it commits. Idempotent: not swapped (never, or already back) is done, naming any table an
+     * earlier attempt kept.
      */
     async swapBackGeneric(i: { profile: string; post: PostSwapStatements; lockTimeoutMs: number }): Promise<SwapBackResult> {
       return deps.profiles.withClient(i.profile, async (c) => {
@@ -273,8 +372,9 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         const shadow = `${qi(schema)}.${qi(await shadowNameOf(c, i.post))}`;
         const r = await runPhaseInTransaction(c, stmtPlan(i.post.table, 'rollback after swap', statements), 'rollback after swap', i.lockTimeoutMs, 100,
           (t) => dropUnlessOnlyThere(t, { candidate: shadow, reference: i.post.table, schema, base: name }));
+        await refresh(i, i.post.refresh ?? []);
         const f = r.finished!;
-        return { swappedBack: true, droppedPartitioned: f.dropped, ...(f.kept ? { kept: f.kept } : {}) };
+        return { swappedBack: true, droppedPartitioned: f.dropped, lockMs: r.lockMs, ...(f.kept ? { kept: f.kept } : {}) };
       });
     },
 
@@ -311,4 +411,15 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
     },
   };
 }
+export interface SwapGenericResult {
+  swapped: boolean;
+  tries: number;
+  /** The swap's transaction, BEGIN to COMMIT, in ms (null: swapped by an earlier attempt). */
+  lockMs: number | null;
+  /** Materialized views refilled after the commit. */
+  refreshed: number;
+  /** Partitions the shadow got before the swap (ahead of the run's clock, or for pending writes). */
+  partitionsCreated: string[];
+}
+
 export type GenericConversionActivities = ReturnType<typeof createGenericConversionActivities>;

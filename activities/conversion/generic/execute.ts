@@ -1,6 +1,6 @@
 import type { ClientBase, Pool } from 'pg';
 import type { ConversionPlan, PlanPhase } from '../plan/plan';
-import { rangeChecksumSql } from '../plan/move-sql';
+import { wholeChecksumSql } from '../plan/move-sql';
 
 /**
  * Runs a plan's phases against the database, statement by statement, as the plan lists them —
@@ -25,8 +25,10 @@ const RETRYABLE = new Set(['55P03', '40P01']);
  * deadlock (the transaction rolled back: nothing happened). `finish` runs last, inside it (after
  * the phase took its locks).
  */
-export async function runPhaseInTransaction<T = undefined>(c: ClientBase, plan: ConversionPlan, name: PlanPhase['phase'], lockTimeoutMs = 2000, tries = 20, finish?: (c: ClientBase) => Promise<T>): Promise<{ tries: number; finished?: T }> {
+export async function runPhaseInTransaction<T = undefined>(c: ClientBase, plan: ConversionPlan, name: PlanPhase['phase'], lockTimeoutMs = 2000, tries = 20, finish?: (c: ClientBase) => Promise<T>): Promise<{ tries: number; lockMs: number; finished?: T }> {
   for (let attempt = 1; ; attempt++) {
+    // The successful attempt's transaction, BEGIN to COMMIT: how long it held (and waited for) its locks.
+    const t0 = performance.now();
     await c.query('BEGIN');
     try {
       await c.query(`SELECT set_config('lock_timeout', $1, true)`, [`${lockTimeoutMs}ms`]);
@@ -35,7 +37,7 @@ export async function runPhaseInTransaction<T = undefined>(c: ClientBase, plan: 
       await runPhase(c, plan, name);
       const finished = finish ? await finish(c) : undefined;
       await c.query('COMMIT');
-      return { tries: attempt, finished };
+      return { tries: attempt, lockMs: Math.round((performance.now() - t0) * 10) / 10, finished };
     } catch (err) {
       await c.query('ROLLBACK').catch(() => undefined);
       if (!RETRYABLE.has((err as { code?: string }).code ?? '') || attempt >= tries) throw err;
@@ -63,13 +65,13 @@ export async function copyAll(pool: Pool, plan: ConversionPlan, batchSize = 500)
 }
 
 /** Count and row-image checksum of both tables over the whole range, in one snapshot. */
-export async function wholeParity(c: ClientBase, a: string, b: string, column: string, type: string): Promise<{ a: { count: string; sum: string }; b: { count: string; sum: string } }> {
+export async function wholeParity(c: ClientBase, a: string, b: string, _column?: string, _type?: string): Promise<{ a: { count: string; sum: string }; b: { count: string; sum: string } }> {
   await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
     await c.query(`SELECT set_config('row_security', 'off', true)`); // every row or an error, never a filter
-    const range = ['-infinity', 'infinity'];
-    const x = (await c.query<{ count: string; sum: string }>(rangeChecksumSql(a, column, type), range)).rows[0];
-    const y = (await c.query<{ count: string; sum: string }>(rangeChecksumSql(b, column, type), range)).rows[0];
+    // Every row, whatever its partition-column value (±infinity and NULL included): no range bounds.
+    const x = (await c.query<{ count: string; sum: string }>(wholeChecksumSql(a))).rows[0];
+    const y = (await c.query<{ count: string; sum: string }>(wholeChecksumSql(b))).rows[0];
     return { a: x, b: y };
   } finally {
     await c.query('COMMIT');

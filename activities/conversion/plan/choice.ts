@@ -1,6 +1,6 @@
 import { InputError, Reader } from '../../../workflows/common/validate';
-import { parseColumnName, parseTableName, TableNameError, type TableName } from '../descriptor/names';
-import { DEFAULT_PREMAKE, INTERVALS, type PartitionInterval } from './intervals';
+import { parseColumnName, parseTableName, spellTable, TableNameError, type TableName } from '../descriptor/names';
+import { CONVERSION_PREMAKE, INTERVALS, type PartitionInterval } from './intervals';
 
 /**
  * What the operator chose: the table, the partitioning, and an answer to each blocker that has
@@ -10,7 +10,8 @@ import { DEFAULT_PREMAKE, INTERVALS, type PartitionInterval } from './intervals'
  * ```json
  * { "table": "billing.invoices", "partitionBy": { "column": "issued_at", "interval": "month" },
  *   "options": { "uniqueKeys": { "invoices_number_key": "extend" }, "incomingForeignKeys": "drop",
- *                "defaultPartition": true, "premake": 3, "maxPartitions": 1000 } }
+ *                "defaultPartition": true, "premake": 3, "maxPartitions": 1000,
+                "maintenance": { "schedule": true, "everyHours": 24 } } }
  * ```
  */
 export interface ConversionChoice {
@@ -31,11 +32,17 @@ export interface ConversionOptions {
   premake: number;
   /** More partitions than this is a blocker (choose a coarser interval, or raise it). */
   maxPartitions: number;
+  /**
+   * After the run: the table's partitionMaintenance Schedule (created or updated at the end of the
+   * run, every `everyHours`, keeping `premake` intervals ahead), or none when `schedule` is false
+   * (the plan and the result then say that nothing keeps partitions ahead).
+   */
+  maintenance: { schedule: boolean; everyHours: number };
 }
 
 export const MAX_PARTITIONS_DEFAULT = 1000;
 export const MAX_PARTITIONS_LIMIT = 5000;
-export const OPTION_FIELDS = ['uniqueKeys', 'incomingForeignKeys', 'defaultPartition', 'premake', 'maxPartitions'] as const;
+export const OPTION_FIELDS = ['uniqueKeys', 'incomingForeignKeys', 'defaultPartition', 'premake', 'maxPartitions', 'maintenance'] as const;
 
 function rethrowName(err: unknown): never {
   if (err instanceof TableNameError) throw new InputError(err.field, err.message.slice(err.field.length + 2));
@@ -53,7 +60,7 @@ export function readConversionChoice(raw: Obj, path = ''): ConversionChoice {
   const r = new Reader(raw, path);
   let table: TableName;
   try {
-    table = parseTableName(r.string('table', { allowed: 'a table name, "name" or "schema.name"', max: 127 }), f('table'));
+    table = parseTableName(r.string('table', { allowed: 'a table name, "name" or "schema.name" (a part in double quotes as in SQL: "SalesEU"."Order Events")', max: 300 }), f('table'));
   } catch (err) {
     rethrowName(err);
   }
@@ -70,14 +77,16 @@ export function readConversionChoice(raw: Obj, path = ''): ConversionChoice {
   const uk = o?.object('uniqueKeys');
   if (uk) {
     for (const name of Object.keys((raw.options as Obj).uniqueKeys as Obj)) {
+      let raw: string;
       try {
-        parseColumnName(name, f(`options.uniqueKeys.${name}`));
+        raw = parseColumnName(name, f(`options.uniqueKeys.${name}`));
       } catch (err) {
         rethrowName(err);
       }
-      uniqueKeys[name] = uk.enumOf(name, ['extend', 'drop'] as const);
+      uniqueKeys[raw!] = uk.enumOf(name, ['extend', 'drop'] as const);
     }
   }
+  const m = o?.object('maintenance')?.only(['schedule', 'everyHours']);
   return {
     table: table!,
     column: column!,
@@ -86,8 +95,9 @@ export function readConversionChoice(raw: Obj, path = ''): ConversionChoice {
       uniqueKeys,
       incomingForeignKeys: o?.enumOf('incomingForeignKeys', ['drop', 'block'] as const, 'block') ?? 'block',
       defaultPartition: o?.bool('defaultPartition', false) ?? false,
-      premake: o?.int('premake', { default: DEFAULT_PREMAKE[interval], min: 0, max: 1000 }) ?? DEFAULT_PREMAKE[interval],
+      premake: o?.int('premake', { default: CONVERSION_PREMAKE[interval], min: 0, max: 400 }) ?? CONVERSION_PREMAKE[interval],
       maxPartitions: o?.int('maxPartitions', { default: MAX_PARTITIONS_DEFAULT, min: 1, max: MAX_PARTITIONS_LIMIT }) ?? MAX_PARTITIONS_DEFAULT,
+      maintenance: { schedule: m?.bool('schedule', true) ?? true, everyHours: m?.int('everyHours', { default: 24, min: 1, max: 24 * 31 }) ?? 24 },
     },
   };
 }
@@ -99,5 +109,5 @@ export function parseConversionChoice(input: unknown): ConversionChoice {
 }
 
 export function tableText(t: TableName): string {
-  return t.schema === null ? t.name : `${t.schema}.${t.name}`;
+  return spellTable(t);
 }

@@ -111,7 +111,14 @@ export function intervalStarts(interval: PartitionInterval, lo: number, hi: numb
   return out;
 }
 
-/** Default number of intervals to premake beyond the current one. */
+/**
+ * Default number of intervals a conversion premakes beyond the current one (options.premake):
+ * generous, since the heap accepted any date — a `day` table takes writes 45 days ahead, a
+ * `month` table 4 months ahead — and the table's maintenance Schedule keeps as many ahead after.
+ */
+export const CONVERSION_PREMAKE: Record<PartitionInterval, number> = { day: 45, week: 10, month: 4, quarter: 2, year: 2 };
+
+/** Default number of intervals partition maintenance premakes beyond the current one (when neither its input nor a conversion's Schedule says). */
 export const DEFAULT_PREMAKE: Record<PartitionInterval, number> = { day: 7, week: 4, month: 2, quarter: 1, year: 1 };
 
 /** Reads a 'YYYY-MM-DD' as UTC midnight. */

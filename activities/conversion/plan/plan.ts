@@ -12,10 +12,12 @@ import { kindBlockers } from './not-valid';
 import { shadowDdl, type IndexRename } from './shadow-ddl';
 import { swapDdl } from './swap-ddl';
 import { syncDdl } from './sync-ddl';
+import { afterSwapPlan, rangeText, type AfterSwap } from './after-swap';
+import { pendingSql, type PendingSql } from './pending';
 
 /** One phase of the run and every statement it executes, in order. */
 export interface PlanPhase {
-  phase: 'shadow' | 'sync' | 'copy' | 'parity' | 'swap' | 'drop' | 'rollback before swap' | 'rollback after swap';
+  phase: 'shadow' | 'sync' | 'partitions' | 'copy' | 'parity' | 'swap' | 'refresh' | 'drop' | 'rollback before swap' | 'rollback after swap';
   what: string;
   statements: string[];
 }
@@ -45,6 +47,10 @@ export interface ConversionPlan {
   phases: PlanPhase[];
   /** Index renames of the swap (shadow's temporary name → the original). */
   indexRenames: IndexRename[];
+  /** The forward sync's side table for writes the shadow has no partition for (plan/pending.ts); null when blocked. */
+  pending: PendingSql | null;
+  /** How the table keeps working after the swap: partitions ahead, the maintenance Schedule, a write beyond them. */
+  afterSwap: AfterSwap;
 }
 
 const SCHEME: Record<ConversionChoice['interval'], string> = {
@@ -60,7 +66,7 @@ export function partitionStarts(choice: ConversionChoice, facts: DataFacts | nul
   return intervalStarts(choice.interval, lo, hi, Math.max(choice.options.maxPartitions, 1));
 }
 
-export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: ConversionChoice, now: number, app: AppFacts | null = null): ConversionPlan {
+export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: ConversionChoice, now: number, app: AppFacts | null = null, database = ''): ConversionPlan {
   const starts = partitionStarts(choice, facts, now);
   const a = analyse(d, facts, choice, starts.length);
   const changes = appChanges(d, a, choice, app);
@@ -70,20 +76,26 @@ export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: C
   const phases: PlanPhase[] = [];
   let renames: IndexRename[] = [];
   let partitionNames: string[] = [];
+  let pending: PendingSql | null = null;
+  let refresh: string[] = [];
   if (a.key && a.partitionType && starts.length <= choice.options.maxPartitions && !a.blockers.some((b) => ['not-a-table', 'already-partitioned', 'partition-column-missing', 'partition-column-generated'].includes(b.code))) {
     const type = a.partitionType;
     const colType = d.columns.find((c) => c.name === choice.column)!.baseType; // a domain's base: parity's ±infinity bounds need not pass its CHECK
     const sh = shadowDdl(d, a, choice, names, starts);
     renames = sh.renames;
     partitionNames = sh.partitionNames;
-    const sync = syncDdl(d, a, choice, names, type);
-    const sw = swapDdl(d, choice, names, sh.renames, sync.reverse);
+    pending = pendingSql(d, a, choice, names, type);
+    const sync = syncDdl(d, a, names, pending);
+    const sw = swapDdl(d, choice, names, sh.renames, sync.reverse, pending);
+    refresh = sw.refresh;
     phases.push(
-      { phase: 'shadow', what: `the partitioned shadow ${names.shadow}: ${sh.partitionNames.length} partitions, keys, indexes, constraints, security, comments`, statements: [...sh.table, ...sh.partitions, ...sh.constraints, ...sh.indexes, ...sh.security] },
+      { phase: 'shadow', what: `the partitioned shadow ${names.shadow}: keys, indexes, constraints, security, comments, then ${sh.partitionNames.length} partitions (each owned by ${d.owner} with the table's grants)`, statements: [...sh.table, ...sh.constraints, ...sh.indexes, ...sh.security, ...sh.partitions] },
       { phase: 'sync', what: `a row trigger on ${names.table} mirrors every write into the shadow in the writer's transaction (installed under lock_timeout, with retries)`, statements: sync.forward },
-      { phase: 'copy', what: `keyset batches over (${a.key.columns.join(', ')}) up to the last key when the sync began, heartbeating the last key; repeated until done`, statements: [lastKeySql(a, names), copyBatchSql(d, a, names)] },
+      { phase: 'partitions', what: `the sync never creates a partition (it would lock the shadow inside the application's transaction): before the swap, a write whose ${choice.interval} has no partition in the shadow yet (the shadow is made with ${rangeText(choice, type, starts)}) is kept out of it and its key recorded in ${pending.table} (the copy does the same with such a row); right after the sync's installation the run creates a partition for every ${choice.interval} of the heap's rows that has none (rows written since the plan's scan), and before parity and before the swap it creates the partitions the recorded keys need (each in its own lock_timeout transaction) and replays them from the heap${choice.options.defaultPartition ? ' (with the DEFAULT partition nothing is recorded: every write has a place)' : ''}`, statements: [pending.heapOutsideSql, pending.pendingStartsSql, ...pending.replay] },
+      { phase: 'copy', what: `keyset batches over (${a.key.columns.join(', ')}) up to the last key when the sync began, heartbeating the last key; repeated until done`, statements: [lastKeySql(a, names), copyBatchSql(d, a, names, pending)] },
       { phase: 'parity', what: `count and md5 of every row's whole image per ${choice.interval}, both tables in one snapshot; a mismatching range is repaired and compared again`, statements: [rangeChecksumSql(names.table, choice.column, colType), rangeChecksumSql(names.shadow, choice.column, colType)] },
       { phase: 'swap', what: 'one transaction under a short lock_timeout, retried with backoff: renames, the sync turned around, triggers, views, sequences and publications moved', statements: sw.swap },
+      ...(refresh.length ? [{ phase: 'refresh' as const, what: `after the swap commits (and after a swap back), outside its lock: ${d.views.filter((v) => v.kind !== 'view').map((v) => v.name).join(', ')} ${refresh.length > 1 ? 'are' : 'is'} recreated WITH NO DATA inside the swap and refilled here; from the swap's commit until this REFRESH ends (about as long as the view's query takes over ${facts?.rows ?? Math.max(0, d.estimatedRows)} rows) a read of it fails with 55000 "has not been populated"`, statements: refresh }] : []),
       { phase: 'drop', what: `after retention and an approval: the reverse sync and ${names.old} go (never CASCADE: any dependent is named and the drop waits)`, statements: sw.drop },
       { phase: 'rollback before swap', what: 'the sync goes; the shadow goes only when it holds no row the table lacks (checked in the same transaction), else it is kept aside as <table>_rolled_back; the table is untouched', statements: sw.rollbackBeforeSwap },
       { phase: 'rollback after swap', what: 'the mirror image of the swap in one transaction (the reverse sync kept the old table equal); in it, after its locks, the partitioned table is dropped only when it holds no row the old table lacks, else kept aside as <table>_rolled_back and named in the result', statements: sw.swapBack },
@@ -111,6 +123,8 @@ export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: C
     size: { rows: facts?.rows ?? Math.max(0, d.estimatedRows), tableBytes: d.tableBytes, totalBytes: d.totalBytes, copyNeedsBytes: d.totalBytes, min: facts?.min ?? null, max: facts?.max ?? null },
     phases,
     indexRenames: renames,
+    pending,
+    afterSwap: afterSwapPlan(d, choice, a.partitionType, starts, database),
   };
 }
 
@@ -123,5 +137,6 @@ export async function planConversion(c: ClientBase, choice: ConversionChoice, no
   const hidden = probe.blockers.some((b) => b.code === 'row-security-hides-rows');
   const facts = column && probe.partitionType && d.relkind === 'r' && !hidden ? await readDataFacts(c, d, choice.column, probe.partitionType) : null;
   const app = d.relkind === 'r' ? await readAppFacts(c, d, choice.column) : null;
-  return buildPlan(d, facts, choice, now, app);
+  const database = (await c.query<{ db: string }>(`SELECT current_database() AS db`)).rows[0].db;
+  return buildPlan(d, facts, choice, now, app, database);
 }

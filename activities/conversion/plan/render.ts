@@ -26,6 +26,15 @@ export function renderPlan(p: ConversionPlan, opts: { allStatements?: boolean } 
     out.push('', 'WHAT CHANGES FOR YOUR APPLICATION');
     for (const x of p.appChanges) out.push(`  ${x.severity === 'blocker' ? '✗ BLOCKER' : x.severity === 'warning' ? '! warning' : '· info'} [${x.kind}] ${x.object}: ${x.message}`);
   }
+  const a = p.afterSwap;
+  if (a) {
+    out.push('', 'after the swap, the table keeps working:');
+    out.push(`  partitions exist until ${a.partitionsUntil ?? '?'} at the plan's time; the run makes ${a.premake} interval(s) ahead of its own clock again before the swap and at its end`);
+    out.push(a.maintenance.schedule
+      ? `  partitionMaintenance Schedule ${a.maintenance.scheduleId}: created or updated at the end of the run, every ${a.maintenance.everyHours} h, ${a.premake} interval(s) ahead`
+      : `  no maintenance Schedule: ${a.maintenance.why}`);
+    out.push(`  a write beyond the partitions: ${a.beyondRange}`);
+  }
   for (const ph of p.phases) {
     out.push('', `-- phase ${ph.phase}: ${ph.what}`);
     const st = ph.statements;

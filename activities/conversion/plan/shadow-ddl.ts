@@ -49,6 +49,11 @@ export function grantSql(grants: Grant[], on: string, column?: string): string[]
   return grants.map((g) => `GRANT ${g.privilege}${column ? ` (${qi(column)})` : ''} ON ${on} TO ${granteeSql(g.grantee)}${g.grantable ? ' WITH GRANT OPTION' : ''}`);
 }
 
+/** A partition takes the table's owner and grants: OWNER TO on the parent does not reach its partitions. */
+export function partitionSecuritySql(d: TableDescriptor, partition: string): string[] {
+  return [`ALTER TABLE ${partition} OWNER TO ${qi(d.owner)}`, ...grantSql(d.grants, partition), ...d.columns.flatMap((c) => grantSql(c.grants, partition, c.name))];
+}
+
 export function partitionStatements(d: TableDescriptor, names: ConversionNames, choice: ConversionChoice, type: PartitionType, starts: number[]): { sql: string[]; names: string[] } {
   const storage = d.storage.length ? ` WITH (${d.storage.join(', ')})` : '';
   const ts = d.tablespace ? ` TABLESPACE ${qi(d.tablespace)}` : '';
@@ -58,11 +63,13 @@ export function partitionStatements(d: TableDescriptor, names: ConversionNames, 
     const p = partitionName(d.name, choice.interval, s);
     out.push(p);
     sql.push(`CREATE TABLE ${qi(d.schema)}.${qi(p)} PARTITION OF ${names.shadow} FOR VALUES FROM (${boundLiteral(type, s)}) TO (${boundLiteral(type, nextStart(choice.interval, s))})${storage}${ts}`);
+    sql.push(...partitionSecuritySql(d, `${qi(d.schema)}.${qi(p)}`));
   }
   if (choice.options.defaultPartition) {
     const p = defaultPartitionName(d.name);
     out.push(p);
     sql.push(`CREATE TABLE ${qi(d.schema)}.${qi(p)} PARTITION OF ${names.shadow} DEFAULT${storage}${ts}`);
+    sql.push(...partitionSecuritySql(d, `${qi(d.schema)}.${qi(p)}`));
   }
   return { sql, names: out };
 }

@@ -5,6 +5,7 @@ import { addNotValidSql } from './not-valid';
 import { grantSql } from './shadow-ddl';
 import { oldIndexName, type ConversionNames } from './names';
 import type { IndexRename } from './shadow-ddl';
+import type { PendingSql } from './pending';
 
 /**
  * The swap (one transaction, under a short lock_timeout), its mirror image for a rollback after
@@ -16,6 +17,18 @@ export interface SwapDdl {
   swapBack: string[];
   rollbackBeforeSwap: string[];
   drop: string[];
+  /** After the swap (and after a swap back) commits, outside its lock: the materialized views are filled again. */
+  refresh: string[];
+}
+
+/**
+ * Views are replaced in the swap; a materialized view is recreated WITH NO DATA there (filling it
+ * inside the swap's transaction would hold ACCESS EXCLUSIVE on the table for as long as its query
+ * takes) and refilled by `refreshStatements` once the swap has committed: between the two it is
+ * unpopulated (a read of it fails with 55000 "has not been populated").
+ */
+export function refreshStatements(d: TableDescriptor): string[] {
+  return d.views.filter((v) => v.kind !== 'view').map((v) => `REFRESH MATERIALIZED VIEW ${v.name}`);
 }
 
 function viewStatements(d: TableDescriptor): string[] {
@@ -26,7 +39,7 @@ function viewStatements(d: TableDescriptor): string[] {
       continue;
     }
     out.push(`DROP MATERIALIZED VIEW ${v.name}`);
-    out.push(`CREATE MATERIALIZED VIEW ${v.name}${v.options.length ? ` WITH (${v.options.join(', ')})` : ''} AS ${v.definition} WITH DATA`);
+    out.push(`CREATE MATERIALIZED VIEW ${v.name}${v.options.length ? ` WITH (${v.options.join(', ')})` : ''} AS ${v.definition} WITH NO DATA`);
     out.push(...v.indexes);
     out.push(`ALTER MATERIALIZED VIEW ${v.name} OWNER TO ${qi(v.owner)}`);
     out.push(...grantSql(v.grants, v.name));
@@ -72,10 +85,13 @@ function publicationStatements(d: TableDescriptor, drop: string, add: string): s
 
 const renameIndexes = (schema: string, pairs: [string, string][]) => pairs.map(([a, b]) => `ALTER INDEX ${qi(schema)}.${qi(a)} RENAME TO ${qi(b)}`);
 
-export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: ConversionNames, renames: IndexRename[], reverse: string[]): SwapDdl {
+/** `pending`: the forward sync's side table (plan/pending.ts): its keys are replayed under the swap's lock, then it goes. */
+export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: ConversionNames, renames: IndexRename[], reverse: string[], pending: Pick<PendingSql, 'swapCheck' | 'replay' | 'drop'>): SwapDdl {
   const droppedFks = choice.options.incomingForeignKeys === 'drop' ? d.incomingForeignKeys : [];
   const swap = [
     `LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`,
+    pending.swapCheck,
+    ...pending.replay,
     ...droppedFks.map((fk) => `ALTER TABLE ${fk.fromTable} DROP CONSTRAINT ${qi(fk.name)}`),
     `ALTER TABLE ${n.table} RENAME TO ${qi(n.oldName)}`,
     `ALTER TABLE ${n.shadow} RENAME TO ${qi(n.name)}`,
@@ -83,6 +99,7 @@ export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: Convers
     ...addNotValidSql(d, n.table),
     `DROP TRIGGER ${n.forwardTrigger} ON ${n.old}`,
     `DROP FUNCTION ${n.forwardFn}()`,
+    pending.drop,
     ...moveTriggers(d, n.old, n.table),
     ...viewStatements(d),
     ...sequenceStatements(d, n.table, n.old),
@@ -104,13 +121,13 @@ export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: Convers
     // No DROP here: the partitioned table (now the shadow) is dropped only when it holds nothing
     // the old table lacks, checked in this transaction (activities/conversion/keep-or-drop.ts).
   ];
-  // The shadow likewise: dropped by the same check, in the same transaction, or kept aside.
-  const rollbackBeforeSwap = [`LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`, `DROP TRIGGER IF EXISTS ${n.forwardTrigger} ON ${n.table}`, `DROP FUNCTION IF EXISTS ${n.forwardFn}()`];
+  // The shadow likewise: dropped by the same check, in the same transaction, or kept aside (the pending keys' table is the run's own bookkeeping).
+  const rollbackBeforeSwap = [`LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`, `DROP TRIGGER IF EXISTS ${n.forwardTrigger} ON ${n.table}`, `DROP FUNCTION IF EXISTS ${n.forwardFn}()`, pending.drop];
   const drop = [
     `LOCK TABLE ${n.table}, ${n.old} IN ACCESS EXCLUSIVE MODE`,
     `DROP TRIGGER IF EXISTS ${n.reverseTrigger} ON ${n.table}`,
     `DROP FUNCTION IF EXISTS ${n.reverseFn}()`,
     `DROP TABLE ${n.old} RESTRICT`,
   ];
-  return { swap, swapBack, rollbackBeforeSwap, drop };
+  return { swap, swapBack, rollbackBeforeSwap, drop, refresh: refreshStatements(d) };
 }

@@ -1,8 +1,7 @@
 import { qi } from '../descriptor/names';
 import type { ColumnDesc, TableDescriptor } from '../descriptor/types';
 import type { Analysis } from './analyse';
-import type { ConversionChoice } from './choice';
-import { partitionName, partitionSuffix, partitionSuffixSql, type PartitionType } from './intervals';
+import type { PartitionType } from './intervals';
 import type { ConversionNames } from './names';
 
 /**
@@ -50,30 +49,6 @@ export function utcExpr(type: PartitionType, expr: string): string {
   return expr;
 }
 
-const STEP: Record<ConversionChoice['interval'], string> = { day: '1 day', week: '7 days', month: '1 month', quarter: '3 months', year: '1 year' };
-
-/** plpgsql that creates NEW's partition of `parent` when it is missing (a write never fails for want of one). */
-function ensurePartitionSql(d: TableDescriptor, choice: ConversionChoice, type: PartitionType, parent: string): string {
-  const col = `NEW.${qi(choice.column)}`;
-  const probe = partitionName(d.name, choice.interval, 0);
-  const base = probe.slice(0, probe.length - partitionSuffix(choice.interval, 0).length);
-  const fmt = type === 'date' ? 'YYYY-MM-DD' : 'YYYY-MM-DD HH24:MI:SS';
-  const zone = type === 'timestamp with time zone' ? ` || '+00'` : '';
-  const storage = d.storage.length ? ` WITH (${d.storage.join(', ')})` : '';
-  const finite = type === 'date' || type.startsWith('timestamp') ? `isfinite(${col})` : 'true';
-  return `IF ${col} IS NOT NULL AND ${finite} THEN
-    lo := date_trunc('${choice.interval}', ${utcExpr(type, col)});
-    part := '${base.replace(/'/g, "''")}' || ${partitionSuffixSql(choice.interval, 'lo')};
-    IF to_regclass(format('%I.%I', ${`'${d.schema.replace(/'/g, "''")}'`}, part)) IS NULL THEN
-      BEGIN
-        EXECUTE format('CREATE TABLE IF NOT EXISTS %I.%I PARTITION OF ${parent.replace(/%/g, '%%').replace(/'/g, "''")} FOR VALUES FROM (%L) TO (%L)${storage.replace(/'/g, "''")}',
-          '${d.schema.replace(/'/g, "''")}', part, to_char(lo, '${fmt}')${zone}, to_char(lo + interval '${STEP[choice.interval]}', '${fmt}')${zone});
-      EXCEPTION WHEN duplicate_table OR unique_violation THEN NULL;
-      END;
-    END IF;
-  END IF;`;
-}
-
 /**
  * A row-level mirror function into `into`. `matchColumns` find the mirrored row (they hold the
  * target's unique key); an UPDATE that changes them (or an ALWAYS identity column, which no
@@ -85,7 +60,6 @@ export function mirrorFunctionSql(fn: string, into: string, d: TableDescriptor, 
   const moved = [...matchColumns, ...always];
   const values = `VALUES (${d.columns.filter((c: ColumnDesc) => !c.generated).map((c) => `NEW.${qi(c.name)}`).join(', ')})`;
   return `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $lichen$
-DECLARE lo timestamp; part text;
 BEGIN
   IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND ${tuple('NEW.', moved)} IS DISTINCT FROM ${tuple('OLD.', moved)}) THEN
     DELETE FROM ${into} WHERE ${eqOld(matchColumns)};
@@ -103,7 +77,11 @@ export interface SyncDdl {
   reverse: string[];
 }
 
-export function syncDdl(d: TableDescriptor, a: Analysis, choice: ConversionChoice, names: ConversionNames, type: PartitionType): SyncDdl {
+/**
+ * `pending`: the side table and the guard that keeps a write the shadow has no partition for out
+ * of it (plan/pending.ts): the sync never creates a partition inside the application's transaction.
+ */
+export function syncDdl(d: TableDescriptor, a: Analysis, names: ConversionNames, pending: { create: string; guard: string }): SyncDdl {
   const key = a.key?.columns ?? [];
   const trigger = (name: string, on: string, fn: string) => [
     `CREATE TRIGGER ${name} AFTER INSERT OR UPDATE OR DELETE ON ${on} FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
@@ -111,7 +89,8 @@ export function syncDdl(d: TableDescriptor, a: Analysis, choice: ConversionChoic
   ];
   return {
     forward: [
-      mirrorFunctionSql(names.forwardFn, names.shadow, d, a.conflictColumns, a.conflictColumns, ensurePartitionSql(d, choice, type, names.shadow)),
+      pending.create,
+      mirrorFunctionSql(names.forwardFn, names.shadow, d, a.conflictColumns, a.conflictColumns, pending.guard || null),
       ...trigger(names.forwardTrigger, names.table, names.forwardFn),
     ],
     // After the swap names.table is the partitioned table and names.old the heap (unique on the key).

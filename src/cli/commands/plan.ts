@@ -11,14 +11,15 @@ import type { Command } from '../command';
 
 const USAGE = `usage: cutover plan conversion --table T --partition-by COLUMN --interval day|week|month|quarter|year
          [--unique-key NAME=extend|drop …] [--drop-incoming-fks] [--default-partition] [--premake N]
-         [--max-partitions N] [--options FILE.json] [--all] [--profile NAME] [--json]
+         [--max-partitions N] [--no-maintenance-schedule] [--options FILE.json] [--all] [--profile NAME] [--json]
 
 Reads the table's definition from the catalog and its data (one read-only scan), and prints the
 plan of its online conversion to a partitioned table: every blocker with its options, the
 options chosen, and every statement each phase will execute, with the row count, the size and
 the disk the copy needs. Nothing is changed.
 --options FILE.json reads {"uniqueKeys": {...}, "incomingForeignKeys": "drop", "defaultPartition": true, …}
-(the workflow input's "options"); the flags add to it. --all prints every statement (the text
+(the workflow input's "options"); the flags add to it. --no-maintenance-schedule: the run makes no
+partitionMaintenance Schedule for the table (options.maintenance.schedule false; the plan says what that means). --all prints every statement (the text
 output abridges long phases; --json always holds them all).
 Exit status: 0 no blockers, 1 blockers, 2 usage, 3 no such table, 5 database unreachable.`;
 
@@ -45,6 +46,7 @@ function choiceOf(args: Parameters<Command['run']>[0]['args']): ConversionChoice
   }
   if (bool(args, 'drop-incoming-fks')) options.incomingForeignKeys = 'drop';
   if (bool(args, 'default-partition')) options.defaultPartition = true;
+  if (bool(args, 'no-maintenance-schedule')) options.maintenance = { ...(options.maintenance as Record<string, unknown> | undefined), schedule: false };
   for (const [flag, field] of [['premake', 'premake'], ['max-partitions', 'maxPartitions']] as const) {
     const v = str(args, flag);
     if (v !== undefined) {
@@ -71,7 +73,7 @@ export const plan: Command = {
   options: {
     table: { type: 'string' }, 'partition-by': { type: 'string' }, interval: { type: 'string' }, profile: { type: 'string' },
     'unique-key': { type: 'string', multiple: true }, 'drop-incoming-fks': { type: 'boolean' }, 'default-partition': { type: 'boolean' },
-    premake: { type: 'string' }, 'max-partitions': { type: 'string' }, options: { type: 'string' }, all: { type: 'boolean' },
+    premake: { type: 'string' }, 'max-partitions': { type: 'string' }, 'no-maintenance-schedule': { type: 'boolean' }, options: { type: 'string' }, all: { type: 'boolean' },
   },
   async run({ io, args }) {
     const [what] = positionals('plan', args, ['kind']);

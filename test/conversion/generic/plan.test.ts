@@ -35,7 +35,7 @@ describe('cutover plan conversion: what the run will do, before anything changes
     expect(b.blockers).toEqual([expect.objectContaining({ code: 'unique-without-partition-column', object: 'invoices_number_key', options: [expect.objectContaining({ choice: 'extend' }), expect.objectContaining({ choice: 'drop' })] })]);
     expect(b.size.rows).toBe(300);
     expect(b.size.copyNeedsBytes).toBeGreaterThan(0);
-    expect(b.phases.map((p) => p.phase)).toEqual(['shadow', 'sync', 'copy', 'parity', 'swap', 'drop', 'rollback before swap', 'rollback after swap']);
+    expect(b.phases.map((p) => p.phase)).toEqual(['shadow', 'sync', 'partitions', 'copy', 'parity', 'swap', 'refresh', 'drop', 'rollback before swap', 'rollback after swap']);
 
     const ok = await runCli(['plan', 'conversion', '--table', 'billing.invoices', '--partition-by', 'issued_at', '--interval', 'month', '--profile', 'test', '--unique-key', 'invoices_number_key=extend'], env());
     expect(ok.code, ok.stderr).toBe(0);
@@ -116,6 +116,10 @@ describe('cutover plan conversion: what the run will do, before anything changes
 
       await db.withClient((c) => runPhaseInTransaction(c, p, 'swap'));
       expect((await db.pool.query(`SELECT relkind FROM pg_class WHERE oid = 'billing.invoices'::regclass`)).rows[0].relkind).toBe('p');
+      // The materialized view is recreated WITH NO DATA inside the swap (no refill under its lock) and refilled after it commits.
+      await expect(db.pool.query(`SELECT sum(n)::int AS n FROM billing.invoice_totals`)).rejects.toThrow(/has not been populated/);
+      await db.withClient((c) => runPhase(c, p, 'refresh'));
+      expect((await db.pool.query(`SELECT sum(n)::int AS n FROM billing.invoice_totals`)).rows[0].n).toBe(296);
       expect((await db.pool.query(`SELECT * FROM billing.open_invoices ORDER BY id`)).rows.length).toBe((await db.pool.query(`SELECT count(*)::int AS n FROM billing.invoices WHERE state = 'open'`)).rows[0].n);
       await appPool.query(`UPDATE billing.invoices SET amount = amount + 1 WHERE id = 1`);
       expect((await db.pool.query(`SELECT writes FROM billing.invoices WHERE id = 1`)).rows[0].writes).toBe(3);
@@ -125,7 +129,6 @@ describe('cutover plan conversion: what the run will do, before anything changes
       expect(retention.b).toEqual(retention.a);
       const viewAfter = (await db.pool.query(`SELECT * FROM billing.open_invoices WHERE id <> $1 ORDER BY id`, [newId])).rows;
       expect(viewAfter.length).toBe(viewBefore.filter((r) => !(r.id >= 11 && r.id <= 15)).length);
-      expect((await db.pool.query(`SELECT sum(n)::int AS n FROM billing.invoice_totals`)).rows[0].n).toBe(296); // recreated inside the swap, before NEW-2
 
       // Something still on the old table: the drop waits, naming it, and drops nothing.
       await db.pool.query(`CREATE VIEW billing.peek_old AS SELECT id FROM billing.invoices_old`);

@@ -50,7 +50,7 @@ GRANT SELECT ON billing.open_invoices TO ${app};
 /** More shapes of the zoo: a uuid key (day), an identity key (month), a composite key without the partition column on a date (year). */
 export const ZOO: {
   name: string; table: string; column: string; interval: 'day' | 'week' | 'month' | 'year'; sql: (app: string) => string;
-  /** Run during the sync by the app: a row whose partition the plan did not premake (the sync creates it). */
+  /** Run during the sync by the app: a row whose partition the plan did not premake (kept pending by the sync; the run creates its partition outside the app's transaction). */
   future?: { sql: string; partition: string };
 }[] = [
   {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Pool } from 'pg';
 import { useTestDatabase } from '../../helpers/db';
 import { parseConversionChoice } from '../../../activities/conversion/plan/choice';
@@ -11,11 +11,20 @@ import { judgeRows, readImages } from '../../../src/loadgen/sql/row-oracle';
 import { carriedSignature } from './carried';
 import { APP_ROLE_SQL, ZOO } from './shapes';
 import { KIND_SHAPES, type ZooShape } from './kind-shapes';
+import { createProfileResolver } from '../../../src/config/profiles';
+import { createTableMaintenanceActivities } from '../../../activities/maintenance-table';
+import { settlePending, type PartitionOps } from '../../../activities/conversion/generic/partitions';
 
 const db = useTestDatabase();
 const app = `app_${process.pid}`;
 const appUrl = () => db.url.replace(/\/\/[^@]+@/, `//${app}:app-pw@`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let profiles: ReturnType<typeof createProfileResolver> | undefined;
+const ops = (): PartitionOps => {
+  profiles ??= createProfileResolver({ default: db.url });
+  return { profile: 'default', pool: profiles.pool('default'), premake: createTableMaintenanceActivities({ profiles }).premakeTablePartitions, lockTimeoutMs: 200 };
+};
+afterAll(async () => profiles?.close());
 
 describe('the zoo: table shapes converted online by the plan under the generic load, oracle at zero', () => {
   const quoted = (t: string) => t.split('.').map((p) => `"${p}"`).join('.');
@@ -35,12 +44,24 @@ describe('the zoo: table shapes converted online by the plan under the generic l
         await sleep(300);
         await db.withClient((c) => runPhase(c, plan, 'shadow'));
         await db.withClient((c) => runPhaseInTransaction(c, plan, 'sync', 200));
+        const partitionExists = async (name: string) => (await db.pool.query(`SELECT to_regclass(format('%I.%I', 'zoo', $1::text)) IS NOT NULL AS ok`, [name])).rows[0].ok as boolean;
         if (shape.future) {
           const appPool = new Pool({ connectionString: appUrl(), max: 1 });
           await appPool.query(shape.future.sql).finally(() => appPool.end());
-          expect((await db.pool.query(`SELECT to_regclass(format('%I.%I', 'zoo', $1::text)) IS NOT NULL AS ok`, [shape.future.partition])).rows[0].ok, 'the sync created the missing partition').toBe(true);
+          // The application's write is accepted, but the sync creates no partition inside its transaction: the key waits in the side table.
+          expect(await partitionExists(shape.future.partition), 'no partition created inside the application\'s transaction').toBe(false);
+          expect(Number((await db.pool.query(`SELECT count(*) AS n FROM ${plan.pending!.table}`)).rows[0].n), 'the write is pending').toBe(1);
         }
         await copyAll(db.pool, plan, 50);
+        // The run places what is pending: the partition made outside any application transaction, owned by the table's owner, the row replayed.
+        const settled = await settlePending(ops(), plan, parseConversionChoice({ table: shape.table, partitionBy: { column: shape.column, interval: shape.interval } }));
+        if (shape.future) {
+          expect(settled.created).toEqual([shape.future.partition]);
+          expect(settled.replayed).toBe(1);
+          expect(await partitionExists(shape.future.partition)).toBe(true);
+          const owner = await db.pool.query(`SELECT pg_get_userbyid(relowner) = current_user AS mine, has_table_privilege($2, format('%I.%I', 'zoo', $1::text), 'SELECT') AS app FROM pg_class WHERE oid = to_regclass(format('%I.%I', 'zoo', $1::text))`, [shape.future.partition, app]);
+          expect(owner.rows[0]).toEqual({ mine: true, app: true });
+        } else expect(settled).toEqual({ created: [], replayed: 0, left: 0 });
         // Under the load: the sync writes in the writer's transaction, so one snapshot sees both equal.
         const colType = await db.withClient((c) => columnType(c, quoted(shape.table), shape.column));
         const p = await db.withClient((c) => wholeParity(c, plan.table, plan.names.shadow, shape.column, colType));
