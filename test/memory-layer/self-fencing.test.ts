@@ -73,7 +73,9 @@ describe('self-fencing: an instance cut off from Postgres (a TCP proxy that stop
     await startRun();
     const { proxy, service } = await behindProxy('fence-cut');
     expect((await post(service.url, 'before')).status).toBe(201);
-    await sleep(HEARTBEAT_MS * 2); // a renewal after the run row exists: the instance knows a run is active
+    // A renewal after the run row exists: the instance knows a run is active (waited for, not timed: a loaded machine is slow).
+    for (const until = performance.now() + 10_000; !service.control.lease.runActive && performance.now() < until; ) await sleep(HEARTBEAT_MS / 2);
+    expect(service.control.lease.runActive, 'a renewal cycle read the active run').toBe(true);
     proxy.cut();
     const t0 = performance.now();
     const results = await writeFor(service.url, LEASE_MS + 1_500, t0);
