@@ -189,8 +189,8 @@ export async function resolveBinaries(user: ServerUser | undefined): Promise<PgB
   const tree = override ? { root: path.resolve(override), version: 'LICHEN_PG_BINARIES' } : await packageTree();
   const source = override ? 'LICHEN_PG_BINARIES' : 'package';
   if (!user) return { ...tree, source };
-  // As root, another tree runs as it is when the postgres user can reach it, else it is copied like the package's.
-  if (override && ['bin', 'lib', 'share'].every((d) => reachableBy(user, path.join(tree.root, d)))) return { ...tree, source };
+  // As root, another tree runs as it is when the postgres user can reach it (its bin/, and lib/ and share/ when it has them), else it is copied like the package's.
+  if (override && ['bin', 'lib', 'share'].filter((d) => d === 'bin' || fs.existsSync(path.join(tree.root, d))).every((d) => reachableBy(user, path.join(tree.root, d)))) return { ...tree, source };
   try {
     if (override) return { root: copyTree(tree.root, overrideKey(tree.root), user), version: tree.version, source };
     return { root: copyTree(tree.root, tree.version, user), version: tree.version, source: 'cache' };
