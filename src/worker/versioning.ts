@@ -100,3 +100,17 @@ export async function makeCurrent(service: WorkflowService, namespace: string, d
     await new Promise((r) => setTimeout(r, 500));
   }
 }
+
+/**
+ * For an unversioned worker (LICHEN_WORKER_VERSIONING off: `npm run worker`, a stale or absent
+ * dist/): once the deployment of its task queue has a current version, Temporal routes every new
+ * run to that version's workers and an unversioned worker receives none — it would sit idle while
+ * the runs wait. Returns the warning to log (naming the version and the command that routes new
+ * runs back to unversioned workers), or undefined when nothing routes them away.
+ */
+export async function unversionedRoutingWarning(service: WorkflowService, namespace: string, deploymentName: string): Promise<string | undefined> {
+  const cur = await currentBuildId(service, namespace, deploymentName);
+  if (!cur.buildId) return undefined;
+  return `this worker is unversioned but worker deployment ${deploymentName} has current version ${cur.buildId}: new runs go to that version's workers, none to this one. ` +
+    `Run a versioned worker (LICHEN_WORKER_VERSIONING=on), or route new runs to unversioned workers: temporal worker deployment set-current-version --deployment-name ${deploymentName} --unversioned`;
+}
