@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it, inject } from 'vitest';
 import { createWorker } from '../../src/worker/create-worker';
 import { createProfileResolver } from '../../src/config/profiles';
 import { createSecretResolver } from '../../src/config/secrets';
-import { makeCurrent } from '../../src/worker/versioning';
+import { currentBuildId, makeCurrent } from '../../src/worker/versioning';
 import { resolveTemporalCli } from '../../src/devenv/temporal-cli';
 import { useTestDatabase } from '../helpers/db';
 import { useTemporal } from '../helpers/temporal';
@@ -25,7 +25,7 @@ afterAll(async () => {
  * new runs back to unversioned workers — and that command works.
  */
 describe('an unversioned worker on a task queue whose deployment has a current version', () => {
-  it('says at start-up that new runs go to the current version and how to route them to unversioned workers; after that command a new run completes on it', async () => {
+  it('says at start-up that new runs go to the current version and how to route them to unversioned workers; after that command a new run completes on it, and a versioned worker started with if-none leaves the operator\'s choice of unversioned', async () => {
     const taskQueue = temporal.taskQueue('unversioned');
     const built = await createWorker({
       connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: temporal.workflowBundle,
@@ -49,6 +49,22 @@ describe('an unversioned worker on a task queue whose deployment has a current v
       '--deployment-name', taskQueue, '--unversioned', '--yes'], { timeout: 60_000 });
     const smoke = await temporal.client.workflow.start('smokeWorkflow', { taskQueue, workflowId: `smoke-${taskQueue}`, args: [{ connectionProfile: 'default' }] });
     expect((await smoke.result()).database).toBe(db.name);
+
+    // That choice is the operator's: a versioned worker (re)started with the default
+    // LICHEN_SET_CURRENT_VERSION=if-none leaves it, as it leaves another current build.
+    const again = await createWorker({
+      connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: temporal.workflowBundle,
+      deployment: { deploymentName: taskQueue, buildId: 'build-b' },
+      profiles: createProfileResolver({ default: db.url }), secrets: createSecretResolver({}),
+    });
+    const againDone = again.run();
+    try {
+      expect(await makeCurrent(temporal.client.workflowService, temporal.namespace, { deploymentName: taskQueue, buildId: 'build-b' }, { onlyIfNone: true, timeoutMs: 60_000 })).toBe('unversioned');
+      expect((await currentBuildId(temporal.client.workflowService, temporal.namespace, taskQueue)).buildId).toBeUndefined();
+    } finally {
+      again.worker.shutdown();
+      await againDone;
+    }
     expect(await unversioned.stop()).toBe(0);
     unversioned = undefined;
   }, 300_000);
