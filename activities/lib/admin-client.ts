@@ -118,9 +118,9 @@ export class AdminClient {
     return r.records.map(recordFromJson);
   }
 
-  /** Records this instance holds that Postgres cannot store (GET /admin/quarantine). */
-  quarantine(limit = 1000): Promise<{ total: number; records: { id: string; createdAt: string; updatedAt?: string; field: string; reason: string }[] }> {
-    return this.get('admin/quarantine', { limit: String(limit) });
+  /** Records this instance holds that Postgres cannot store (GET /admin/quarantine), oldest first; `after` (`<createdAt>|<id>` of the last one listed) pages on. */
+  quarantine(limit = 1000, after?: string): Promise<{ total: number; records: { id: string; createdAt: string; updatedAt?: string; field: string; reason: string }[] }> {
+    return this.get('admin/quarantine', { limit: String(limit), after });
   }
 
   checksum(from: string, to: string): Promise<Checksum> {

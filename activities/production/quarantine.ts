@@ -2,10 +2,10 @@ import { escapeIdentifier } from 'pg';
 import type { ActivityDeps } from '../index';
 import { TOMBSTONES_TABLE } from '../../src/memory-layer/storage/pg-store';
 import { removeOlderVersions, type RemovedVersion } from '../../src/memory-layer/storage/older-versions';
-import type { InstanceRef } from '../lib/admin-client';
+import { AdminApiError, type InstanceRef } from '../lib/admin-client';
 import { adminClient, type AppsSpec } from './instances';
 
-/** How many quarantined records one instance is asked for (its admin API's limit). */
+/** How many quarantined records one answer of an instance lists (its admin API's limit); the activity pages on. */
 const ASKED = 10_000;
 
 export interface StaleQuarantinedRemoval {
@@ -13,7 +13,7 @@ export interface StaleQuarantinedRemoval {
   removed: (RemovedVersion & { instanceId: string; quarantinedUpdatedAt: string })[];
   /** Quarantined records looked at (over every instance). */
   quarantined: number;
-  /** Instances that hold more quarantined records than one answer lists (their rest was not looked at). */
+  /** Instances that hold more quarantined records than one answer lists and cannot page on (older than paging: their rest was not looked at). */
   truncated: string[];
   /**
    * Quarantined ids Postgres had already tombstoned, with no row, before this call: removed by an
@@ -38,13 +38,38 @@ export function createQuarantineActivities(deps: ActivityDeps) {
       const held = new Map<string, { instanceId: string; updatedAt: Date }>();
       const out: StaleQuarantinedRemoval = { removed: [], quarantined: 0, truncated: [], alreadyTombstoned: [] };
       for (const instance of input.instances) {
-        const r = await adminClient(deps, input.apps, instance).quarantine(ASKED);
-        if (r.total > r.records.length) out.truncated.push(instance.instanceId);
-        for (const q of r.records) {
-          out.quarantined++;
-          const at = new Date(q.updatedAt ?? q.createdAt);
-          const prev = held.get(q.id);
-          if (!prev || prev.updatedAt.getTime() < at.getTime()) held.set(q.id, { instanceId: instance.instanceId, updatedAt: at });
+        // Every quarantined record of the instance, page by page (oldest first, `after` the last
+        // one listed). An instance older than paging answers the second page with 400 (an unknown
+        // parameter) or the first page again: the rest is then named in `truncated`.
+        const client = adminClient(deps, input.apps, instance);
+        const seen = new Set<string>();
+        let after: string | undefined;
+        for (;;) {
+          let r: Awaited<ReturnType<typeof client.quarantine>>;
+          try {
+            r = await client.quarantine(ASKED, after);
+          } catch (err) {
+            if (after === undefined || !(err instanceof AdminApiError) || err.status !== 400) throw err;
+            out.truncated.push(instance.instanceId);
+            break;
+          }
+          let fresh = 0;
+          for (const q of r.records) {
+            if (seen.has(q.id)) continue;
+            seen.add(q.id);
+            fresh++;
+            out.quarantined++;
+            const at = new Date(q.updatedAt ?? q.createdAt);
+            const prev = held.get(q.id);
+            if (!prev || prev.updatedAt.getTime() < at.getTime()) held.set(q.id, { instanceId: instance.instanceId, updatedAt: at });
+          }
+          if (r.records.length < ASKED || seen.size >= r.total) break;
+          if (fresh === 0) {
+            out.truncated.push(instance.instanceId);
+            break;
+          }
+          const last = r.records[r.records.length - 1];
+          after = `${last.createdAt}|${last.id}`;
         }
       }
       const items = [...held].map(([id, h]) => ({ id, updatedAt: h.updatedAt }));

@@ -2,7 +2,7 @@ import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { createWorker } from './create-worker';
 import { describeProfiles, describeTokenRefs, redactText } from './redact';
 import { metricsTelemetry } from './telemetry';
-import { makeCurrent, versioningFromEnv } from './versioning';
+import { makeCurrent, unversionedRoutingWarning, versioningFromEnv } from './versioning';
 import { defaultTaskQueue } from '../client/start';
 import { startTracing } from '../telemetry/tracing';
 
@@ -42,6 +42,14 @@ async function main(): Promise<void> {
   const versioning = versioningFromEnv(process.env, defaultTaskQueue());
   const w = await createWorker({ deployment: versioning.deployment, workerOptions: { shutdownGraceTime: `${Number.isFinite(grace) && grace >= 0 ? grace : 30}s` } });
   const profiles = describeProfiles(process.env);
+  if (!versioning.deployment) {
+    // An unversioned worker on a task queue whose deployment routes new runs to a version receives none: say so.
+    const deploymentName = process.env.LICHEN_DEPLOYMENT_NAME?.trim() || w.taskQueue;
+    await unversionedRoutingWarning(w.connection.workflowService, w.namespace, deploymentName).then(
+      (warning) => warning && log('warn', warning, { deployment: deploymentName, taskQueue: w.taskQueue }),
+      (err: unknown) => log('debug', 'could not read the worker deployment of the task queue', { deployment: deploymentName, error: err instanceof Error ? err.message : String(err) }),
+    );
+  }
   log('info', 'worker started', {
     temporal: w.describe,
     namespace: w.namespace,

@@ -17,7 +17,8 @@ import { defaultBuildId, readBuildInfo, type BuildInfo } from '../build/build-in
  *                                (+ the workflow bundle's hash when the commit is dirty or unknown).
  *   LICHEN_SET_CURRENT_VERSION   if-none (default): when the deployment has no current version yet
  *                                (a first deploy), this worker's version is made current, so an
- *                                unversioned start lands on it; never: leave it to the operator.
+ *                                unversioned start lands on it (an operator's `--unversioned` is a
+ *                                current version: left as it is); never: leave it to the operator.
  */
 export interface WorkerDeployment {
   deploymentName: string;
@@ -63,11 +64,16 @@ export function deploymentOptions(d: WorkerDeployment): Pick<WorkerOptions, 'wor
 
 type WorkflowService = temporal.api.workflowservice.v1.WorkflowService;
 
-/** The deployment's current build id; undefined when it has none (or the deployment does not exist yet). */
-export async function currentBuildId(service: WorkflowService, namespace: string, deploymentName: string): Promise<{ buildId?: string; conflictToken?: Uint8Array | null; exists: boolean }> {
+/**
+ * The deployment's current build id; undefined when it has none (or the deployment does not exist
+ * yet). `chosen`: the current version was set at least once — with no build id, an operator routed
+ * new runs to unversioned workers (`set-current-version --unversioned`), which is not "none yet".
+ */
+export async function currentBuildId(service: WorkflowService, namespace: string, deploymentName: string): Promise<{ buildId?: string; chosen?: boolean; conflictToken?: Uint8Array | null; exists: boolean }> {
   try {
     const r = await service.describeWorkerDeployment({ namespace, deploymentName });
-    return { buildId: r.workerDeploymentInfo?.routingConfig?.currentDeploymentVersion?.buildId || undefined, conflictToken: r.conflictToken, exists: true };
+    const routing = r.workerDeploymentInfo?.routingConfig;
+    return { buildId: routing?.currentDeploymentVersion?.buildId || undefined, chosen: !!routing?.currentVersionChangedTime, conflictToken: r.conflictToken, exists: true };
   } catch (err) {
     if ((err as { code?: number }).code === 5 /* NOT_FOUND */) return { exists: false };
     throw err;
@@ -77,8 +83,9 @@ export async function currentBuildId(service: WorkflowService, namespace: string
 /**
  * Makes `d` the deployment's current version (what `temporal worker deployment
  * set-current-version` does), retrying while the server has not yet seen the version's pollers.
- * With `onlyIfNone`, a deployment that already has a current version is left as it is.
- * Returns the build id current afterwards.
+ * With `onlyIfNone`, a deployment that already has a current version is left as it is — also
+ * when that is "unversioned" by an operator's choice. Returns the build id current afterwards
+ * ("unversioned" for that choice).
  */
 export async function makeCurrent(service: WorkflowService, namespace: string, d: WorkerDeployment, opts: { onlyIfNone?: boolean; identity?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> {
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
@@ -87,6 +94,7 @@ export async function makeCurrent(service: WorkflowService, namespace: string, d
     try {
       const cur = await currentBuildId(service, namespace, d.deploymentName);
       if (cur.buildId && (opts.onlyIfNone || cur.buildId === d.buildId)) return cur.buildId;
+      if (!cur.buildId && cur.chosen && opts.onlyIfNone) return 'unversioned';
       if (cur.exists) {
         await service.setWorkerDeploymentCurrentVersion({ namespace, deploymentName: d.deploymentName, buildId: d.buildId, conflictToken: cur.conflictToken, identity: opts.identity ?? 'lichen-cutover' });
         return d.buildId;
@@ -99,4 +107,18 @@ export async function makeCurrent(service: WorkflowService, namespace: string, d
     if (Date.now() > deadline) throw new Error(`could not make ${d.deploymentName}:${d.buildId} current: ${(last as Error)?.message ?? last}`);
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/**
+ * For an unversioned worker (LICHEN_WORKER_VERSIONING off: `npm run worker`, a stale or absent
+ * dist/): once the deployment of its task queue has a current version, Temporal routes every new
+ * run to that version's workers and an unversioned worker receives none — it would sit idle while
+ * the runs wait. Returns the warning to log (naming the version and the command that routes new
+ * runs back to unversioned workers), or undefined when nothing routes them away.
+ */
+export async function unversionedRoutingWarning(service: WorkflowService, namespace: string, deploymentName: string): Promise<string | undefined> {
+  const cur = await currentBuildId(service, namespace, deploymentName);
+  if (!cur.buildId) return undefined;
+  return `this worker is unversioned but worker deployment ${deploymentName} has current version ${cur.buildId}: new runs go to that version's workers, none to this one. ` +
+    `Run a versioned worker (LICHEN_WORKER_VERSIONING=on), or route new runs to unversioned workers: temporal worker deployment set-current-version --deployment-name ${deploymentName} --unversioned`;
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/devenv/paths';
+import { gitCommit } from '../../src/build/build-info';
 import { useTestDatabase } from '../helpers/db';
 import { useTemporal } from '../helpers/temporal';
 import { startWorkerMain, type WorkerMain } from '../helpers/worker-main';
@@ -22,13 +23,32 @@ afterAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
+/** The checkout's dist/ as it was before the test (absent, or its build stamp): packing must leave it as it was. */
+const distStamp = (): string => { try { return String(fs.statSync(path.join(projectRoot, 'dist', 'build-info.json')).mtimeMs); } catch { return fs.existsSync(path.join(projectRoot, 'dist')) ? 'dist/ without build-info.json' : 'no dist/'; } };
+
+/**
+ * A copy of the checkout's package sources (no .git, dist/, caches; node_modules linked) to pack
+ * from: `npm pack` runs prepack (`npm run build`), which would otherwise leave a dist/ in the
+ * developer's checkout that bin/cutover then runs in place of the sources they edit next.
+ */
+function packageCopy(): string {
+  const tree = path.join(work, 'tree');
+  const skip = new Set(['.git', 'node_modules', 'dist', '.cache', '.tmp', 'coverage', 'test-artifacts', 'test', 'bench']);
+  fs.cpSync(projectRoot, tree, { recursive: true, filter: (src) => src === projectRoot || !skip.has(path.relative(projectRoot, src).split(path.sep)[0]) });
+  fs.symlinkSync(path.join(projectRoot, 'node_modules'), path.join(tree, 'node_modules'));
+  return tree;
+}
+
 /** Only PATH and HOME from the test's environment (no npm_* of the surrounding `npm test`, no DATABASE_URL). */
 const cleanEnv = (extra: Record<string, string> = {}) => ({ PATH: process.env.PATH!, HOME: process.env.HOME!, TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml', ...extra });
 
 describe('the npm package: pack, install into an empty directory, run from node_modules', () => {
   it('packs (prepack builds dist/), installs with runtime dependencies only, and its cutover (help, migrate, plan) and worker run a smoke workflow and a conversion under load', async () => {
-    // npm pack: prepack runs `npm run build`, so the tarball carries dist/ and the prebuilt workflow bundle.
-    const packed = await run('npm', ['pack', '--pack-destination', work, '--json'], { cwd: projectRoot, env: cleanEnv(), maxBuffer: 64 << 20, timeout: 300_000 });
+    // npm pack: prepack runs `npm run build`, so the tarball carries dist/ and the prebuilt workflow
+    // bundle. From a copy: the checkout's own dist/ (absent, or the developer's build) stays as it was.
+    const before = distStamp();
+    const packed = await run('npm', ['pack', '--pack-destination', work, '--json'], { cwd: packageCopy(), env: cleanEnv({ LICHEN_BUILD_COMMIT: gitCommit() }), maxBuffer: 64 << 20, timeout: 300_000 });
+    expect(distStamp(), 'npm pack left the checkout\'s dist/ as it was').toBe(before);
     const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
     expect(info.filename).toBe(`lichen-cutover-${version}.tgz`);
     const files = info.files.map((f) => f.path);

@@ -132,8 +132,9 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       }
       case '/admin/quarantine': {
         // Records this store holds that Postgres cannot (storage/memory-store.ts, QUARANTINE).
-        const q = parseQuery(params, ['limit']);
-        return send(res, 200, memory.quarantined(parseLimit(q.limit, 1000, 10_000)));
+        // `after=<createdAt>|<id>` of the last record of the previous answer pages on (oldest first).
+        const q = parseQuery(params, ['limit', 'after']);
+        return send(res, 200, memory.quarantined(parseLimit(q.limit, 1000, 10_000), parseCursor(q.after)));
       }
       case '/admin/orphans': {
         // After a return from being forgotten: what only this memory holds (compared with Postgres now).

@@ -195,8 +195,11 @@ export class MemoryStore implements RecordStore, ExportableStore {
   }
 
   /** The quarantined records (at most `limit`, by created_at), with the field and why, and how many there are. */
-  quarantined(limit = 1000): { total: number; records: { id: string; createdAt: string; updatedAt: string; field: string; reason: string }[] } {
+  quarantined(limit = 1000, after: RecordCursor | null = null): { total: number; records: { id: string; createdAt: string; updatedAt: string; field: string; reason: string }[] } {
+    // Oldest first by (createdAt, id); `after` (the last one of a previous answer) pages on.
+    const from = after ? { t: new Date(after.createdAt).getTime(), id: after.id } : null;
     const records = [...this.unstorable]
+      .filter(([id, q]) => !from || q.createdAt.getTime() > from.t || (q.createdAt.getTime() === from.t && id > from.id))
       .sort((a, b) => a[1].createdAt.getTime() - b[1].createdAt.getTime() || (a[0] < b[0] ? -1 : 1))
       .slice(0, limit)
       .map(([id, q]) => ({ id, createdAt: q.createdAt.toISOString(), updatedAt: (this.byId.get(id)?.updatedAt ?? q.createdAt).toISOString(), field: q.field, reason: q.reason }));
