@@ -104,6 +104,15 @@ export const HOSTILE: HostileCase[] = [
       ${grant(app, 'hostile.documents')}`,
   },
   {
+    // Review of issue 22: the ORMs' timestamp columns carry a precision (Prisma's DateTime is timestamp(3), Rails' timestamp(6)); the plan refused them as "not timestamptz, timestamp or date".
+    name: 'an ORM table partitioned on a timestamp(3) column (Prisma), a timestamptz(6) beside it (Rails)',
+    table: { schema: 'hostile', name: 'Session' }, column: 'createdAt', interval: 'week',
+    sql: (app) => `${schema(app)}
+      CREATE TABLE hostile."Session" (id text PRIMARY KEY, "userId" text NOT NULL, "createdAt" timestamp(3) NOT NULL DEFAULT CURRENT_TIMESTAMP, "expiresAt" timestamptz(6) NOT NULL);
+      INSERT INTO hostile."Session" SELECT 'c' || md5(g::text), 'u' || g % 17, localtimestamp - g * interval '97 minutes', now() + g * interval '1 hour' FROM generate_series(1, 300) g;
+      ${grant(app, 'hostile."Session"')}`,
+  },
+  {
     name: 'rows in 1999 and two years ahead',
     table: { schema: 'hostile', name: 'archive' }, column: 'happened_at', interval: 'year',
     sql: (app) => `${schema(app)}
