@@ -322,16 +322,18 @@ function onActivityResult(report: AuditReport, parity: Map<string, AuditParity>,
     report.swaps.push({ at, activity: name, direction: SWAP_ACTIVITIES[name], lockMs: Number(out.lockMs ?? out.lockHoldMs), tries: typeof out.tries === 'number' ? out.tries : undefined });
   } else if (name === 'investigate' && Array.isArray(out)) {
     report.investigations.push({ at, findings: out as AuditReport['investigations'][number]['findings'] });
-  } else if (isObj(out) && isObj(out.kept) && typeof out.kept.table === 'string' && typeof out.kept.dropStatement === 'string') {
+  } else if (name === 'quarantineReport' && isObj(out) && Array.isArray(out.records)) {
+    for (const q of out.records as AuditReport['quarantined']) if (!report.quarantined.some((x) => x.id === q.id)) report.quarantined.push(q);
+  } else if (name === 'removeStaleOfQuarantined' && isObj(out) && Array.isArray(out.removed)) {
+    for (const q of out.removed as AuditReport['quarantineRemoved']) report.quarantineRemoved.push({ instanceId: q.instanceId, id: q.id, updatedAt: q.updatedAt, quarantinedUpdatedAt: q.quarantinedUpdatedAt });
+  }
+  // Not in the chain above: a swap back's result carries its lock time (a swap, above) and the table it kept aside.
+  if (isObj(out) && isObj(out.kept) && typeof out.kept.table === 'string' && typeof out.kept.dropStatement === 'string') {
     // A rollback (swapBackGeneric, rollbackGenericBeforeSwap, removeShadow) kept a table aside.
     const k = out.kept;
     if (!report.keptTables.some((x) => x.table === k.table)) {
       report.keptTables.push({ table: k.table as string, rowsOnlyThere: Number(k.rowsOnlyThere), comparedWith: String(k.comparedWith), dropStatement: k.dropStatement as string, at });
     }
-  } else if (name === 'quarantineReport' && isObj(out) && Array.isArray(out.records)) {
-    for (const q of out.records as AuditReport['quarantined']) if (!report.quarantined.some((x) => x.id === q.id)) report.quarantined.push(q);
-  } else if (name === 'removeStaleOfQuarantined' && isObj(out) && Array.isArray(out.removed)) {
-    for (const q of out.removed as AuditReport['quarantineRemoved']) report.quarantineRemoved.push({ instanceId: q.instanceId, id: q.id, updatedAt: q.updatedAt, quarantinedUpdatedAt: q.quarantinedUpdatedAt });
   }
 }
 
