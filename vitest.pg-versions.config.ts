@@ -4,7 +4,8 @@ import base from './vitest.config';
 // `npm run test:pg-versions` (scripts/test-pg-versions.ts) runs this once per PostgreSQL major,
 // with LICHEN_PG_BINARIES pointing at that major's tree: the conversion zoo, the catalog readers'
 // tests (versions.test.ts, pg-catalog.test.ts), the hostile-schema corpus (any
-// test/conversion/hostile-schemas*.test.ts), one production cutover and table maintenance.
+// test/conversion/hostile-schemas*.test.ts), pagila's rental, the worker-ownership blockers, one
+// production cutover and table maintenance.
 // Files are picked by pattern, so a file added under these names runs here too.
 export default defineConfig({
   test: {
@@ -14,6 +15,8 @@ export default defineConfig({
       'test/conversion/generic/versions.test.ts',
       'test/shared/pg-catalog.test.ts',
       'test/conversion/hostile-schemas*.test.ts',
+      'test/conversion/pagila-rental.test.ts',
+      'test/conversion/generic/worker-owner.test.ts',
       'test/production/happy-path.test.ts',
       'test/maintenance/*.test.ts',
     ],

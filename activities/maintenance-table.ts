@@ -73,10 +73,11 @@ export function createTableMaintenanceActivities(deps: Pick<ActivityDeps, 'profi
       return deps.profiles.withClient(input.profile, (c) => inUtc(c, async () => {
         const t = await c.query<{ oid: number; schema: string; name: string; relkind: string; strat: string | null; natts: number | null; col: string | null; type: string | null }>(
           `SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind, p.partstrat::text AS strat, p.partnatts::int AS natts,
-                  a.attname AS col, format_type(a.atttypid, NULL) AS type
+                  a.attname AS col, format_type(CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE a.atttypid END, NULL) AS type
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              LEFT JOIN pg_partitioned_table p ON p.partrelid = c.oid
              LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = p.partattrs[0]
+             LEFT JOIN pg_type ty ON ty.oid = a.atttypid -- a domain partition column (a conversion accepts one): its base type
             WHERE c.oid = to_regclass($1)`,
           [input.table.schema ? `${qi(input.table.schema)}.${qi(input.table.name)}` : qi(input.table.name)],
         );

@@ -1,4 +1,5 @@
 import type { ClientBase } from 'pg';
+import { withSuffix } from './descriptor/names';
 
 const qi = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
@@ -29,14 +30,14 @@ export interface KeepOrDrop {
   kept?: KeptTable;
 }
 
-/** The name a kept table takes: `<name>_rolled_back`, then `_rolled_back_2`, … (the first free one in the schema). */
+/** The name a kept table takes: `<name>_rolled_back`, then `_rolled_back_2`, … (the first free one in the schema; `name` shortened to fit 63 bytes, never the suffix). */
 export async function keptName(c: Pick<ClientBase, 'query'>, schema: string, base: string): Promise<string> {
+  const candidates = Array.from({ length: 1000 }, (_, i) => withSuffix(base, i === 0 ? '_rolled_back' : `_rolled_back_${i + 1}`));
   const r = await c.query<{ name: string }>(
-    `SELECT n AS name FROM generate_series(1, 1000) i,
-            LATERAL (SELECT left($2, 63 - length(s)) || s AS n FROM (SELECT CASE WHEN i = 1 THEN '_rolled_back' ELSE '_rolled_back_' || i END AS s) x) y
-      WHERE to_regclass(format('%I.%I', $1::text, n)) IS NULL ORDER BY i LIMIT 1`,
-    [schema, base],
+    `SELECT n AS name FROM unnest($2::text[]) WITH ORDINALITY x(n, i) WHERE to_regclass(format('%I.%I', $1::text, n)) IS NULL ORDER BY i LIMIT 1`,
+    [schema, candidates],
   );
+  if (!r.rows[0]) throw new Error(`no free name to keep a table aside in ${schema}: ${candidates[0]} … ${candidates[candidates.length - 1]} all exist`);
   return r.rows[0].name;
 }
 
@@ -86,13 +87,19 @@ export async function dropUnlessOnlyThere(c: Pick<ClientBase, 'query'>, o: { can
   return { dropped: false, kept: { table, rowsOnlyThere: only, comparedWith: o.reference, dropStatement: `DROP TABLE ${table}` } };
 }
 
+/** What every kept name of `base` starts with: at most 40 characters, and short enough for the longest suffix in 63 bytes. */
+function keptPrefix(base: string): string {
+  const longest = '_rolled_back_1000';
+  return [...withSuffix(base, longest).slice(0, -longest.length)].slice(0, 40).join('');
+}
+
 /** Tables an earlier rollback kept aside for `base` in `schema` (what a retried rollback reports). */
 export async function keptTables(c: Pick<ClientBase, 'query'>, schema: string, base: string): Promise<string[]> {
   const r = await c.query<{ s: string; t: string }>(
     `SELECT n.nspname AS s, c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-        AND starts_with(c.relname, left($2, 40)) AND c.relname ~ '_rolled_back(_[0-9]+)?$' ORDER BY 1`,
-    [schema, base],
+        AND starts_with(c.relname, $2) AND c.relname ~ '_rolled_back(_[0-9]+)?$' ORDER BY 1`,
+    [schema, keptPrefix(base)],
   );
   return r.rows.map((x) => `${qi(x.s)}.${qi(x.t)}`);
 }

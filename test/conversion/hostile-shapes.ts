@@ -104,6 +104,28 @@ export const HOSTILE: HostileCase[] = [
       ${grant(app, 'hostile.documents')}`,
   },
   {
+    // Review of issue 22: the ORMs' timestamp columns carry a precision (Prisma's DateTime is timestamp(3), Rails' timestamp(6)); the plan refused them as "not timestamptz, timestamp or date".
+    name: 'an ORM table partitioned on a timestamp(3) column (Prisma), a timestamptz(6) beside it (Rails)',
+    table: { schema: 'hostile', name: 'Session' }, column: 'createdAt', interval: 'week',
+    sql: (app) => `${schema(app)}
+      CREATE TABLE hostile."Session" (id text PRIMARY KEY, "userId" text NOT NULL, "createdAt" timestamp(3) NOT NULL DEFAULT CURRENT_TIMESTAMP, "expiresAt" timestamptz(6) NOT NULL);
+      INSERT INTO hostile."Session" SELECT 'c' || md5(g::text), 'u' || g % 17, localtimestamp - g * interval '97 minutes', now() + g * interval '1 hour' FROM generate_series(1, 300) g;
+      ${grant(app, 'hostile."Session"')}`,
+  },
+  {
+    // Review of issue 22: a deferred constraint trigger (validation at commit), moved by the swap as the user's triggers are.
+    name: 'a deferrable constraint trigger',
+    table: { schema: 'hostile', name: 'ledger' }, column: 'booked_at', interval: 'month',
+    sql: (app) => `${schema(app)}
+      CREATE TABLE hostile.ledger (id bigserial PRIMARY KEY, booked_at timestamptz NOT NULL, amount numeric(12,2) NOT NULL);
+      CREATE FUNCTION hostile.ledger_check() RETURNS trigger LANGUAGE plpgsql AS $f$
+      BEGIN IF NEW.amount < -1000000000 THEN RAISE EXCEPTION 'too small'; END IF; RETURN NULL; END $f$;
+      CREATE CONSTRAINT TRIGGER ledger_checked AFTER INSERT OR UPDATE ON hostile.ledger DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hostile.ledger_check();
+      INSERT INTO hostile.ledger (booked_at, amount) SELECT now() - g * interval '3 hours', g FROM generate_series(1, 300) g;
+      ${grant(app, 'hostile.ledger')} GRANT USAGE ON SEQUENCE hostile.ledger_id_seq TO ${app};`,
+    after: `SELECT count(*) = 1 AS ok FROM pg_trigger WHERE tgrelid = 'hostile.ledger'::regclass AND tgname = 'ledger_checked' AND tgconstraint <> 0 AND tgdeferrable`,
+  },
+  {
     name: 'rows in 1999 and two years ahead',
     table: { schema: 'hostile', name: 'archive' }, column: 'happened_at', interval: 'year',
     sql: (app) => `${schema(app)}

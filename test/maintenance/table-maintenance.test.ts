@@ -77,6 +77,19 @@ describe('partitionMaintenance of any table (input with "table")', () => {
     expect(s.retention).toBeNull();
   });
 
+  it('maintains a table partitioned on a domain over timestamptz (as a conversion leaves one: the plan accepts a domain partition column)', async () => {
+    // Before: refused as "partitioned on at (ops.moment)": a converted table's run failed at its end (partitions ahead) and its Schedule on every firing.
+    await db.pool.query(`
+      CREATE DOMAIN ops.moment AS timestamptz CHECK (VALUE > '2000-01-01');
+      CREATE TABLE ops.stamped (id bigint NOT NULL, at ops.moment NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+      CREATE TABLE ops.stamped_p2026_12 PARTITION OF ops.stamped FOR VALUES FROM ('2026-12-01 00:00:00+00') TO ('2027-01-01 00:00:00+00');`);
+    const s = await run({ table: 'ops.stamped', now: '2026-12-09T12:00:00Z', premake: 2 });
+    expect(s).toMatchObject({ table: 'ops.stamped', column: 'at', interval: 'month' });
+    expect(s.premade.created).toEqual(['stamped_p2027_01', 'stamped_p2027_02']);
+    await db.pool.query(`INSERT INTO ops.stamped VALUES (1, '2027-02-14 10:00:00+00')`);
+    expect(await children('ops.stamped')).toEqual(['stamped_p2026_12', 'stamped_p2027_01', 'stamped_p2027_02']);
+  });
+
   it('refuses, naming why, a table it cannot maintain — before changing anything', async () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ table: 'ops.mixed' }, /cannot read the interval of ops.mixed: its partitions mix intervals|partition mixed_\w .* is not one/],

@@ -4,6 +4,7 @@ import { readNotValidNotNull, withoutNotValidNotNull } from './not-null';
 import { readDependentViews, readOtherDependents } from './dependents';
 import { readConstraints, readIncomingForeignKeys, readIndexes } from './keys';
 import { qualified, type TableName } from './names';
+import { readNotAlterable } from './alterable';
 import { readOwnedSequences, readPolicies, readPublications, readTableGrants, readTriggers } from './objects';
 import type { TableDescriptor } from './types';
 import { pgFeatures } from '../../../src/shared/pg-version';
@@ -90,6 +91,7 @@ export async function readTableDescriptor(c: ClientBase, t: TableName): Promise<
       serverVersionNum: Number(b.version),
       notValidNotNull,
     };
+    d.notAlterable = await readNotAlterable(c, oid, d.views.map((v) => v.name));
     await c.query('COMMIT');
     return d;
   } catch (err) {

@@ -212,6 +212,8 @@ export interface TableDescriptor {
   views: DependentView[];
   otherDependents: OtherDependent[];
   sequences: OwnedSequence[];
+  /** Objects the conversion alters that the reading (worker's) role cannot (descriptor/alterable.ts); absent in descriptors made by hand. */
+  notAlterable?: NotAlterable[];
   /** pg_total_relation_size (heap, indexes, TOAST) and the heap alone. */
   totalBytes: number;
   tableBytes: number;
@@ -225,4 +227,14 @@ export interface TableDescriptor {
 export interface NotValidNotNull {
   column: string;
   constraint: string;
+}
+
+/** An object the conversion alters that the worker's role neither owns nor inherits the owner of (a schema: no CREATE). */
+export interface NotAlterable {
+  what: 'table' | 'view' | 'materialized view' | 'publication' | 'sequence' | 'schema';
+  /** Qualified and quoted. */
+  object: string;
+  owner: string;
+  /** A referencing table: the foreign key's name (dropped at the swap when chosen). */
+  via: string | null;
 }

@@ -7,6 +7,7 @@ import { MIN_SUPPORTED_VERSION_NUM, versionLabel } from '../../../src/shared/pg-
 import { qi } from '../descriptor/names';
 import { rowSecurityBlockers } from './row-security';
 import { publicationBlockers } from './publications';
+import { alterBlockers } from './alterable';
 import { conversionNames } from './names';
 
 /** Something Postgres cannot carry onto a partitioned table as it is, with what can be done. */
@@ -178,6 +179,7 @@ export function analyse(d: TableDescriptor, facts: DataFacts | null, choice: Con
     block({ code: 'trigger-not-carried', object: t.name, message: `row trigger ${t.name} uses transition tables, which partitioned tables do not support on row triggers; make it a statement trigger or remove it`, options: [] });
   }
   for (const b of rowSecurityBlockers(d)) block(b);
+  for (const b of alterBlockers(d, choice)) block(b);
   if (d.rowSecurity.forced) notes.push('FORCE ROW LEVEL SECURITY: the sync runs as the conversion\'s role and bypasses no policy it is subject to; policies must let it write every row');
   if (d.triggers.length) notes.push(`user triggers (${d.triggers.map((t) => t.name).join(', ')}) stay on the table the application writes: on ${d.qualified} until the swap, on the new table after it; the sync's and the copy's writes never fire them`);
   return { blockers, notes, partitionType, key, conflictColumns, uniqueKeys };

@@ -3,6 +3,7 @@ import type { TableDescriptor } from '../descriptor/types';
 import type { Analysis, Blocker } from './analyse';
 import type { ConversionChoice } from './choice';
 import { notValidConstraints } from './not-valid';
+import { spellPart } from '../descriptor/names';
 import { readTriggerWrites, type TriggerWrites } from './trigger-writes';
 
 /**
@@ -12,7 +13,7 @@ import { readTriggerWrites, type TriggerWrites } from './trigger-writes';
  * application; `info` is a changed behaviour worth knowing.
  */
 export interface AppChange {
-  kind: 'on-conflict-target' | 'before-trigger' | 'update-moves' | 'identity' | 'sequence' | 'publication' | 'not-valid-constraint' | 'trigger-not-read';
+  kind: 'on-conflict-target' | 'partition-column-not-null' | 'before-trigger' | 'update-moves' | 'identity' | 'sequence' | 'publication' | 'not-valid-constraint' | 'trigger-not-read';
   object: string;
   message: string;
   severity: 'blocker' | 'warning' | 'info';
@@ -101,6 +102,11 @@ export function appChanges(d: TableDescriptor, a: Analysis, choice: ConversionCh
     }
   }
 
+  // The key gains the partition column, so the shadow refuses NULL there: the sync writes the shadow in the application's transaction.
+  const pc = d.columns.find((x) => x.name === col);
+  if (pc && !pc.notNull) {
+    changes.push({ kind: 'partition-column-not-null', object: col, severity: 'warning', message: `${col} allows NULL on ${d.qualified} but the new table's key includes it: from the installation of the sync on (not only after the swap), an INSERT or UPDATE writing NULL there fails (23514: no partition holds NULL), in the application's transaction. Make sure the application never writes NULL there, or say so in the table first: ALTER TABLE ${d.qualified} ALTER COLUMN ${spellPart(col)} SET NOT NULL` });
+  }
   const updateTriggers = triggers.filter((t) => t.row && t.events.includes('UPDATE')).map((t) => t.trigger);
   changes.push({
     kind: 'update-moves', object: col, severity: updateTriggers.length ? 'warning' : 'info',

@@ -19,7 +19,9 @@ export interface DataFacts {
 
 /** The partition column's type as the plan needs it (a domain counts as its base type), or null when it cannot partition by interval. */
 export function partitionTypeOf(baseType: string): PartitionType | null {
-  return (PARTITION_TYPES as readonly string[]).includes(baseType) ? (baseType as PartitionType) : null;
+  // A precision (`timestamp(3) without time zone`, as ORMs declare them) changes nothing about the partitions: the type without it.
+  const t = baseType.replace(/^(timestamp)\(\d+\)/, '$1');
+  return (PARTITION_TYPES as readonly string[]).includes(t) ? (t as PartitionType) : null;
 }
 
 /**

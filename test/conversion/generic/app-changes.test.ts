@@ -7,6 +7,7 @@ import { readTableDescriptor } from '../../../activities/conversion/descriptor';
 import { nameRegex, readAppFacts } from '../../../activities/conversion/plan/app-changes';
 import { readDataFacts } from '../../../activities/conversion/plan/facts';
 import { summarisePlan } from '../../../activities/conversion/generic/activities';
+import { runPhase, runPhaseInTransaction } from '../../../activities/conversion/generic/execute';
 
 const db = useTestDatabase();
 const env = () => ({ LICHEN_DB_PROFILE_TEST: db.url });
@@ -53,6 +54,25 @@ describe('the plan\'s section "what changes for your application"', () => {
 
     const summary = summarisePlan(await plan('shop.orders', 'placed_at'));
     expect(summary.appChanges.map((x) => x.kind).sort()).toEqual(['identity', 'not-valid-constraint', 'on-conflict-target', 'publication', 'sequence', 'update-moves']);
+  });
+
+  it('warns that a nullable partition column refuses NULL from the sync\'s installation on (the key gains it), as the run then does', async () => {
+    await db.pool.query(`
+      CREATE SCHEMA loose;
+      CREATE TABLE loose.visits (id bigserial PRIMARY KEY, seen_at timestamp, page text NOT NULL);
+      INSERT INTO loose.visits (seen_at, page) SELECT localtimestamp - g * interval '1 day', 'p' || g FROM generate_series(1, 40) g;`);
+    const p = await plan('loose.visits', 'seen_at');
+    expect(p.ok).toBe(true);
+    const w = p.appChanges.filter((x) => x.kind === 'partition-column-not-null');
+    expect(w).toEqual([expect.objectContaining({ object: 'seen_at', severity: 'warning' })]);
+    expect(w[0].message).toContain('from the installation of the sync on');
+    expect(w[0].message).toContain('ALTER TABLE "loose"."visits" ALTER COLUMN seen_at SET NOT NULL');
+    // What it warns of: once the sync is installed, the heap refuses the NULL the application could write before.
+    await db.pool.query(`INSERT INTO loose.visits (seen_at, page) VALUES (NULL, 'before')`);
+    await db.pool.query(`DELETE FROM loose.visits WHERE seen_at IS NULL`);
+    await db.withClient((c) => runPhase(c, p, 'shadow'));
+    await db.withClient((c) => runPhaseInTransaction(c, p, 'sync', 500));
+    await expect(db.pool.query(`INSERT INTO loose.visits (seen_at, page) VALUES (NULL, 'during')`)).rejects.toMatchObject({ code: '23514' });
   });
 
   it('lists the ON CONFLICT statements pg_stat_statements holds, or says why it could not read them', async () => {
