@@ -104,6 +104,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
     for (const key of c.saga) saga.add(undo(key));
     ctl.note(`continued from run ${c.chain.previous[c.chain.previous.length - 1]?.runId} at ${c.stage} (run ${c.chain.previous.length + 1} of the chain)`);
   }
+  if (summary.plan?.facts !== undefined) io.facts = summary.plan.facts;
   /** A safe point: past the history budget (and not aborted), hand over to a run that resumes at `stage`. */
   const checkpoint = async (stage: GenericStage): Promise<void> => {
     if (ctl.aborted || !handOverDue(s.history)) return;
@@ -124,6 +125,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
       if (!c) {
         summary.plan = await ctl.phase('preflight', () => step.planGenericConversion({ ...io, runId, workflowId }));
         registered = true;
+        io.facts = summary.plan.facts; // preflight's one scan: no later activity scans the table to re-plan
         for (const d of summary.plan.decisions) ctl.note(`option chosen for ${d.code} (${d.object}): ${d.choice}`);
         saga.add(undo('remove-shadow'));
         await ctl.phase('create shadow', () => lockStep.createGenericShadow(io));

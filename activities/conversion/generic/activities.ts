@@ -5,6 +5,7 @@ import { nonRetryable, preflightFailed, runAlreadyActive } from '../../lib/error
 import { registerRun } from '../../../src/shared/pg-catalog';
 import type { ConversionChoice } from '../plan/choice';
 import { planConversion, type ConversionPlan, type PlanPhase } from '../plan/plan';
+import type { DataFacts } from '../plan/facts';
 import { dropOld, DropWaitsError, phase, runPhaseInTransaction, wholeParity } from './execute';
 import { dropUnlessOnlyThere, keptTables, type KeptTable } from '../keep-or-drop';
 import { conversionNames } from '../plan/names';
@@ -24,6 +25,11 @@ export interface GenericInput {
   /** Epoch ms of the run's plan (the workflow's start): every recompute plans the same partitions. */
   planAt: number;
   lockTimeoutMs: number;
+  /**
+   * The data facts preflight read (its one full scan), carried so no later activity scans the
+   * table again to re-plan. Absent (runs started before it was carried): each plan reads them.
+   */
+  facts?: DataFacts | null;
 }
 
 /** What the history records of the plan: bounded, never the statements themselves. */
@@ -42,6 +48,8 @@ export interface PlanSummary {
   disk: { copyNeedsBytes: number };
   /** Partitions ahead, the maintenance Schedule (or why none), a write beyond the partitions. */
   afterSwap?: AfterSwap;
+  /** The data facts of preflight's scan (rows, the column's range): carried into every later activity's input. */
+  facts?: DataFacts | null;
 }
 
 /** The statements that run after the swap (recorded before it: the catalog no longer plans them afterwards). */
@@ -69,6 +77,7 @@ export function summarisePlan(p: ConversionPlan): PlanSummary {
     statements: Object.fromEntries(p.phases.map((x) => [x.phase, x.statements.length])),
     disk: { copyNeedsBytes: p.size.copyNeedsBytes },
     afterSwap: p.afterSwap,
+    facts: p.facts,
   };
 }
 
@@ -142,7 +151,7 @@ function upToDate(plan: ConversionPlan): ConversionPlan {
 const refreshOf = (p: ConversionPlan): string[] => p.phases.find((x) => x.phase === 'refresh')?.statements ?? [];
 
 export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'profiles'>) {
-  const plan = (c: ClientBase, i: GenericInput) => planConversion(c, i.choice, i.planAt).then(upToDate);
+  const plan = (c: ClientBase, i: GenericInput) => planConversion(c, i.choice, i.planAt, i.facts).then(upToDate);
   const maintenance = createTableMaintenanceActivities(deps);
   const premake = maintenance.premakeTablePartitions;
   const ops = (i: { profile: string; lockTimeoutMs: number }): PartitionOps => ({ profile: i.profile, pool: deps.profiles.pool(i.profile), premake, lockTimeoutMs: i.lockTimeoutMs });
@@ -162,6 +171,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
      */
     async planGenericConversion(i: GenericInput & { runId: string; workflowId: string }): Promise<PlanSummary> {
       return deps.profiles.withClient(i.profile, async (c) => {
+        // The one full scan of the run: its facts go into the summary, and from there into every later activity's input.
         const p = await planConversion(c, i.choice, i.planAt);
         const summary = summarisePlan(p);
         if (!p.ok || p.phases.length === 0) {
@@ -279,7 +289,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
     /** The swap in one lock-bounded transaction with retries. Idempotent: already swapped is done. */
     async swapGeneric(i: GenericInput): Promise<SwapGenericResult> {
       return deps.profiles.withClient(i.profile, async (c) => {
-        const raw = await planConversion(c, i.choice, i.planAt);
+        const raw = await planConversion(c, i.choice, i.planAt, i.facts);
         const table = raw.table;
         if (await isSwapped(c, table, raw.names.old)) {
           // Swapped by an earlier attempt: its refill may not have run (idempotent).
@@ -385,7 +395,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
      */
     async rollbackGenericBeforeSwap(i: GenericInput): Promise<{ kept?: KeptTable }> {
       return deps.profiles.withClient(i.profile, async (c) => {
-        const p = await planConversion(c, i.choice, i.planAt);
+        const p = await planConversion(c, i.choice, i.planAt, i.facts);
         if (await isSwapped(c, p.table, p.names.old)) throw nonRetryable('StillSwapped', `${p.table} is swapped: swap back first (the saga's swap back runs before this)`);
         if ((await relkindOf(c, p.names.shadow)) === null) return {};
         // Even when the table changed since preflight (a new blocker): the rollback's statements are still planned.

@@ -51,6 +51,8 @@ export interface ConversionPlan {
   pending: PendingSql | null;
   /** How the table keeps working after the swap: partitions ahead, the maintenance Schedule, a write beyond them. */
   afterSwap: AfterSwap;
+  /** The data facts the plan was built from (null: none read). */
+  facts: DataFacts | null;
 }
 
 const SCHEME: Record<ConversionChoice['interval'], string> = {
@@ -125,17 +127,23 @@ export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: C
     indexRenames: renames,
     pending,
     afterSwap: afterSwapPlan(d, choice, a.partitionType, starts, database),
+    facts,
   };
 }
 
-/** Reads the table and its data, and plans. Read-only. */
-export async function planConversion(c: ClientBase, choice: ConversionChoice, now = Date.now()): Promise<ConversionPlan> {
+/**
+ * Reads the table and its data, and plans. Read-only. `carried`: the data facts a run's preflight
+ * read (one full scan, carried in the activity inputs) — given, the table is not scanned again
+ * (undefined: scan; null: preflight had none to read).
+ */
+export async function planConversion(c: ClientBase, choice: ConversionChoice, now = Date.now(), carried?: DataFacts | null): Promise<ConversionPlan> {
   const d = await readTableDescriptor(c, choice.table);
   const column = d.columns.find((x) => x.name === choice.column);
   const probe = analyse(d, null, choice, 0);
   // Rows the role may not see are not read (it would be an error, or a filter): that blocker speaks first.
   const hidden = probe.blockers.some((b) => b.code === 'row-security-hides-rows');
-  const facts = column && probe.partitionType && d.relkind === 'r' && !hidden ? await readDataFacts(c, d, choice.column, probe.partitionType) : null;
+  const scannable = column && probe.partitionType && d.relkind === 'r' && !hidden;
+  const facts = !scannable ? null : carried !== undefined ? carried : await readDataFacts(c, d, choice.column, probe.partitionType!);
   const app = d.relkind === 'r' ? await readAppFacts(c, d, choice.column) : null;
   const database = (await c.query<{ db: string }>(`SELECT current_database() AS db`)).rows[0].db;
   return buildPlan(d, facts, choice, now, app, database);
