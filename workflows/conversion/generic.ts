@@ -132,9 +132,11 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
         await ctl.phase('install sync', () => lockStep.installGenericSync(io));
         summary.copy = await ctl.phase('copy', () => copyActs(s.copyHeartbeatTimeoutSeconds).copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond }));
         await ctl.phase('verify', async () => {
-          const p = await step.genericParity(io);
+          // Per key range, heartbeating (a worker silent as long as the copy's bound is replaced; it resumes at its last range).
+          const p = await copyActs(s.copyHeartbeatTimeoutSeconds).genericParity({ ...io, maxRowsPerSecond: s.maxRowsPerSecond });
           summary.parity = { match: p.match, count: p.table.count };
-          if (!p.match) throw ApplicationFailure.nonRetryable(`parity differs: ${target} ${p.table.count} rows (${p.table.sum}), shadow ${p.shadow.count} rows (${p.shadow.sum})`, 'ParityMismatch');
+          if (p.repaired) ctl.note(`parity: ${p.repaired} key(s) re-copied from ${target} into the shadow by range repairs (${p.ranges} ranges, ${p.rows} rows)`);
+          if (!p.match) throw ApplicationFailure.nonRetryable(`parity differs: ${target} ${p.table.count} rows (${p.table.sum}), shadow ${p.shadow.count} rows (${p.shadow.sum})${p.differing?.length ? `; ranges still differing after repair: ${p.differing.join('; ')}` : ''}`, 'ParityMismatch');
         });
         // An option chosen for a blocker (a key dropped or weakened, foreign keys dropped) is always approved at the swap.
         const chosen = summary.plan!.decisions.map((d) => `${d.code} ${d.object}: ${d.choice}`);

@@ -7,6 +7,7 @@ import type { ConversionChoice } from '../plan/choice';
 import { planConversion, type ConversionPlan, type PlanPhase } from '../plan/plan';
 import type { DataFacts } from '../plan/facts';
 import { dropOld, DropWaitsError, phase, runPhaseInTransaction, wholeParity } from './execute';
+import { rangeParity, type Sums } from './range-parity';
 import { dropUnlessOnlyThere, keptTables, type KeptTable } from '../keep-or-drop';
 import { conversionNames } from '../plan/names';
 import { qi } from '../descriptor/names';
@@ -259,23 +260,29 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
       }));
     },
 
-    /** Count and row-image checksum of the table and the shadow in one snapshot. Read-only. */
-    async genericParity(i: GenericInput): Promise<{ match: boolean; table: { count: string; sum: string }; shadow: { count: string; sum: string }; pending?: { created: string[]; replayed: number } }> {
-      return deps.profiles.withClient(i.profile, async (c) => {
+    /**
+     * Parity per key range, each range in its own short snapshot, a range that differs repaired from
+     * the heap and compared again (range-parity.ts); heartbeats its checkpoint and progress. Writes
+     * only the repairs (and the partitions pending keys need).
+     */
+    async genericParity(i: GenericInput & { maxRowsPerSecond?: number; rangeRows?: number }): Promise<GenericParityResult> {
+      return deps.profiles.withClient(i.profile, (c) => withEveryRow(c, async () => {
         const p = await plan(c, i);
         await ensurePending(i, p);
         const settled = { created: [] as string[], replayed: 0 };
-        // Writes the sync kept out of the shadow (no partition for them) are placed first; one that arrives meanwhile makes a round again.
-        for (let round = 0; ; round++) {
+        // Writes the sync kept out of the shadow (no partition for them) are placed first, and again before a repair.
+        const settle = async () => {
           const s = await settlePending(ops(i), p, i.choice);
           settled.created.push(...s.created);
           settled.replayed += s.replayed;
-          const r = await wholeParity(c, p.table, p.names.shadow);
-          const match = r.a.count === r.b.count && r.a.sum === r.b.sum;
-          const left = p.pending && !i.choice.options.defaultPartition ? Number((await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${p.pending.table}`)).rows[0].n) : 0;
-          if (match || left === 0 || round >= 4) return { match, table: r.a, shadow: r.b, ...(settled.replayed || settled.created.length ? { pending: settled } : {}) };
-        }
-      });
+        };
+        await settle();
+        const r = await rangeParity(c, p, { rangeRows: i.rangeRows ?? PARITY_RANGE_ROWS, maxRowsPerSecond: i.maxRowsPerSecond, expectedRows: i.facts?.rows ?? p.size.rows, settle });
+        return {
+          match: r.differing.length === 0, table: r.table, shadow: r.shadow, ranges: r.ranges, rows: r.rows, repaired: r.repaired, differing: r.differing.slice(0, 20),
+          ...(settled.replayed || settled.created.length ? { pending: settled } : {}),
+        };
+      }));
     },
 
     /** The statements after the swap (swap back, drop), taken from the plan before it. Read-only. */
@@ -430,6 +437,24 @@ export interface SwapGenericResult {
   refreshed: number;
   /** Partitions the shadow got before the swap (ahead of the run's clock, or for pending writes). */
   partitionsCreated: string[];
+}
+
+/** Rows per parity range: its snapshot lasts about as long as reading this many rows on both sides. */
+export const PARITY_RANGE_ROWS = 50_000;
+
+export interface GenericParityResult {
+  /** Every range equal (after its repairs). */
+  match: boolean;
+  /** Sums over the ranges (each range from its own snapshot). */
+  table: Sums;
+  shadow: Sums;
+  ranges: number;
+  rows: number;
+  /** Keys re-copied from the heap by repairs. */
+  repaired: number;
+  /** Ranges still differing after their repairs (at most 20). */
+  differing: string[];
+  pending?: { created: string[]; replayed: number };
 }
 
 export type GenericConversionActivities = ReturnType<typeof createGenericConversionActivities>;
