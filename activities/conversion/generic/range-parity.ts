@@ -50,7 +50,7 @@ export async function rangeParity(c: ClientBase, p: ConversionPlan, o: RangePari
   const k = p.key!.columns.length;
   const ctx = Context.current();
   const prior = ctx.info.heartbeatDetails as RangeParityCheckpoint | undefined;
-  const cp: RangeParityCheckpoint = prior ?? { lo: null, table: ZERO, shadow: ZERO, ranges: 0, rows: 0, repaired: 0, differing: [], progress: { percent: 0, rowsPerSecond: 0, etaSeconds: null, total: o.expectedRows } };
+  const cp: RangeParityCheckpoint = prior ? structuredClone(prior) : { lo: null, table: ZERO, shadow: ZERO, ranges: 0, rows: 0, repaired: 0, differing: [], progress: { percent: 0, rowsPerSecond: 0, etaSeconds: null, total: o.expectedRows } };
   const t0 = Date.now();
   const rowsAtStart = cp.rows;
   const nulls = Array<null>(k).fill(null);
@@ -58,7 +58,7 @@ export async function rangeParity(c: ClientBase, p: ConversionPlan, o: RangePari
     const rate = ((cp.rows - rowsAtStart) / Math.max(1, Date.now() - t0)) * 1000;
     const total = Math.max(o.expectedRows, cp.rows);
     cp.progress = { percent: total ? Math.min(100, Math.floor((cp.rows / total) * 100)) : 100, rowsPerSecond: Math.round(rate), etaSeconds: rate > 0 ? Math.round((total - cp.rows) / rate) : null, total };
-    ctx.heartbeat(cp);
+    ctx.heartbeat(structuredClone(cp)); // a copy: the checkpoint goes on changing after the call
   };
   for (;;) {
     if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
