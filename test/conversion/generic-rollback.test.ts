@@ -5,7 +5,7 @@ import type { GenericConversionSummary } from '../../workflows/conversion';
 import { useTestDatabase } from '../helpers/db';
 import { useTemporal } from '../helpers/temporal';
 import { readTableDescriptor, parseTableName } from '../../activities/conversion/descriptor';
-import { createGenericConversionActivities, type GenericInput } from '../../activities/conversion/generic/activities';
+import { createGenericConversionActivities, type CopyGenericResult, type GenericInput } from '../../activities/conversion/generic/activities';
 import { parseConversionChoice } from '../../activities/conversion/plan/choice';
 import { keySql, rowKeyOf, startSqlLoad } from '../../src/loadgen/sql/sql-load';
 import { judgeRows, readImages } from '../../src/loadgen/sql/row-oracle';
@@ -133,6 +133,13 @@ describe('heapToPartitionedConversion of any table rolls back through the saga',
     expect(beats.length).toBe(whole.batches);
     const resumed = (await new MockActivityEnvironment({ heartbeatDetails: beats[2] }).run(acts.copyGeneric, { ...io, batchSize: 100 })) as { rows: number; batches: number; resumed: boolean };
     expect(resumed).toEqual({ ...whole, resumed: true });
+    // In slices (the workflow's path): a call ends after its first batch, the next continues from its checkpoint; together they copy what one call copies.
+    let slice = (await new MockActivityEnvironment().run(acts.copyGeneric, { ...io, batchSize: 100, sliceSeconds: 0 })) as CopyGenericResult;
+    for (let calls = 1; slice.done === false && calls < 1000; calls++) {
+      expect(slice.checkpoint!.batches).toBe(calls);
+      slice = (await new MockActivityEnvironment().run(acts.copyGeneric, { ...io, batchSize: 100, sliceSeconds: 0, from: slice.checkpoint })) as CopyGenericResult;
+    }
+    expect(slice).toEqual({ ...whole, resumed: false, done: true });
     expect(((await mock.run(acts.genericParity, io)) as { match: boolean }).match).toBe(true); // heartbeats: runs in an activity context
     const post = await acts.genericPostSwapStatements(io);
     expect((await acts.swapGeneric(io)).swapped).toBe(true);

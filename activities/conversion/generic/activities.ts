@@ -7,7 +7,7 @@ import type { ConversionChoice } from '../plan/choice';
 import { planConversion, type ConversionPlan, type PlanPhase } from '../plan/plan';
 import type { DataFacts } from '../plan/facts';
 import { dropOld, DropWaitsError, phase, runPhaseInTransaction, wholeParity } from './execute';
-import { rangeParity, type Sums } from './range-parity';
+import { rangeParity, type RangeParityCheckpoint, type Sums } from './range-parity';
 import { dropUnlessOnlyThere, keptTables, type KeptTable } from '../keep-or-drop';
 import { conversionNames } from '../plan/names';
 import { qi } from '../descriptor/names';
@@ -226,16 +226,18 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
      * The keyset copy up to the heap's last key when it first ran, heartbeating {upper, cursor}: a
      * retry resumes from the checkpoint. Batches insert ON CONFLICT DO NOTHING, so a repeat is harmless.
      */
-    async copyGeneric(i: GenericInput & { batchSize: number; maxRowsPerSecond?: number }): Promise<{ rows: number; batches: number; resumed: boolean }> {
+    async copyGeneric(i: GenericInput & { batchSize: number; maxRowsPerSecond?: number; from?: CopyCheckpoint; sliceSeconds?: number }): Promise<CopyGenericResult> {
       const ctx = Context.current();
-      const prior = ctx.info.heartbeatDetails as { upper: string[]; cursor: (string | null)[]; rows: number; batches: number } | undefined;
+      // A heartbeat of this attempt (a retry) wins over the checkpoint of the previous slice.
+      const prior = (ctx.info.heartbeatDetails as CopyCheckpoint | undefined) ?? i.from;
+      const retried = ctx.info.heartbeatDetails !== undefined;
       return deps.profiles.withClient(i.profile, (c) => withEveryRow(c, async () => {
         const p = await plan(c, i);
         await ensurePending(i, p);
         const [lastKeySql, batchSql] = phase(p, 'copy');
         const k = p.key!.columns.length;
         const upper = prior?.upper ?? (await c.query<{ last_key: string[] | null }>(lastKeySql)).rows[0]?.last_key;
-        if (!upper) return { rows: 0, batches: 0, resumed: false };
+        if (!upper) return { rows: 0, batches: 0, resumed: false, done: true };
         let cursor = prior?.cursor ?? Array<string | null>(k).fill(null);
         let rows = prior?.rows ?? 0;
         let batches = prior?.batches ?? 0;
@@ -247,7 +249,12 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
           rows += r.rows[0].n;
           if (r.rows[0].last_key) cursor = r.rows[0].last_key;
           ctx.heartbeat({ upper, cursor, rows, batches });
-          if (r.rows[0].n < i.batchSize) return { rows, batches, resumed: prior !== undefined };
+          if (r.rows[0].n < i.batchSize) return { rows, batches, resumed: retried, done: true };
+          // A slice ends between batches: the workflow shows the progress and calls again from the checkpoint.
+          if (i.sliceSeconds !== undefined && Date.now() - t0 >= i.sliceSeconds * 1000) {
+            const rate = ((rows - rowsAtStart) / Math.max(1, Date.now() - t0)) * 1000;
+            return { rows, batches, resumed: retried, done: false, checkpoint: { upper, cursor, rows, batches }, rowsPerSecond: Math.round(rate) };
+          }
           // The rate bound (copy.maxRowsPerSecond) on what this attempt copied.
           if (i.maxRowsPerSecond) {
             // In slices, heartbeating: a long pause (a large batch at a low rate) must not look like a dead worker.
@@ -265,7 +272,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
      * the heap and compared again (range-parity.ts); heartbeats its checkpoint and progress. Writes
      * only the repairs (and the partitions pending keys need).
      */
-    async genericParity(i: GenericInput & { maxRowsPerSecond?: number; rangeRows?: number }): Promise<GenericParityResult> {
+    async genericParity(i: GenericInput & { maxRowsPerSecond?: number; rangeRows?: number; from?: RangeParityCheckpoint; sliceSeconds?: number }): Promise<GenericParityResult> {
       return deps.profiles.withClient(i.profile, (c) => withEveryRow(c, async () => {
         const p = await plan(c, i);
         await ensurePending(i, p);
@@ -277,8 +284,10 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
           settled.replayed += s.replayed;
         };
         await settle();
-        const r = await rangeParity(c, p, { rangeRows: i.rangeRows ?? PARITY_RANGE_ROWS, maxRowsPerSecond: i.maxRowsPerSecond, expectedRows: i.facts?.rows ?? p.size.rows, settle });
+        const r = await rangeParity(c, p, { rangeRows: i.rangeRows ?? PARITY_RANGE_ROWS, maxRowsPerSecond: i.maxRowsPerSecond, expectedRows: i.facts?.rows ?? p.size.rows, settle, from: i.from, sliceMs: i.sliceSeconds === undefined ? undefined : i.sliceSeconds * 1000 });
+        const { done, ...checkpoint } = r;
         return {
+          done, checkpoint, progress: r.progress,
           match: r.differing.length === 0, table: r.table, shadow: r.shadow, ranges: r.ranges, rows: r.rows, repaired: r.repaired, differing: r.differing.slice(0, 20),
           ...(settled.replayed || settled.created.length ? { pending: settled } : {}),
         };
@@ -439,11 +448,34 @@ export interface SwapGenericResult {
   partitionsCreated: string[];
 }
 
+/** The copy's resumable position: the heap's last key when it began, the last key copied, counts. */
+export interface CopyCheckpoint {
+  upper: string[];
+  cursor: (string | null)[];
+  rows: number;
+  batches: number;
+}
+
+export interface CopyGenericResult {
+  rows: number;
+  batches: number;
+  resumed: boolean;
+  /** Absent in results of workers before slices: done. */
+  done?: boolean;
+  /** A slice ended (done false): where the next one starts, and this slice's rate. */
+  checkpoint?: CopyCheckpoint;
+  rowsPerSecond?: number;
+}
+
 /** Rows per parity range: its snapshot lasts about as long as reading this many rows on both sides. */
 export const PARITY_RANGE_ROWS = 50_000;
 
 export interface GenericParityResult {
-  /** Every range equal (after its repairs). */
+  /** Every range compared (false: a slice ended; call again `from` the checkpoint). */
+  done: boolean;
+  checkpoint: RangeParityCheckpoint;
+  progress: RangeParityCheckpoint['progress'];
+  /** Every range compared so far equal (after its repairs). */
   match: boolean;
   /** Sums over the ranges (each range from its own snapshot). */
   table: Sums;

@@ -31,6 +31,10 @@ export interface RangeParityOptions {
   maxRepairs?: number;
   /** Before a repair: partitions for the keys the sync kept out (pending keys), and their replay. */
   settle: () => Promise<unknown>;
+  /** The checkpoint a previous slice returned (a heartbeat of this attempt wins over it). */
+  from?: RangeParityCheckpoint;
+  /** End the slice after about this long (ms), at a range's end: the workflow shows the progress and calls again. */
+  sliceMs?: number;
 }
 
 const add = (a: Sums, b: Sums): Sums => ({ count: (BigInt(a.count) + BigInt(b.count)).toString(), sum: (BigInt(a.sum) + BigInt(b.sum)).toString() });
@@ -44,12 +48,12 @@ const ZERO: Sums = { count: '0', sum: '0' };
  * again. Heartbeats a resumable checkpoint with the progress (%, rows/s, ETA) after every range,
  * honours cancellation between ranges, and keeps the copy's rate bound.
  */
-export async function rangeParity(c: ClientBase, p: ConversionPlan, o: RangeParityOptions): Promise<RangeParityCheckpoint> {
+export async function rangeParity(c: ClientBase, p: ConversionPlan, o: RangeParityOptions): Promise<RangeParityCheckpoint & { done: boolean }> {
   const sql = parityFromPhase(phase(p, 'parity'));
   if (!sql) throw new Error(`the plan of ${p.table} has no ranged parity`);
   const k = p.key!.columns.length;
   const ctx = Context.current();
-  const prior = ctx.info.heartbeatDetails as RangeParityCheckpoint | undefined;
+  const prior = (ctx.info.heartbeatDetails as RangeParityCheckpoint | undefined) ?? o.from;
   const cp: RangeParityCheckpoint = prior ? structuredClone(prior) : { lo: null, table: ZERO, shadow: ZERO, ranges: 0, rows: 0, repaired: 0, differing: [], progress: { percent: 0, rowsPerSecond: 0, etaSeconds: null, total: o.expectedRows } };
   const t0 = Date.now();
   const rowsAtStart = cp.rows;
@@ -80,10 +84,11 @@ export async function rangeParity(c: ClientBase, p: ConversionPlan, o: RangePari
     cp.ranges++;
     if (!r.upper) {
       beat();
-      return cp;
+      return { ...cp, done: true };
     }
     cp.lo = r.upper;
     beat();
+    if (o.sliceMs !== undefined && Date.now() - t0 >= o.sliceMs) return { ...cp, done: false };
     // The rate bound on what this attempt read, in slices (a long pause must not look like a dead worker).
     if (o.maxRowsPerSecond) {
       for (let due = ((cp.rows - rowsAtStart) / o.maxRowsPerSecond) * 1000 - (Date.now() - t0); due > 0; due = ((cp.rows - rowsAtStart) / o.maxRowsPerSecond) * 1000 - (Date.now() - t0)) {

@@ -75,6 +75,19 @@ describe('generic parity per key range, with repair', () => {
       expect(resumed.ranges).toBeGreaterThan(beats[2].ranges);
       expect(Number(resumed.table.count)).toBeGreaterThanOrEqual(Number(beats[2].table.count));
 
+      // In slices (the workflow's path): each call ends after its first range and returns the checkpoint the next continues from.
+      let slice: GenericParityResult | undefined;
+      let calls = 0;
+      do {
+        slice = (await new MockActivityEnvironment().run(acts.genericParity, { ...io, rangeRows: 40, sliceSeconds: 0, from: slice?.checkpoint })) as GenericParityResult;
+        calls++;
+        if (!slice.done) expect(slice.checkpoint.ranges).toBe(calls);
+      } while (!slice.done && calls < 1000);
+      expect(slice.done).toBe(true);
+      expect(calls).toBe(slice.ranges);
+      expect(slice.match).toBe(true);
+      expect(slice.progress.percent).toBe(100);
+
       expect((await acts.swapGeneric(io)).swapped).toBe(true);
       await sleep(500);
     } finally {
