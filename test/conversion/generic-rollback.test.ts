@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { CancelledFailure } from '@temporalio/common';
 import { abortUpdate, approveUpdate, statusQuery } from '../../workflows/messages';
 import type { GenericConversionSummary } from '../../workflows/conversion';
 import { useTestDatabase } from '../helpers/db';
@@ -140,6 +141,15 @@ describe('heapToPartitionedConversion of any table rolls back through the saga',
       slice = (await new MockActivityEnvironment().run(acts.copyGeneric, { ...io, batchSize: 100, sliceSeconds: 0, from: slice.checkpoint })) as CopyGenericResult;
     }
     expect(slice).toEqual({ ...whole, resumed: false, done: true });
+    // Cancelled (an abort) after its first batch: the copy stops at the next batch instead of copying on to its end.
+    const cancelled = new MockActivityEnvironment();
+    let heartbeats = 0;
+    cancelled.on('heartbeat', () => {
+      if (++heartbeats === 1) cancelled.cancel();
+    });
+    await expect(cancelled.run(acts.copyGeneric, { ...io, batchSize: 100 })).rejects.toBeInstanceOf(CancelledFailure);
+    expect(heartbeats).toBe(1);
+    expect(whole.batches).toBeGreaterThan(2);
     expect(((await mock.run(acts.genericParity, io)) as { match: boolean }).match).toBe(true); // heartbeats: runs in an activity context
     const post = await acts.genericPostSwapStatements(io);
     expect((await acts.swapGeneric(io)).swapped).toBe(true);

@@ -250,6 +250,8 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
           if (r.rows[0].last_key) cursor = r.rows[0].last_key;
           ctx.heartbeat({ upper, cursor, rows, batches });
           if (r.rows[0].n < i.batchSize) return { rows, batches, resumed: retried, done: true };
+          // An abort stops the copy at the next batch (its checkpoint is heartbeated), not at its end.
+          if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
           // A slice ends between batches: the workflow shows the progress and calls again from the checkpoint.
           if (i.sliceSeconds !== undefined && Date.now() - t0 >= i.sliceSeconds * 1000) {
             const rate = ((rows - rowsAtStart) / Math.max(1, Date.now() - t0)) * 1000;
