@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { CancelledFailure } from '@temporalio/common';
 import { useTestDatabase } from '../../helpers/db';
 import { parseConversionChoice } from '../../../activities/conversion/plan/choice';
 import { createGenericConversionActivities, type GenericInput, type GenericParityResult } from '../../../activities/conversion/generic/activities';
@@ -74,6 +75,15 @@ describe('generic parity per key range, with repair', () => {
       expect(resumed.match).toBe(true);
       expect(resumed.ranges).toBeGreaterThan(beats[2].ranges);
       expect(Number(resumed.table.count)).toBeGreaterThanOrEqual(Number(beats[2].table.count));
+
+      // Cancelled (an abort) after its first range: parity stops at the next range instead of scanning on to the end.
+      const cancelled = new MockActivityEnvironment();
+      let heartbeats = 0;
+      cancelled.on('heartbeat', () => {
+        if (++heartbeats === 1) cancelled.cancel();
+      });
+      await expect(cancelled.run(acts.genericParity, { ...io, rangeRows: 40 })).rejects.toBeInstanceOf(CancelledFailure);
+      expect(heartbeats).toBe(1);
 
       // In slices (the workflow's path): each call ends after its first range and returns the checkpoint the next continues from.
       let slice: GenericParityResult | undefined;
