@@ -155,4 +155,13 @@ export const PATCHES = {
     newPathFixtures: ['generic-conversion'],
     deprecateWhen: 'No conversion of a table started before the patch is open (retention window + the drop gate): then deprecatePatch, drop the old branch and the before-keeps-working-patch-* fixture.',
   },
+  genericSlices: {
+    id: 'generic-copy-and-parity-in-slices',
+    where: 'workflows/conversion/generic.ts (copyInSlices, parityInSlices: phases copy and verify)',
+    changed:
+      'The copy and the parity (per key range, with repair) of any table run as activities of about 30 s each, every one continuing from the checkpoint the last returned, and the run\'s progress (rows of preflight\'s count, rows/s, ETA) is set between them (before: one copy activity and one parity activity, no progress in the run\'s details).',
+    oldPathFixtures: ['generic-conversion'],
+    newPathFixtures: ['issue25-generic-conversion'],
+    deprecateWhen: 'No conversion of a table started before the patch is still before its swap: then deprecatePatch, drop the one-activity branch.',
+  },
 } as const satisfies Record<string, PatchEntry>;

@@ -144,6 +144,20 @@ const RECORDERS: Record<string, Recorder> = {
     const s = r as SwapResult;
     if (s.lockHoldMs !== null) m.swapLock.record(s.lockHoldMs / 1000, { ...runTags(String(a.target ?? 'memory_records')), direction: 'back' });
   },
+  // The conversion of any table (input with `table`): rows copied by a copy call (a slice: its share, the counts carried being cumulative).
+  copyGeneric(m, a, r) {
+    const res = r as { rows?: number };
+    const before = num((a.from as { rows?: number } | undefined)?.rows);
+    m.rowsCopied.add(Math.max(0, num(res.rows) - before), { ...runTags(genericTarget(a)), step: 'copy' });
+  },
+  // Parity per range: rows compared and keys repaired by this call (a slice: its share).
+  genericParity(m, a, r) {
+    const res = r as { rows?: number; repaired?: number };
+    const from = a.from as { rows?: number; repaired?: number } | undefined;
+    const tags = { ...runTags(genericTarget(a)), step: 'conversion' };
+    m.parityChecked.add(Math.max(0, num(res.rows) - num(from?.rows)), tags);
+    m.parityDrifting.add(Math.max(0, num(res.repaired) - num(from?.repaired)), tags);
+  },
   // The conversion of any table (input with `table`): the swap's transaction, BEGIN to COMMIT.
   swapGeneric(m, a, r) {
     const s = r as { lockMs: number | null };

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { CancelledFailure } from '@temporalio/common';
 import { abortUpdate, approveUpdate, statusQuery } from '../../workflows/messages';
 import type { GenericConversionSummary } from '../../workflows/conversion';
 import { useTestDatabase } from '../helpers/db';
 import { useTemporal } from '../helpers/temporal';
 import { readTableDescriptor, parseTableName } from '../../activities/conversion/descriptor';
-import { createGenericConversionActivities, type GenericInput } from '../../activities/conversion/generic/activities';
+import { createGenericConversionActivities, type CopyGenericResult, type GenericInput } from '../../activities/conversion/generic/activities';
 import { parseConversionChoice } from '../../activities/conversion/plan/choice';
 import { keySql, rowKeyOf, startSqlLoad } from '../../src/loadgen/sql/sql-load';
 import { judgeRows, readImages } from '../../src/loadgen/sql/row-oracle';
@@ -133,7 +134,23 @@ describe('heapToPartitionedConversion of any table rolls back through the saga',
     expect(beats.length).toBe(whole.batches);
     const resumed = (await new MockActivityEnvironment({ heartbeatDetails: beats[2] }).run(acts.copyGeneric, { ...io, batchSize: 100 })) as { rows: number; batches: number; resumed: boolean };
     expect(resumed).toEqual({ ...whole, resumed: true });
-    expect((await acts.genericParity(io)).match).toBe(true);
+    // In slices (the workflow's path): a call ends after its first batch, the next continues from its checkpoint; together they copy what one call copies.
+    let slice = (await new MockActivityEnvironment().run(acts.copyGeneric, { ...io, batchSize: 100, sliceSeconds: 0 })) as CopyGenericResult;
+    for (let calls = 1; slice.done === false && calls < 1000; calls++) {
+      expect(slice.checkpoint!.batches).toBe(calls);
+      slice = (await new MockActivityEnvironment().run(acts.copyGeneric, { ...io, batchSize: 100, sliceSeconds: 0, from: slice.checkpoint })) as CopyGenericResult;
+    }
+    expect(slice).toEqual({ ...whole, resumed: false, done: true });
+    // Cancelled (an abort) after its first batch: the copy stops at the next batch instead of copying on to its end.
+    const cancelled = new MockActivityEnvironment();
+    let heartbeats = 0;
+    cancelled.on('heartbeat', () => {
+      if (++heartbeats === 1) cancelled.cancel();
+    });
+    await expect(cancelled.run(acts.copyGeneric, { ...io, batchSize: 100 })).rejects.toBeInstanceOf(CancelledFailure);
+    expect(heartbeats).toBe(1);
+    expect(whole.batches).toBeGreaterThan(2);
+    expect(((await mock.run(acts.genericParity, io)) as { match: boolean }).match).toBe(true); // heartbeats: runs in an activity context
     const post = await acts.genericPostSwapStatements(io);
     expect((await acts.swapGeneric(io)).swapped).toBe(true);
     expect((await acts.swapGeneric(io)).swapped).toBe(false);

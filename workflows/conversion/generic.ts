@@ -1,6 +1,6 @@
 import { ApplicationFailure, CancellationScope, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ConversionActivities } from '../../activities/conversion';
-import type { GenericInput, PlanSummary, PostSwapStatements } from '../../activities/conversion/generic/activities';
+import type { CopyCheckpoint, GenericInput, GenericParityResult, PlanSummary, PostSwapStatements } from '../../activities/conversion/generic/activities';
 import type { KeptTable } from '../../activities/conversion/keep-or-drop';
 import { tableText } from '../../activities/conversion/plan/choice';
 import { describeFailure, isFailureOfType } from '../common/failures';
@@ -104,6 +104,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
     for (const key of c.saga) saga.add(undo(key));
     ctl.note(`continued from run ${c.chain.previous[c.chain.previous.length - 1]?.runId} at ${c.stage} (run ${c.chain.previous.length + 1} of the chain)`);
   }
+  if (summary.plan?.facts !== undefined) io.facts = summary.plan.facts;
   /** A safe point: past the history budget (and not aborted), hand over to a run that resumes at `stage`. */
   const checkpoint = async (stage: GenericStage): Promise<void> => {
     if (ctl.aborted || !handOverDue(s.history)) return;
@@ -124,15 +125,20 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
       if (!c) {
         summary.plan = await ctl.phase('preflight', () => step.planGenericConversion({ ...io, runId, workflowId }));
         registered = true;
+        io.facts = summary.plan.facts; // preflight's one scan: no later activity scans the table to re-plan
         for (const d of summary.plan.decisions) ctl.note(`option chosen for ${d.code} (${d.object}): ${d.choice}`);
         saga.add(undo('remove-shadow'));
         await ctl.phase('create shadow', () => lockStep.createGenericShadow(io));
         await ctl.phase('install sync', () => lockStep.installGenericSync(io));
-        summary.copy = await ctl.phase('copy', () => copyActs(s.copyHeartbeatTimeoutSeconds).copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond }));
+        // Copy and parity in slices of about SLICE_SECONDS, each continuing from the last one's checkpoint: the progress shows between them.
+        const sliced = patched(PATCHES.genericSlices.id);
+        summary.copy = await ctl.phase('copy', () => sliced ? copyInSlices(ctl, s, io) : copyActs(s.copyHeartbeatTimeoutSeconds).copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond }));
         await ctl.phase('verify', async () => {
-          const p = await step.genericParity(io);
+          // Per key range, heartbeating (a worker silent as long as the copy's bound is replaced; it resumes at its last range).
+          const p = sliced ? await parityInSlices(ctl, s, io) : await copyActs(s.copyHeartbeatTimeoutSeconds).genericParity({ ...io, maxRowsPerSecond: s.maxRowsPerSecond });
           summary.parity = { match: p.match, count: p.table.count };
-          if (!p.match) throw ApplicationFailure.nonRetryable(`parity differs: ${target} ${p.table.count} rows (${p.table.sum}), shadow ${p.shadow.count} rows (${p.shadow.sum})`, 'ParityMismatch');
+          if (p.repaired) ctl.note(`parity: ${p.repaired} key(s) re-copied from ${target} into the shadow by range repairs (${p.ranges} ranges, ${p.rows} rows)`);
+          if (!p.match) throw ApplicationFailure.nonRetryable(`parity differs: ${target} ${p.table.count} rows (${p.table.sum}), shadow ${p.shadow.count} rows (${p.shadow.sum})${p.differing?.length ? `; ranges still differing after repair: ${p.differing.join('; ')}` : ''}`, 'ParityMismatch');
         });
         // An option chosen for a blocker (a key dropped or weakened, foreign keys dropped) is always approved at the swap.
         const chosen = summary.plan!.decisions.map((d) => `${d.code} ${d.object}: ${d.choice}`);
@@ -182,6 +188,38 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
   } catch (err) {
     if (isHandOver(err)) throw err; // continued as new: the next run goes on
     return rollBackGeneric(ctl, saga, summary, err, registered, profile, runId);
+  }
+}
+
+/** How long one copy or parity activity runs before it returns its checkpoint (the workflow's progress moves at this pace). */
+const SLICE_SECONDS = 30;
+
+/** The copy, slice after slice from the checkpoint the last returned; the progress (rows of preflight's count, rate, ETA) after each. */
+async function copyInSlices(ctl: RunController, s: GenericConversionSettings, io: GenericInput): Promise<{ rows: number; batches: number; resumed: boolean }> {
+  const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
+  const total = io.facts?.rows ?? 0;
+  let from: CopyCheckpoint | undefined;
+  let resumed = false;
+  for (;;) {
+    const r = await acts.copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond, from, sliceSeconds: SLICE_SECONDS });
+    resumed ||= r.resumed;
+    if (r.done !== false || !r.checkpoint) return { rows: r.rows, batches: r.batches, resumed };
+    from = r.checkpoint;
+    const rate = r.rowsPerSecond ?? 0;
+    ctl.setProgress({ done: r.rows, total: Math.max(total, r.rows), unit: 'rows', ratePerSec: rate, ...(rate > 0 ? { etaSeconds: Math.max(0, total - r.rows) / rate } : {}) });
+  }
+}
+
+/** Parity, slice after slice of ranges; the progress after each. */
+async function parityInSlices(ctl: RunController, s: GenericConversionSettings, io: GenericInput): Promise<GenericParityResult> {
+  const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
+  let from: GenericParityResult['checkpoint'] | undefined;
+  for (;;) {
+    const p = await acts.genericParity({ ...io, maxRowsPerSecond: s.maxRowsPerSecond, from, sliceSeconds: SLICE_SECONDS });
+    if (p.done) return p;
+    from = p.checkpoint;
+    const g = p.progress;
+    ctl.setProgress({ done: p.rows, total: g.total, unit: 'rows', ratePerSec: g.rowsPerSecond, ...(g.etaSeconds !== null ? { etaSeconds: g.etaSeconds } : {}) });
   }
 }
 

@@ -5,7 +5,9 @@ import { nonRetryable, preflightFailed, runAlreadyActive } from '../../lib/error
 import { registerRun } from '../../../src/shared/pg-catalog';
 import type { ConversionChoice } from '../plan/choice';
 import { planConversion, type ConversionPlan, type PlanPhase } from '../plan/plan';
+import type { DataFacts } from '../plan/facts';
 import { dropOld, DropWaitsError, phase, runPhaseInTransaction, wholeParity } from './execute';
+import { rangeParity, type RangeParityCheckpoint, type Sums } from './range-parity';
 import { dropUnlessOnlyThere, keptTables, type KeptTable } from '../keep-or-drop';
 import { conversionNames } from '../plan/names';
 import { qi } from '../descriptor/names';
@@ -24,6 +26,11 @@ export interface GenericInput {
   /** Epoch ms of the run's plan (the workflow's start): every recompute plans the same partitions. */
   planAt: number;
   lockTimeoutMs: number;
+  /**
+   * The data facts preflight read (its one full scan), carried so no later activity scans the
+   * table again to re-plan. Absent (runs started before it was carried): each plan reads them.
+   */
+  facts?: DataFacts | null;
 }
 
 /** What the history records of the plan: bounded, never the statements themselves. */
@@ -42,6 +49,8 @@ export interface PlanSummary {
   disk: { copyNeedsBytes: number };
   /** Partitions ahead, the maintenance Schedule (or why none), a write beyond the partitions. */
   afterSwap?: AfterSwap;
+  /** The data facts of preflight's scan (rows, the column's range): carried into every later activity's input. */
+  facts?: DataFacts | null;
 }
 
 /** The statements that run after the swap (recorded before it: the catalog no longer plans them afterwards). */
@@ -69,6 +78,7 @@ export function summarisePlan(p: ConversionPlan): PlanSummary {
     statements: Object.fromEntries(p.phases.map((x) => [x.phase, x.statements.length])),
     disk: { copyNeedsBytes: p.size.copyNeedsBytes },
     afterSwap: p.afterSwap,
+    facts: p.facts,
   };
 }
 
@@ -142,7 +152,7 @@ function upToDate(plan: ConversionPlan): ConversionPlan {
 const refreshOf = (p: ConversionPlan): string[] => p.phases.find((x) => x.phase === 'refresh')?.statements ?? [];
 
 export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'profiles'>) {
-  const plan = (c: ClientBase, i: GenericInput) => planConversion(c, i.choice, i.planAt).then(upToDate);
+  const plan = (c: ClientBase, i: GenericInput) => planConversion(c, i.choice, i.planAt, i.facts).then(upToDate);
   const maintenance = createTableMaintenanceActivities(deps);
   const premake = maintenance.premakeTablePartitions;
   const ops = (i: { profile: string; lockTimeoutMs: number }): PartitionOps => ({ profile: i.profile, pool: deps.profiles.pool(i.profile), premake, lockTimeoutMs: i.lockTimeoutMs });
@@ -162,6 +172,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
      */
     async planGenericConversion(i: GenericInput & { runId: string; workflowId: string }): Promise<PlanSummary> {
       return deps.profiles.withClient(i.profile, async (c) => {
+        // The one full scan of the run: its facts go into the summary, and from there into every later activity's input.
         const p = await planConversion(c, i.choice, i.planAt);
         const summary = summarisePlan(p);
         if (!p.ok || p.phases.length === 0) {
@@ -215,16 +226,18 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
      * The keyset copy up to the heap's last key when it first ran, heartbeating {upper, cursor}: a
      * retry resumes from the checkpoint. Batches insert ON CONFLICT DO NOTHING, so a repeat is harmless.
      */
-    async copyGeneric(i: GenericInput & { batchSize: number; maxRowsPerSecond?: number }): Promise<{ rows: number; batches: number; resumed: boolean }> {
+    async copyGeneric(i: GenericInput & { batchSize: number; maxRowsPerSecond?: number; from?: CopyCheckpoint; sliceSeconds?: number }): Promise<CopyGenericResult> {
       const ctx = Context.current();
-      const prior = ctx.info.heartbeatDetails as { upper: string[]; cursor: (string | null)[]; rows: number; batches: number } | undefined;
+      // A heartbeat of this attempt (a retry) wins over the checkpoint of the previous slice.
+      const prior = (ctx.info.heartbeatDetails as CopyCheckpoint | undefined) ?? i.from;
+      const retried = ctx.info.heartbeatDetails !== undefined;
       return deps.profiles.withClient(i.profile, (c) => withEveryRow(c, async () => {
         const p = await plan(c, i);
         await ensurePending(i, p);
         const [lastKeySql, batchSql] = phase(p, 'copy');
         const k = p.key!.columns.length;
         const upper = prior?.upper ?? (await c.query<{ last_key: string[] | null }>(lastKeySql)).rows[0]?.last_key;
-        if (!upper) return { rows: 0, batches: 0, resumed: false };
+        if (!upper) return { rows: 0, batches: 0, resumed: false, done: true };
         let cursor = prior?.cursor ?? Array<string | null>(k).fill(null);
         let rows = prior?.rows ?? 0;
         let batches = prior?.batches ?? 0;
@@ -236,7 +249,14 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
           rows += r.rows[0].n;
           if (r.rows[0].last_key) cursor = r.rows[0].last_key;
           ctx.heartbeat({ upper, cursor, rows, batches });
-          if (r.rows[0].n < i.batchSize) return { rows, batches, resumed: prior !== undefined };
+          if (r.rows[0].n < i.batchSize) return { rows, batches, resumed: retried, done: true };
+          // An abort stops the copy at the next batch (its checkpoint is heartbeated), not at its end.
+          if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+          // A slice ends between batches: the workflow shows the progress and calls again from the checkpoint.
+          if (i.sliceSeconds !== undefined && Date.now() - t0 >= i.sliceSeconds * 1000) {
+            const rate = ((rows - rowsAtStart) / Math.max(1, Date.now() - t0)) * 1000;
+            return { rows, batches, resumed: retried, done: false, checkpoint: { upper, cursor, rows, batches }, rowsPerSecond: Math.round(rate) };
+          }
           // The rate bound (copy.maxRowsPerSecond) on what this attempt copied.
           if (i.maxRowsPerSecond) {
             // In slices, heartbeating: a long pause (a large batch at a low rate) must not look like a dead worker.
@@ -249,23 +269,31 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
       }));
     },
 
-    /** Count and row-image checksum of the table and the shadow in one snapshot. Read-only. */
-    async genericParity(i: GenericInput): Promise<{ match: boolean; table: { count: string; sum: string }; shadow: { count: string; sum: string }; pending?: { created: string[]; replayed: number } }> {
-      return deps.profiles.withClient(i.profile, async (c) => {
+    /**
+     * Parity per key range, each range in its own short snapshot, a range that differs repaired from
+     * the heap and compared again (range-parity.ts); heartbeats its checkpoint and progress. Writes
+     * only the repairs (and the partitions pending keys need).
+     */
+    async genericParity(i: GenericInput & { maxRowsPerSecond?: number; rangeRows?: number; from?: RangeParityCheckpoint; sliceSeconds?: number }): Promise<GenericParityResult> {
+      return deps.profiles.withClient(i.profile, (c) => withEveryRow(c, async () => {
         const p = await plan(c, i);
         await ensurePending(i, p);
         const settled = { created: [] as string[], replayed: 0 };
-        // Writes the sync kept out of the shadow (no partition for them) are placed first; one that arrives meanwhile makes a round again.
-        for (let round = 0; ; round++) {
+        // Writes the sync kept out of the shadow (no partition for them) are placed first, and again before a repair.
+        const settle = async () => {
           const s = await settlePending(ops(i), p, i.choice);
           settled.created.push(...s.created);
           settled.replayed += s.replayed;
-          const r = await wholeParity(c, p.table, p.names.shadow);
-          const match = r.a.count === r.b.count && r.a.sum === r.b.sum;
-          const left = p.pending && !i.choice.options.defaultPartition ? Number((await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${p.pending.table}`)).rows[0].n) : 0;
-          if (match || left === 0 || round >= 4) return { match, table: r.a, shadow: r.b, ...(settled.replayed || settled.created.length ? { pending: settled } : {}) };
-        }
-      });
+        };
+        await settle();
+        const r = await rangeParity(c, p, { rangeRows: i.rangeRows ?? PARITY_RANGE_ROWS, maxRowsPerSecond: i.maxRowsPerSecond, expectedRows: i.facts?.rows ?? p.size.rows, settle, from: i.from, sliceMs: i.sliceSeconds === undefined ? undefined : i.sliceSeconds * 1000 });
+        const { done, ...checkpoint } = r;
+        return {
+          done, checkpoint, progress: r.progress,
+          match: r.differing.length === 0, table: r.table, shadow: r.shadow, ranges: r.ranges, rows: r.rows, repaired: r.repaired, differing: r.differing.slice(0, 20),
+          ...(settled.replayed || settled.created.length ? { pending: settled } : {}),
+        };
+      }));
     },
 
     /** The statements after the swap (swap back, drop), taken from the plan before it. Read-only. */
@@ -279,7 +307,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
     /** The swap in one lock-bounded transaction with retries. Idempotent: already swapped is done. */
     async swapGeneric(i: GenericInput): Promise<SwapGenericResult> {
       return deps.profiles.withClient(i.profile, async (c) => {
-        const raw = await planConversion(c, i.choice, i.planAt);
+        const raw = await planConversion(c, i.choice, i.planAt, i.facts);
         const table = raw.table;
         if (await isSwapped(c, table, raw.names.old)) {
           // Swapped by an earlier attempt: its refill may not have run (idempotent).
@@ -385,7 +413,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
      */
     async rollbackGenericBeforeSwap(i: GenericInput): Promise<{ kept?: KeptTable }> {
       return deps.profiles.withClient(i.profile, async (c) => {
-        const p = await planConversion(c, i.choice, i.planAt);
+        const p = await planConversion(c, i.choice, i.planAt, i.facts);
         if (await isSwapped(c, p.table, p.names.old)) throw nonRetryable('StillSwapped', `${p.table} is swapped: swap back first (the saga's swap back runs before this)`);
         if ((await relkindOf(c, p.names.shadow)) === null) return {};
         // Even when the table changed since preflight (a new blocker): the rollback's statements are still planned.
@@ -420,6 +448,47 @@ export interface SwapGenericResult {
   refreshed: number;
   /** Partitions the shadow got before the swap (ahead of the run's clock, or for pending writes). */
   partitionsCreated: string[];
+}
+
+/** The copy's resumable position: the heap's last key when it began, the last key copied, counts. */
+export interface CopyCheckpoint {
+  upper: string[];
+  cursor: (string | null)[];
+  rows: number;
+  batches: number;
+}
+
+export interface CopyGenericResult {
+  rows: number;
+  batches: number;
+  resumed: boolean;
+  /** Absent in results of workers before slices: done. */
+  done?: boolean;
+  /** A slice ended (done false): where the next one starts, and this slice's rate. */
+  checkpoint?: CopyCheckpoint;
+  rowsPerSecond?: number;
+}
+
+/** Rows per parity range: its snapshot lasts about as long as reading this many rows on both sides. */
+export const PARITY_RANGE_ROWS = 50_000;
+
+export interface GenericParityResult {
+  /** Every range compared (false: a slice ended; call again `from` the checkpoint). */
+  done: boolean;
+  checkpoint: RangeParityCheckpoint;
+  progress: RangeParityCheckpoint['progress'];
+  /** Every range compared so far equal (after its repairs). */
+  match: boolean;
+  /** Sums over the ranges (each range from its own snapshot). */
+  table: Sums;
+  shadow: Sums;
+  ranges: number;
+  rows: number;
+  /** Keys re-copied from the heap by repairs. */
+  repaired: number;
+  /** Ranges still differing after their repairs (at most 20). */
+  differing: string[];
+  pending?: { created: string[]; replayed: number };
 }
 
 export type GenericConversionActivities = ReturnType<typeof createGenericConversionActivities>;

@@ -6,7 +6,8 @@ import { appChanges, readAppFacts, type AppChange, type AppFacts } from './app-c
 import type { ConversionChoice } from './choice';
 import { readDataFacts, type DataFacts } from './facts';
 import { defaultPartitionName, floorTo, intervalStarts, nextStart, type PartitionType, utcDay } from './intervals';
-import { copyBatchSql, lastKeySql, rangeChecksumSql } from './move-sql';
+import { copyBatchSql, lastKeySql } from './move-sql';
+import { paritySql, rangeParitySql } from './range-parity-sql';
 import { conversionNames, type ConversionNames } from './names';
 import { kindBlockers } from './not-valid';
 import { shadowDdl, type IndexRename } from './shadow-ddl';
@@ -51,6 +52,8 @@ export interface ConversionPlan {
   pending: PendingSql | null;
   /** How the table keeps working after the swap: partitions ahead, the maintenance Schedule, a write beyond them. */
   afterSwap: AfterSwap;
+  /** The data facts the plan was built from (null: none read). */
+  facts: DataFacts | null;
 }
 
 const SCHEME: Record<ConversionChoice['interval'], string> = {
@@ -80,7 +83,6 @@ export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: C
   let refresh: string[] = [];
   if (a.key && a.partitionType && starts.length <= choice.options.maxPartitions && !a.blockers.some((b) => ['not-a-table', 'already-partitioned', 'partition-column-missing', 'partition-column-generated'].includes(b.code))) {
     const type = a.partitionType;
-    const colType = d.columns.find((c) => c.name === choice.column)!.baseType; // a domain's base: parity's ±infinity bounds need not pass its CHECK
     const sh = shadowDdl(d, a, choice, names, starts);
     renames = sh.renames;
     partitionNames = sh.partitionNames;
@@ -93,7 +95,7 @@ export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: C
       { phase: 'sync', what: `a row trigger on ${names.table} mirrors every write into the shadow in the writer's transaction (installed under lock_timeout, with retries)`, statements: sync.forward },
       { phase: 'partitions', what: `the sync never creates a partition (it would lock the shadow inside the application's transaction): before the swap, a write whose ${choice.interval} has no partition in the shadow yet (the shadow is made with ${rangeText(choice, type, starts)}) is kept out of it and its key recorded in ${pending.table} (the copy does the same with such a row); right after the sync's installation the run creates a partition for every ${choice.interval} of the heap's rows that has none (rows written since the plan's scan), and before parity and before the swap it creates the partitions the recorded keys need (each in its own lock_timeout transaction) and replays them from the heap${choice.options.defaultPartition ? ' (with the DEFAULT partition nothing is recorded: every write has a place)' : ''}`, statements: [pending.heapOutsideSql, pending.pendingStartsSql, ...pending.replay] },
       { phase: 'copy', what: `keyset batches over (${a.key.columns.join(', ')}) up to the last key when the sync began, heartbeating the last key; repeated until done`, statements: [lastKeySql(a, names), copyBatchSql(d, a, names, pending)] },
-      { phase: 'parity', what: `count and md5 of every row's whole image per ${choice.interval}, both tables in one snapshot; a mismatching range is repaired and compared again`, statements: [rangeChecksumSql(names.table, choice.column, colType), rangeChecksumSql(names.shadow, choice.column, colType)] },
+      { phase: 'parity', what: `count and md5 of every row's whole image per range of (${a.key.columns.join(', ')}) (its upper key found first), both tables in the range's own short REPEATABLE READ snapshot, heartbeating; a range that differs has its differing keys re-read from the heap and upserted (or deleted) in the shadow, then it is compared again`, statements: paritySql(rangeParitySql(d, a, names, pending)) },
       { phase: 'swap', what: 'one transaction under a short lock_timeout, retried with backoff: renames, the sync turned around, triggers, views, sequences and publications moved', statements: sw.swap },
       ...(refresh.length ? [{ phase: 'refresh' as const, what: `after the swap commits (and after a swap back), outside its lock: ${d.views.filter((v) => v.kind !== 'view').map((v) => v.name).join(', ')} ${refresh.length > 1 ? 'are' : 'is'} recreated WITH NO DATA inside the swap and refilled here; from the swap's commit until this REFRESH ends (about as long as the view's query takes over ${facts?.rows ?? Math.max(0, d.estimatedRows)} rows) a read of it fails with 55000 "has not been populated"`, statements: refresh }] : []),
       { phase: 'drop', what: `after retention and an approval: the reverse sync and ${names.old} go (never CASCADE: any dependent is named and the drop waits)`, statements: sw.drop },
@@ -125,17 +127,23 @@ export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: C
     indexRenames: renames,
     pending,
     afterSwap: afterSwapPlan(d, choice, a.partitionType, starts, database),
+    facts,
   };
 }
 
-/** Reads the table and its data, and plans. Read-only. */
-export async function planConversion(c: ClientBase, choice: ConversionChoice, now = Date.now()): Promise<ConversionPlan> {
+/**
+ * Reads the table and its data, and plans. Read-only. `carried`: the data facts a run's preflight
+ * read (one full scan, carried in the activity inputs) — given, the table is not scanned again
+ * (undefined: scan; null: preflight had none to read).
+ */
+export async function planConversion(c: ClientBase, choice: ConversionChoice, now = Date.now(), carried?: DataFacts | null): Promise<ConversionPlan> {
   const d = await readTableDescriptor(c, choice.table);
   const column = d.columns.find((x) => x.name === choice.column);
   const probe = analyse(d, null, choice, 0);
   // Rows the role may not see are not read (it would be an error, or a filter): that blocker speaks first.
   const hidden = probe.blockers.some((b) => b.code === 'row-security-hides-rows');
-  const facts = column && probe.partitionType && d.relkind === 'r' && !hidden ? await readDataFacts(c, d, choice.column, probe.partitionType) : null;
+  const scannable = column && probe.partitionType && d.relkind === 'r' && !hidden;
+  const facts = !scannable ? null : carried !== undefined ? carried : await readDataFacts(c, d, choice.column, probe.partitionType!);
   const app = d.relkind === 'r' ? await readAppFacts(c, d, choice.column) : null;
   const database = (await c.query<{ db: string }>(`SELECT current_database() AS db`)).rows[0].db;
   return buildPlan(d, facts, choice, now, app, database);

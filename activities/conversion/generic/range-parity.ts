@@ -1,0 +1,115 @@
+import { Context } from '@temporalio/activity';
+import type { ClientBase } from 'pg';
+import type { ConversionPlan } from '../plan/plan';
+import { parityFromPhase } from '../plan/range-parity-sql';
+import { phase } from './execute';
+
+export interface Sums { count: string; sum: string }
+
+/** The heartbeat of the ranged parity: where to resume, and the progress an operator reads. */
+export interface RangeParityCheckpoint {
+  /** The next range starts after this key (null: from the first). */
+  lo: (string | null)[] | null;
+  table: Sums;
+  shadow: Sums;
+  ranges: number;
+  rows: number;
+  repaired: number;
+  /** Ranges that still differed after their repairs (each named by its bounds). */
+  differing: string[];
+  progress: { percent: number; rowsPerSecond: number; etaSeconds: number | null; total: number };
+}
+
+export interface RangeParityOptions {
+  /** Rows per range (its snapshot's length is about the time to read this many rows twice). */
+  rangeRows: number;
+  /** The copy's rate bound, applied to the rows read on the heap side (none: unbounded). */
+  maxRowsPerSecond?: number;
+  /** Rows expected (the data facts carried from preflight): the progress's 100%. */
+  expectedRows: number;
+  /** Repair rounds of one range before it is reported as differing. */
+  maxRepairs?: number;
+  /** Before a repair: partitions for the keys the sync kept out (pending keys), and their replay. */
+  settle: () => Promise<unknown>;
+  /** The checkpoint a previous slice returned (a heartbeat of this attempt wins over it). */
+  from?: RangeParityCheckpoint;
+  /** End the slice after about this long (ms), at a range's end: the workflow shows the progress and calls again. */
+  sliceMs?: number;
+}
+
+const add = (a: Sums, b: Sums): Sums => ({ count: (BigInt(a.count) + BigInt(b.count)).toString(), sum: (BigInt(a.sum) + BigInt(b.sum)).toString() });
+const same = (a: Sums, b: Sums) => a.count === b.count && a.sum === b.sum;
+const ZERO: Sums = { count: '0', sum: '0' };
+
+/**
+ * Parity per key range, each range in its own short REPEATABLE READ READ ONLY snapshot of both
+ * tables (the sync writes the shadow in the writer's transaction, so in one snapshot the two are
+ * equal); a range that differs is repaired key by key from the heap's current state and compared
+ * again. Heartbeats a resumable checkpoint with the progress (%, rows/s, ETA) after every range,
+ * honours cancellation between ranges, and keeps the copy's rate bound.
+ */
+export async function rangeParity(c: ClientBase, p: ConversionPlan, o: RangeParityOptions): Promise<RangeParityCheckpoint & { done: boolean }> {
+  const sql = parityFromPhase(phase(p, 'parity'));
+  if (!sql) throw new Error(`the plan of ${p.table} has no ranged parity`);
+  const k = p.key!.columns.length;
+  const ctx = Context.current();
+  const prior = (ctx.info.heartbeatDetails as RangeParityCheckpoint | undefined) ?? o.from;
+  const cp: RangeParityCheckpoint = prior ? structuredClone(prior) : { lo: null, table: ZERO, shadow: ZERO, ranges: 0, rows: 0, repaired: 0, differing: [], progress: { percent: 0, rowsPerSecond: 0, etaSeconds: null, total: o.expectedRows } };
+  const t0 = Date.now();
+  const rowsAtStart = cp.rows;
+  const nulls = Array<null>(k).fill(null);
+  const beat = () => {
+    const rate = ((cp.rows - rowsAtStart) / Math.max(1, Date.now() - t0)) * 1000;
+    const total = Math.max(o.expectedRows, cp.rows);
+    cp.progress = { percent: total ? Math.min(100, Math.floor((cp.rows / total) * 100)) : 100, rowsPerSecond: Math.round(rate), etaSeconds: rate > 0 ? Math.round((total - cp.rows) / rate) : null, total };
+    ctx.heartbeat(structuredClone(cp)); // a copy: the checkpoint goes on changing after the call
+  };
+  for (;;) {
+    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+    const lo = cp.lo ?? nulls;
+    let r = await compareRange(c, sql, lo, o.rangeRows);
+    for (let round = 0; !same(r.a, r.b) && round < (o.maxRepairs ?? 3); round++) {
+      await o.settle();
+      const keys = (await c.query<{ key: (string | null)[] }>(sql.differing, [...lo, ...(r.upper ?? nulls), 10_000])).rows.map((x) => x.key);
+      for (const key of keys) await c.query(sql.repair, key);
+      cp.repaired += keys.length;
+      beat();
+      // The same range again (its upper key as before: a row inserted into it meanwhile is compared too).
+      r = await compareRange(c, sql, lo, o.rangeRows, r.upper);
+    }
+    if (!same(r.a, r.b)) cp.differing.push(`(${lo.join(', ')}] .. (${(r.upper ?? ['end']).join(', ')}]: ${p.table} ${r.a.count} rows, shadow ${r.b.count}`);
+    cp.table = add(cp.table, r.a);
+    cp.shadow = add(cp.shadow, r.b);
+    cp.rows += Number(r.a.count);
+    cp.ranges++;
+    if (!r.upper) {
+      beat();
+      return { ...cp, done: true };
+    }
+    cp.lo = r.upper;
+    beat();
+    if (o.sliceMs !== undefined && Date.now() - t0 >= o.sliceMs) return { ...cp, done: false };
+    // The rate bound on what this attempt read, in slices (a long pause must not look like a dead worker).
+    if (o.maxRowsPerSecond) {
+      for (let due = ((cp.rows - rowsAtStart) / o.maxRowsPerSecond) * 1000 - (Date.now() - t0); due > 0; due = ((cp.rows - rowsAtStart) / o.maxRowsPerSecond) * 1000 - (Date.now() - t0)) {
+        await ctx.sleep(Math.min(due, 1000));
+        beat();
+      }
+    }
+  }
+}
+
+/** One range: its upper key (unless given) and both checksums, in one short snapshot. */
+async function compareRange(c: ClientBase, sql: NonNullable<ReturnType<typeof parityFromPhase>>, lo: (string | null)[], rangeRows: number, given?: (string | null)[] | null): Promise<{ upper: (string | null)[] | null; a: Sums; b: Sums }> {
+  await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    await c.query(`SELECT set_config('row_security', 'off', true)`); // every row or an error, never a filter
+    const upper = given !== undefined ? given : ((await c.query<{ upper: (string | null)[] }>(sql.upper, [...lo, rangeRows])).rows[0]?.upper ?? null);
+    const bounds = [...lo, ...(upper ?? lo.map(() => null))];
+    const a = (await c.query<Sums>(sql.heap, bounds)).rows[0];
+    const b = (await c.query<Sums>(sql.shadow, bounds)).rows[0];
+    return { upper, a, b };
+  } finally {
+    await c.query('COMMIT');
+  }
+}

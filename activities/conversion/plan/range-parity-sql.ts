@@ -1,0 +1,77 @@
+import { qi } from '../descriptor/names';
+import type { TableDescriptor } from '../descriptor/types';
+import type { Analysis } from './analyse';
+import type { ConversionNames } from './names';
+import type { PendingSql } from './pending';
+import { alwaysIdentity, rowSql } from './sync-ddl';
+
+/**
+ * Parity at any size: the heap and the shadow compared per key range (each range in its own short
+ * REPEATABLE READ snapshot, so no snapshot holds vacuum back for a whole-table scan), and the repair
+ * of a range that differs, key by key, from the heap's current state.
+ *
+ * Ranges are ranges of the heap's key `(lo, hi]` (NULL lo: from the first key; NULL hi: to the
+ * end): the key is indexed on both sides (the shadow's unique key leads with it), so each range
+ * reads only its rows whatever the partition column's indexes; together the ranges cover every
+ * row of both tables (a shadow row whose key the heap lacks falls in one of them too).
+ *
+ * Parameters: $1..$k the lower key (all NULL: from the first), $k+1..$2k the upper key (all NULL: no bound).
+ */
+export interface RangeParitySql {
+  /** The upper key of the range of `$k+1` rows after $1..$k (no row: null, the range is the last). */
+  upper: string;
+  /** Count and checksum of the heap's rows in the range (as rangeChecksumSql: md5 of the whole row image). */
+  heap: string;
+  shadow: string;
+  /** The keys whose row image differs (missing on one side, or different), at most `$2k+1`. */
+  differing: string;
+  /** The repair of one key ($1..$k): the heap's current row (read FOR SHARE) upserted into the shadow, any other image of it deleted. */
+  repair: string;
+}
+
+export function rangeParitySql(d: TableDescriptor, a: Analysis, n: ConversionNames, pending?: Pick<PendingSql, 'copyPlaceable' | 'table'> | null): RangeParitySql {
+  const key = a.key!.columns;
+  const k = key.length;
+  const types = key.map((c) => d.columns.find((x) => x.name === c)!.baseType);
+  const params = (from: number) => `(${key.map((_, i) => `$${from + i}::${types[i]}`).join(', ')})`;
+  const tuple = (alias: string) => `(${key.map((c) => `${alias}.${qi(c)}`).join(', ')})`;
+  const inRange = (alias: string) => `($1::${types[0]} IS NULL OR ${tuple(alias)} > ${params(1)}) AND ($${k + 1}::${types[0]} IS NULL OR ${tuple(alias)} <= ${params(k + 1)})`;
+  const checksum = (table: string) => `SELECT count(*)::bigint::text AS count, coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint), 0)::text AS sum
+  FROM ${table} t WHERE ${inRange('t')}`;
+  const keyText = (alias: string) => `json_build_array(${key.map((c) => `${alias}.${qi(c)}::text`).join(', ')})`;
+  const aliases = key.map((_, i) => `k${i}`);
+  const side = (table: string, alias: string) => `SELECT ${key.map((c, i) => `${alias}.${qi(c)} AS k${i}`).join(', ')}, md5(${alias}::text) AS m FROM ${table} ${alias} WHERE ${inRange(alias)}`;
+  const r = rowSql(d);
+  const conflict = a.conflictColumns;
+  const fixed = [...conflict, ...alwaysIdentity(d)].map(qi);
+  const set = r.insertColumns.filter((c) => !fixed.includes(c)).map((c) => `${c} = EXCLUDED.${c}`);
+  const eqKey = (alias: string) => `${tuple(alias)} = ${params(1)}`;
+  const placeable = pending?.copyPlaceable ?? null;
+  return {
+    upper: `SELECT ${keyText('h')} AS upper FROM ${n.table} h WHERE $1::${types[0]} IS NULL OR ${tuple('h')} > ${params(1)}
+   ORDER BY ${key.map((c) => `h.${qi(c)}`).join(', ')} OFFSET $${k + 1}::bigint - 1 LIMIT 1`,
+    heap: checksum(n.table),
+    shadow: checksum(n.shadow),
+    differing: `SELECT json_build_array(${aliases.join(', ')}) AS key FROM (${side(n.table, 'h')}) x FULL JOIN (${side(n.shadow, 's')}) y USING (${aliases.join(', ')})
+   WHERE x.m IS DISTINCT FROM y.m LIMIT $${2 * k + 1}`,
+    // One statement, one snapshot: a writer of this key that commits after it started wrote the heap and (by the sync, in
+    // its own transaction) the shadow, both invisible to it, so the DELETE never removes what a later write put there.
+    repair: `WITH src AS MATERIALIZED (SELECT h.* FROM ${n.table} h WHERE ${eqKey('h')} FOR SHARE),
+del AS (DELETE FROM ${n.shadow} s WHERE ${eqKey('s')} AND NOT EXISTS (SELECT 1 FROM src WHERE ${conflict.map((c) => `src.${qi(c)} IS NOT DISTINCT FROM s.${qi(c)}`).join(' AND ')}) RETURNING 1),
+ins AS (INSERT INTO ${n.shadow} (${r.insertColumns.join(', ')})${r.overriding} SELECT ${r.insertColumns.join(', ')} FROM src${placeable ? ` WHERE ${placeable}` : ''}
+  ON CONFLICT (${conflict.map(qi).join(', ')}) DO ${set.length ? `UPDATE SET ${set.join(', ')}` : 'NOTHING'} RETURNING 1)${placeable ? `,
+pend AS (INSERT INTO ${pending!.table} (${key.map(qi).join(', ')}) SELECT ${key.map(qi).join(', ')} FROM src WHERE NOT ${placeable} ON CONFLICT DO NOTHING RETURNING 1)` : ''}
+SELECT (SELECT count(*) FROM del)::int AS deleted, (SELECT count(*) FROM ins)::int AS written${placeable ? ', (SELECT count(*) FROM pend)::int AS pending' : ', 0 AS pending'}`,
+  };
+}
+
+const ORDER = ['upper', 'heap', 'shadow', 'differing', 'repair'] as const;
+
+/** The statements in the plan's parity phase, in this order. */
+export const paritySql = (r: RangeParitySql): string[] => ORDER.map((x) => r[x]);
+
+/** Back from the plan's parity phase (a plan recorded before this has 2 statements: none). */
+export function parityFromPhase(statements: string[]): RangeParitySql | null {
+  if (statements.length !== ORDER.length) return null;
+  return Object.fromEntries(ORDER.map((x, i) => [x, statements[i]])) as unknown as RangeParitySql;
+}
