@@ -26,10 +26,19 @@ describe('productionCutover survives worker crashes', () => {
       }],
     });
     const kills: number[] = [];
+    /** Until a running backfillChunk has heartbeated a checkpoint (a kill then lands inside a chunk with progress to resume from). */
+    const waitForChunkHeartbeat = async () => {
+      for (const until = Date.now() + 120_000; Date.now() < until; await new Promise((r) => setTimeout(r, 200))) {
+        const d = await handle.describe();
+        if ((d.raw.pendingActivities ?? []).some((p) => p.activityType?.name === 'backfillChunk' && p.heartbeatDetails?.payloads?.length && p.lastWorkerIdentity)) return;
+      }
+      throw new Error('no backfill chunk heartbeated within 120 s');
+    };
     for (let k = 0; k < 2; k++) {
       const s = await waitForStatus(handle, (st) => st.phase === 'backfill' && (st.progress?.done ?? 0) >= 0 && st.state === 'running', 120_000);
       expect(s.phase).toBe('backfill');
-      await new Promise((r) => setTimeout(r, 2500));
+      // Killed inside a chunk that has heartbeated progress (waited for, not timed: a loaded machine starts chunks later).
+      await waitForChunkHeartbeat();
       await worker.kill();
       kills.push(Date.now());
       worker = await spawnWorker({ taskQueue, dbUrl: env.db.url, adminToken: env.apps.adminToken });
