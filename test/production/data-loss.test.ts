@@ -21,7 +21,7 @@ describe('productionCutover rollback branches during monitoring', () => {
         workflowId: `prod-loss-${taskQueue}`,
         args: [{ ...base, monitoring: { windowMinutes: 0.5, healthCheckEveryMinutes: 0.05 }, health: { ...base.health, maxLatencyRatio: 100 } }],
       });
-      await waitForStatus(handle, (s) => s.phase === 'monitoring');
+      await waitForStatus(handle, (s) => s.phase === 'monitoring', 150_000); // backfill, verify and migrate first: slow on a loaded machine
       // Lose rows in Postgres behind the application's back: among the newest writes (the sampled parity reads the newest of its window).
       await new Promise((r) => setTimeout(r, 6000));
       const lost = await env.db.pool.query(
