@@ -289,7 +289,7 @@ function decision(action: string, arg: unknown, at: string | undefined, via: 'up
 }
 
 /** The activities that swap tables, and which way. */
-const SWAP_ACTIVITIES: Record<string, 'forward' | 'back'> = { swapTables: 'forward', swapBack: 'back', swapGeneric: 'forward', swapBackGeneric: 'back' };
+const SWAP_ACTIVITIES: Record<string, 'forward' | 'back'> = { swapTables: 'forward', swapBack: 'back', swapGeneric: 'forward', swapBackGeneric: 'back', attachSwap: 'forward', attachSwapBack: 'back' };
 
 /** What each activity's result tells the auditor. Unknown activities only appear in the timeline. */
 function onActivityResult(report: AuditReport, parity: Map<string, AuditParity>, name: string, input: unknown, out: unknown, at?: string): void {

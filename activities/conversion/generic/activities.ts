@@ -14,6 +14,7 @@ import { aheadStarts, partitionsAhead, partitionsForHeap, settlePending, type Pa
 import { nextStart } from '../plan/intervals';
 import { PENDING_NO_PARTITION } from '../plan/pending';
 import type { AfterSwap } from '../plan/after-swap';
+import type { ModeChoice } from '../plan/modes';
 import { upsertMaintenanceSchedule } from '../../../src/maintenance/schedule';
 import { InputError } from '../../../workflows/common/validate';
 
@@ -42,6 +43,10 @@ export interface PlanSummary {
   disk: { copyNeedsBytes: number };
   /** Partitions ahead, the maintenance Schedule (or why none), a write beyond the partitions. */
   afterSwap?: AfterSwap;
+  /** Both modes with their cost and the one recommended (absent in plans recorded before modes). */
+  modes?: ModeChoice;
+  /** Mode attach: the bound chosen at preflight (epoch ms, carried to every later step), the history partition and the new partitions. */
+  attach?: { bound: number; boundText: string; history: string; partitions: string[] };
 }
 
 /** The statements that run after the swap (recorded before it: the catalog no longer plans them afterwards). */
@@ -69,6 +74,8 @@ export function summarisePlan(p: ConversionPlan): PlanSummary {
     statements: Object.fromEntries(p.phases.map((x) => [x.phase, x.statements.length])),
     disk: { copyNeedsBytes: p.size.copyNeedsBytes },
     afterSwap: p.afterSwap,
+    ...(p.modes ? { modes: p.modes } : {}),
+    ...(p.attach ? { attach: { bound: p.attach.bound, boundText: p.attach.boundText, history: p.attach.history, partitions: p.attach.partitionNames } } : {}),
   };
 }
 
