@@ -293,6 +293,13 @@ const SWAP_ACTIVITIES: Record<string, 'forward' | 'back'> = { swapTables: 'forwa
 
 /** What each activity's result tells the auditor. Unknown activities only appear in the timeline. */
 function onActivityResult(report: AuditReport, parity: Map<string, AuditParity>, name: string, input: unknown, out: unknown, at?: string): void {
+  if (isObj(out) && isObj(out.kept) && typeof out.kept.table === 'string' && typeof out.kept.dropStatement === 'string') {
+    // A rollback (swapBackGeneric, attachSwapBack, rollbackGenericBeforeSwap, removeShadow) kept a table aside; a swap back's lock time is read below as well.
+    const k = out.kept;
+    if (!report.keptTables.some((x) => x.table === k.table)) {
+      report.keptTables.push({ table: k.table as string, rowsOnlyThere: Number(k.rowsOnlyThere), comparedWith: String(k.comparedWith), dropStatement: k.dropStatement as string, at });
+    }
+  }
   if (name === 'changeMode' && isObj(input)) {
     report.modeChanges.push({ at, mode: describeMode(input.mode) ?? '?', reason: typeof input.reason === 'string' ? input.reason : undefined });
   } else if (isObj(out) && typeof out.month === 'string' && typeof out.match === 'boolean' && isObj(out.memory) && isObj(out.postgres)) {
@@ -322,12 +329,6 @@ function onActivityResult(report: AuditReport, parity: Map<string, AuditParity>,
     report.swaps.push({ at, activity: name, direction: SWAP_ACTIVITIES[name], lockMs: Number(out.lockMs ?? out.lockHoldMs), tries: typeof out.tries === 'number' ? out.tries : undefined });
   } else if (name === 'investigate' && Array.isArray(out)) {
     report.investigations.push({ at, findings: out as AuditReport['investigations'][number]['findings'] });
-  } else if (isObj(out) && isObj(out.kept) && typeof out.kept.table === 'string' && typeof out.kept.dropStatement === 'string') {
-    // A rollback (swapBackGeneric, rollbackGenericBeforeSwap, removeShadow) kept a table aside.
-    const k = out.kept;
-    if (!report.keptTables.some((x) => x.table === k.table)) {
-      report.keptTables.push({ table: k.table as string, rowsOnlyThere: Number(k.rowsOnlyThere), comparedWith: String(k.comparedWith), dropStatement: k.dropStatement as string, at });
-    }
   } else if (name === 'quarantineReport' && isObj(out) && Array.isArray(out.records)) {
     for (const q of out.records as AuditReport['quarantined']) if (!report.quarantined.some((x) => x.id === q.id)) report.quarantined.push(q);
   } else if (name === 'removeStaleOfQuarantined' && isObj(out) && Array.isArray(out.removed)) {
