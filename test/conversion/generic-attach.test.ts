@@ -11,6 +11,7 @@ import { parseGenericConversionInput } from '../../workflows/conversion/generic-
 import { keySql, rowKeyOf, startSqlLoad } from '../../src/loadgen/sql/sql-load';
 import { judgeRows, readImages } from '../../src/loadgen/sql/row-oracle';
 import { runCli } from '../cli/run-cli';
+import { createAttachActivities, type AttachInput } from '../../activities/conversion/generic/attach';
 import { APP_ROLE_SQL } from './generic/shapes';
 import { startWorker, waitFor } from './harness';
 
@@ -42,7 +43,7 @@ beforeAll(async () => {
   taskQueue = temporal.taskQueue('generic-attach');
   env = await startWorker(temporal, db.url, taskQueue);
   await db.pool.query(APP_ROLE_SQL(app));
-  for (const t of ['p', 'a', 'b', 'c']) await db.pool.query(TABLE_SQL(t));
+  for (const t of ['p', 'a', 'b', 'c', 'i']) await db.pool.query(TABLE_SQL(t));
 });
 afterAll(async () => {
   env?.worker.shutdown();
@@ -167,5 +168,23 @@ describe('mode attach: the heap becomes the history partition, no row copied', (
     expect(s.attach?.keyRestored).toBe(true);
     expect(s.keptTables ?? []).toEqual([]);
     expect(await state('c')).toMatchObject({ k: 'r', parked: null, history: null, checks: 0, pk: 'PRIMARY KEY (id)', placed_not_null: false, view_on_table: 1 });
+  });
+  it('an invalid index left by a failed CONCURRENTLY build is dropped and built again; prepare and rollback before the swap are idempotent', async () => {
+    // A failed build of the same name (duplicates in customer): Postgres leaves it INVALID.
+    await expect(db.pool.query(`CREATE UNIQUE INDEX CONCURRENTLY i_pkey_history ON shop.i (customer)`)).rejects.toThrow(/could not create unique index/);
+    const valid = async () => (await db.pool.query(`SELECT indisvalid AS v, pg_get_indexdef(indexrelid) AS d FROM pg_index WHERE indexrelid = to_regclass('shop.i_pkey_history')`)).rows[0];
+    expect((await valid()).v).toBe(false);
+    const acts = createAttachActivities({ profiles: env.profiles });
+    const choice = parseConversionChoice({ table: 'shop.i', mode: 'attach', partitionBy: { column: 'placed_at', interval: 'month' } });
+    const bound = (await db.withClient((c) => planConversion(c, choice))).attach!.bound;
+    const io: AttachInput = { profile: 'default', choice, planAt: Date.now(), lockTimeoutMs: 500, attachBound: bound };
+    expect(await acts.attachPrepare(io)).toMatchObject({ indexBuilt: true, checkAdded: true, validated: true });
+    expect(await valid()).toEqual({ v: true, d: 'CREATE UNIQUE INDEX i_pkey_history ON shop.i USING btree (id, placed_at)' });
+    expect(await acts.attachPrepare(io)).toMatchObject({ indexBuilt: false, checkAdded: false, validated: false });
+    // The check refuses a write at the bound until the swap (the plan says so).
+    await expect(db.pool.query(`INSERT INTO shop.i (placed_at, customer, total) VALUES (to_timestamp($1 / 1000.0), 1, 1)`, [bound])).rejects.toThrow(/lichen_attach_bound/);
+    expect(await acts.attachRollbackBeforeSwap(io)).toEqual({ droppedCheck: true, droppedIndex: true });
+    expect(await acts.attachRollbackBeforeSwap(io)).toEqual({ droppedCheck: false, droppedIndex: false });
+    expect(await state('i')).toMatchObject({ k: 'r', checks: 0, key_index: 0, pk: 'PRIMARY KEY (id)' });
   });
 });
