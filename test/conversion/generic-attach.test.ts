@@ -11,6 +11,7 @@ import { parseGenericConversionInput } from '../../workflows/conversion/generic-
 import { keySql, rowKeyOf, startSqlLoad } from '../../src/loadgen/sql/sql-load';
 import { judgeRows, readImages } from '../../src/loadgen/sql/row-oracle';
 import { runCli } from '../cli/run-cli';
+import { buildAuditReport, renderMarkdown } from '../../src/audit/report';
 import { createAttachActivities, type AttachInput } from '../../activities/conversion/generic/attach';
 import { APP_ROLE_SQL } from './generic/shapes';
 import { startWorker, waitFor } from './harness';
@@ -109,10 +110,14 @@ describe('mode attach: the heap becomes the history partition, no row copied', (
   });
 
   it('under load: prepares without blocking writes, swaps in one short transaction (lock time recorded), every row stays, nothing copied', async () => {
-    const s = await underLoad('a', async () => {
+    const { s, h } = await underLoad('a', async () => {
       const h = await temporal.client.workflow.start('heapToPartitionedConversion', { taskQueue, workflowId: `attach-a-${taskQueue}`, args: [input('a')] });
-      return (await h.result()) as GenericConversionSummary;
+      return { s: (await h.result()) as GenericConversionSummary, h };
     });
+    // The audit report: the mode, and the swap's lock time.
+    const report = buildAuditReport(await h.fetchHistory(), { workflowId: h.workflowId });
+    expect(report.swaps).toEqual([expect.objectContaining({ activity: 'attachSwap', direction: 'forward', lockMs: s.swap!.lockMs })]);
+    expect(renderMarkdown(report)).toContain('**Conversion mode**: attach');
     expect(s.outcome, s.cause).toBe('completed');
     expect(s.mode).toBe('attach');
     expect(s.attach).toMatchObject({ history: '"shop"."a_history"', prepared: { indexBuilt: true, checkAdded: true, validated: true } });
