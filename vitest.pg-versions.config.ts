@@ -12,6 +12,7 @@ export default defineConfig({
     ...base.test,
     include: [
       'test/conversion/generic/zoo.test.ts',
+      'test/conversion/generic/zoo-attach.test.ts',
       'test/conversion/generic/versions.test.ts',
       'test/shared/pg-catalog.test.ts',
       'test/conversion/hostile-schemas*.test.ts',

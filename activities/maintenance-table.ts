@@ -36,6 +36,9 @@ export interface TableInspection {
 const refused = (msg: string) => ApplicationFailure.nonRetryable(msg, 'PreflightFailed');
 
 /** 'YYYY-MM-DD[ HH:MM:SS[+00]]' as printed with TimeZone UTC → ms; null when it is not a UTC midnight. */
+/** The `from` of a history partition (FROM MINVALUE, mode attach): the earliest time JavaScript holds. */
+export const HISTORY_FROM = -8.64e15;
+
 function boundMs(s: string): number | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})(?: 00:00:00(?:\+00)?)?$/.exec(s);
   if (!m) return null;
@@ -95,12 +98,13 @@ export function createTableMaintenanceActivities(deps: Pick<ActivityDeps, 'profi
             WHERE i.inhparent = $1 ORDER BY 2`, [row.oid]);
         const partitions: TablePartition[] = p.rows.map((x) => ({
           name: x.name, isDefault: x.bounds === 'DEFAULT', detachPending: x.pending,
-          from: x.lo === null ? null : boundMs(x.lo), to: x.hi === null ? null : boundMs(x.hi),
+          // A conversion in mode attach leaves the old heap as the history partition [MINVALUE, bound): its lower end is the earliest time.
+          from: x.lo === null ? (x.bounds.startsWith('FOR VALUES FROM (MINVALUE) TO (') ? HISTORY_FROM : null) : boundMs(x.lo), to: x.hi === null ? null : boundMs(x.hi),
         }));
         const ranged = partitions.filter((x) => !x.isDefault);
         const bad = ranged.find((x) => x.from === null || x.to === null);
         if (bad) throw refused(`table: partition ${bad.name} of ${label} has bounds ${p.rows.find((r) => r.name === bad.name)!.bounds}: maintenance needs bounds at UTC midnights`);
-        const interval = inferInterval(ranged.map((x) => ({ name: x.name, from: x.from!, to: x.to! })));
+        const interval = inferInterval(ranged.filter((x) => x.from !== HISTORY_FROM).map((x) => ({ name: x.name, from: x.from!, to: x.to! })));
         if (!(INTERVALS as readonly string[]).includes(interval)) throw refused(`table: cannot read the interval of ${label}: ${interval}`);
         const def = partitions.find((x) => x.isDefault);
         let defaultPartition: TableInspection['defaultPartition'] = null;
@@ -129,11 +133,12 @@ export function createTableMaintenanceActivities(deps: Pick<ActivityDeps, 'profi
         try {
           await inLockBoundedTransaction(pool, `create partition ${part}`, { lockTimeoutMs: input.lockTimeoutMs, maxTries: 5, backoffMs: 200, maxBackoffMs: 2000 }, async (c) => {
             await c.query(`SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'`);
-            // Covered already? (a partition with these exact bounds, whatever its name)
+            // Covered already? (a partition with these exact bounds, whatever its name, or a history partition [MINVALUE, x) with x at or after its end)
             const cover = await c.query<{ name: string }>(
-              `SELECT child.relname AS name FROM pg_inherits i JOIN pg_class child ON child.oid = i.inhrelid
-                WHERE i.inhparent = to_regclass(${lit(parent)}) AND pg_get_expr(child.relpartbound, child.oid) = $1`,
-              [`FOR VALUES FROM (${boundLiteral(input.type, start)}) TO (${boundLiteral(input.type, end)})`]);
+              `SELECT child.relname AS name FROM pg_inherits i JOIN pg_class child ON child.oid = i.inhrelid, LATERAL (SELECT pg_get_expr(child.relpartbound, child.oid) AS b) e
+                WHERE i.inhparent = to_regclass(${lit(parent)})
+                  AND (e.b = $1 OR (starts_with(e.b, 'FOR VALUES FROM (MINVALUE) TO (''') AND (regexp_match(e.b, 'TO \\(''([^'']+)''\\)'))[1]::timestamptz >= $2::timestamptz))`,
+              [`FOR VALUES FROM (${boundLiteral(input.type, start)}) TO (${boundLiteral(input.type, end)})`, new Date(end).toISOString()]);
             if (cover.rowCount) {
               existing.push(cover.rows[0].name);
               return;

@@ -6,6 +6,7 @@ import { createPreflightActivities } from './preflight';
 import { createShadowActivities } from './shadow';
 import { createSwapActivities } from './swap';
 import { createGenericConversionActivities } from './generic/activities';
+import { createAttachActivities } from './generic/attach';
 
 /** The heap-to-partitioned conversion's activities (runbook: "Heap-to-Partitioned Conversion Procedure"). */
 export function createConversionActivities(deps: Pick<ActivityDeps, 'profiles'>) {
@@ -17,6 +18,7 @@ export function createConversionActivities(deps: Pick<ActivityDeps, 'profiles'>)
     ...createSwapActivities(deps),
     ...createAppSyncActivities(deps),
     ...createGenericConversionActivities(deps),
+    ...createAttachActivities(deps),
   };
 }
 export type ConversionActivities = ReturnType<typeof createConversionActivities>;

@@ -11,6 +11,9 @@ export function renderMarkdown(r: AuditReport): string {
   if (r.finalMode) out.push(`- **Final mode**: ${r.finalMode}`);
   if (r.startedAt) out.push(`- **Started**: ${r.startedAt}${r.closedAt ? ` — **closed**: ${r.closedAt} (${dur(r.durationSeconds)})` : ''}`);
   if (r.taskQueue) out.push(`- **Task queue**: ${r.taskQueue}`);
+  // A conversion of any table (input with `table`): copy (the default) or attach.
+  const input = r.input as { table?: unknown; mode?: unknown } | undefined;
+  if (input && typeof input === 'object' && 'table' in input) out.push(`- **Conversion mode**: ${input.mode === 'attach' ? 'attach (the heap became the history partition; no row copied)' : 'copy'}`);
   if (r.failure) out.push(`- **Failure**: ${r.failure}`);
   for (const n of r.notes) out.push(`- ${n}`);
   out.push('');

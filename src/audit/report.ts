@@ -289,13 +289,12 @@ function decision(action: string, arg: unknown, at: string | undefined, via: 'up
 }
 
 /** The activities that swap tables, and which way. */
-const SWAP_ACTIVITIES: Record<string, 'forward' | 'back'> = { swapTables: 'forward', swapBack: 'back', swapGeneric: 'forward', swapBackGeneric: 'back' };
+const SWAP_ACTIVITIES: Record<string, 'forward' | 'back'> = { swapTables: 'forward', swapBack: 'back', swapGeneric: 'forward', swapBackGeneric: 'back', attachSwap: 'forward', attachSwapBack: 'back' };
 
 /** What each activity's result tells the auditor. Unknown activities only appear in the timeline. */
 function onActivityResult(report: AuditReport, parity: Map<string, AuditParity>, name: string, input: unknown, out: unknown, at?: string): void {
-  // A rollback (swapBackGeneric, rollbackGenericBeforeSwap, removeShadow, swapBack) kept a table aside; its result may also carry
-  // the swap back's lock time (read below), so this is not part of the chain.
   if (isObj(out) && isObj(out.kept) && typeof out.kept.table === 'string' && typeof out.kept.dropStatement === 'string') {
+    // A rollback (swapBackGeneric, attachSwapBack, rollbackGenericBeforeSwap, removeShadow) kept a table aside; a swap back's lock time is read below as well.
     const k = out.kept;
     if (!report.keptTables.some((x) => x.table === k.table)) {
       report.keptTables.push({ table: k.table as string, rowsOnlyThere: Number(k.rowsOnlyThere), comparedWith: String(k.comparedWith), dropStatement: k.dropStatement as string, at });

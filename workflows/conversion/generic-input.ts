@@ -42,7 +42,7 @@ export function isGenericConversionInput(input: unknown): boolean {
 /** Validates the generic form; throws an InputError naming the field. Deterministic. */
 export function parseGenericConversionInput(input: unknown): GenericConversionSettings {
   const r = Reader.root(input, 'input').only([
-    'table', 'partitionBy', 'options', 'connectionProfile', 'nonProduction', 'retentionMinutes', 'retentionCheckMinutes', 'copy', 'swap', 'approvals', 'history', 'continued',
+    'table', 'partitionBy', 'mode', 'options', 'connectionProfile', 'nonProduction', 'retentionMinutes', 'retentionCheckMinutes', 'copy', 'swap', 'approvals', 'history', 'continued',
   ]);
   const choice = readConversionChoice(input as Record<string, unknown>);
   const connectionProfile = r.string('connectionProfile', { default: 'default', pattern: PROFILE_PATTERN, allowed: 'a connection profile name: lower-case letters, digits, _ or - (never a URL or password)' });

@@ -15,6 +15,7 @@ import type { RecordedDecision, RollbackRecord, RunStatus } from '../types';
 import type { GenericConversionSettings } from './generic-input';
 import type { ConversionOutcome } from './run';
 import { recordKept } from './kept';
+import { attachConversion } from './generic-attach';
 import { dropGate, retentionWindow, type RetentionProgress, type RetentionSummary } from './retention';
 
 export interface GenericConversionSummary {
@@ -31,6 +32,10 @@ export interface GenericConversionSummary {
   droppedOldTable: boolean;
   /** Tables a rollback kept aside instead of dropping (they held rows the table in use lacks), each with its drop statement. */
   keptTables?: KeptTable[];
+  /** The conversion's mode (absent: copy, as every run before modes). */
+  mode?: 'copy' | 'attach';
+  /** Mode attach: the heap's partition, its bound, the prepare step and the rollback's moved rows. */
+  attach?: { history: string; bound: string; prepared?: { indexBuilt: boolean; checkAdded: boolean; validated: boolean }; movedBack?: number; keyRestored?: boolean };
   /** After the drop: the partitions made ahead and the table's maintenance Schedule, or why there is none. */
   keepsWorking?: {
     partitionsAhead: { created: string[]; until: string };
@@ -56,7 +61,7 @@ const SWAP_BACK = 'swap back';
  * Runs `fn`; a failure of `type` (the swap could not take its locks, something still depends on
  * the old table) stops for an operator, who removes the cause and resumes (or aborts): retried.
  */
-async function untilDone<T>(ctl: RunController, type: string, fn: () => Promise<T>): Promise<T> {
+export async function untilDone<T>(ctl: RunController, type: string, fn: () => Promise<T>): Promise<T> {
   for (;;) {
     try {
       return await fn();
@@ -75,6 +80,9 @@ async function untilDone<T>(ctl: RunController, type: string, fn: () => Promise<
  * Undo by the saga: before the swap sync and shadow go; after it the tables swap back.
  */
 export async function genericConversion(s: GenericConversionSettings, rawInput: Record<string, unknown> = {}): Promise<GenericConversionSummary> {
+  // Mode attach (instant conversion) is its own path; no run of the copy mode can take it (an input
+  // with `mode` was refused before modes existed, and "copy" is the default).
+  if (s.choice.mode === 'attach') return attachConversion(s);
   const target = tableText(s.choice.table);
   // An option chosen for a blocker always stops at before-swap: announced when the input names one.
   const o = s.choice.options;
@@ -228,7 +236,7 @@ async function parityInSlices(ctl: RunController, s: GenericConversionSettings, 
  * and the table's partitionMaintenance Schedule (created or updated) — or, when the input opted
  * out, a note saying why there is none and what that means.
  */
-async function keepWorking(ctl: RunController, io: GenericInput, summary: GenericConversionSummary): Promise<void> {
+export async function keepWorking(ctl: RunController, io: GenericInput, summary: GenericConversionSummary): Promise<void> {
   // The conversion is done (the old table is gone): a failure here is reported, never rolled back.
   try {
     await keepWorkingSteps(ctl, io, summary);
@@ -273,7 +281,10 @@ export interface GenericContinuation {
   chain: ChainInfo;
 }
 
-async function rollBackGeneric(ctl: RunController, saga: Saga, summary: GenericConversionSummary, err: unknown, registered: boolean, profile: string, runId: string): Promise<GenericConversionSummary> {
+/** Branch labels of the rollback record (mode attach has no sync and no shadow). */
+const COPY_BRANCHES = { after: 'after-swap: swapped back, sync and shadow removed', before: 'before-swap: sync and shadow removed, source untouched' };
+
+export async function rollBackGeneric(ctl: RunController, saga: Saga, summary: GenericConversionSummary, err: unknown, registered: boolean, profile: string, runId: string, branches = COPY_BRANCHES): Promise<GenericConversionSummary> {
   const aborted = ctl.isAbort(err);
   const cause = aborted ? `aborted by ${ctl.aborted!.operator}: ${ctl.aborted!.reason}` : describeFailure(err);
   summary.cause = cause;
@@ -291,7 +302,7 @@ async function rollBackGeneric(ctl: RunController, saga: Saga, summary: GenericC
     });
   }
   const kept = summary.keptTables?.length ? `; kept aside, not dropped: ${summary.keptTables.map((k) => k.table).join(', ')}` : '';
-  if (undone) ctl.recordRollback((afterSwap ? 'after-swap: swapped back, sync and shadow removed' : 'before-swap: sync and shadow removed, source untouched') + kept, cause, `heap ${summary.target} (unchanged)`);
+  if (undone) ctl.recordRollback((afterSwap ? branches.after : branches.before) + kept, cause, `heap ${summary.target} (unchanged)`);
   ctl.recordCompensationFailures(failed);
   if (failed.length) {
     ctl.setState('failed', `rollback incomplete: ${failed.map((f) => `${f.name}: ${f.why}`).join('; ')}`);

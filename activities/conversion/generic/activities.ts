@@ -16,6 +16,7 @@ import { aheadStarts, partitionsAhead, partitionsForHeap, settlePending, type Pa
 import { nextStart } from '../plan/intervals';
 import { PENDING_NO_PARTITION } from '../plan/pending';
 import type { AfterSwap } from '../plan/after-swap';
+import type { ModeChoice } from '../plan/modes';
 import { upsertMaintenanceSchedule } from '../../../src/maintenance/schedule';
 import { InputError } from '../../../workflows/common/validate';
 
@@ -51,6 +52,10 @@ export interface PlanSummary {
   afterSwap?: AfterSwap;
   /** The data facts of preflight's scan (rows, the column's range): carried into every later activity's input. */
   facts?: DataFacts | null;
+  /** Both modes with their cost and the one recommended (absent in plans recorded before modes). */
+  modes?: ModeChoice;
+  /** Mode attach: the bound chosen at preflight (epoch ms, carried to every later step), the history partition and the new partitions. */
+  attach?: { bound: number; boundText: string; history: string; partitions: string[] };
 }
 
 /** The statements that run after the swap (recorded before it: the catalog no longer plans them afterwards). */
@@ -79,6 +84,8 @@ export function summarisePlan(p: ConversionPlan): PlanSummary {
     disk: { copyNeedsBytes: p.size.copyNeedsBytes },
     afterSwap: p.afterSwap,
     facts: p.facts,
+    ...(p.modes ? { modes: p.modes } : {}),
+    ...(p.attach ? { attach: { bound: p.attach.bound, boundText: p.attach.boundText, history: p.attach.history, partitions: p.attach.partitionNames } } : {}),
   };
 }
 

@@ -18,8 +18,17 @@ export interface ConversionChoice {
   table: TableName;
   column: string;
   interval: PartitionInterval;
+  /**
+   * "copy" (the default): a partitioned shadow filled by the copy, then swapped. "attach": the
+   * heap itself becomes the partition holding every row below a bound, no row copied
+   * (plan/attach-ddl.ts); new partitions from the bound on.
+   */
+  mode: ConversionMode;
   options: ConversionOptions;
 }
+
+export const CONVERSION_MODES = ['copy', 'attach'] as const;
+export type ConversionMode = (typeof CONVERSION_MODES)[number];
 
 export interface ConversionOptions {
   /** Per unique constraint or index without the partition column: add the column to it, or drop it. */
@@ -52,7 +61,7 @@ function rethrowName(err: unknown): never {
 type Obj = Record<string, unknown>;
 
 /**
- * Reads `table`, `partitionBy` and `options` of `raw` (an object already checked to be one; other
+ * Reads `table`, `partitionBy`, `mode` and `options` of `raw` (an object already checked to be one; other
  * fields are the caller's to check); an InputError names the field.
  */
 export function readConversionChoice(raw: Obj, path = ''): ConversionChoice {
@@ -87,10 +96,12 @@ export function readConversionChoice(raw: Obj, path = ''): ConversionChoice {
     }
   }
   const m = o?.object('maintenance')?.only(['schedule', 'everyHours']);
+  const mode = r.enumOf('mode', CONVERSION_MODES, 'copy');
   return {
     table: table!,
     column: column!,
     interval,
+    mode,
     options: {
       uniqueKeys,
       incomingForeignKeys: o?.enumOf('incomingForeignKeys', ['drop', 'block'] as const, 'block') ?? 'block',
@@ -102,9 +113,9 @@ export function readConversionChoice(raw: Obj, path = ''): ConversionChoice {
   };
 }
 
-/** The choice from a plain object (CLI, tests): `{ table, partitionBy, options }`. */
+/** The choice from a plain object (CLI, tests): `{ table, partitionBy, options, mode }`. */
 export function parseConversionChoice(input: unknown): ConversionChoice {
-  Reader.root(input, 'input').only(['table', 'partitionBy', 'options']);
+  Reader.root(input, 'input').only(['table', 'partitionBy', 'options', 'mode']);
   return readConversionChoice(input as Obj);
 }
 

@@ -15,10 +15,16 @@ import { swapDdl } from './swap-ddl';
 import { syncDdl } from './sync-ddl';
 import { afterSwapPlan, rangeText, type AfterSwap } from './after-swap';
 import { pendingSql, type PendingSql } from './pending';
+import { attachBlockers, attachBound, attachDdl, withoutAttachObjects, type AttachDdl } from './attach-ddl';
+import { modeCosts, type ModeChoice } from './modes';
+
+/** Blocker codes of the copy mode that do not apply to attach (its history is one partition, whatever the data's span). */
+const NOT_FOR_ATTACH = new Set(['too-many-partitions', 'values-outside-intervals']);
 
 /** One phase of the run and every statement it executes, in order. */
 export interface PlanPhase {
-  phase: 'shadow' | 'sync' | 'partitions' | 'copy' | 'parity' | 'swap' | 'refresh' | 'drop' | 'rollback before swap' | 'rollback after swap';
+  phase: 'shadow' | 'sync' | 'partitions' | 'copy' | 'parity' | 'swap' | 'refresh' | 'drop' | 'rollback before swap' | 'rollback after swap'
+    | 'attach prepare' | 'attach swap' | 'attach rollback before swap' | 'attach rollback after swap' | 'attach restore key';
   what: string;
   statements: string[];
 }
@@ -54,6 +60,10 @@ export interface ConversionPlan {
   afterSwap: AfterSwap;
   /** The data facts the plan was built from (null: none read). */
   facts: DataFacts | null;
+  /** Both modes with their cost, the one chosen and the one recommended (plan/modes.ts). */
+  modes: ModeChoice;
+  /** Mode attach's bound, history partition and statements (null in mode copy, or when blocked). */
+  attach: AttachDdl | null;
 }
 
 const SCHEME: Record<ConversionChoice['interval'], string> = {
@@ -69,19 +79,39 @@ export function partitionStarts(choice: ConversionChoice, facts: DataFacts | nul
   return intervalStarts(choice.interval, lo, hi, Math.max(choice.options.maxPartitions, 1));
 }
 
-export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: ConversionChoice, now: number, app: AppFacts | null = null, database = ''): ConversionPlan {
+/** `fixed.attachBound`: the bound chosen at preflight (every later activity plans the same statements). */
+export function buildPlan(d0: TableDescriptor, facts: DataFacts | null, choice: ConversionChoice, now: number, app: AppFacts | null = null, database = '', fixed: { attachBound?: number } = {}): ConversionPlan {
+  const attachMode = choice.mode === 'attach';
+  const d = attachMode ? withoutAttachObjects(d0) : d0;
   const starts = partitionStarts(choice, facts, now);
   const a = analyse(d, facts, choice, starts.length);
   const changes = appChanges(d, a, choice, app);
   a.blockers.push(...kindBlockers(d), ...changes.blockers);
   const names: ConversionNames = conversionNames(d);
-  const open = a.blockers.filter((b) => !b.resolution);
+  const copyOpen = a.blockers.filter((b) => !b.resolution);
+  const attachOwn = d.relkind === 'r' ? attachBlockers(d, a, choice) : [];
+  if (facts && facts.outside > 0) attachOwn.push({ code: 'attach-values-outside', object: choice.column, options: [], message: `${facts.outside} row(s) have ${choice.column} = ±infinity or a year outside 1–9999: the history partition's bound check cannot prove them below the bound; UPDATE them first, or use mode "copy" with a DEFAULT partition` });
+  const attachOpen = [...copyOpen.filter((b) => !NOT_FOR_ATTACH.has(b.code)), ...attachOwn];
+  const open = attachMode ? attachOpen : copyOpen;
+  const modes = modeCosts(d, facts?.rows ?? Math.max(0, d.estimatedRows), a.key?.columns.length ?? 1, choice.mode ?? 'copy', copyOpen.map((b) => b.code), attachOpen.map((b) => b.code));
+  let attach: AttachDdl | null = null;
   const phases: PlanPhase[] = [];
   let renames: IndexRename[] = [];
   let partitionNames: string[] = [];
   let pending: PendingSql | null = null;
   let refresh: string[] = [];
-  if (a.key && a.partitionType && starts.length <= choice.options.maxPartitions && !a.blockers.some((b) => ['not-a-table', 'already-partitioned', 'partition-column-missing', 'partition-column-generated'].includes(b.code))) {
+  if (attachMode && a.key && a.partitionType && !a.blockers.some((b) => ['not-a-table', 'already-partitioned', 'partition-column-missing', 'partition-column-generated'].includes(b.code))) {
+    attach = attachDdl(d, a, choice, names, a.partitionType, fixed.attachBound ?? attachBound(choice, facts, now), now);
+    const x = attach;
+    partitionNames = [x.historyName, ...x.partitionNames];
+    phases.push(
+      { phase: 'attach prepare', what: `without blocking writes (SHARE UPDATE EXCLUSIVE): the unique index (${[...a.key.columns, choice.column].join(', ')}) built CONCURRENTLY on ${names.table} (an invalid one left by a failed build is dropped and built again)${x.keyIndex ? '' : ' — not needed: the key holds the column'}, then CHECK (${choice.column} < ${x.boundText}) added NOT VALID and VALIDATEd; from then until the swap a write with ${choice.column} at or beyond ${x.boundText} is refused (23514)`, statements: [...(x.keyIndex ? [x.keyIndex.create] : []), x.check.add, x.check.validate] },
+      { phase: 'attach swap', what: `one transaction under a short lock_timeout, retried with backoff, catalog only: ${names.table} becomes the partition ${x.history} [MINVALUE, ${x.boundText}) of a new partitioned ${names.table} (no row copied, no scan), ${x.partitionNames.length} partition(s) from ${x.boundText} on; triggers, views, sequences and publications move to it`, statements: x.swap },
+      { phase: 'attach rollback before swap', what: 'the check and the index are the tool\'s own: both go (the check would refuse writes beyond the bound; the index costs disk and write time)', statements: x.rollbackBeforeSwap },
+      { phase: 'attach rollback after swap', what: `one transaction under lock_timeout: ${x.history} is detached, the rows the new partitions took since the swap are moved back into it, the names go back; then, in it, the partitioned table is dropped only when it holds no row the heap lacks (else kept aside as <table>_rolled_back)`, statements: x.swapBack },
+      ...(x.restoreKey ? [{ phase: 'attach restore key' as const, what: `after a swap back: the heap's original key (${a.key.columns.join(', ')}) is rebuilt CONCURRENTLY and takes the place of (${[...a.key.columns, choice.column].join(', ')}) in a short transaction`, statements: [x.restoreKey.build, ...x.restoreKey.swapIn] }] : []),
+    );
+  } else if (!attachMode && a.key && a.partitionType && starts.length <= choice.options.maxPartitions && !a.blockers.some((b) => ['not-a-table', 'already-partitioned', 'partition-column-missing', 'partition-column-generated'].includes(b.code))) {
     const type = a.partitionType;
     const sh = shadowDdl(d, a, choice, names, starts);
     renames = sh.renames;
@@ -128,15 +158,18 @@ export function buildPlan(d: TableDescriptor, facts: DataFacts | null, choice: C
     pending,
     afterSwap: afterSwapPlan(d, choice, a.partitionType, starts, database),
     facts,
+    modes,
+    attach,
   };
 }
 
 /**
  * Reads the table and its data, and plans. Read-only. `carried`: the data facts a run's preflight
  * read (one full scan, carried in the activity inputs) — given, the table is not scanned again
- * (undefined: scan; null: preflight had none to read).
+ * (undefined: scan; null: preflight had none to read). `fixed`: what a run decided at preflight
+ * and every later step must plan the same (mode attach's bound).
  */
-export async function planConversion(c: ClientBase, choice: ConversionChoice, now = Date.now(), carried?: DataFacts | null): Promise<ConversionPlan> {
+export async function planConversion(c: ClientBase, choice: ConversionChoice, now = Date.now(), carried?: DataFacts | null, fixed: { attachBound?: number } = {}): Promise<ConversionPlan> {
   const d = await readTableDescriptor(c, choice.table);
   const column = d.columns.find((x) => x.name === choice.column);
   const probe = analyse(d, null, choice, 0);
@@ -146,5 +179,5 @@ export async function planConversion(c: ClientBase, choice: ConversionChoice, no
   const facts = !scannable ? null : carried !== undefined ? carried : await readDataFacts(c, d, choice.column, probe.partitionType!);
   const app = d.relkind === 'r' ? await readAppFacts(c, d, choice.column) : null;
   const database = (await c.query<{ db: string }>(`SELECT current_database() AS db`)).rows[0].db;
-  return buildPlan(d, facts, choice, now, app, database);
+  return buildPlan(d, facts, choice, now, app, database, fixed);
 }

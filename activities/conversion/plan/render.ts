@@ -10,7 +10,16 @@ export function renderPlan(p: ConversionPlan, opts: { allStatements?: boolean } 
   if (p.size.min) out.push(`  ${p.partitionBy.column} from ${p.size.min} to ${p.size.max}`);
   out.push(`  key ${p.key ? `(${p.key.columns.join(', ')}) from the ${p.key.source}` : 'none'}; new primary key (${p.primaryKey.join(', ')})`);
   out.push(`  partitions: ${p.partitions.count} named ${p.names.partitionScheme}${p.partitions.first ? ` (${p.partitions.first} … ${p.partitions.last})` : ''}${p.partitions.default ? ` + ${p.partitions.default} (DEFAULT)` : ''}`);
-  out.push(`  shadow ${p.names.shadow}; the old table becomes ${p.names.old} during retention`);
+  if (p.attach) out.push(`  mode attach: ${p.table} becomes the partition ${p.attach.history} [MINVALUE, ${p.attach.boundText}); new partitions from ${p.attach.boundText}`);
+  else out.push(`  shadow ${p.names.shadow}; the old table becomes ${p.names.old} during retention`);
+  const m = p.modes;
+  if (m) {
+    out.push('', `MODES (chosen: ${m.chosen}; recommended: ${m.recommended}: ${m.why})`);
+    for (const x of [m.copy, m.attach]) {
+      out.push(`  ${x.mode === m.chosen ? '▶' : ' '} ${x.mode}${x.ok ? '' : ` (blocked: ${x.blockers.join(', ')})`}: rows copied ${x.rowsCopied}, extra disk about ${size(x.extraDiskBytes)}, expected time about ${x.expectedSeconds} s, lock: ${x.lockTime}`);
+      out.push(`      result: ${x.result}`);
+    }
+  }
   out.push('');
   if (p.blockers.length) {
     out.push(`BLOCKERS (${p.blockers.length}): nothing runs until each is resolved`);

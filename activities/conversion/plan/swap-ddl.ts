@@ -31,7 +31,7 @@ export function refreshStatements(d: TableDescriptor): string[] {
   return d.views.filter((v) => v.kind !== 'view').map((v) => `REFRESH MATERIALIZED VIEW ${v.name}`);
 }
 
-function viewStatements(d: TableDescriptor): string[] {
+export function viewStatements(d: TableDescriptor): string[] {
   const out: string[] = [];
   for (const v of d.views) {
     if (v.kind === 'view') {
@@ -49,7 +49,7 @@ function viewStatements(d: TableDescriptor): string[] {
 }
 
 /** The user's triggers leave `from` and are created on the table now named `names.table`. */
-function moveTriggers(d: TableDescriptor, from: string, table: string): string[] {
+export function moveTriggers(d: TableDescriptor, from: string, table: string): string[] {
   const out: string[] = [];
   for (const t of d.triggers) {
     out.push(`DROP TRIGGER ${qi(t.name)} ON ${from}`);
@@ -69,14 +69,14 @@ const serialSeq = (table: string, column: string) => `pg_get_serial_sequence('${
  * identity column has a sequence per table, and the one now in use continues where the other
  * stopped (run after the renames: `table` is the current table, `other` the one left).
  */
-function sequenceStatements(d: TableDescriptor, table: string, other: string): string[] {
+export function sequenceStatements(d: TableDescriptor, table: string, other: string): string[] {
   return d.sequences.map((s) => s.ownership === 'a'
     ? `ALTER SEQUENCE ${s.name} OWNED BY ${table}.${qi(s.column)}`
     : `SELECT setval(${serialSeq(table, s.column)}, q.last_value, true) FROM pg_catalog.pg_sequences q
         WHERE format('%I.%I', q.schemaname, q.sequencename)::regclass = ${serialSeq(other, s.column)} AND q.last_value IS NOT NULL`);
 }
 
-function publicationStatements(d: TableDescriptor, drop: string, add: string): string[] {
+export function publicationStatements(d: TableDescriptor, drop: string, add: string): string[] {
   return d.publications.filter((p) => !p.implicit).flatMap((p) => [
     `ALTER PUBLICATION ${qi(p.name)} DROP TABLE ${drop}`,
     `ALTER PUBLICATION ${qi(p.name)} ADD TABLE ${add}${p.columns ? ` (${p.columns.map(qi).join(', ')})` : ''}${p.rowFilter ? ` WHERE (${p.rowFilter})` : ''}`,

@@ -9,14 +9,15 @@ import { NotFoundError, UsageError } from '../exit-codes';
 import { profileOf, withProfileClient } from '../db';
 import type { Command } from '../command';
 
-const USAGE = `usage: cutover plan conversion --table T --partition-by COLUMN --interval day|week|month|quarter|year
+const USAGE = `usage: cutover plan conversion --table T --partition-by COLUMN --interval day|week|month|quarter|year [--mode copy|attach]
          [--unique-key NAME=extend|drop …] [--drop-incoming-fks] [--default-partition] [--premake N]
          [--max-partitions N] [--no-maintenance-schedule] [--options FILE.json] [--all] [--profile NAME] [--json]
 
 Reads the table's definition from the catalog and its data (one read-only scan), and prints the
 plan of its online conversion to a partitioned table: every blocker with its options, the
 options chosen, and every statement each phase will execute, with the row count, the size and
-the disk the copy needs. Nothing is changed.
+the disk the copy needs; both modes (copy, attach: the heap becomes the history partition, no row
+copied) with their cost and the one recommended; --mode picks the one planned (default copy). Nothing is changed.
 --options FILE.json reads {"uniqueKeys": {...}, "incomingForeignKeys": "drop", "defaultPartition": true, …}
 (the workflow input's "options"); the flags add to it. --no-maintenance-schedule: the run makes no
 partitionMaintenance Schedule for the table (options.maintenance.schedule false; the plan says what that means). --all prints every statement (the text
@@ -59,9 +60,10 @@ function choiceOf(args: Parameters<Command['run']>[0]['args']): ConversionChoice
       table: requireStr('plan', args, 'table', 'the table to convert, "name" or "schema.name"'),
       partitionBy: { column: requireStr('plan', args, 'partition-by', 'the partition column'), interval: requireStr('plan', args, 'interval', 'day, week, month, quarter or year') },
       ...(Object.keys(options).length ? { options } : {}),
+      ...(str(args, 'mode') !== undefined ? { mode: str(args, 'mode') } : {}),
     });
   } catch (err) {
-    if (err instanceof InputError) throw new UsageError(`plan: ${err.message.replace(/^partitionBy\.column/, '--partition-by').replace(/^partitionBy\.interval/, '--interval').replace(/^table/, '--table')}`);
+    if (err instanceof InputError) throw new UsageError(`plan: ${err.message.replace(/^partitionBy\.column/, '--partition-by').replace(/^partitionBy\.interval/, '--interval').replace(/^table/, '--table').replace(/^mode/, '--mode')}`);
     throw err;
   }
 }
@@ -71,7 +73,7 @@ export const plan: Command = {
   summary: 'the plan of a table\'s online conversion to partitioned: blockers, options, every statement',
   usage: USAGE,
   options: {
-    table: { type: 'string' }, 'partition-by': { type: 'string' }, interval: { type: 'string' }, profile: { type: 'string' },
+    table: { type: 'string' }, mode: { type: 'string' }, 'partition-by': { type: 'string' }, interval: { type: 'string' }, profile: { type: 'string' },
     'unique-key': { type: 'string', multiple: true }, 'drop-incoming-fks': { type: 'boolean' }, 'default-partition': { type: 'boolean' },
     premake: { type: 'string' }, 'max-partitions': { type: 'string' }, 'no-maintenance-schedule': { type: 'boolean' }, options: { type: 'string' }, all: { type: 'boolean' },
   },

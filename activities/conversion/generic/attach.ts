@@ -1,0 +1,225 @@
+import type { ClientBase } from 'pg';
+import type { ActivityDeps } from '../../index';
+import { nonRetryable } from '../../lib/errors';
+import { planConversion, type ConversionPlan, type PlanPhase } from '../plan/plan';
+import { runPhaseInTransaction } from './execute';
+import { dropUnlessOnlyThere, keptTables, type KeptTable } from '../keep-or-drop';
+import { qi } from '../descriptor/names';
+import type { GenericInput } from './activities';
+
+/** Mode attach's activities take the bound chosen at preflight: every step plans the same statements. */
+export interface AttachInput extends GenericInput {
+  attachBound: number;
+}
+
+/** What the rollback after the swap runs, recorded before the swap (the catalog no longer plans it afterwards). */
+export interface AttachPost {
+  table: string;
+  schema: string;
+  name: string;
+  history: string;
+  historyName: string;
+  /** The parent's name while it is compared (keep-or-drop.ts). */
+  parked: string;
+  bound: string;
+  swapBack: string[];
+  restoreKey: { build: string; swapIn: string[]; indexName: string; restoreName: string } | null;
+  keyIndexName: string | null;
+}
+
+export interface AttachSwapResult {
+  swapped: boolean;
+  tries: number;
+  /** The swap's transaction, BEGIN to COMMIT (ms; null: swapped by an earlier attempt). */
+  lockMs: number | null;
+  partitionsCreated: string[];
+  history: string;
+  bound: string;
+}
+
+export interface AttachSwapBackResult {
+  swappedBack: boolean;
+  /** Rows the new partitions took since the swap, moved back into the heap. */
+  movedBack?: number;
+  droppedPartitioned?: boolean;
+  kept?: KeptTable;
+  keptEarlier?: string[];
+  lockMs?: number;
+  /** The heap's original key rebuilt (CONCURRENTLY) and swapped in. */
+  keyRestored?: boolean;
+}
+
+type Q = Pick<ClientBase, 'query'>;
+
+const stmtPlan = (table: string, statements: string[], name: PlanPhase['phase']): ConversionPlan =>
+  ({ table, blockers: [], phases: [{ phase: name, what: name, statements }] }) as unknown as ConversionPlan;
+
+async function relkind(c: Q, qualified: string): Promise<string | null> {
+  return (await c.query<{ k: string | null }>(`SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)) AS k`, [qualified])).rows[0]?.k ?? null;
+}
+
+/** The heap is attached: `table` is partitioned and `history` is one of its partitions. */
+export async function isAttached(c: Q, table: string, history: string): Promise<boolean> {
+  const r = await c.query<{ ok: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass($2) AND inhparent = to_regclass($1)) AND (SELECT relkind FROM pg_class WHERE oid = to_regclass($1)) = 'p' AS ok`, [table, history]);
+  return r.rows[0].ok === true;
+}
+
+/** An index by name in a schema: absent, valid, or invalid (a failed CONCURRENTLY build leaves it so). */
+async function indexState(c: Q, schema: string, name: string): Promise<'absent' | 'valid' | 'invalid'> {
+  const r = await c.query<{ v: boolean }>(`SELECT i.indisvalid AS v FROM pg_index i WHERE i.indexrelid = to_regclass(format('%I.%I', $1::text, $2::text))`, [schema, name]);
+  return r.rows.length === 0 ? 'absent' : r.rows[0].v ? 'valid' : 'invalid';
+}
+
+/** CREATE … CONCURRENTLY IF NOT EXISTS, after dropping an invalid index of the same name (left by a failed build): idempotent. */
+async function buildConcurrently(c: Q, schema: string, name: string, create: string): Promise<boolean> {
+  const st = await indexState(c, schema, name);
+  if (st === 'valid') return false;
+  if (st === 'invalid') await c.query(`DROP INDEX CONCURRENTLY IF EXISTS ${qi(schema)}.${qi(name)}`);
+  await c.query(create);
+  return true;
+}
+
+async function schemaOf(c: Q, table: string): Promise<string> {
+  return (await c.query<{ s: string }>(`SELECT n.nspname AS s FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`, [table])).rows[0].s;
+}
+
+async function checkState(c: Q, table: string, name: string): Promise<'absent' | 'not-valid' | 'valid'> {
+  const r = await c.query<{ v: boolean }>(`SELECT convalidated AS v FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2`, [table, name]);
+  return r.rows.length === 0 ? 'absent' : r.rows[0].v ? 'valid' : 'not-valid';
+}
+
+export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
+  const planned = async (c: ClientBase, i: AttachInput) => {
+    const p = await planConversion(c, i.choice, i.planAt, i.facts, { attachBound: i.attachBound });
+    if (!p.ok || !p.attach) throw nonRetryable('PlanChanged', `the plan of ${p.table} in mode attach is blocked now (${p.blockers.map((b) => `${b.code} ${b.object}`).join(', ')}): the table changed since preflight`);
+    return p as ConversionPlan & { attach: NonNullable<ConversionPlan['attach']> };
+  };
+  return {
+    /**
+     * Before the swap, without blocking writes: the (key, partition column) index CONCURRENTLY,
+     * the bound's CHECK added NOT VALID (a lock-bounded transaction) and VALIDATEd. Idempotent:
+     * a valid index or check is kept, an invalid index is dropped and built again.
+     */
+    async attachPrepare(i: AttachInput): Promise<{ indexBuilt: boolean; checkAdded: boolean; validated: boolean; bound: string }> {
+      return deps.profiles.withClient(i.profile, async (c) => {
+        await c.query('SET row_security = off');
+        const p = await planned(c, i);
+        const x = p.attach;
+        const schema = await schemaOf(c, p.table);
+        const indexBuilt = x.keyIndex ? await buildConcurrently(c, schema, x.keyIndex.name, x.keyIndex.create) : false;
+        const state = await checkState(c, p.table, x.check.name);
+        if (state === 'absent') await runPhaseInTransaction(c, stmtPlan(p.table, [x.check.add], 'attach prepare'), 'attach prepare', i.lockTimeoutMs);
+        if (state !== 'valid') await c.query(x.check.validate);
+        return { indexBuilt, checkAdded: state === 'absent', validated: state !== 'valid', bound: x.boundText };
+      });
+    },
+
+    /** The swap back's statements, recorded before the swap. */
+    async attachPostStatements(i: AttachInput): Promise<AttachPost> {
+      return deps.profiles.withClient(i.profile, async (c) => {
+        const p = await planned(c, i);
+        const x = p.attach;
+        const n = (await c.query<{ schema: string; name: string }>(`SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`, [p.table])).rows[0];
+        return {
+          table: p.table, schema: n.schema, name: n.name, history: x.history, historyName: x.historyName, parked: p.names.shadow, bound: x.boundText,
+          swapBack: x.swapBack,
+          restoreKey: x.restoreKey && x.keyIndex ? { ...x.restoreKey, indexName: x.keyIndex.name, restoreName: /INDEX CONCURRENTLY IF NOT EXISTS "((?:[^"]|"")+)"/.exec(x.restoreKey.build)![1].replace(/""/g, '"') } : null,
+          keyIndexName: x.keyIndex?.name ?? null,
+        };
+      });
+    },
+
+    /**
+     * The swap: ONE transaction under lock_timeout, retried with backoff (catalog only: the
+     * validated check spares the attach's scan). Idempotent: already attached is done. Refused
+     * within an hour of the bound (writes at or beyond it are refused until the swap).
+     */
+    async attachSwap(i: AttachInput): Promise<AttachSwapResult> {
+      return deps.profiles.withClient(i.profile, async (c) => {
+        const table = (await c.query<{ t: string }>(`SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`, [i.choice.table.schema ? `${qi(i.choice.table.schema)}.${qi(i.choice.table.name)}` : qi(i.choice.table.name)])).rows[0]?.t;
+        if (table && (await relkind(c, table)) === 'p') {
+          const r = await c.query<{ h: string | null }>(`SELECT format('%I.%I', n.nspname, k.relname) AS h FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid JOIN pg_namespace n ON n.oid = k.relnamespace WHERE i.inhparent = to_regclass($1) AND pg_get_expr(k.relpartbound, k.oid) LIKE 'FOR VALUES FROM (MINVALUE)%'`, [table]);
+          if (r.rows[0]?.h) return { swapped: false, tries: 0, lockMs: null, partitionsCreated: [], history: r.rows[0].h, bound: new Date(i.attachBound).toISOString() };
+        }
+        if (Date.now() > i.attachBound - 3600_000) throw nonRetryable('AttachBoundReached', `the bound ${new Date(i.attachBound).toISOString()} is less than an hour away: writes beyond it would be refused; roll back and start again (a new bound is chosen)`);
+        const p = await planned(c, i);
+        try {
+          const r = await runPhaseInTransaction(c, p, 'attach swap', i.lockTimeoutMs);
+          return { swapped: true, tries: r.tries, lockMs: r.lockMs, partitionsCreated: p.attach.partitionNames, history: p.attach.history, bound: p.attach.boundText };
+        } catch (err) {
+          if ((err as { code?: string }).code === '55P03') throw nonRetryable('SwapLockTimeout', `the attach swap of ${p.table} could not take its locks: ${(err as Error).message}`);
+          throw err;
+        }
+      });
+    },
+
+    /** After the swap (retention's check): the heap is still the history partition of the table. Read-only. */
+    async attachHealth(i: { profile: string; post: AttachPost }): Promise<{ attached: boolean; rowsInNewPartitions: string }> {
+      return deps.profiles.withClient(i.profile, async (c) => {
+        const attached = await isAttached(c, i.post.table, i.post.history);
+        const n = attached ? (await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${i.post.table} WHERE tableoid <> to_regclass($1)`, [i.post.history])).rows[0].n : '0';
+        return { attached, rowsInNewPartitions: n };
+      });
+    },
+
+    /**
+     * The rollback after the swap: in one lock-bounded transaction the heap is detached, the rows
+     * written since into the new partitions move back into it, names, triggers, views, sequences
+     * and publications go back; in it, after its locks, the partitioned table is dropped only
+     * when it holds no row the heap lacks, else kept aside and named. Then the heap's original key
+     * is rebuilt CONCURRENTLY and swapped in. Idempotent (each step checks the state first).
+     */
+    async attachSwapBack(i: { profile: string; post: AttachPost; lockTimeoutMs: number }): Promise<AttachSwapBackResult> {
+      return deps.profiles.withClient(i.profile, async (c) => {
+        const o = i.post;
+        const out: AttachSwapBackResult = { swappedBack: false };
+        if (await isAttached(c, o.table, o.history)) {
+          let moved = 0;
+          const r = await runPhaseInTransaction(c, stmtPlan(o.table, o.swapBack, 'attach rollback after swap'), 'attach rollback after swap', i.lockTimeoutMs, 100, async (t) => {
+            moved = Number((await t.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${o.parked}`)).rows[0].n);
+            return dropUnlessOnlyThere(t, { candidate: o.parked, reference: o.table, schema: o.schema, base: o.name });
+          });
+          Object.assign(out, { swappedBack: true, movedBack: moved, droppedPartitioned: r.finished!.dropped, lockMs: r.lockMs, ...(r.finished!.kept ? { kept: r.finished!.kept } : {}) });
+        } else {
+          const kept = await keptTables(c, o.schema, o.name);
+          if (kept.length) out.keptEarlier = kept;
+        }
+        // The original key: while the (key, column) constraint is still the heap's, rebuild the original and swap it in.
+        if (o.restoreKey && (await relkind(c, o.table)) === 'r') {
+          const still = (await c.query(`SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2`, [o.table, o.keyIndexName])).rows.length > 0;
+          if (still) {
+            await buildConcurrently(c, o.schema, o.restoreKey.restoreName, o.restoreKey.build);
+            await runPhaseInTransaction(c, stmtPlan(o.table, o.restoreKey.swapIn, 'attach restore key'), 'attach restore key', i.lockTimeoutMs, 100);
+            out.keyRestored = true;
+          }
+        }
+        return out;
+      });
+    },
+
+    /**
+     * The rollback before the swap: the check and the index are the tool's own, both go (the
+     * check would refuse writes beyond the bound). Idempotent (IF EXISTS). Refused once swapped.
+     */
+    async attachRollbackBeforeSwap(i: AttachInput): Promise<{ droppedCheck: boolean; droppedIndex: boolean }> {
+      return deps.profiles.withClient(i.profile, async (c) => {
+        const p = await planConversion(c, i.choice, i.planAt, i.facts, { attachBound: i.attachBound });
+        if ((await relkind(c, p.table)) === 'p') throw nonRetryable('StillSwapped', `${p.table} is partitioned: swap back first (the saga's swap back runs before this)`);
+        const x = p.attach;
+        if (!x) throw nonRetryable('PlanChanged', `${p.table} cannot be planned in mode attach any more (${p.blockers.map((b) => b.code).join(', ')}): drop the CHECK lichen_attach_bound_* and the *_history index by hand`);
+        const hadCheck = (await checkState(c, p.table, x.check.name)) !== 'absent';
+        if (hadCheck) await runPhaseInTransaction(c, stmtPlan(p.table, [x.check.drop], 'attach rollback before swap'), 'attach rollback before swap', i.lockTimeoutMs, 100);
+        let droppedIndex = false;
+        if (x.keyIndex) {
+          const schema = await schemaOf(c, p.table);
+          droppedIndex = (await indexState(c, schema, x.keyIndex.name)) !== 'absent';
+          if (droppedIndex) await c.query(x.keyIndex.drop);
+        }
+        return { droppedCheck: hadCheck, droppedIndex };
+      });
+    },
+  };
+}
+
+export type AttachActivities = ReturnType<typeof createAttachActivities>;

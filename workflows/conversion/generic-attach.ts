@@ -1,0 +1,95 @@
+import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { ConversionActivities } from '../../activities/conversion';
+import type { GenericInput } from '../../activities/conversion/generic/activities';
+import type { AttachInput, AttachPost } from '../../activities/conversion/generic/attach';
+import { tableText } from '../../activities/conversion/plan/choice';
+import { RunController } from '../common/run-controller';
+import { Saga } from '../common/saga';
+import { SHORT_STEP } from '../common/timeouts';
+import { isHandOver } from '../common/continuation';
+import type { GenericConversionSettings } from './generic-input';
+import { keepWorking, rollBackGeneric, untilDone, type GenericConversionSummary } from './generic';
+import { recordKept } from './kept';
+import { retentionWindow } from './retention';
+
+const step = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '1 hour' });
+const lockStep = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '10 minutes' });
+const undoStep = proxyActivities<ConversionActivities>({ startToCloseTimeout: '1 hour', retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 100, nonRetryableErrorTypes: ['StillSwapped'] } });
+
+const BRANCHES = {
+  after: 'after-swap: history partition detached, rows written since moved back into it, names and key restored',
+  before: 'before-swap: the bound check and the (key, column) index removed, source untouched',
+};
+
+/**
+ * Mode attach (instant conversion): preflight → attach prepare (index CONCURRENTLY, CHECK NOT
+ * VALID + VALIDATE; writes go on) → `before-swap` → swap (one catalog-only transaction) →
+ * post-swap check → retention (the heap IS the history partition: no old table, no reverse sync,
+ * no drop; the window checks the heap is still attached and an abort in it swaps back) →
+ * partitions ahead and the maintenance Schedule. Undo by the saga: before the swap the check and
+ * the index go; after it the heap is detached and the rows written since move back into it.
+ */
+export async function attachConversion(s: GenericConversionSettings): Promise<GenericConversionSummary> {
+  const target = tableText(s.choice.table);
+  const o = s.choice.options;
+  const anyOption = Object.keys(o.uniqueKeys ?? {}).length > 0 || o.incomingForeignKeys === 'drop' || o.defaultPartition;
+  const ctl = new RunController('heapToPartitionedConversion', target, 'conversion', s.approveBeforeSwap || anyOption ? ['before-swap'] : []);
+  const info = workflowInfo();
+  const runId = info.runId;
+  const profile = s.connectionProfile;
+  const io: GenericInput = { profile, choice: s.choice, planAt: info.startTime.getTime(), lockTimeoutMs: s.lockTimeoutMs };
+  const saga = new Saga();
+  const summary: GenericConversionSummary = { outcome: 'completed', target, mode: 'attach', droppedOldTable: false, rollbacks: ctl.status.rollbacks, phases: ctl.status.phases, decisions: ctl.status.decisions };
+  let registered = false;
+  let post: AttachPost | undefined;
+  try {
+    await ctl.runCancellable(async () => {
+      summary.plan = await ctl.phase('preflight', () => step.planGenericConversion({ ...io, runId, workflowId: info.workflowId }));
+      registered = true;
+      const a = summary.plan.attach;
+      if (!a) throw ApplicationFailure.nonRetryable(`the plan of ${target} has no attach section`, 'PlanChanged');
+      const ai: AttachInput = { ...io, attachBound: a.bound };
+      summary.attach = { history: a.history, bound: a.boundText };
+      for (const d of summary.plan.decisions) ctl.note(`option chosen for ${d.code} (${d.object}): ${d.choice}`);
+      ctl.note(`mode attach: ${target} becomes ${a.history} [MINVALUE, ${a.boundText}); no row is copied`);
+      saga.add({ key: 'attach-before-swap', name: 'remove the bound check and the index', undo: async () => { await undoStep.attachRollbackBeforeSwap(ai); }, byHand: `ALTER TABLE ${target} DROP CONSTRAINT IF EXISTS <lichen_attach_bound_…>; DROP INDEX CONCURRENTLY IF EXISTS <key>_history (both the tool's own)` });
+      summary.attach.prepared = await ctl.phase('attach prepare', () => step.attachPrepare(ai));
+      const chosen = summary.plan.decisions.map((d) => `${d.code} ${d.object}: ${d.choice}`);
+      if (s.approveBeforeSwap || chosen.length) await ctl.gate('before-swap', `index built and bound ${a.boundText} validated; approve the attach of ${target} as its history partition` + (chosen.length ? ` carrying out ${chosen.join('; ')}` : ''));
+      post = await step.attachPostStatements(ai);
+      // Added before the swap: the swap back is a no-op when the swap did not happen.
+      saga.add({
+        key: 'attach-swap-back', name: 'swap back (detach the history partition, move rows back)',
+        undo: async () => {
+          const r = await undoStep.attachSwapBack({ profile, post: post!, lockTimeoutMs: s.lockTimeoutMs });
+          if (r.movedBack !== undefined) summary.attach!.movedBack = r.movedBack;
+          if (r.keyRestored) summary.attach!.keyRestored = true;
+          recordKept(ctl, summary, r);
+        },
+        byHand: `in one transaction: ALTER TABLE ${target} DETACH PARTITION ${post.history}; INSERT INTO ${post.history} SELECT * FROM ${target}; rename ${target} aside and ${post.history} back to ${target}; keep the partitioned table until you have checked it holds no row the heap lacks`,
+      });
+      summary.swap = await ctl.phase('swap', () => untilDone(ctl, 'SwapLockTimeout', () => lockStep.attachSwap(ai)));
+      if (typeof summary.swap.lockMs === 'number') ctl.note(`attach swap: ${target} held ACCESS EXCLUSIVE for ${summary.swap.lockMs} ms (try ${summary.swap.tries})`);
+      await ctl.phase('post-swap check', async () => {
+        const h = await step.attachHealth({ profile, post: post! });
+        if (!h.attached) throw ApplicationFailure.nonRetryable(`post-swap check failed: ${post!.history} is not a partition of ${target}`, 'PostSwapCheckFailed');
+      });
+      // No old table to keep in sync (the heap IS the history partition) and nothing to drop: the window only watches, and an abort in it swaps back.
+      await ctl.phase('retention', () => retentionWindow(ctl, {
+        minutes: s.retentionMinutes, tickMinutes: s.retentionCheckMinutes, old: post!.history, table: target, into: (ret) => (summary.retention = ret),
+        check: async () => {
+          const h = await step.attachHealth({ profile, post: post! });
+          return { ok: h.attached, drifted: h.attached ? [] : [`${post!.history} is no longer a partition of ${target}`], health: { attached: h.attached, rowsInNewPartitions: h.rowsInNewPartitions } };
+        },
+      }));
+      saga.clear();
+      await keepWorking(ctl, io, summary);
+    });
+    await ctl.phase('summary', () => step.finishConversionRun({ profile, runId, status: 'completed' }));
+    ctl.setState('completed');
+    return summary;
+  } catch (err) {
+    if (isHandOver(err)) throw err;
+    return rollBackGeneric(ctl, saga, summary, err, registered, profile, runId, BRANCHES);
+  }
+}
