@@ -1,13 +1,12 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Pool } from 'pg';
 import { useTestDatabase } from '../../helpers/db';
 import { parseConversionChoice } from '../../../activities/conversion/plan/choice';
 import { planConversion } from '../../../activities/conversion/plan/plan';
 import { PENDING_NO_PARTITION } from '../../../activities/conversion/plan/pending';
 import { copyAll, dropOld, runPhase, runPhaseInTransaction, wholeParity } from '../../../activities/conversion/generic/execute';
-import { partitionsForHeap, settlePending, type PartitionOps } from '../../../activities/conversion/generic/partitions';
-import { createTableMaintenanceActivities } from '../../../activities/maintenance-table';
-import { createProfileResolver } from '../../../src/config/profiles';
+import { partitionsForHeap, settlePending } from '../../../activities/conversion/generic/partitions';
+import { usePartitionOps } from './partition-ops';
 import { readTableDescriptor, parseTableName } from '../../../activities/conversion/descriptor';
 import { keySql, rowKeyOf, startSqlLoad } from '../../../src/loadgen/sql/sql-load';
 import { judgeRows, readImages } from '../../../src/loadgen/sql/row-oracle';
@@ -23,12 +22,7 @@ const db = useTestDatabase();
 const app = `app_${process.pid}`;
 const appUrl = () => db.url.replace(/\/\/[^@]+@/, `//${app}:app-pw@`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-let profiles: ReturnType<typeof createProfileResolver> | undefined;
-const ops = (): PartitionOps => {
-  profiles ??= createProfileResolver({ default: db.url });
-  return { profile: 'default', pool: profiles.pool('default'), premake: createTableMaintenanceActivities({ profiles }).premakeTablePartitions, lockTimeoutMs: 200 };
-};
-afterAll(async () => profiles?.close());
+const ops = usePartitionOps(() => db.url);
 
 describe('writes outside the premade partitions before the swap', () => {
   it('a row written between the data scan and the sync gets its partition before the copy; one pending at the swap fails that attempt, then the swap goes; oracle at zero', async () => {

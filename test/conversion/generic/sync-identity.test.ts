@@ -1,23 +1,17 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Pool } from 'pg';
 import { useTestDatabase } from '../../helpers/db';
 import { parseConversionChoice } from '../../../activities/conversion/plan/choice';
 import { planConversion } from '../../../activities/conversion/plan/plan';
 import { copyAll, runPhase, runPhaseInTransaction, wholeParity } from '../../../activities/conversion/generic/execute';
 import { APP_ROLE_SQL } from './shapes';
-import { createProfileResolver } from '../../../src/config/profiles';
-import { createTableMaintenanceActivities } from '../../../activities/maintenance-table';
-import { settlePending, type PartitionOps } from '../../../activities/conversion/generic/partitions';
+import { settlePending } from '../../../activities/conversion/generic/partitions';
+import { usePartitionOps } from './partition-ops';
 
 const db = useTestDatabase();
 const app = `app_${process.pid}`;
 const appUrl = () => db.url.replace(/\/\/[^@]+@/, `//${app}:app-pw@`);
-let profiles: ReturnType<typeof createProfileResolver> | undefined;
-const ops = (): PartitionOps => {
-  profiles ??= createProfileResolver({ default: db.url });
-  return { profile: 'default', pool: profiles.pool('default'), premake: createTableMaintenanceActivities({ profiles }).premakeTablePartitions, lockTimeoutMs: 200 };
-};
-afterAll(async () => profiles?.close());
+const ops = usePartitionOps(() => db.url);
 
 describe('the sync and an identity GENERATED ALWAYS column that is not the key', () => {
   it('mirrors UPDATE … SET seq = DEFAULT (a new identity value) and other updates, forward before the swap and back into the old table after it', async () => {

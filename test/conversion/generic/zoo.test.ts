@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Pool } from 'pg';
 import { useTestDatabase } from '../../helpers/db';
 import { parseConversionChoice } from '../../../activities/conversion/plan/choice';
@@ -11,20 +11,14 @@ import { judgeRows, readImages } from '../../../src/loadgen/sql/row-oracle';
 import { carriedSignature } from './carried';
 import { APP_ROLE_SQL, ZOO } from './shapes';
 import { KIND_SHAPES, type ZooShape } from './kind-shapes';
-import { createProfileResolver } from '../../../src/config/profiles';
-import { createTableMaintenanceActivities } from '../../../activities/maintenance-table';
-import { settlePending, type PartitionOps } from '../../../activities/conversion/generic/partitions';
+import { settlePending } from '../../../activities/conversion/generic/partitions';
+import { usePartitionOps } from './partition-ops';
 
 const db = useTestDatabase();
 const app = `app_${process.pid}`;
 const appUrl = () => db.url.replace(/\/\/[^@]+@/, `//${app}:app-pw@`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-let profiles: ReturnType<typeof createProfileResolver> | undefined;
-const ops = (): PartitionOps => {
-  profiles ??= createProfileResolver({ default: db.url });
-  return { profile: 'default', pool: profiles.pool('default'), premake: createTableMaintenanceActivities({ profiles }).premakeTablePartitions, lockTimeoutMs: 200 };
-};
-afterAll(async () => profiles?.close());
+const ops = usePartitionOps(() => db.url);
 
 describe('the zoo: table shapes converted online by the plan under the generic load, oracle at zero', () => {
   const quoted = (t: string) => t.split('.').map((p) => `"${p}"`).join('.');
