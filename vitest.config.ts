@@ -1,12 +1,14 @@
 import { defineConfig } from 'vitest/config';
+import { LONG_SCENARIOS } from './test/suites';
 
 // `npm test`: one embedded Postgres and one Temporal dev server per run (global setup);
-// each test file gets its own database and its own task queue. Browser (test/e2e) and chaos
-// (test/chaos) suites have their own configs and scripts.
+// each test file gets its own database and its own task queue. Browser (test/e2e), chaos
+// (test/chaos) and the long production scenarios (test/suites.ts, `npm run test:long`) have
+// their own configs and scripts; `.ci/run` runs them all.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/e2e/**', 'test/chaos/**', 'node_modules/**'],
+    exclude: ['test/e2e/**', 'test/chaos/**', 'node_modules/**', ...LONG_SCENARIOS],
     globalSetup: ['test/setup/global-services.ts'],
     setupFiles: ['test/setup/runtime.ts'],
     pool: 'forks',
