@@ -16,6 +16,16 @@ const step = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToClose
 const lockStep = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '10 minutes' });
 const undoStep = proxyActivities<ConversionActivities>({ startToCloseTimeout: '1 hour', retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 100, nonRetryableErrorTypes: ['StillSwapped'] } });
 
+/**
+ * The prepare builds an index and validates a check: hours on a large table, with no row loop.
+ * It heartbeats Postgres' progress (activities/lib/long-statement.ts), so a lost worker is
+ * replaced after the run's heartbeat timeout (input `copy.heartbeatTimeoutSeconds`), and the
+ * start-to-close bound is a day, not the hour a build of a 500 GB table could outlast.
+ */
+const prepareStep = (s: GenericConversionSettings) => proxyActivities<ConversionActivities>({
+  ...SHORT_STEP, startToCloseTimeout: '24 hours', heartbeatTimeout: `${s.copyHeartbeatTimeoutSeconds} seconds`,
+});
+
 const BRANCHES = {
   after: 'after-swap: history partition detached, rows written since moved back into it, names and key restored',
   before: 'before-swap: the bound check and the (key, column) index removed, source untouched',
@@ -53,7 +63,7 @@ export async function attachConversion(s: GenericConversionSettings): Promise<Ge
       for (const d of summary.plan.decisions) ctl.note(`option chosen for ${d.code} (${d.object}): ${d.choice}`);
       ctl.note(`mode attach: ${target} becomes ${a.history} [MINVALUE, ${a.boundText}); no row is copied`);
       saga.add({ key: 'attach-before-swap', name: 'remove the bound check and the index', undo: async () => { await undoStep.attachRollbackBeforeSwap(ai); }, byHand: `ALTER TABLE ${target} DROP CONSTRAINT IF EXISTS <lichen_attach_bound_…>; DROP INDEX CONCURRENTLY IF EXISTS <key>_history (both the tool's own)` });
-      summary.attach.prepared = await ctl.phase('attach prepare', () => step.attachPrepare(ai));
+      summary.attach.prepared = await ctl.phase('attach prepare', () => prepareStep(s).attachPrepare(ai));
       const chosen = summary.plan.decisions.map((d) => `${d.code} ${d.object}: ${d.choice}`);
       if (s.approveBeforeSwap || chosen.length) await ctl.gate('before-swap', `index built and bound ${a.boundText} validated; approve the attach of ${target} as its history partition` + (chosen.length ? ` carrying out ${chosen.join('; ')}` : ''));
       post = await step.attachPostStatements(ai);

@@ -24,7 +24,7 @@ export interface GenericConversionSettings {
   batchSize: number;
   /** Upper bound of rows/s of the copy (0: unbounded). */
   maxRowsPerSecond: number;
-  /** A copy whose worker is silent this long is retried elsewhere from its checkpoint. */
+  /** A copy (or mode attach's index build and VALIDATE) whose worker is silent this long is retried elsewhere from its checkpoint. */
   copyHeartbeatTimeoutSeconds: number;
   lockTimeoutMs: number;
   approveBeforeSwap: boolean;

@@ -5,6 +5,7 @@ import { planConversion, type ConversionPlan, type PlanPhase } from '../plan/pla
 import { runPhaseInTransaction } from './execute';
 import { dropUnlessOnlyThere, keptTables, type KeptTable } from '../keep-or-drop';
 import { qi } from '../descriptor/names';
+import { runLongStatement } from '../../lib/long-statement';
 import type { GenericInput } from './activities';
 
 /** Mode attach's activities take the bound chosen at preflight: every step plans the same statements. */
@@ -99,7 +100,9 @@ export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
     /**
      * Before the swap, without blocking writes: the (key, partition column) index CONCURRENTLY,
      * the bound's CHECK added NOT VALID (a lock-bounded transaction) and VALIDATEd. Idempotent:
-     * a valid index or check is kept, an invalid index is dropped and built again.
+     * a valid index or check is kept, an invalid index is dropped and built again. The build and
+     * the VALIDATE heartbeat Postgres' progress and stop with a lost worker or an abort
+     * (lib/long-statement.ts).
      */
     async attachPrepare(i: AttachInput): Promise<{ indexBuilt: boolean; checkAdded: boolean; validated: boolean; bound: string }> {
       return deps.profiles.withClient(i.profile, async (c) => {
@@ -107,10 +110,11 @@ export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
         const p = await planned(c, i);
         const x = p.attach;
         const schema = await schemaOf(c, p.table);
-        const indexBuilt = x.keyIndex ? await buildConcurrently(c, schema, x.keyIndex.name, x.keyIndex.create) : false;
+        const key = x.keyIndex;
+        const indexBuilt = key ? await runLongStatement(c, deps.profiles, i.profile, `index ${key.name}`, () => buildConcurrently(c, schema, key.name, key.create)) : false;
         const state = await checkState(c, p.table, x.check.name);
         if (state === 'absent') await runPhaseInTransaction(c, stmtPlan(p.table, [x.check.add], 'attach prepare'), 'attach prepare', i.lockTimeoutMs);
-        if (state !== 'valid') await c.query(x.check.validate);
+        if (state !== 'valid') await runLongStatement(c, deps.profiles, i.profile, `validate ${x.check.name}`, () => c.query(x.check.validate));
         return { indexBuilt, checkAdded: state === 'absent', validated: state !== 'valid', bound: x.boundText };
       });
     },
@@ -189,7 +193,8 @@ export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
         if (o.restoreKey && (await relkind(c, o.table)) === 'r') {
           const still = (await c.query(`SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2`, [o.table, o.keyIndexName])).rows.length > 0;
           if (still) {
-            await buildConcurrently(c, o.schema, o.restoreKey.restoreName, o.restoreKey.build);
+            const rk = o.restoreKey;
+            await runLongStatement(c, deps.profiles, i.profile, `index ${rk.restoreName}`, () => buildConcurrently(c, o.schema, rk.restoreName, rk.build));
             await runPhaseInTransaction(c, stmtPlan(o.table, o.restoreKey.swapIn, 'attach restore key'), 'attach restore key', i.lockTimeoutMs, 100);
             out.keyRestored = true;
           }
