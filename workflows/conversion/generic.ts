@@ -210,6 +210,7 @@ async function copyInSlices(ctl: RunController, s: GenericConversionSettings, io
   const total = io.facts?.rows ?? 0;
   let from: CopyCheckpoint | undefined;
   let resumed = false;
+  ctl.setProgress({ done: 0, total, unit: 'rows' }); // the phase's total at once; rows/s and ETA after the first slice
   for (;;) {
     const r = await acts.copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond, from, sliceSeconds: SLICE_SECONDS });
     resumed ||= r.resumed;
@@ -223,7 +224,7 @@ async function copyInSlices(ctl: RunController, s: GenericConversionSettings, io
 /** Parity, slice after slice of ranges; the progress after each. */
 async function parityInSlices(ctl: RunController, s: GenericConversionSettings, io: GenericInput): Promise<GenericParityResult> {
   const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
-  return rangesInSlices(ctl, (from) => acts.genericParity({ ...io, maxRowsPerSecond: s.maxRowsPerSecond, from, sliceSeconds: SLICE_SECONDS }));
+  return rangesInSlices(ctl, (from) => acts.genericParity({ ...io, maxRowsPerSecond: s.maxRowsPerSecond, from, sliceSeconds: SLICE_SECONDS }), io.facts?.rows ?? 0);
 }
 
 /**
@@ -234,12 +235,18 @@ async function parityInSlices(ctl: RunController, s: GenericConversionSettings, 
 async function postSwapParity(ctl: RunController, s: GenericConversionSettings, io: GenericInput, post: PostSwapStatements): Promise<PostSwapParityResult> {
   if (!patched(PATCHES.genericPostSwapRanges.id)) return step.genericPostSwapParity({ profile: io.profile, post });
   const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
-  return rangesInSlices(ctl, (from) => acts.genericPostSwapParity({ profile: io.profile, post, maxRowsPerSecond: s.maxRowsPerSecond, expectedRows: io.facts?.rows ?? 0, from, sliceSeconds: SLICE_SECONDS }));
+  // In the retention window the window's own progress (minutes) stays until a check outlasts its first slice.
+  const inWindow = ctl.status.phase === 'retention';
+  return rangesInSlices(ctl, (from) => acts.genericPostSwapParity({ profile: io.profile, post, maxRowsPerSecond: s.maxRowsPerSecond, expectedRows: io.facts?.rows ?? 0, from, sliceSeconds: SLICE_SECONDS }), inWindow ? undefined : io.facts?.rows ?? 0);
 }
 
-/** A ranged comparison, slice after slice from the checkpoint the last returned; the progress (rows, rows/s, ETA) after each. */
-async function rangesInSlices<R extends { done: boolean; checkpoint?: RangeParityCheckpoint; progress?: RangeParityCheckpoint['progress']; rows?: number }>(ctl: RunController, slice: (from: RangeParityCheckpoint | undefined) => Promise<R>): Promise<R> {
+/**
+ * A ranged comparison, slice after slice from the checkpoint the last returned; the progress
+ * (rows, rows/s, ETA) after each, and `0 of total` before the first when `total` is given.
+ */
+async function rangesInSlices<R extends { done: boolean; checkpoint?: RangeParityCheckpoint }>(ctl: RunController, slice: (from: RangeParityCheckpoint | undefined) => Promise<R>, total?: number): Promise<R> {
   let from: RangeParityCheckpoint | undefined;
+  if (total !== undefined) ctl.setProgress({ done: 0, total, unit: 'rows' });
   for (;;) {
     const p = await slice(from);
     if (p.done || !p.checkpoint) return p;
