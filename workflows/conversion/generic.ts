@@ -29,7 +29,7 @@ export interface GenericConversionSummary {
   /** The swap: tries, and how long its transaction held ACCESS EXCLUSIVE (ms; null when an earlier attempt swapped). */
   swap?: { tries: number; lockMs?: number | null; refreshed?: number; partitionsCreated?: string[] };
   /** The post-swap check: equal, the partitioned table's count, and the ranges that differ (absent: compared whole, or none). */
-  postSwap?: { match: boolean; count: string; differing?: string[] };
+  postSwap?: { match: boolean; count: string; differing?: string[]; differingRanges?: number };
   retention?: RetentionSummary;
   droppedOldTable: boolean;
   /** Tables a rollback kept aside instead of dropping (they held rows the table in use lacks), each with its drop statement. */
@@ -161,8 +161,8 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
         if (typeof summary.swap.lockMs === 'number') ctl.note(`swap: ${target} held ACCESS EXCLUSIVE for ${summary.swap.lockMs} ms (try ${summary.swap.tries})`);
         await ctl.phase('post-swap check', async () => {
           const p = await postSwapParity(ctl, s, io, post!);
-          summary.postSwap = { match: p.match, count: p.table.count, ...(p.differing?.length ? { differing: p.differing } : {}) };
-          if (!p.match) throw ApplicationFailure.nonRetryable(`post-swap check failed: ${target} ${p.table.count} rows, ${post!.old} ${p.old.count} rows (the reverse sync lost a write)${p.differing?.length ? `; ranges differing: ${p.differing.join('; ')}` : ''}`, 'PostSwapCheckFailed');
+          summary.postSwap = { match: p.match, count: p.table.count, ...(p.differing?.length ? { differing: p.differing, differingRanges: p.differingRanges } : {}) };
+          if (!p.match) throw ApplicationFailure.nonRetryable(`post-swap check failed: ${target} ${p.table.count} rows, ${post!.old} ${p.old.count} rows (the reverse sync lost a write)${p.differing?.length ? `; ${p.differingRanges ?? p.differing.length} range(s) differing: ${p.differing.join('; ')}${(p.differingRanges ?? 0) > p.differing.length ? '; …' : ''}` : ''}`, 'PostSwapCheckFailed');
         });
       }
       const old = post!;

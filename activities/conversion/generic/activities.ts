@@ -415,7 +415,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
           sliceMs: i.sliceSeconds === undefined ? undefined : i.sliceSeconds * 1000,
         });
         const { done, ...checkpoint } = r;
-        return { done, checkpoint, progress: r.progress, match: r.differing.length === 0, table: r.table, old: r.shadow, ranges: r.ranges, rows: r.rows, differing: r.differing.slice(0, 20) };
+        return { done, checkpoint, progress: r.progress, match: r.differing.length === 0, table: r.table, old: r.shadow, ranges: r.ranges, rows: r.rows, differing: r.differing, differingRanges: r.differingRanges ?? r.differing.length };
       });
     },
 
@@ -541,8 +541,9 @@ export interface PostSwapParityResult {
   progress?: RangeParityCheckpoint['progress'];
   ranges?: number;
   rows?: number;
-  /** Ranges that differ: bounds, then both counts (at most 20). */
+  /** Ranges that differ: bounds, then both counts (the first 20), and how many differ in all. */
   differing?: string[];
+  differingRanges?: number;
 }
 
 export type GenericConversionActivities = ReturnType<typeof createGenericConversionActivities>;

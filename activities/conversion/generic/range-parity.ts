@@ -15,8 +15,10 @@ export interface RangeParityCheckpoint {
   ranges: number;
   rows: number;
   repaired: number;
-  /** Ranges that still differed after their repairs (each named by its bounds). */
+  /** Ranges that still differed after their repairs (each named by its bounds; the first MAX_NAMED only). */
   differing: string[];
+  /** How many ranges differed (absent in checkpoints from before: `differing.length`). */
+  differingRanges?: number;
   progress: { percent: number; rowsPerSecond: number; etaSeconds: number | null; total: number };
 }
 
@@ -40,6 +42,8 @@ export interface RangeParityOptions {
 const add = (a: Sums, b: Sums): Sums => ({ count: (BigInt(a.count) + BigInt(b.count)).toString(), sum: (BigInt(a.sum) + BigInt(b.sum)).toString() });
 const same = (a: Sums, b: Sums) => a.count === b.count && a.sum === b.sum;
 const ZERO: Sums = { count: '0', sum: '0' };
+/** Differing ranges named in a checkpoint (the rest are counted). */
+export const MAX_NAMED = 20;
 
 /**
  * Parity per key range, each range in its own short REPEATABLE READ READ ONLY snapshot of both
@@ -97,7 +101,9 @@ export async function rangeCompare(c: ClientBase, src: RangeSource, o: RangePari
       // The same range again (its upper key as before: a row inserted into it meanwhile is compared too).
       r = await compareRange(c, sql, lo, o.rangeRows, r.upper);
     }
-    if (!same(r.a, r.b)) cp.differing.push(`(${lo.join(', ')}] .. (${(r.upper ?? ['end']).join(', ')}]: ${src.left} ${r.a.count} rows, ${src.right} ${r.b.count}`);
+    if (!same(r.a, r.b)) cp.differingRanges = (cp.differingRanges ?? cp.differing.length) + 1;
+    // Bounded: a checkpoint is heartbeated and returned into the history, however many ranges differ.
+    if (!same(r.a, r.b) && cp.differing.length < MAX_NAMED) cp.differing.push(`(${lo.join(', ')}] .. (${(r.upper ?? ['end']).join(', ')}]: ${src.left} ${r.a.count} rows, ${src.right} ${r.b.count}`);
     cp.table = add(cp.table, r.a);
     cp.shadow = add(cp.shadow, r.b);
     cp.rows += Number(r.a.count);
