@@ -4,7 +4,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { useTemporal } from '../helpers/temporal';
 import { useTestDatabase } from '../helpers/db';
-import { startWorker, waitFor } from '../conversion/harness';
+import { waitFor } from '../conversion/harness';
+import { startWorkerMain, type WorkerMain } from '../helpers/worker-main';
+import { freePort } from '../helpers/prometheus';
+import { parsePrometheus } from '../../activities/lib/prom';
 import { APP_ROLE_SQL } from '../conversion/generic/shapes';
 import { readTableDescriptor, parseTableName } from '../../activities/conversion/descriptor';
 import { keySql, rowKeyOf, startSqlLoad } from '../../src/loadgen/sql/sql-load';
@@ -14,24 +17,28 @@ import type { RunStatus } from '../../workflows/types';
 import { runCli } from './run-cli';
 
 /**
- * Issue 25, item 4: the progress of a conversion of any table in the CLI, as the memory_records
- * run shows it — `cutover status` (text and --json) and `cutover watch` show the copy's phase,
- * rows done of preflight's count, the percentage, rows/s and ETA, read from the run's status (the
- * same status the current details and the run gauges are made from). The copy is rate bound so
- * it lasts many slices; the run is aborted, under the app's load, with the oracle at zero.
+ * Issue 25, item 4: the progress of a conversion of any table everywhere, as the memory_records
+ * run shows it — `cutover start conversion` starts it; `cutover status` (text and --json) and
+ * `cutover watch` show the copy's phase, rows done of preflight's count, the percentage, rows/s
+ * and ETA; the UI's current details and the run gauges of the worker (`npm run worker` with
+ * LICHEN_METRICS_ADDRESS) carry the same. The copy is rate bound so it lasts many slices; the run
+ * is aborted, under the app's load, with the oracle at zero.
  */
 const db = useTestDatabase('heap');
 const temporal = useTemporal();
 const app = `app_${process.pid}`;
 const appUrl = () => db.url.replace(/\/\/[^@]+@/, `//${app}:app-pw@`);
 const cliEnv = () => ({ TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: inject('temporalNamespace') });
-let env: Awaited<ReturnType<typeof startWorker>>;
+let worker: WorkerMain | undefined;
+let metricsUrl: string;
 let taskQueue: string;
 let dir: string;
 
 beforeAll(async () => {
   taskQueue = temporal.taskQueue('cli-generic');
-  env = await startWorker(temporal, db.url, taskQueue);
+  const port = await freePort();
+  metricsUrl = `http://127.0.0.1:${port}/metrics`;
+  worker = await startWorkerMain({ LICHEN_TASK_QUEUE: taskQueue, LICHEN_DB_PROFILE_DEFAULT: db.url, LICHEN_METRICS_ADDRESS: `127.0.0.1:${port}` });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-cli-generic-'));
   await db.pool.query(APP_ROLE_SQL(app));
   await db.pool.query(`CREATE SCHEMA shop; GRANT USAGE ON SCHEMA shop TO ${app};
@@ -41,9 +48,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  env?.worker.shutdown();
-  await env?.running;
-  await env?.profiles.close();
+  const code = await worker?.stop();
+  if (code !== 0 && worker) process.stderr.write(`worker exited ${code}: ${worker.output().slice(-2000)}\n`);
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -51,7 +57,7 @@ afterAll(async () => {
 const PROGRESS = /(\d+)\/(\d+) rows \((\d+)%\), (\d+) rows\/s, ETA (\d+h\d\dm|\d+m\d\ds|\d+s)/;
 
 describe('cutover CLI: the progress of a conversion of any table', () => {
-  it('status and watch show the copy phase with rows, %, rows/s and ETA; the run aborts with nothing lost', async () => {
+  it('start, status and watch show the copy phase with rows, %, rows/s and ETA, as do the current details and the run gauges; the run aborts with nothing lost', async () => {
     const key = keySql(rowKeyOf(await db.withClient((c) => readTableDescriptor(c, parseTableName('shop.orders')))));
     const baseline = await readImages(db.pool, '"shop"."orders"', key);
     const load = await startSqlLoad({ url: appUrl(), table: 'shop.orders', ratePerSec: 30, seed: 27, baseline, spreadDays: 60 });
@@ -95,6 +101,29 @@ describe('cutover CLI: the progress of a conversion of any table', () => {
       expect(st.progress).toMatchObject({ unit: 'rows', done: expect.any(Number), total: expect.any(Number), ratePerSec: expect.any(Number), etaSeconds: expect.any(Number) });
       expect(st.progress!.ratePerSec).toBeGreaterThan(0);
       expect(st.progress!.etaSeconds).toBeGreaterThan(0);
+
+      // The UI's current details: phase, bar, %, rows, rows/s, ETA.
+      const meta = await h.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      expect(meta.currentDetails).toContain('phase **copy**');
+      expect(meta.currentDetails).toMatch(/`[█░]{20}` \d+% — \d+\/\d+ rows — \d+ rows\/s — ETA \S+/);
+
+      // The run gauges on the worker's endpoint: the copy's rows done and in all, rows/s and ETA (the status moves on: the gauges keep up with it).
+      const run = { workflow_id: workflowId, target: st.target, phase: 'copy' };
+      const gauges = await waitFor('the run gauges of the copy with a rate', async () => {
+        const samples = parsePrometheus(await (await fetch(metricsUrl)).text());
+        const one = (name: string, labels: Record<string, string>) => samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v))?.value;
+        const g = {
+          done: one('lichen_cutover_progress_done', { ...run, unit: 'rows' }),
+          total: one('lichen_cutover_progress_total', { ...run, unit: 'rows' }),
+          rate: one('lichen_cutover_progress_rate', { ...run, unit: 'rows' }),
+          eta: one('lichen_cutover_eta_seconds', run),
+        };
+        return g.done !== undefined && g.done > 0 && g.rate !== undefined && g.eta !== undefined ? g : undefined;
+      }, 60_000);
+      expect(gauges.total).toBeGreaterThan(2500);
+      expect(gauges.done).toBeLessThan(gauges.total!);
+      expect(gauges.rate).toBeGreaterThan(0);
+      expect(gauges.eta).toBeGreaterThan(0);
 
       // watch (not a terminal): a line per change, the progress in it; aborted once it printed one.
       let aborted: Promise<unknown> | undefined;
