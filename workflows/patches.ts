@@ -164,4 +164,13 @@ export const PATCHES = {
     newPathFixtures: ['issue25-generic-conversion'],
     deprecateWhen: 'No conversion of a table started before the patch is still before its swap: then deprecatePatch, drop the one-activity branch.',
   },
+  genericPostSwapRanges: {
+    id: 'generic-post-swap-ranges',
+    where: 'workflows/conversion/generic.ts (postSwapParity: phases post-swap check and retention)',
+    changed:
+      'The post-swap check and every retention check of any table compare the partitioned table with the old heap per key range, each range in its own short snapshot, as activities of about 30 s each (heartbeating a checkpoint, rate bound, continuing from the checkpoint the last returned), the progress set between them; a differing range is named in the failure (or the drift) with both counts (before: one activity comparing the whole tables in one snapshot, no heartbeat).',
+    oldPathFixtures: ['generic-conversion', 'issue25-generic-conversion'],
+    newPathFixtures: ['postswap-generic-conversion'],
+    deprecateWhen: 'No conversion of a table started before the patch is still in its post-swap check or retention window: then deprecatePatch, drop the one-activity branch.',
+  },
 } as const satisfies Record<string, PatchEntry>;

@@ -13,8 +13,10 @@ export function bar(done: number, total: number, width = 24): string {
   return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(Math.floor(frac * 100)).padStart(3)}%`;
 }
 
-export function formatProgress(p: Progress): string {
-  return `${p.done}/${p.total} ${p.unit}` +
+/** `done/total unit`, the percentage (`percent`: where no bar shows it), rate and ETA when the run set them. */
+export function formatProgress(p: Progress, o: { percent?: boolean } = {}): string {
+  const pct = o.percent ? ` (${p.total > 0 ? Math.min(100, Math.floor((p.done / p.total) * 100)) : 0}%)` : '';
+  return `${p.done}/${p.total} ${p.unit}${pct}` +
     (p.ratePerSec !== undefined ? `, ${Math.round(p.ratePerSec)} ${p.unit}/s` : '') +
     (p.etaSeconds !== undefined ? `, ETA ${formatDuration(p.etaSeconds)}` : '');
 }
@@ -48,7 +50,7 @@ export function renderScreen(id: string, st: RunStatus, nowMs: number): string[]
 /** One line for non-TTY output: phase, state, progress and health. */
 export function statusLine(st: RunStatus): string {
   const parts = [`phase=${JSON.stringify(st.phase)}`, `state=${st.state}`];
-  if (st.progress) parts.push(`progress=${JSON.stringify(formatProgress(st.progress))}`);
+  if (st.progress) parts.push(`progress=${JSON.stringify(formatProgress(st.progress, { percent: true }))}`);
   if (st.lastHealth) parts.push(`health=${String(st.lastHealth.verdict)}`);
   if (st.waitingOn) parts.push(`waiting=${JSON.stringify(st.waitingOn)}`);
   if (st.rollbacks.length) parts.push(`rollbacks=${st.rollbacks.map((r) => r.branch).join(',')}`);

@@ -1,5 +1,7 @@
 import type { ProductionSettings } from '../../workflows/production-input';
 import type { ConversionSettings } from '../../workflows/conversion-input';
+import type { GenericConversionSettings } from '../../workflows/conversion/generic-input';
+import { tableText } from '../../activities/conversion/plan/choice';
 import type { MaintenanceSettings } from '../../workflows/maintenance-input';
 
 /**
@@ -51,6 +53,29 @@ export function summarizeConversion(s: ConversionSettings): StaticText {
       `| sync | ${s.sync === 'app-dual-write' ? `app dual-write (barrier timeout ${s.appBarrierTimeoutSeconds} s)` : 'trigger'} |`,
       `| copy | batch ${s.copy.batchSize}, ${s.copy.maxRowsPerSecond || 'unbounded'} rows/s |`,
       `| swap | lock_timeout ${s.lock.lockTimeoutMs} ms, ${s.lock.maxTries} tries |`,
+      `| retention of the old table | ${s.retentionMinutes} min |`,
+      `| approval before swap | ${yes(s.approveBeforeSwap)} |`,
+    ].join('\n'),
+  };
+}
+
+export function summarizeGenericConversion(s: GenericConversionSettings): StaticText {
+  const t = tableText(s.choice.table);
+  const c = s.choice;
+  return {
+    staticSummary: `Conversion of \`${t}\` to partitions by ${c.column} (${c.interval}, mode ${c.mode})${s.nonProduction ? ' [non-production]' : ''}`,
+    staticDetails: [
+      `**Heap-to-partitioned conversion** of \`${t}\`, partitioned by \`${c.column}\` per ${c.interval}, mode ${c.mode}.`,
+      '',
+      c.mode === 'attach'
+        ? 'preflight → attach prepare → swap (the heap becomes the history partition) → post-swap check → retention → partitions ahead'
+        : 'preflight → shadow table → sync trigger → copy → verify (per key range) → swap → post-swap check (per key range) → retention → drop old table → partitions ahead',
+      '',
+      '| setting | value |',
+      '|---|---|',
+      `| connection profile | \`${s.connectionProfile}\` |`,
+      `| copy | batch ${s.batchSize}, ${s.maxRowsPerSecond || 'unbounded'} rows/s |`,
+      `| swap | lock_timeout ${s.lockTimeoutMs} ms |`,
       `| retention of the old table | ${s.retentionMinutes} min |`,
       `| approval before swap | ${yes(s.approveBeforeSwap)} |`,
     ].join('\n'),

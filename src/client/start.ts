@@ -3,13 +3,15 @@ import type { SearchAttributePair, Workflow } from '@temporalio/common';
 import { InputError } from '../../workflows/common/validate';
 import { parseProductionInput, type ProductionCutoverInput, type ProductionSettings } from '../../workflows/production-input';
 import { parseConversionInput, type ConversionInput, type ConversionSettings } from '../../workflows/conversion-input';
+import { isGenericConversionInput, parseGenericConversionInput, type GenericConversionSettings } from '../../workflows/conversion/generic-input';
+import { tableText } from '../../activities/conversion/plan/choice';
 import { parseMaintenanceInput, type MaintenanceInput, type MaintenanceSettings } from '../../workflows/maintenance-input';
 import type { productionCutover } from '../../workflows/production';
 import type { heapToPartitionedConversion } from '../../workflows/conversion';
 import type { partitionMaintenance } from '../../workflows/maintenance';
 import { CUTOVER_KIND, CUTOVER_TARGET } from '../shared/search-attributes';
 import { CutoverAlreadyRunningError, InvalidCutoverInputError } from './errors';
-import { summarizeConversion, summarizeMaintenance, summarizeProduction } from './start-details';
+import { summarizeConversion, summarizeGenericConversion, summarizeMaintenance, summarizeProduction } from './start-details';
 
 /** The task queue the worker polls unless `LICHEN_TASK_QUEUE` says otherwise. */
 export const DEFAULT_TASK_QUEUE = 'lichen-cutover';
@@ -90,8 +92,13 @@ async function start<W extends Workflow>(
 }
 
 /** Validates a start input with the workflow's own rules (no connection needed). Throws InvalidCutoverInputError. */
-export function validateStartInput(kind: WorkflowKind, input: unknown): ProductionSettings | ConversionSettings | MaintenanceSettings {
-  return validated(() => (kind === 'production' ? parseProductionInput(input) : kind === 'conversion' ? parseConversionInput(input) : parseMaintenanceInput(input)), input);
+export function validateStartInput(kind: WorkflowKind, input: unknown): ProductionSettings | ConversionSettings | GenericConversionSettings | MaintenanceSettings {
+  return validated(() => (kind === 'production' ? parseProductionInput(input) : kind === 'conversion' ? parseAnyConversion(input) : parseMaintenanceInput(input)), input);
+}
+
+/** A conversion's input as the workflow reads it: with `table` any table's, without it memory_records'. */
+function parseAnyConversion(input: unknown): ConversionSettings | GenericConversionSettings {
+  return isGenericConversionInput(input) ? parseGenericConversionInput(input) : parseConversionInput(input);
 }
 
 /** Starts `productionCutover`. Throws InvalidCutoverInputError or CutoverAlreadyRunningError. */
@@ -105,14 +112,15 @@ export async function startProductionCutover(
   return Object.assign(h, { resolved });
 }
 
-/** Starts `heapToPartitionedConversion`. */
+/** Starts `heapToPartitionedConversion`: of memory_records, or of any table (an input with `table`). */
 export async function startConversion(
   client: Client,
-  input: ConversionInput,
+  input: ConversionInput | Record<string, unknown>,
   opts: StartOptions = {},
-): Promise<WorkflowHandleWithFirstExecutionRunId<typeof heapToPartitionedConversion> & { resolved: ConversionSettings }> {
-  const resolved = validated(() => parseConversionInput(input), input);
-  const h = await start<typeof heapToPartitionedConversion>(client, 'conversion', resolved.target, input, summarizeConversion(resolved), opts);
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof heapToPartitionedConversion> & { resolved: ConversionSettings | GenericConversionSettings }> {
+  const resolved = validated(() => parseAnyConversion(input), input);
+  const [target, summary] = 'choice' in resolved ? [tableText(resolved.choice.table), summarizeGenericConversion(resolved)] : [resolved.target, summarizeConversion(resolved)];
+  const h = await start<typeof heapToPartitionedConversion>(client, 'conversion', target, input, summary, opts);
   return Object.assign(h, { resolved });
 }
 

@@ -14,7 +14,7 @@ export interface CliRun {
  * Runs `cutover …` as a child process (`tsx src/cli/main.ts`), the way a script would, with a
  * clean environment: only what the test passes plus PATH/HOME (no DATABASE_URL leaking in).
  */
-export function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 40_000): Promise<CliRun> {
+export function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 40_000, onStdout?: (stdoutSoFar: string) => void): Promise<CliRun> {
   const tsx = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
   return new Promise((resolve, reject) => {
     const child = spawn(tsx, [path.join(projectRoot, 'src/cli/main.ts'), ...args], {
@@ -24,7 +24,10 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      onStdout?.(stdout); // a long-running command (watch) read as it goes
+    });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

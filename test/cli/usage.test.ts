@@ -46,6 +46,11 @@ describe('cutover CLI: usage errors and migration gates (no services needed)', (
       const doc = r.json<{ error: { message: string; exitCode: number } }>();
       expect(doc.error.exitCode).toBe(2);
       expect(doc.error.message).toContain('monitoring.windowMinutes');
+      // A conversion of any table (an input with `table`) is read by its own rules: a bad interval is named, nothing is sent.
+      fs.writeFileSync(file, JSON.stringify({ table: 'shop.orders', partitionBy: { column: 'placed_at', interval: 'fortnight' } }));
+      const g = await runCli(['start', 'conversion', '--input', file, '--json'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+      expect(g.code).toBe(2);
+      expect(g.json<{ error: { message: string } }>().error.message).toMatch(/partitionBy\.interval/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

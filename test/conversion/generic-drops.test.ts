@@ -144,6 +144,11 @@ describe('a rollback drops nothing that holds rows the table in use lacks', () =
     });
     expect(summary.outcome).toBe('rolled-back');
     expect(summary.cause).toMatch(/post-swap check failed/);
+    // Checked per key range (one range here: 1000 rows and the load's, fewer than a range holds), the range named with both counts.
+    expect(summary.postSwap).toMatchObject({ match: false, differing: [expect.stringMatching(/^\(\] \.\. \(end\]: "shop"\."p" (\d+) rows, "shop"\."p_old" (\d+)$/)] });
+    const [, inTable, inOld] = /"shop"\."p" (\d+) rows, "shop"\."p_old" (\d+)$/.exec(summary.postSwap!.differing![0])!;
+    expect(Number(inTable) - Number(inOld)).toBe(1);
+    expect(summary.cause).toContain(summary.postSwap!.differing![0]);
     expect(summary.keptTables).toEqual([expect.objectContaining({ table: '"shop"."p_rolled_back"', rowsOnlyThere: 1 })]);
     expect(await kinds('p')).toEqual({ k: 'r', shadow: null, old: null, kept: 'p', sync: 0 });
     expect((await db.pool.query(`SELECT count(*)::int AS n FROM shop.p_rolled_back WHERE id = 900000002`)).rows[0].n).toBe(1);

@@ -1,6 +1,7 @@
 import { ApplicationFailure, CancellationScope, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ConversionActivities } from '../../activities/conversion';
-import type { CopyCheckpoint, GenericInput, GenericParityResult, PlanSummary, PostSwapStatements } from '../../activities/conversion/generic/activities';
+import type { CopyCheckpoint, GenericInput, GenericParityResult, PlanSummary, PostSwapParityResult, PostSwapStatements } from '../../activities/conversion/generic/activities';
+import type { RangeParityCheckpoint } from '../../activities/conversion/generic/range-parity';
 import type { KeptTable } from '../../activities/conversion/keep-or-drop';
 import { tableText } from '../../activities/conversion/plan/choice';
 import { describeFailure, isFailureOfType } from '../common/failures';
@@ -27,7 +28,8 @@ export interface GenericConversionSummary {
   parity?: { match: boolean; count: string };
   /** The swap: tries, and how long its transaction held ACCESS EXCLUSIVE (ms; null when an earlier attempt swapped). */
   swap?: { tries: number; lockMs?: number | null; refreshed?: number; partitionsCreated?: string[] };
-  postSwap?: { match: boolean; count: string };
+  /** The post-swap check: equal, the partitioned table's count, and the ranges that differ (absent: compared whole, or none). */
+  postSwap?: { match: boolean; count: string; differing?: string[]; differingRanges?: number };
   retention?: RetentionSummary;
   droppedOldTable: boolean;
   /** Tables a rollback kept aside instead of dropping (they held rows the table in use lacks), each with its drop statement. */
@@ -158,9 +160,9 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
         summary.swap = await ctl.phase('swap', () => untilDone(ctl, 'SwapLockTimeout', () => lockStep.swapGeneric(io)));
         if (typeof summary.swap.lockMs === 'number') ctl.note(`swap: ${target} held ACCESS EXCLUSIVE for ${summary.swap.lockMs} ms (try ${summary.swap.tries})`);
         await ctl.phase('post-swap check', async () => {
-          const p = await step.genericPostSwapParity({ profile, post: post! });
-          summary.postSwap = { match: p.match, count: p.table.count };
-          if (!p.match) throw ApplicationFailure.nonRetryable(`post-swap check failed: ${target} ${p.table.count} rows, ${post!.old} ${p.old.count} rows (the reverse sync lost a write)`, 'PostSwapCheckFailed');
+          const p = await postSwapParity(ctl, s, io, post!);
+          summary.postSwap = { match: p.match, count: p.table.count, ...(p.differing?.length ? { differing: p.differing, differingRanges: p.differingRanges } : {}) };
+          if (!p.match) throw ApplicationFailure.nonRetryable(`post-swap check failed: ${target} ${p.table.count} rows, ${post!.old} ${p.old.count} rows (the reverse sync lost a write)${p.differing?.length ? `; ${p.differingRanges ?? p.differing.length} range(s) differing: ${p.differing.join('; ')}${(p.differingRanges ?? 0) > p.differing.length ? '; …' : ''}` : ''}`, 'PostSwapCheckFailed');
         });
       }
       const old = post!;
@@ -175,8 +177,8 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
               await checkpoint('retention');
             },
             check: async () => {
-              const h = await step.genericPostSwapParity({ profile, post: old });
-              const drifted = h.match ? [] : [`${old.old} ${h.old.count} rows, ${target} ${h.table.count} rows`];
+              const h = await postSwapParity(ctl, s, io, old);
+              const drifted = h.match ? [] : h.differing?.length ? h.differing : [`${old.old} ${h.old.count} rows, ${target} ${h.table.count} rows`];
               return { ok: h.match, drifted, health: { reverseSyncParity: h.match } };
             },
           });
@@ -208,6 +210,7 @@ async function copyInSlices(ctl: RunController, s: GenericConversionSettings, io
   const total = io.facts?.rows ?? 0;
   let from: CopyCheckpoint | undefined;
   let resumed = false;
+  ctl.setProgress({ done: 0, total, unit: 'rows' }); // the phase's total at once; rows/s and ETA after the first slice
   for (;;) {
     const r = await acts.copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond, from, sliceSeconds: SLICE_SECONDS });
     resumed ||= r.resumed;
@@ -221,13 +224,35 @@ async function copyInSlices(ctl: RunController, s: GenericConversionSettings, io
 /** Parity, slice after slice of ranges; the progress after each. */
 async function parityInSlices(ctl: RunController, s: GenericConversionSettings, io: GenericInput): Promise<GenericParityResult> {
   const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
-  let from: GenericParityResult['checkpoint'] | undefined;
+  return rangesInSlices(ctl, (from) => acts.genericParity({ ...io, maxRowsPerSecond: s.maxRowsPerSecond, from, sliceSeconds: SLICE_SECONDS }), io.facts?.rows ?? 0);
+}
+
+/**
+ * The post-swap and retention check: the partitioned table against the old heap per key range, in
+ * slices with the progress after each (patched(generic-post-swap-ranges)); before the patch, one
+ * activity comparing the whole tables in one snapshot.
+ */
+async function postSwapParity(ctl: RunController, s: GenericConversionSettings, io: GenericInput, post: PostSwapStatements): Promise<PostSwapParityResult> {
+  if (!patched(PATCHES.genericPostSwapRanges.id)) return step.genericPostSwapParity({ profile: io.profile, post });
+  const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
+  // In the retention window the window's own progress (minutes) stays until a check outlasts its first slice.
+  const inWindow = ctl.status.phase === 'retention';
+  return rangesInSlices(ctl, (from) => acts.genericPostSwapParity({ profile: io.profile, post, maxRowsPerSecond: s.maxRowsPerSecond, expectedRows: io.facts?.rows ?? 0, from, sliceSeconds: SLICE_SECONDS }), inWindow ? undefined : io.facts?.rows ?? 0);
+}
+
+/**
+ * A ranged comparison, slice after slice from the checkpoint the last returned; the progress
+ * (rows, rows/s, ETA) after each, and `0 of total` before the first when `total` is given.
+ */
+async function rangesInSlices<R extends { done: boolean; checkpoint?: RangeParityCheckpoint }>(ctl: RunController, slice: (from: RangeParityCheckpoint | undefined) => Promise<R>, total?: number): Promise<R> {
+  let from: RangeParityCheckpoint | undefined;
+  if (total !== undefined) ctl.setProgress({ done: 0, total, unit: 'rows' });
   for (;;) {
-    const p = await acts.genericParity({ ...io, maxRowsPerSecond: s.maxRowsPerSecond, from, sliceSeconds: SLICE_SECONDS });
-    if (p.done) return p;
+    const p = await slice(from);
+    if (p.done || !p.checkpoint) return p;
     from = p.checkpoint;
-    const g = p.progress;
-    ctl.setProgress({ done: p.rows, total: g.total, unit: 'rows', ratePerSec: g.rowsPerSecond, ...(g.etaSeconds !== null ? { etaSeconds: g.etaSeconds } : {}) });
+    const g = p.checkpoint.progress;
+    ctl.setProgress({ done: p.checkpoint.rows, total: g.total, unit: 'rows', ratePerSec: g.rowsPerSecond, ...(g.etaSeconds !== null ? { etaSeconds: g.etaSeconds } : {}) });
   }
 }
 

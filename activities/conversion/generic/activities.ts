@@ -7,7 +7,8 @@ import type { ConversionChoice } from '../plan/choice';
 import { planConversion, type ConversionPlan, type PlanPhase } from '../plan/plan';
 import type { DataFacts } from '../plan/facts';
 import { dropOld, DropWaitsError, phase, runPhaseInTransaction, wholeParity } from './execute';
-import { rangeParity, type RangeParityCheckpoint, type Sums } from './range-parity';
+import { rangeCompare, rangeParity, type RangeParityCheckpoint, type Sums } from './range-parity';
+import { rangeCompareSql, type RangeCompareSql } from '../plan/range-parity-sql';
 import { dropUnlessOnlyThere, keptTables, type KeptTable } from '../keep-or-drop';
 import { conversionNames } from '../plan/names';
 import { qi } from '../descriptor/names';
@@ -68,6 +69,12 @@ export interface PostSwapStatements {
   drop: string[];
   /** Materialized views refilled after a swap back commits (absent in runs recorded before it). */
   refresh?: string[];
+  /**
+   * The post-swap and retention checks per range of the key: the partitioned table (`heap`, whose
+   * keys make the ranges) against the old heap (`shadow`). Absent in runs recorded before it: the
+   * check compares the whole tables in one snapshot.
+   */
+  ranges?: { sql: RangeCompareSql; keyLength: number };
 }
 
 export function summarisePlan(p: ConversionPlan): PlanSummary {
@@ -307,7 +314,14 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
     async genericPostSwapStatements(i: GenericInput): Promise<PostSwapStatements> {
       return deps.profiles.withClient(i.profile, async (c) => {
         const p = await plan(c, i);
-        return { table: p.table, old: p.names.old, column: i.choice.column, columnType: await columnType(c, p.table, i.choice.column), swapBack: phase(p, 'rollback after swap'), drop: phase(p, 'drop'), refresh: refreshOf(p) };
+        const key = p.key!.columns;
+        const types: string[] = [];
+        for (const k of key) types.push(await columnType(c, p.table, k));
+        return {
+          table: p.table, old: p.names.old, column: i.choice.column, columnType: await columnType(c, p.table, i.choice.column), swapBack: phase(p, 'rollback after swap'), drop: phase(p, 'drop'), refresh: refreshOf(p),
+          // After the swap p.table names the partitioned table and p.names.old the heap.
+          ranges: { sql: rangeCompareSql({ columns: key, types }, p.table, p.names.old), keyLength: key.length },
+        };
       });
     },
 
@@ -382,11 +396,26 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
       return { scheduleId: m.scheduleId, outcome, everyHours: m.everyHours, taskQueue };
     },
 
-    /** After the swap: the partitioned table and the old heap (kept by the reverse sync) in one snapshot. */
-    async genericPostSwapParity(i: { profile: string; post: PostSwapStatements }): Promise<{ match: boolean; table: { count: string; sum: string }; old: { count: string; sum: string } }> {
+    /**
+     * After the swap: the partitioned table against the old heap (kept by the reverse sync), per
+     * range of the key, each range in its own short snapshot, heartbeating its checkpoint and
+     * progress, rate bound, in slices of `sliceSeconds` like the parity before the swap. Read-only:
+     * a differing range is reported (bounds and counts), never repaired. A `post` recorded before
+     * ranges compares the whole tables in one snapshot.
+     */
+    async genericPostSwapParity(i: { profile: string; post: PostSwapStatements; maxRowsPerSecond?: number; rangeRows?: number; expectedRows?: number; from?: RangeParityCheckpoint; sliceSeconds?: number }): Promise<PostSwapParityResult> {
       return deps.profiles.withClient(i.profile, async (c) => {
-        const r = await wholeParity(c, i.post.table, i.post.old, i.post.column, i.post.columnType);
-        return { match: r.a.count === r.b.count && r.a.sum === r.b.sum, table: r.a, old: r.b };
+        const ranges = i.post.ranges;
+        if (!ranges) {
+          const r = await wholeParity(c, i.post.table, i.post.old, i.post.column, i.post.columnType);
+          return { done: true, match: r.a.count === r.b.count && r.a.sum === r.b.sum, table: r.a, old: r.b };
+        }
+        const r = await rangeCompare(c, { sql: ranges.sql, keyLength: ranges.keyLength, left: i.post.table, right: i.post.old }, {
+          rangeRows: i.rangeRows ?? PARITY_RANGE_ROWS, maxRowsPerSecond: i.maxRowsPerSecond, expectedRows: i.expectedRows ?? 0, from: i.from,
+          sliceMs: i.sliceSeconds === undefined ? undefined : i.sliceSeconds * 1000,
+        });
+        const { done, ...checkpoint } = r;
+        return { done, checkpoint, progress: r.progress, match: r.differing.length === 0, table: r.table, old: r.shadow, ranges: r.ranges, rows: r.rows, differing: r.differing, differingRanges: r.differingRanges ?? r.differing.length };
       });
     },
 
@@ -496,6 +525,25 @@ export interface GenericParityResult {
   /** Ranges still differing after their repairs (at most 20). */
   differing: string[];
   pending?: { created: string[]; replayed: number };
+}
+
+/** The post-swap (and retention) check: the partitioned table against the old heap. */
+export interface PostSwapParityResult {
+  /** Every range compared (false: a slice ended; call again `from` the checkpoint). */
+  done: boolean;
+  /** Every range compared so far equal (no repair after the swap). */
+  match: boolean;
+  /** Sums of the partitioned table and of the old heap (over the ranges, each from its own snapshot). */
+  table: Sums;
+  old: Sums;
+  /** Absent when the whole tables were compared in one snapshot (a `post` recorded before ranges). */
+  checkpoint?: RangeParityCheckpoint;
+  progress?: RangeParityCheckpoint['progress'];
+  ranges?: number;
+  rows?: number;
+  /** Ranges that differ: bounds, then both counts (the first 20), and how many differ in all. */
+  differing?: string[];
+  differingRanges?: number;
 }
 
 export type GenericConversionActivities = ReturnType<typeof createGenericConversionActivities>;

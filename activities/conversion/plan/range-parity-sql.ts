@@ -29,10 +29,24 @@ export interface RangeParitySql {
   repair: string;
 }
 
-export function rangeParitySql(d: TableDescriptor, a: Analysis, n: ConversionNames, pending?: Pick<PendingSql, 'copyPlaceable' | 'table'> | null): RangeParitySql {
-  const key = a.key!.columns;
+/** The key of a ranged comparison: its columns and their base types (the parameters' casts). */
+export interface RangeKey {
+  columns: string[];
+  types: string[];
+}
+
+/** The statements that compare two tables over one key, range by range (no repair: that is the shadow's alone). */
+export type RangeCompareSql = Pick<RangeParitySql, 'upper' | 'heap' | 'shadow' | 'differing'>;
+
+/**
+ * The comparison of `left` and `right` per range of `key` (the ranges are `left`'s): before the
+ * swap the heap and the shadow, after it the partitioned table and the old heap kept by the
+ * reverse sync. `heap` reads `left`, `shadow` reads `right`.
+ */
+export function rangeCompareSql(k0: RangeKey, left: string, right: string): RangeCompareSql {
+  const key = k0.columns;
   const k = key.length;
-  const types = key.map((c) => d.columns.find((x) => x.name === c)!.baseType);
+  const types = k0.types;
   const params = (from: number) => `(${key.map((_, i) => `$${from + i}::${types[i]}`).join(', ')})`;
   const tuple = (alias: string) => `(${key.map((c) => `${alias}.${qi(c)}`).join(', ')})`;
   const inRange = (alias: string) => `($1::${types[0]} IS NULL OR ${tuple(alias)} > ${params(1)}) AND ($${k + 1}::${types[0]} IS NULL OR ${tuple(alias)} <= ${params(k + 1)})`;
@@ -41,6 +55,25 @@ export function rangeParitySql(d: TableDescriptor, a: Analysis, n: ConversionNam
   const keyText = (alias: string) => `json_build_array(${key.map((c) => `${alias}.${qi(c)}::text`).join(', ')})`;
   const aliases = key.map((_, i) => `k${i}`);
   const side = (table: string, alias: string) => `SELECT ${key.map((c, i) => `${alias}.${qi(c)} AS k${i}`).join(', ')}, md5(${alias}::text) AS m FROM ${table} ${alias} WHERE ${inRange(alias)}`;
+  return {
+    upper: `SELECT ${keyText('h')} AS upper FROM ${left} h WHERE $1::${types[0]} IS NULL OR ${tuple('h')} > ${params(1)}
+   ORDER BY ${key.map((c) => `h.${qi(c)}`).join(', ')} OFFSET $${k + 1}::bigint - 1 LIMIT 1`,
+    heap: checksum(left),
+    shadow: checksum(right),
+    differing: `SELECT json_build_array(${aliases.join(', ')}) AS key FROM (${side(left, 'h')}) x FULL JOIN (${side(right, 's')}) y USING (${aliases.join(', ')})
+   WHERE x.m IS DISTINCT FROM y.m LIMIT $${2 * k + 1}`,
+  };
+}
+
+/** The key's base types, from the table's descriptor. */
+export const rangeKeyOf = (d: TableDescriptor, a: Analysis): RangeKey => ({ columns: a.key!.columns, types: a.key!.columns.map((c) => d.columns.find((x) => x.name === c)!.baseType) });
+
+export function rangeParitySql(d: TableDescriptor, a: Analysis, n: ConversionNames, pending?: Pick<PendingSql, 'copyPlaceable' | 'table'> | null): RangeParitySql {
+  const rk = rangeKeyOf(d, a);
+  const key = rk.columns;
+  const types = rk.types;
+  const params = (from: number) => `(${key.map((_, i) => `$${from + i}::${types[i]}`).join(', ')})`;
+  const tuple = (alias: string) => `(${key.map((c) => `${alias}.${qi(c)}`).join(', ')})`;
   const r = rowSql(d);
   const conflict = a.conflictColumns;
   const fixed = [...conflict, ...alwaysIdentity(d)].map(qi);
@@ -48,12 +81,7 @@ export function rangeParitySql(d: TableDescriptor, a: Analysis, n: ConversionNam
   const eqKey = (alias: string) => `${tuple(alias)} = ${params(1)}`;
   const placeable = pending?.copyPlaceable ?? null;
   return {
-    upper: `SELECT ${keyText('h')} AS upper FROM ${n.table} h WHERE $1::${types[0]} IS NULL OR ${tuple('h')} > ${params(1)}
-   ORDER BY ${key.map((c) => `h.${qi(c)}`).join(', ')} OFFSET $${k + 1}::bigint - 1 LIMIT 1`,
-    heap: checksum(n.table),
-    shadow: checksum(n.shadow),
-    differing: `SELECT json_build_array(${aliases.join(', ')}) AS key FROM (${side(n.table, 'h')}) x FULL JOIN (${side(n.shadow, 's')}) y USING (${aliases.join(', ')})
-   WHERE x.m IS DISTINCT FROM y.m LIMIT $${2 * k + 1}`,
+    ...rangeCompareSql(rk, n.table, n.shadow),
     // One statement, one snapshot: a writer of this key that commits after it started wrote the heap and (by the sync, in
     // its own transaction) the shadow, both invisible to it, so the DELETE never removes what a later write put there.
     repair: `WITH src AS MATERIALIZED (SELECT h.* FROM ${n.table} h WHERE ${eqKey('h')} FOR SHARE),

@@ -32,7 +32,8 @@ export const start: Command = {
   usage: `usage: cutover start production|conversion|maintenance [--input FILE.json] [flags]
 
 The input is one JSON object (the same as the Temporal UI's Start Workflow form); flags override
-its fields. It is validated here first: a bad input fails before anything is sent.
+its fields. It is validated here first: a bad input fails before anything is sent. A conversion
+input with \`table\` (and \`partitionBy\`) converts that table; without it, memory_records.
 
   --input FILE          the workflow input (JSON)
   --target TABLE        target table (default memory_records)

@@ -8,7 +8,7 @@ export function describeSnapshot(s: RunSnapshot): string {
   if (s.status) {
     const st = s.status;
     lines.push(`phase: ${st.phase} (${st.state})`);
-    if (st.progress) lines.push(`progress: ${formatProgress(st.progress)}`);
+    if (st.progress) lines.push(`progress: ${formatProgress(st.progress, { percent: true })}`);
     if (st.waitingOn) lines.push(`waiting for: ${st.waitingOn}`);
     if (st.upcomingGates?.length) lines.push(`upcoming gates (approvable ahead): ${st.upcomingGates.join(', ')}`);
     for (const c of st.gateConditions ?? []) lines.push(`gate ${c.gate}: ${c.why}; its approval must name it (${c.mustName.join(' or ')})`);
