@@ -7,7 +7,7 @@ import type { MonthParity } from '../production/verify';
 import type { CopySliceResult } from '../conversion/copy';
 import type { ShadowMonthParity } from '../conversion/parity';
 import type { SwapResult } from '../conversion/swap';
-import { spellTable } from '../conversion/descriptor/names';
+import { spellTable } from '../../src/conversion/choice/names';
 
 /**
  * The cutover metrics counted by the worker's activities, through the Temporal runtime's metric

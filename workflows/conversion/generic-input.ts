@@ -1,4 +1,4 @@
-import { readConversionChoice, type ConversionChoice } from '../../activities/conversion/plan/choice';
+import { readConversionChoice, type ConversionChoice } from '../../src/conversion/choice/choice';
 import { Reader } from '../common/validate';
 import { parseHistoryBudget, readContinued, type HistoryBudget } from '../common/history-budget';
 import { GENERIC_STAGES } from './stages';

@@ -2,7 +2,7 @@ import { ApplicationFailure, CancellationScope, patched, proxyActivities, workfl
 import type { ConversionActivities } from '../../activities/conversion';
 import type { CopyCheckpoint, GenericInput, GenericParityResult, PlanSummary, PostSwapStatements } from '../../activities/conversion/generic/activities';
 import type { KeptTable } from '../../activities/conversion/keep-or-drop';
-import { tableText } from '../../activities/conversion/plan/choice';
+import { tableText } from '../../src/conversion/choice/choice';
 import { describeFailure, isFailureOfType } from '../common/failures';
 import { RunController } from '../common/run-controller';
 import { rollbackIncomplete, Saga, type Compensation } from '../common/saga';
