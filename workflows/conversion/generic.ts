@@ -12,7 +12,7 @@ import { GENERIC_STAGES } from './stages';
 import { PATCHES } from '../patches';
 import { LONG_COPY, SHORT_STEP } from '../common/timeouts';
 import type { RecordedDecision, RollbackRecord, RunStatus } from '../types';
-import type { GenericConversionSettings } from './generic-input';
+import { scanThrottle, type GenericConversionSettings } from './generic-input';
 import type { ConversionOutcome } from './run';
 import { recordKept } from './kept';
 import { attachConversion } from './generic-attach';
@@ -95,7 +95,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
   const runId = c?.registryRunId ?? info.runId;
   const workflowId = info.workflowId;
   const profile = s.connectionProfile;
-  const io: GenericInput = { profile, choice: s.choice, planAt: c?.planAt ?? info.startTime.getTime(), lockTimeoutMs: s.lockTimeoutMs };
+  const io: GenericInput = { profile, choice: s.choice, planAt: c?.planAt ?? info.startTime.getTime(), lockTimeoutMs: s.lockTimeoutMs, ...scanThrottle(s) };
   const saga = new Saga();
   const summary: GenericConversionSummary = { outcome: 'completed', target, droppedOldTable: false, rollbacks: ctl.status.rollbacks, phases: ctl.status.phases, decisions: ctl.status.decisions };
   let registered = c?.registered ?? false;
