@@ -46,6 +46,15 @@ export default tseslint.config(
     },
   },
   {
+    // Activities sit below workflows: they may name workflow types, never import workflow code.
+    files: ['activities/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ regex: workflowsPath, allowTypeImports: true, message: 'Activities lie below workflows: import workflow types only (import type). Pure code both need belongs below them (src/conversion/choice/, src/shared/).' }],
+      }],
+    },
+  },
+  {
     // The user's choice and the input reader: imported by workflows and activities alike, so as
     // pure as workflow code and importing neither of them.
     files: ['src/conversion/choice/**/*.ts', 'src/shared/input-reader.ts'],

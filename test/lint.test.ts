@@ -42,8 +42,13 @@ describe('lint rules for workflow files', () => {
     expect(await lint('src/shared/input-reader.ts', `import { x } from '../../workflows/common/history-budget';\nexport const y = x;\n`)).toContain('no-restricted-imports');
   });
 
-  it('finds no workflow file importing a value from activities/ and no impure import in the choice', async () => {
-    const results = await eslint.lintFiles(['workflows/**/*.ts', 'src/conversion/choice/**/*.ts', 'src/shared/input-reader.ts']);
+  it('bans value imports from workflows/ in activities (types only)', async () => {
+    expect(await lint('activities/conversion/bad-example.ts', `import { InputError } from '../../workflows/common/validate';\nexport const x = InputError;\n`)).toContain('no-restricted-imports');
+    expect(await lint('activities/conversion/ok-example.ts', `import type { PersistenceMode } from '../../workflows/types';\nexport type P = PersistenceMode;\n`)).toEqual([]);
+  });
+
+  it('finds no workflow file importing a value from activities/, no activity importing a value from workflows/, and no impure import in the choice', async () => {
+    const results = await eslint.lintFiles(['workflows/**/*.ts', 'activities/**/*.ts', 'src/conversion/choice/**/*.ts', 'src/shared/input-reader.ts']);
     const found = results.flatMap((r) => r.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => `${path.relative(projectRoot, r.filePath)}:${m.line}: ${m.message}`));
     expect(found).toEqual([]);
     expect(results.length).toBeGreaterThan(50);

@@ -19,7 +19,7 @@ import { PENDING_NO_PARTITION } from '../plan/pending';
 import type { AfterSwap } from '../plan/after-swap';
 import type { ModeChoice } from '../plan/modes';
 import { upsertMaintenanceSchedule } from '../../../src/maintenance/schedule';
-import { InputError } from '../../../workflows/common/validate';
+import { InputError } from '../../../src/shared/input-reader';
 
 /** Every generic activity takes the choice and the instant the run planned at (same partitions on every recompute). */
 export interface GenericInput {
