@@ -92,14 +92,14 @@ describe('heapToPartitionedConversion of any table: the parity pauses while a re
     await waitFor('the slot to retain more WAL than the limit', async () => (await retained()) > LIMIT, 60_000);
     await handle.executeUpdate(resumeUpdate, { args: [op('verify with the slot in place')] });
 
-    const paused = await waitFor('the parity to pause on the slot', async () => { const b = await parityBeat(handle); return b?.pausedBecause ? b : undefined; }, 60_000);
+    const paused = await waitFor('the parity to pause on the slot', async () => { const b = await parityBeat(handle); return b?.pausedBecause ? b : undefined; }, 120_000);
     expect(paused.pausedBecause).toMatch(new RegExp(`^paused: replication slot retains \\d+ B of WAL > maxSlotRetainedWalBytes ${LIMIT}$`));
     // Paused means paused: not one range read while the slot holds WAL (a later heartbeat, still paused, still at zero).
     expect(paused).toMatchObject({ ranges: 0, rows: 0 });
     const later = await waitFor('a later heartbeat of the paused parity', async () => {
       const b = await parityBeat(handle);
       return b?.pausedBecause && b.pausedBecause !== paused.pausedBecause ? b : undefined;
-    }, 60_000);
+    }, 180_000); // the SDK sends heartbeats at most every 0.8 × the heartbeat timeout
     expect(later).toMatchObject({ ranges: 0, rows: 0 });
 
     await db.pool.query(`SELECT pg_drop_replication_slot($1)`, [SLOT]);
