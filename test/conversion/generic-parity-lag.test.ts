@@ -109,5 +109,5 @@ describe('heapToPartitionedConversion of any table: the parity pauses while a re
     expect(summary.droppedOldTable).toBe(true);
     const v = await run.judge();
     expect(v, JSON.stringify(v.samples)).toMatchObject({ missing: 0, stale: 0, resurrected: 0, extra: 0 });
-  });
+  }, 600_000);
 });
