@@ -2,10 +2,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { PoolClient } from 'pg';
 import type { ActivityDeps } from './index';
 import { inLockBoundedTransaction, LockRetriesExhausted } from './conversion/locks';
-import { lit, qi, spellTable, type TableName } from './conversion/descriptor/names';
+import { lit, qi, spellTable, type TableName } from '../src/conversion/choice/names';
 import { takeParentOwnerAndGrants } from './lib/partition-owner';
 import { detachOne, type DetachMode } from './lib/detach';
-import { boundLiteral, floorTo, INTERVALS, nextStart, partitionName, PARTITION_TYPES, type PartitionInterval, type PartitionType } from './conversion/plan/intervals';
+import { boundLiteral, floorTo, INTERVALS, nextStart, partitionName, PARTITION_TYPES, type PartitionInterval, type PartitionType } from '../src/conversion/choice/intervals';
 
 /**
  * Partition maintenance of any range-partitioned table (input `table`; workflows/maintenance.ts):

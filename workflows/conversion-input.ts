@@ -103,6 +103,17 @@ export const MAX_RETENTION_MINUTES = 48 * 60;
  * The retention window of both conversions (memory_records and any table): 1440–2880 min with
  * checks every 1–1440 min; with nonProduction from 0 min, in fractions of a minute (tests, staging).
  */
+/**
+ * `copy.maxReplicaLagMs` and `copy.maxSlotRetainedWalBytes` of either form: the replica-lag
+ * throttle (activities/lib/replica-lag.ts), 0 = off (the default); it fails closed when on.
+ */
+export function readLagLimits(c: Reader | undefined): { maxReplicaLagMs: number; maxSlotRetainedWalBytes: number } {
+  return {
+    maxReplicaLagMs: c?.int('maxReplicaLagMs', { default: 0, min: 0, max: 86_400_000 }) ?? 0,
+    maxSlotRetainedWalBytes: c?.int('maxSlotRetainedWalBytes', { default: 0, min: 0, max: Number.MAX_SAFE_INTEGER }) ?? 0,
+  };
+}
+
 export function parseRetention(r: Reader, nonProduction: boolean): { retentionMinutes: number; retentionCheckMinutes: number } {
   return nonProduction
     ? {
@@ -137,9 +148,7 @@ export function parseConversionInput(input: unknown): ConversionSettings {
     pauseMsBetweenBatches: c?.int('pauseMsBetweenBatches', { default: 0, min: 0, max: 60_000 }) ?? 0,
     sliceSeconds: c?.int('sliceSeconds', { default: 30, min: 1, max: 3600 }) ?? 30,
     heartbeatTimeoutSeconds: c?.int('heartbeatTimeoutSeconds', { default: 20, min: 2, max: 600 }) ?? 20,
-    // The replica-lag throttle (activities/lib/replica-lag.ts): 0 = off; it fails closed when on.
-    maxReplicaLagMs: c?.int('maxReplicaLagMs', { default: 0, min: 0, max: 86_400_000 }) ?? 0,
-    maxSlotRetainedWalBytes: c?.int('maxSlotRetainedWalBytes', { default: 0, min: 0, max: Number.MAX_SAFE_INTEGER }) ?? 0,
+    ...readLagLimits(c),
   };
   const p = r.object('parity')?.only(['maxRepairRounds']);
   const maxRepairRounds = p?.int('maxRepairRounds', { default: 3, min: 1, max: 10 }) ?? 3;

@@ -1,5 +1,5 @@
 import { InputError, Reader } from './common/validate';
-import { parseTableName, TableNameError, type TableName } from '../activities/conversion/descriptor/names';
+import { parseTableName, TableNameError, type TableName } from '../src/conversion/choice/names';
 
 /** Same rule as src/config/profiles.ts (kept here: workflows may not import that module's pg). */
 export const PROFILE_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;

@@ -1,7 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { MaintenanceActivities } from '../activities/maintenance';
-import { DEFAULT_PREMAKE, floorTo, intervalStarts, nextStart, type PartitionInterval } from '../activities/conversion/plan/intervals';
-import { spellTable } from '../activities/conversion/descriptor/names';
+import { DEFAULT_PREMAKE, floorTo, intervalStarts, nextStart, type PartitionInterval } from '../src/conversion/choice/intervals';
+import { spellTable } from '../src/conversion/choice/names';
 import { RunController } from './common/run-controller';
 import { SHORT_STEP } from './common/timeouts';
 import type { TableMaintenanceSettings } from './maintenance-input';

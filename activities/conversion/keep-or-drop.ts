@@ -1,5 +1,5 @@
 import type { ClientBase } from 'pg';
-import { withSuffix } from './descriptor/names';
+import { withSuffix } from '../../src/conversion/choice/names';
 
 const qi = (s: string) => `"${s.replace(/"/g, '""')}"`;
 

@@ -7,7 +7,7 @@ import type { MonthParity } from '../production/verify';
 import type { CopySliceResult } from '../conversion/copy';
 import type { ShadowMonthParity } from '../conversion/parity';
 import type { SwapResult } from '../conversion/swap';
-import { spellTable } from '../conversion/descriptor/names';
+import { spellTable } from '../../src/conversion/choice/names';
 
 /**
  * The cutover metrics counted by the worker's activities, through the Temporal runtime's metric
@@ -29,7 +29,9 @@ import { spellTable } from '../conversion/descriptor/names';
  *   lichen_cutover_mode_barrier_seconds                  histogram: a persistence-mode switch until every app instance applied it
  */
 
-export type ThrottleCause = 'rate_limit' | 'write_p99' | 'dual_write_failures';
+/** `replica_lag`: a generic scan paused on copy.maxReplicaLagMs / maxSlotRetainedWalBytes (conversion/generic/throttle.ts). */
+export type ThrottleCause = 'rate_limit' | 'write_p99' | 'dual_write_failures' | 'replica_lag';
+/** The causes zeroed at the start of the backfill and the memory_records copy. */
 export const THROTTLE_CAUSES: readonly ThrottleCause[] = ['rate_limit', 'write_p99', 'dual_write_failures'];
 export const HEALTH_VERDICTS = ['healthy', 'unhealthy', 'data-loss'] as const;
 

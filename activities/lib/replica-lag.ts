@@ -1,4 +1,7 @@
-import type { Pool } from 'pg';
+import type { ClientBase } from 'pg';
+
+/** A pool or one client: the sample is one statement outside any transaction. */
+export type LagReader = Pick<ClientBase, 'query'>;
 
 /**
  * Limits the work may push onto the database's other consumers (issue 17): the largest standby
@@ -39,10 +42,10 @@ const SAMPLE_SQL = `
          pg_is_in_recovery() AS in_recovery`;
 
 /** One sample; throws LagUnmeasurable when this connection cannot see what it must measure. */
-export async function sampleReplicaLag(pool: Pool): Promise<ReplicaLagSample> {
+export async function sampleReplicaLag(pool: LagReader): Promise<ReplicaLagSample> {
   let row: { standbys: number; hidden: number; replay_lag_ms: number; replay_bytes: number; slot_bytes: number; in_recovery: boolean };
   try {
-    row = (await pool.query(SAMPLE_SQL)).rows[0];
+    row = (await pool.query<typeof row>(SAMPLE_SQL)).rows[0];
   } catch (err) {
     throw new LagUnmeasurable(`replica lag unmeasurable: ${(err as Error).message}`);
   }
@@ -73,23 +76,27 @@ export function checkLagLimits(l: ReplicaLagLimits | undefined, where: string): 
   }
 }
 
+/** Why the work must pause now (null: it may go on); fails closed while the lag cannot be measured. */
+export async function lagPauseReason(pool: LagReader, limits: ReplicaLagLimits): Promise<string | null> {
+  try {
+    return lagVerdict(await sampleReplicaLag(pool), limits);
+  } catch (err) {
+    if (!(err instanceof LagUnmeasurable)) throw err;
+    return `${err.message} (failing closed: paused until it can be measured)`;
+  }
+}
+
 /**
  * Waits until the lag is under the limits. While above them (or unmeasurable: fail closed) it
  * calls `report(reason)` every `everyMs` (the caller heartbeats it, so it shows in the pending
  * activity's details) and sleeps with `sleep` (cancellable). Returns the ms paused.
  */
-export async function waitForReplicas(pool: Pool, limits: ReplicaLagLimits | undefined, sleep: (ms: number) => Promise<void>, report: (reason: string | null) => void, everyMs = 1000): Promise<number> {
+export async function waitForReplicas(pool: LagReader, limits: ReplicaLagLimits | undefined, sleep: (ms: number) => Promise<void>, report: (reason: string | null) => void, everyMs = 1000): Promise<number> {
   if (!lagLimitsOn(limits)) return 0;
   const t0 = Date.now();
   let paused = false;
   for (;;) {
-    let why: string | null;
-    try {
-      why = lagVerdict(await sampleReplicaLag(pool), limits!);
-    } catch (err) {
-      if (!(err instanceof LagUnmeasurable)) throw err;
-      why = `${err.message} (failing closed: paused until it can be measured)`;
-    }
+    const why = await lagPauseReason(pool, limits!);
     if (!why) {
       if (paused) report(null);
       return paused ? Date.now() - t0 : 0;

@@ -5,7 +5,7 @@ import { getCutoverHandle } from '../client';
 import { readTableDescriptor, parseTableName } from '../../activities/conversion/descriptor';
 import { planConversion } from '../../activities/conversion/plan/plan';
 import { renderPlan } from '../../activities/conversion/plan/render';
-import { readConversionChoice } from '../../activities/conversion/plan/choice';
+import { readConversionChoice } from '../conversion/choice/choice';
 import { keySql, rowKeyOf, startSqlLoad, type SqlLoadHandle } from '../loadgen/sql/sql-load';
 import { formatRowVerdict, judgeRows, readImages, type RowVerdict } from '../loadgen/sql/row-oracle';
 import { RowLog } from '../loadgen/sql/row-log';

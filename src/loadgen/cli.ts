@@ -5,7 +5,7 @@ import { OpLog } from './oplog';
 import { checkOracle, formatVerdict, instancesReader, postgresReader, verdictPasses, type StoreReader } from './oracle';
 import { seedRecords } from './seed';
 import { sqlLoadMain, SQL_USAGE } from './sql/cli';
-import { TableNameError } from '../../activities/conversion/descriptor/names';
+import { TableNameError } from '../conversion/choice/names';
 import { createProfileResolver, UnknownProfileError } from '../config/profiles';
 
 /**

@@ -4,7 +4,7 @@ import type { GenericConversionSummary } from '../../workflows/conversion';
 import { useTestDatabase } from '../helpers/db';
 import { useTemporal } from '../helpers/temporal';
 import { readTableDescriptor, parseTableName } from '../../activities/conversion/descriptor';
-import { parseConversionChoice } from '../../activities/conversion/plan/choice';
+import { parseConversionChoice } from '../../src/conversion/choice/choice';
 import { planConversion } from '../../activities/conversion/plan/plan';
 import { renderPlan } from '../../activities/conversion/plan/render';
 import { parseGenericConversionInput } from '../../workflows/conversion/generic-input';

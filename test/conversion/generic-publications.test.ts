@@ -6,7 +6,7 @@ import { useTestDatabase } from '../helpers/db';
 import { useTemporal } from '../helpers/temporal';
 import { readTableDescriptor, parseTableName } from '../../activities/conversion/descriptor';
 import { planConversion } from '../../activities/conversion/plan/plan';
-import { parseConversionChoice } from '../../activities/conversion/plan/choice';
+import { parseConversionChoice } from '../../src/conversion/choice/choice';
 import { keySql, rowKeyOf, startSqlLoad } from '../../src/loadgen/sql/sql-load';
 import { judgeRows, readImages } from '../../src/loadgen/sql/row-oracle';
 import { APP_ROLE_SQL } from './generic/shapes';

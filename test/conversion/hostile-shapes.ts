@@ -4,7 +4,7 @@
  * under the generic load with the row-image oracle at zero, or the plan refuses it with the
  * blocker named (`blocker`) before anything changes.
  */
-import type { TableName } from '../../activities/conversion/descriptor/names';
+import type { TableName } from '../../src/conversion/choice/names';
 import type { SqlOp } from '../../src/loadgen/sql/row-log';
 
 export interface HostileCase {

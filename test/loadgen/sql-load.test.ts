@@ -3,7 +3,7 @@ import { useTestDatabase } from '../helpers/db';
 import { startSqlLoad, keySql, rowKeyOf } from '../../src/loadgen/sql/sql-load';
 import { judgeRows, readImages, rowVerdictPasses } from '../../src/loadgen/sql/row-oracle';
 import { readTableDescriptor, parseTableName } from '../../activities/conversion/descriptor';
-import { parseConversionChoice } from '../../activities/conversion/plan/choice';
+import { parseConversionChoice } from '../../src/conversion/choice/choice';
 import { planConversion } from '../../activities/conversion/plan/plan';
 import { copyAll, dropOld, runPhase, runPhaseInTransaction } from '../../activities/conversion/generic/execute';
 import { APP_ROLE_SQL, INVOICES_SQL } from '../conversion/generic/shapes';

@@ -2,7 +2,7 @@ import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/w
 import type { ConversionActivities } from '../../activities/conversion';
 import type { GenericInput } from '../../activities/conversion/generic/activities';
 import type { AttachInput, AttachPost } from '../../activities/conversion/generic/attach';
-import { tableText } from '../../activities/conversion/plan/choice';
+import { tableText } from '../../src/conversion/choice/choice';
 import { RunController } from '../common/run-controller';
 import { Saga } from '../common/saga';
 import { SHORT_STEP } from '../common/timeouts';

@@ -1,9 +1,9 @@
-import { readConversionChoice, type ConversionChoice } from '../../activities/conversion/plan/choice';
+import { readConversionChoice, type ConversionChoice } from '../../src/conversion/choice/choice';
 import { Reader } from '../common/validate';
 import { parseHistoryBudget, readContinued, type HistoryBudget } from '../common/history-budget';
 import { GENERIC_STAGES } from './stages';
 import type { GenericContinuation } from './generic';
-import { DEFAULT_COPY_BATCH, parseRetention } from '../conversion-input';
+import { DEFAULT_COPY_BATCH, parseRetention, readLagLimits } from '../conversion-input';
 import { PROFILE_PATTERN } from '../maintenance-input';
 
 /**
@@ -24,6 +24,14 @@ export interface GenericConversionSettings {
   batchSize: number;
   /** Upper bound of rows/s of the copy (0: unbounded). */
   maxRowsPerSecond: number;
+  /**
+   * The replica-lag throttle of every scan (input `copy.maxReplicaLagMs`, ms, and
+   * `copy.maxSlotRetainedWalBytes`, bytes; 0 = off, the default): the parity (and the copy) pause
+   * while a standby lags or a replication slot retains more WAL than this, failing closed while
+   * the lag cannot be measured (activities/conversion/generic/throttle.ts).
+   */
+  maxReplicaLagMs: number;
+  maxSlotRetainedWalBytes: number;
   /** A copy (or mode attach's index build and VALIDATE) whose worker is silent this long is retried elsewhere from its checkpoint. */
   copyHeartbeatTimeoutSeconds: number;
   lockTimeoutMs: number;
@@ -48,17 +56,23 @@ export function parseGenericConversionInput(input: unknown): GenericConversionSe
   const connectionProfile = r.string('connectionProfile', { default: 'default', pattern: PROFILE_PATTERN, allowed: 'a connection profile name: lower-case letters, digits, _ or - (never a URL or password)' });
   const nonProduction = r.bool('nonProduction', false);
   const { retentionMinutes, retentionCheckMinutes } = parseRetention(r, nonProduction);
-  const c = r.object('copy')?.only(['batchSize', 'maxRowsPerSecond', 'heartbeatTimeoutSeconds']);
+  const c = r.object('copy')?.only(['batchSize', 'maxRowsPerSecond', 'heartbeatTimeoutSeconds', 'maxReplicaLagMs', 'maxSlotRetainedWalBytes']);
   const s = r.object('swap')?.only(['lockTimeoutMs']);
   const a = r.object('approvals')?.only(['beforeSwap']);
   return {
     choice, connectionProfile, nonProduction, retentionMinutes, retentionCheckMinutes,
     batchSize: c?.int('batchSize', { default: DEFAULT_COPY_BATCH, min: 10, max: 50_000 }) ?? DEFAULT_COPY_BATCH,
     maxRowsPerSecond: c?.int('maxRowsPerSecond', { default: 0, min: 0, max: 10_000_000 }) ?? 0,
+    ...readLagLimits(c),
     copyHeartbeatTimeoutSeconds: c?.int('heartbeatTimeoutSeconds', { default: 30, min: 2, max: 600 }) ?? 30,
     lockTimeoutMs: s?.int('lockTimeoutMs', { default: 200, min: 10, max: 10_000 }) ?? 200,
     approveBeforeSwap: a?.bool('beforeSwap', true) ?? true,
     history: parseHistoryBudget(r),
     continued: readContinued<GenericContinuation>(r, GENERIC_STAGES),
   };
+}
+
+/** The throttle carried in every generic activity's input (`GenericInput.throttle`): absent when no limit is on. */
+export function scanThrottle(s: GenericConversionSettings): { throttle?: { maxReplicaLagMs: number; maxSlotRetainedWalBytes: number } } {
+  return s.maxReplicaLagMs || s.maxSlotRetainedWalBytes ? { throttle: { maxReplicaLagMs: s.maxReplicaLagMs, maxSlotRetainedWalBytes: s.maxSlotRetainedWalBytes } } : {};
 }

@@ -3,7 +3,7 @@ import { readColumns } from './columns';
 import { readNotValidNotNull, withoutNotValidNotNull } from './not-null';
 import { readDependentViews, readOtherDependents } from './dependents';
 import { readConstraints, readIncomingForeignKeys, readIndexes } from './keys';
-import { qualified, type TableName } from './names';
+import { qualified, type TableName } from '../../../src/conversion/choice/names';
 import { readNotAlterable } from './alterable';
 import { readOwnedSequences, readPolicies, readPublications, readTableGrants, readTriggers } from './objects';
 import type { TableDescriptor } from './types';

@@ -9,6 +9,7 @@ import type { DataFacts } from '../plan/facts';
 import { dropOld, DropWaitsError, phase, runPhaseInTransaction, wholeParity } from './execute';
 import { rangeCompare, rangeParity, type RangeParityCheckpoint, type Sums } from './range-parity';
 import { rangeCompareSql, type RangeCompareSql } from '../plan/range-parity-sql';
+import { scanThrottleOf, type ScanLimits } from './throttle';
 import { dropUnlessOnlyThere, keptTables, type KeptTable } from '../keep-or-drop';
 import { conversionNames } from '../plan/names';
 import { qi } from '../descriptor/names';
@@ -19,7 +20,7 @@ import { PENDING_NO_PARTITION } from '../plan/pending';
 import type { AfterSwap } from '../plan/after-swap';
 import type { ModeChoice } from '../plan/modes';
 import { upsertMaintenanceSchedule } from '../../../src/maintenance/schedule';
-import { InputError } from '../../../workflows/common/validate';
+import { InputError } from '../../../src/shared/input-reader';
 
 /** Every generic activity takes the choice and the instant the run planned at (same partitions on every recompute). */
 export interface GenericInput {
@@ -33,6 +34,11 @@ export interface GenericInput {
    * table again to re-plan. Absent (runs started before it was carried): each plan reads them.
    */
   facts?: DataFacts | null;
+  /**
+   * The replica-lag throttle of every scan (the input's copy.maxReplicaLagMs and
+   * copy.maxSlotRetainedWalBytes; generic/throttle.ts). Absent when no limit is on.
+   */
+  throttle?: ScanLimits;
 }
 
 /** What the history records of the plan: bounded, never the statements themselves. */
@@ -289,6 +295,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
      * only the repairs (and the partitions pending keys need).
      */
     async genericParity(i: GenericInput & { maxRowsPerSecond?: number; rangeRows?: number; from?: RangeParityCheckpoint; sliceSeconds?: number }): Promise<GenericParityResult> {
+      const throttle = scanThrottleOf(i);
       return deps.profiles.withClient(i.profile, (c) => withEveryRow(c, async () => {
         const p = await plan(c, i);
         await ensurePending(i, p);
@@ -300,7 +307,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
           settled.replayed += s.replayed;
         };
         await settle();
-        const r = await rangeParity(c, p, { rangeRows: i.rangeRows ?? PARITY_RANGE_ROWS, maxRowsPerSecond: i.maxRowsPerSecond, expectedRows: i.facts?.rows ?? p.size.rows, settle, from: i.from, sliceMs: i.sliceSeconds === undefined ? undefined : i.sliceSeconds * 1000 });
+        const r = await rangeParity(c, p, { rangeRows: i.rangeRows ?? PARITY_RANGE_ROWS, maxRowsPerSecond: i.maxRowsPerSecond, throttle, expectedRows: i.facts?.rows ?? p.size.rows, settle, from: i.from, sliceMs: i.sliceSeconds === undefined ? undefined : i.sliceSeconds * 1000 });
         const { done, ...checkpoint } = r;
         return {
           done, checkpoint, progress: r.progress,

@@ -4,7 +4,7 @@ import { nonRetryable } from '../../lib/errors';
 import { planConversion, type ConversionPlan, type PlanPhase } from '../plan/plan';
 import { runPhaseInTransaction } from './execute';
 import { dropUnlessOnlyThere, keptTables, type KeptTable } from '../keep-or-drop';
-import { qi } from '../descriptor/names';
+import { qi } from '../../../src/conversion/choice/names';
 import { runLongStatement } from '../../lib/long-statement';
 import type { GenericInput } from './activities';
 

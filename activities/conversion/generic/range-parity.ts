@@ -3,6 +3,7 @@ import type { ClientBase } from 'pg';
 import type { ConversionPlan } from '../plan/plan';
 import { parityFromPhase, type RangeCompareSql, type RangeParitySql } from '../plan/range-parity-sql';
 import { phase } from './execute';
+import { throttleScan, type ScanThrottle } from './throttle';
 
 export interface Sums { count: string; sum: string }
 
@@ -20,6 +21,10 @@ export interface RangeParityCheckpoint {
   /** How many ranges differed (absent in checkpoints from before: `differing.length`). */
   differingRanges?: number;
   progress: { percent: number; rowsPerSecond: number; etaSeconds: number | null; total: number };
+  /** While the scan waits on the replica-lag throttle: why (`paused: …`); absent while it runs. */
+  pausedBecause?: string;
+  /** Time spent paused by that throttle, over every slice (absent before any pause). */
+  pausedMs?: number;
 }
 
 export interface RangeParityOptions {
@@ -27,6 +32,8 @@ export interface RangeParityOptions {
   rangeRows: number;
   /** The copy's rate bound, applied to the rows read on the heap side (none: unbounded). */
   maxRowsPerSecond?: number;
+  /** The replica-lag and slot limits (throttle.ts): checked before each range and each repair round. */
+  throttle?: ScanThrottle;
   /** Rows expected (the data facts carried from preflight): the progress's 100%. */
   expectedRows: number;
   /** Repair rounds of one range before it is reported as differing. */
@@ -50,7 +57,9 @@ export const MAX_NAMED = 20;
  * tables (the sync writes the shadow in the writer's transaction, so in one snapshot the two are
  * equal); a range that differs is repaired key by key from the heap's current state and compared
  * again. Heartbeats a resumable checkpoint with the progress (%, rows/s, ETA) after every range,
- * honours cancellation between ranges, and keeps the copy's rate bound.
+ * honours cancellation between ranges, and keeps the copy's rate bound and the replica-lag
+ * throttle (before each range and each repair: while over a limit it waits, its heartbeat saying
+ * why in `pausedBecause`, and goes on once under).
  */
 export async function rangeParity(c: ClientBase, p: ConversionPlan, o: RangeParityOptions): Promise<RangeParityCheckpoint & { done: boolean }> {
   const sql = parityFromPhase(phase(p, 'parity'));
@@ -78,6 +87,7 @@ export async function rangeCompare(c: ClientBase, src: RangeSource, o: RangePari
   const ctx = Context.current();
   const prior = (ctx.info.heartbeatDetails as RangeParityCheckpoint | undefined) ?? o.from;
   const cp: RangeParityCheckpoint = prior ? structuredClone(prior) : { lo: null, table: ZERO, shadow: ZERO, ranges: 0, rows: 0, repaired: 0, differing: [], progress: { percent: 0, rowsPerSecond: 0, etaSeconds: null, total: o.expectedRows } };
+  delete cp.pausedBecause; // a pause is re-measured, never carried
   const t0 = Date.now();
   const rowsAtStart = cp.rows;
   const nulls = Array<null>(k).fill(null);
@@ -88,11 +98,23 @@ export async function rangeCompare(c: ClientBase, src: RangeSource, o: RangePari
     cp.progress = { percent: total ? Math.min(100, Math.floor((cp.rows / total) * 100)) : 100, rowsPerSecond: Math.round(rate), etaSeconds: rate > 0 ? Math.round((total - cp.rows) / rate) : null, total };
     ctx.heartbeat(structuredClone(cp)); // a copy: the checkpoint goes on changing after the call
   };
+  // The database's other consumers: no range is read (nor repaired) while a standby or a slot is
+  // behind beyond the limits; the heartbeat says why while it waits.
+  const throttle = async () => {
+    const ms = await throttleScan(c, o.throttle, (why) => {
+      if (why) cp.pausedBecause = why;
+      else delete cp.pausedBecause;
+      beat();
+    });
+    if (ms) cp.pausedMs = (cp.pausedMs ?? 0) + ms;
+  };
   for (;;) {
     if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+    await throttle();
     const lo = cp.lo ?? nulls;
     let r = await compareRange(c, sql, lo, o.rangeRows);
     for (let round = 0; !same(r.a, r.b) && sql.repair && round < (o.maxRepairs ?? 3); round++) {
+      await throttle();
       await o.settle?.();
       const keys = (await c.query<{ key: (string | null)[] }>(sql.differing, [...lo, ...(r.upper ?? nulls), 10_000])).rows.map((x) => x.key);
       for (const key of keys) await c.query(sql.repair!, key);

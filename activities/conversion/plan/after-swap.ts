@@ -1,7 +1,7 @@
-import { spellTable } from '../descriptor/names';
+import { spellTable } from '../../../src/conversion/choice/names';
 import type { TableDescriptor } from '../descriptor/types';
-import type { ConversionChoice } from './choice';
-import { defaultPartitionName, nextStart, type PartitionType } from './intervals';
+import type { ConversionChoice } from '../../../src/conversion/choice/choice';
+import { defaultPartitionName, nextStart, type PartitionType } from '../../../src/conversion/choice/intervals';
 
 /**
  * How the table keeps working after the swap (part of the plan): the partitions the run keeps

@@ -1,6 +1,6 @@
-import { spellPart } from '../descriptor/names';
+import { spellPart } from '../../../src/conversion/choice/names';
 import type { TableDescriptor } from '../descriptor/types';
-import type { ConversionChoice } from './choice';
+import type { ConversionChoice } from '../../../src/conversion/choice/choice';
 import type { Blocker } from './analyse';
 
 /**

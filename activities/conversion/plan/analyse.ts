@@ -1,10 +1,10 @@
 import type { ConstraintDesc, IndexDesc, TableDescriptor } from '../descriptor/types';
-import type { ConversionChoice } from './choice';
+import type { ConversionChoice } from '../../../src/conversion/choice/choice';
 import type { DataFacts } from './facts';
 import { partitionTypeOf } from './facts';
-import type { PartitionType } from './intervals';
+import type { PartitionType } from '../../../src/conversion/choice/intervals';
 import { MIN_SUPPORTED_VERSION_NUM, versionLabel } from '../../../src/shared/pg-version';
-import { qi } from '../descriptor/names';
+import { qi } from '../../../src/conversion/choice/names';
 import { rowSecurityBlockers } from './row-security';
 import { publicationBlockers } from './publications';
 import { alterBlockers } from './alterable';

@@ -1,9 +1,9 @@
 import type { ClientBase } from 'pg';
 import type { TableDescriptor } from '../descriptor/types';
 import type { Analysis, Blocker } from './analyse';
-import type { ConversionChoice } from './choice';
+import type { ConversionChoice } from '../../../src/conversion/choice/choice';
 import { notValidConstraints } from './not-valid';
-import { spellPart } from '../descriptor/names';
+import { spellPart } from '../../../src/conversion/choice/names';
 import { readTriggerWrites, type TriggerWrites } from './trigger-writes';
 
 /**

@@ -1,9 +1,9 @@
-import { qi, withSuffix } from '../descriptor/names';
+import { qi, withSuffix } from '../../../src/conversion/choice/names';
 import type { TableDescriptor } from '../descriptor/types';
 import type { Analysis, Blocker } from './analyse';
-import type { ConversionChoice } from './choice';
+import type { ConversionChoice } from '../../../src/conversion/choice/choice';
 import type { DataFacts } from './facts';
-import { boundLiteral, floorTo, intervalStarts, nextStart, type PartitionType } from './intervals';
+import { boundLiteral, floorTo, intervalStarts, nextStart, type PartitionType } from '../../../src/conversion/choice/intervals';
 import type { ConversionNames } from './names';
 import { addNotValidSql } from './not-valid';
 import { partitionStatements, shadowDdl } from './shadow-ddl';

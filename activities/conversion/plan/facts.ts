@@ -1,7 +1,7 @@
 import type { ClientBase } from 'pg';
-import { qi } from '../descriptor/names';
+import { qi } from '../../../src/conversion/choice/names';
 import type { TableDescriptor } from '../descriptor/types';
-import { PARTITION_TYPES, type PartitionType } from './intervals';
+import { PARTITION_TYPES, type PartitionType } from '../../../src/conversion/choice/intervals';
 
 /** What the data says, for the plan: rows, and the partition column's range, NULLs and infinities. */
 export interface DataFacts {

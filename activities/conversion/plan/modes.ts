@@ -1,5 +1,5 @@
 import type { TableDescriptor } from '../descriptor/types';
-import type { ConversionMode } from './choice';
+import type { ConversionMode } from '../../../src/conversion/choice/choice';
 
 /**
  * What each mode costs, from the table's size and conservative rates (a busy server's, well below

@@ -1,4 +1,4 @@
-import { qi, withSuffix } from '../descriptor/names';
+import { qi, withSuffix } from '../../../src/conversion/choice/names';
 import type { TableDescriptor } from '../descriptor/types';
 
 /** Every name the conversion of one table creates, raw and quoted. */

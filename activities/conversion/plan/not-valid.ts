@@ -1,4 +1,4 @@
-import { qi } from '../descriptor/names';
+import { qi } from '../../../src/conversion/choice/names';
 import type { ConstraintDesc, TableDescriptor } from '../descriptor/types';
 import type { Blocker } from './analyse';
 

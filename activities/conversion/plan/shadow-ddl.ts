@@ -1,9 +1,9 @@
-import { lit, qi } from '../descriptor/names';
+import { lit, qi } from '../../../src/conversion/choice/names';
 import type { ColumnDesc, Grant, TableDescriptor } from '../descriptor/types';
 import type { Analysis } from './analyse';
 import { constraintOf } from './analyse';
-import type { ConversionChoice } from './choice';
-import { boundLiteral, defaultPartitionName, nextStart, partitionName, type PartitionType } from './intervals';
+import type { ConversionChoice } from '../../../src/conversion/choice/choice';
+import { boundLiteral, defaultPartitionName, nextStart, partitionName, type PartitionType } from '../../../src/conversion/choice/intervals';
 import { shadowIndexName, type ConversionNames } from './names';
 import { appendToFirstList, retargetIndexDef } from './sqltext';
 

@@ -1,6 +1,6 @@
-import { qi } from '../descriptor/names';
+import { qi } from '../../../src/conversion/choice/names';
 import type { TableDescriptor } from '../descriptor/types';
-import type { ConversionChoice } from './choice';
+import type { ConversionChoice } from '../../../src/conversion/choice/choice';
 import { addNotValidSql } from './not-valid';
 import { grantSql } from './shadow-ddl';
 import { oldIndexName, type ConversionNames } from './names';

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
-import { InputError } from '../../../workflows/common/validate';
+import { InputError } from '../../shared/input-reader';
 import { TableNotFoundError } from '../../../activities/conversion/descriptor';
-import { parseConversionChoice, type ConversionChoice } from '../../../activities/conversion/plan/choice';
+import type { ConversionChoice } from '../../conversion/choice/choice';
+import { parseGenericConversionInput } from '../../../workflows/conversion/generic-input';
+import { readInputFile } from '../input-file';
 import { planConversion } from '../../../activities/conversion/plan/plan';
 import { renderPlan } from '../../../activities/conversion/plan/render';
 import { bool, positionals, requireStr, str } from '../args';
@@ -9,7 +11,7 @@ import { NotFoundError, UsageError } from '../exit-codes';
 import { profileOf, withProfileClient } from '../db';
 import type { Command } from '../command';
 
-const USAGE = `usage: cutover plan conversion --table T --partition-by COLUMN --interval day|week|month|quarter|year [--mode copy|attach]
+const USAGE = `usage: cutover plan conversion [--input FILE.json] --table T --partition-by COLUMN --interval day|week|month|quarter|year [--mode copy|attach]
          [--unique-key NAME=extend|drop …] [--drop-incoming-fks] [--default-partition] [--premake N]
          [--max-partitions N] [--no-maintenance-schedule] [--options FILE.json] [--all] [--profile NAME] [--json]
 
@@ -18,14 +20,54 @@ plan of its online conversion to a partitioned table: every blocker with its opt
 options chosen, and every statement each phase will execute, with the row count, the size and
 the disk the copy needs; both modes (copy, attach: the heap becomes the history partition, no row
 copied) with their cost and the one recommended; --mode picks the one planned (default copy). Nothing is changed.
---options FILE.json reads {"uniqueKeys": {...}, "incomingForeignKeys": "drop", "defaultPartition": true, …}
+--input FILE.json reads the run's whole start input (the JSON \`cutover start conversion --input\`
+and the Temporal UI's form take: table, partitionBy, mode, options, connectionProfile, copy, …),
+checked by the workflow's own parser (a field the run would refuse fails here, named); the flags
+add to it or override it (--profile: its connectionProfile). --options FILE.json reads {"uniqueKeys": {...}, "incomingForeignKeys": "drop", "defaultPartition": true, …}
 (the workflow input's "options"); the flags add to it. --no-maintenance-schedule: the run makes no
 partitionMaintenance Schedule for the table (options.maintenance.schedule false; the plan says what that means). --all prints every statement (the text
 output abridges long phases; --json always holds them all).
 Exit status: 0 no blockers, 1 blockers, 2 usage, 3 no such table, 5 database unreachable.`;
 
-function choiceOf(args: Parameters<Command['run']>[0]['args']): ConversionChoice {
-  const options: Record<string, unknown> = {};
+type Obj = Record<string, unknown>;
+const objectAt = (o: Obj, k: string): Obj => (typeof o[k] === 'object' && o[k] !== null && !Array.isArray(o[k]) ? { ...(o[k] as Obj) } : {});
+
+/** Input fields the flags set, and the flag each one's error is named by. */
+const FLAG_OF: Record<string, string> = { table: '--table', 'partitionBy.column': '--partition-by', 'partitionBy.interval': '--interval', mode: '--mode', connectionProfile: '--profile' };
+
+/**
+ * The run the plan is for: `--input FILE.json` (the start input of `cutover start conversion`,
+ * the same JSON the Temporal UI's form takes), with the flags added to it, parsed by the
+ * workflow's own parser (parseGenericConversionInput): the plan accepts and refuses exactly what
+ * the run would.
+ */
+function runOf(args: Parameters<Command['run']>[0]['args']): { choice: ConversionChoice; profile: string } {
+  const inputFile = str(args, 'input');
+  const input = readInputFile('plan', inputFile);
+  const flagged = new Set<string>();
+  const flag = (field: string, name: string, to: (v: string) => void) => {
+    const v = str(args, name);
+    if (v !== undefined) {
+      to(v);
+      flagged.add(field);
+    }
+  };
+  flag('table', 'table', (v) => (input.table = v));
+  const by = objectAt(input, 'partitionBy');
+  flag('partitionBy.column', 'partition-by', (v) => (by.column = v));
+  flag('partitionBy.interval', 'interval', (v) => (by.interval = v));
+  if ('partitionBy' in input || flagged.has('partitionBy.column') || flagged.has('partitionBy.interval')) input.partitionBy = by;
+  flag('mode', 'mode', (v) => (input.mode = v));
+  if (str(args, 'profile') !== undefined) {
+    input.connectionProfile = profileOf('plan', args);
+    flagged.add('connectionProfile');
+  }
+  // What neither the input nor a flag gives: asked for by its flag.
+  if (!('table' in input)) requireStr('plan', args, 'table', 'the table to convert, "name" or "schema.name"');
+  if (!('column' in by)) requireStr('plan', args, 'partition-by', 'the partition column');
+  if (!('interval' in by)) requireStr('plan', args, 'interval', 'day, week, month, quarter or year');
+
+  const options: Obj = objectAt(input, 'options');
   const file = str(args, 'options');
   if (file) {
     if (!fs.existsSync(file)) throw new NotFoundError(`plan: --options ${file} does not exist`);
@@ -47,24 +89,23 @@ function choiceOf(args: Parameters<Command['run']>[0]['args']): ConversionChoice
   }
   if (bool(args, 'drop-incoming-fks')) options.incomingForeignKeys = 'drop';
   if (bool(args, 'default-partition')) options.defaultPartition = true;
-  if (bool(args, 'no-maintenance-schedule')) options.maintenance = { ...(options.maintenance as Record<string, unknown> | undefined), schedule: false };
-  for (const [flag, field] of [['premake', 'premake'], ['max-partitions', 'maxPartitions']] as const) {
-    const v = str(args, flag);
+  if (bool(args, 'no-maintenance-schedule')) options.maintenance = { ...(options.maintenance as Obj | undefined), schedule: false };
+  for (const [name, field] of [['premake', 'premake'], ['max-partitions', 'maxPartitions']] as const) {
+    const v = str(args, name);
     if (v !== undefined) {
-      if (!/^\d+$/.test(v)) throw new UsageError(`plan: --${flag} must be a non-negative integer, got ${JSON.stringify(v)}`);
+      if (!/^\d+$/.test(v)) throw new UsageError(`plan: --${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
       options[field] = Number(v);
     }
   }
+  if (Object.keys(options).length || 'options' in input) input.options = options;
   try {
-    return parseConversionChoice({
-      table: requireStr('plan', args, 'table', 'the table to convert, "name" or "schema.name"'),
-      partitionBy: { column: requireStr('plan', args, 'partition-by', 'the partition column'), interval: requireStr('plan', args, 'interval', 'day, week, month, quarter or year') },
-      ...(Object.keys(options).length ? { options } : {}),
-      ...(str(args, 'mode') !== undefined ? { mode: str(args, 'mode') } : {}),
-    });
+    const s = parseGenericConversionInput(input);
+    return { choice: s.choice, profile: s.connectionProfile };
   } catch (err) {
-    if (err instanceof InputError) throw new UsageError(`plan: ${err.message.replace(/^partitionBy\.column/, '--partition-by').replace(/^partitionBy\.interval/, '--interval').replace(/^table/, '--table').replace(/^mode/, '--mode')}`);
-    throw err;
+    if (!(err instanceof InputError)) throw err;
+    // A field a flag set (or that only a flag can set: no --input) is named by its flag; one of the file by its JSON path.
+    const named = FLAG_OF[err.field] && (flagged.has(err.field) || !inputFile) ? `${FLAG_OF[err.field]}: ${err.allowed}` : inputFile ? `--input ${inputFile}: ${err.message}` : err.message;
+    throw new UsageError(`plan: ${named}`);
   }
 }
 
@@ -73,15 +114,14 @@ export const plan: Command = {
   summary: 'the plan of a table\'s online conversion to partitioned: blockers, options, every statement',
   usage: USAGE,
   options: {
-    table: { type: 'string' }, mode: { type: 'string' }, 'partition-by': { type: 'string' }, interval: { type: 'string' }, profile: { type: 'string' },
+    input: { type: 'string' }, table: { type: 'string' }, mode: { type: 'string' }, 'partition-by': { type: 'string' }, interval: { type: 'string' }, profile: { type: 'string' },
     'unique-key': { type: 'string', multiple: true }, 'drop-incoming-fks': { type: 'boolean' }, 'default-partition': { type: 'boolean' },
     premake: { type: 'string' }, 'max-partitions': { type: 'string' }, 'no-maintenance-schedule': { type: 'boolean' }, options: { type: 'string' }, all: { type: 'boolean' },
   },
   async run({ io, args }) {
     const [what] = positionals('plan', args, ['kind']);
     if (what !== 'conversion') throw new UsageError(`plan: the only kind is "conversion", got ${JSON.stringify(what)}`);
-    const choice = choiceOf(args);
-    const profile = profileOf('plan', args);
+    const { choice, profile } = runOf(args);
     let p;
     try {
       p = await withProfileClient(profile, (c) => planConversion(c, choice));

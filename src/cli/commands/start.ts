@@ -1,23 +1,10 @@
-import fs from 'node:fs';
 import { startConversion, startMaintenance, startProductionCutover, validateStartInput, type WorkflowKind } from '../../client';
 import { bool, num, positionals, str } from '../args';
-import { NotFoundError, UsageError } from '../exit-codes';
+import { UsageError } from '../exit-codes';
+import { readInputFile } from '../input-file';
 import type { Command } from '../command';
 
 const KINDS: WorkflowKind[] = ['production', 'conversion', 'maintenance'];
-
-function readInput(file: string | undefined): Record<string, unknown> {
-  if (!file) return {};
-  if (!fs.existsSync(file)) throw new NotFoundError(`start: --input ${file} does not exist`);
-  let j: unknown;
-  try {
-    j = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new UsageError(`start: --input ${file} is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new UsageError(`start: --input ${file} must hold one JSON object (the workflow input)`);
-  return j as Record<string, unknown>;
-}
 
 function sub(o: Record<string, unknown>, key: string): Record<string, unknown> {
   const v = o[key];
@@ -64,7 +51,7 @@ input with \`table\` (and \`partitionBy\`) converts that table; without it, memo
   async run({ io, args, client }) {
     const [kind] = positionals('start', args, ['production|conversion|maintenance']);
     if (!KINDS.includes(kind as WorkflowKind)) throw new UsageError(`start: unknown kind ${JSON.stringify(kind)}; allowed: ${KINDS.join(', ')}`);
-    const input = readInput(str(args, 'input'));
+    const input = readInputFile('start', str(args, 'input'));
     const only = (flag: string, kinds: WorkflowKind[]) => {
       if (args.values[flag] !== undefined && !kinds.includes(kind as WorkflowKind)) throw new UsageError(`start: --${flag} applies to ${kinds.join(', ')} only`);
     };

@@ -4,7 +4,7 @@ import { Pool } from 'pg';
 import { createProfileResolver } from '../../config/profiles';
 import { parseDuration, CliUsageError } from '../cli-args';
 import { readTableDescriptor } from '../../../activities/conversion/descriptor/read';
-import { parseTableName } from '../../../activities/conversion/descriptor/names';
+import { parseTableName } from '../../conversion/choice/names';
 import { keySql, rowKeyOf, startSqlLoad } from './sql-load';
 import { formatRowVerdict, judgeRows, readImages, rowVerdictPasses } from './row-oracle';
 

@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
-import { qi } from '../../../activities/conversion/descriptor/names';
+import { qi } from '../../conversion/choice/names';
 import { readTableDescriptor } from '../../../activities/conversion/descriptor/read';
-import { parseTableName, type TableName } from '../../../activities/conversion/descriptor/names';
+import { parseTableName, type TableName } from '../../conversion/choice/names';
 import type { TableDescriptor } from '../../../activities/conversion/descriptor/types';
 import { chooseKey } from '../../../activities/conversion/plan/analyse';
 import { TokenBucket } from '../pacer';

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Pool } from 'pg';
-import { qi } from '../../../activities/conversion/descriptor/names';
+import { qi } from '../../conversion/choice/names';
 import type { ColumnDesc, TableDescriptor } from '../../../activities/conversion/descriptor/types';
 import type { Prng } from '../prng';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConversionChoice } from '../../../activities/conversion/plan/choice';
+import { parseConversionChoice } from '../../../src/conversion/choice/choice';
 import { afterSwapPlan } from '../../../activities/conversion/plan/after-swap';
 import { partitionStarts } from '../../../activities/conversion/plan/plan';
 import { InputError } from '../../../workflows/common/validate';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../../helpers/db';
 import { runCli } from '../../cli/run-cli';
-import { parseConversionChoice } from '../../../activities/conversion/plan/choice';
+import { parseConversionChoice } from '../../../src/conversion/choice/choice';
 import { buildPlan, planConversion, type ConversionPlan } from '../../../activities/conversion/plan/plan';
 import { readTableDescriptor } from '../../../activities/conversion/descriptor';
 import { nameRegex, readAppFacts } from '../../../activities/conversion/plan/app-changes';

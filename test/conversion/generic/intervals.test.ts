@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../../helpers/db';
-import { floorTo, INTERVALS, nextStart, partitionName, partitionSuffix, partitionSuffixSql } from '../../../activities/conversion/plan/intervals';
-import { withSuffix } from '../../../activities/conversion/descriptor/names';
+import { floorTo, INTERVALS, nextStart, partitionName, partitionSuffix, partitionSuffixSql } from '../../../src/conversion/choice/intervals';
+import { withSuffix } from '../../../src/conversion/choice/names';
 
 const db = useTestDatabase();
 

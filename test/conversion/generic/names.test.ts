@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseColumnName, parseTableName, spellTable, TableNameError } from '../../../activities/conversion/descriptor';
-import { parseConversionChoice } from '../../../activities/conversion/plan/choice';
+import { parseConversionChoice } from '../../../src/conversion/choice/choice';
 import { parseGenericConversionInput } from '../../../workflows/conversion/generic-input';
-import { partitionName } from '../../../activities/conversion/plan/intervals';
+import { partitionName } from '../../../src/conversion/choice/intervals';
 import { conversionNames } from '../../../activities/conversion/plan/names';
 
 const bytes = (s: string) => new TextEncoder().encode(s).length;

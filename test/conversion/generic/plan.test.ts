@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Pool } from 'pg';
 import { useTestDatabase } from '../../helpers/db';
 import { runCli } from '../../cli/run-cli';
-import { parseConversionChoice } from '../../../activities/conversion/plan/choice';
+import { parseConversionChoice } from '../../../src/conversion/choice/choice';
 import { planConversion, type ConversionPlan } from '../../../activities/conversion/plan/plan';
 import { copyAll, dropOld, phase, runPhase, runPhaseInTransaction, wholeParity } from '../../../activities/conversion/generic/execute';
 import { APP_ROLE_SQL, INVOICES_SQL } from './shapes';

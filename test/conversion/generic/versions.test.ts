@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../../helpers/db';
-import { parseConversionChoice } from '../../../activities/conversion/plan/choice';
+import { parseConversionChoice } from '../../../src/conversion/choice/choice';
 import { buildPlan, planConversion } from '../../../activities/conversion/plan/plan';
 import { copyAll, runPhase, runPhaseInTransaction } from '../../../activities/conversion/generic/execute';
 import { parseTableName, readTableDescriptor } from '../../../activities/conversion/descriptor';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from 'pg';
 import { useTestDatabase } from '../../helpers/db';
-import { parseConversionChoice } from '../../../activities/conversion/plan/choice';
+import { parseConversionChoice } from '../../../src/conversion/choice/choice';
 import { planConversion, type ConversionPlan } from '../../../activities/conversion/plan/plan';
 import { copyAll, runPhase, runPhaseInTransaction } from '../../../activities/conversion/generic/execute';
 import { Pool } from 'pg';

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../../helpers/db';
-import { parseConversionChoice } from '../../../activities/conversion/plan/choice';
+import { parseConversionChoice } from '../../../src/conversion/choice/choice';
 import { planConversion } from '../../../activities/conversion/plan/plan';
 import { readTableDescriptor, parseTableName } from '../../../activities/conversion/descriptor';
 import { createAttachActivities, type AttachInput } from '../../../activities/conversion/generic/attach';

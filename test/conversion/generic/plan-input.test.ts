@@ -1,0 +1,78 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../../helpers/db';
+import { runCli } from '../../cli/run-cli';
+import type { ConversionPlan } from '../../../activities/conversion/plan/plan';
+import { parseGenericConversionInput } from '../../../workflows/conversion/generic-input';
+import { APP_ROLE_SQL } from './shapes';
+
+const db = useTestDatabase();
+const app = `app_${process.pid}`;
+const env = () => ({ LICHEN_DB_PROFILE_TEST: db.url });
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-input-'));
+const inputFile = (name: string, input: object) => {
+  const f = path.join(dir, name);
+  fs.writeFileSync(f, JSON.stringify(input));
+  return f;
+};
+/** The start input of a run converting shop.receipts (a unique key without the partition column: a blocker unless extended). */
+const START = {
+  table: 'shop.receipts', partitionBy: { column: 'paid_at', interval: 'month' }, mode: 'copy',
+  options: { uniqueKeys: { receipts_number_key: 'extend' }, premake: 2 },
+  connectionProfile: 'test', retentionMinutes: 1440, copy: { batchSize: 500, maxReplicaLagMs: 5000 }, approvals: { beforeSwap: true },
+};
+
+describe('cutover plan conversion --input: the run\'s own start input, checked by the workflow\'s parser', () => {
+  it('plans what the start input would run, the flags adding to it; refuses what the run would refuse, naming the field', async () => {
+    await db.pool.query(APP_ROLE_SQL(app));
+    await db.pool.query(`CREATE SCHEMA shop;
+      CREATE TABLE shop.receipts (id bigserial PRIMARY KEY, number text NOT NULL, paid_at timestamptz NOT NULL, amount numeric(12,2) NOT NULL);
+      CREATE UNIQUE INDEX receipts_number_key ON shop.receipts (number);
+      INSERT INTO shop.receipts (number, paid_at, amount) SELECT 'R' || g, now() - g * interval '9 hours', g FROM generate_series(1, 200) g;`);
+
+    // The whole start input (copy, approvals, retention… included) is accepted; its options are the plan's.
+    const ok = await runCli(['plan', 'conversion', '--input', inputFile('start.json', START), '--json'], env());
+    expect(ok.code, ok.stderr).toBe(0);
+    const p = ok.json<ConversionPlan & { profile: string }>();
+    expect(p).toMatchObject({ ok: true, profile: 'test', table: '"shop"."receipts"' });
+    expect(p.decisions).toEqual([expect.objectContaining({ object: 'receipts_number_key', resolution: expect.objectContaining({ choice: 'extend' }) })]);
+    expect(p.size.rows).toBe(200);
+
+    // Flags add to it and override it: another interval, the key dropped instead.
+    const flagged = await runCli(['plan', 'conversion', '--input', inputFile('start.json', START), '--interval', 'day', '--unique-key', 'receipts_number_key=drop', '--json'], env());
+    expect(flagged.code, flagged.stderr).toBe(0);
+    const f = flagged.json<ConversionPlan>();
+    expect(f.decisions).toEqual([expect.objectContaining({ object: 'receipts_number_key', resolution: expect.objectContaining({ choice: 'drop' }) })]);
+    expect(f.partitions.names.some((n) => /^receipts_p\d{4}_\d{2}_\d{2}$/.test(n))).toBe(true);
+
+    // Without the option the blocker stands (exit 1), as the run's preflight would fail.
+    const { options: _o, ...bare } = START;
+    expect((await runCli(['plan', 'conversion', '--input', inputFile('bare.json', bare)], env())).code).toBe(1);
+
+    // What the run refuses, the plan refuses with the workflow parser's own message (exit 2, nothing read).
+    for (const [name, bad] of [
+      ['lag.json', { ...START, copy: { maxReplicaLagMs: -1 } }],
+      ['unknown.json', { ...START, copyy: {} }],
+      ['retention.json', { ...START, retentionMinutes: 5 }],
+      ['interval.json', { ...START, partitionBy: { column: 'paid_at', interval: 'fortnight' } }],
+    ] as const) {
+      const f2 = inputFile(name, bad);
+      const r = await runCli(['plan', 'conversion', '--input', f2], env());
+      expect(r.code, r.stderr).toBe(2);
+      let expected = '';
+      try {
+        parseGenericConversionInput(bad);
+      } catch (err) {
+        expected = (err as Error).message;
+      }
+      expect(expected).not.toBe('');
+      expect(r.stderr).toContain(`plan: --input ${f2}: ${expected}`);
+    }
+    // A field a flag set is named by its flag.
+    const badFlag = await runCli(['plan', 'conversion', '--input', inputFile('start.json', START), '--mode', 'instant'], env());
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toContain('plan: --mode: ');
+  });
+});
