@@ -69,7 +69,7 @@ describe('mode attach: a worker killed inside the index build', () => {
       // The prepare ran twice: the first attempt on the killed worker, the second elsewhere.
       const history = await raw.fetchHistory();
       const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes && history.events!.find((s) => s.eventId?.toString() === e.activityTaskStartedEventAttributes!.scheduledEventId?.toString())?.activityTaskScheduledEventAttributes?.activityType?.name === 'attachPrepare')
-        .map((e) => e.activityTaskStartedEventAttributes!.attempt);
+        .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0);
       expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
     } finally {
       await holder.query('ROLLBACK').catch(() => undefined);

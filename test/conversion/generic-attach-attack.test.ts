@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Pool } from 'pg';
+import { useTestDatabase } from '../helpers/db';
+import { readTableDescriptor, parseTableName } from '../../activities/conversion/descriptor';
+import { parseConversionChoice } from '../../activities/conversion/plan/choice';
+import { planConversion } from '../../activities/conversion/plan/plan';
+import { createAttachActivities, type AttachInput } from '../../activities/conversion/generic/attach';
+import { keySql, rowKeyOf, startSqlLoad } from '../../src/loadgen/sql/sql-load';
+import { judgeRows, readImages } from '../../src/loadgen/sql/row-oracle';
+import { createProfileResolver } from '../../src/config/profiles';
+import { APP_ROLE_SQL } from './generic/shapes';
+
+/**
+ * Mode attach attacked the way production would (issue 25 item 3): each test is a finding that
+ * failed before its fix. The activities are driven directly (the workflow adds only its order),
+ * under the generic load as the app role, the row oracle at zero.
+ */
+const db = useTestDatabase('heap');
+const app = `app_${process.pid}`;
+const appUrl = () => db.url.replace(/\/\/[^@]+@/, `//${app}:app-pw@`);
+let profiles: ReturnType<typeof createProfileResolver>;
+const acts = () => createAttachActivities({ profiles });
+
+const TABLE_SQL = (t: string) => `CREATE SCHEMA IF NOT EXISTS shop; GRANT USAGE ON SCHEMA shop TO ${app};
+  CREATE TABLE shop.${t} (id bigserial PRIMARY KEY, placed_at timestamptz NOT NULL DEFAULT now(), ref uuid NOT NULL DEFAULT gen_random_uuid(), total numeric(12,2) NOT NULL,
+    CONSTRAINT ${t}_ref_key UNIQUE (ref));
+  INSERT INTO shop.${t} (placed_at, total) SELECT now() - g * interval '5 hours', g / 7.0 FROM generate_series(1, 600) g;
+  GRANT SELECT, INSERT, UPDATE, DELETE ON shop.${t} TO ${app}; GRANT USAGE ON SEQUENCE shop.${t}_id_seq TO ${app};`;
+
+beforeAll(async () => {
+  profiles = createProfileResolver({ default: db.url });
+  await db.pool.query(APP_ROLE_SQL(app));
+  for (const t of ['n', 'x']) await db.pool.query(TABLE_SQL(t));
+});
+afterAll(async () => profiles?.close());
+
+const choiceOf = (t: string) => parseConversionChoice({ table: `shop.${t}`, mode: 'attach', partitionBy: { column: 'placed_at', interval: 'month' }, options: { uniqueKeys: { [`${t}_ref_key`]: 'drop' } } });
+
+const state = async (t: string) => (await db.pool.query(
+  `SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)) AS k,
+          (SELECT count(*)::int FROM pg_constraint WHERE conname LIKE 'lichen_attach_bound%' AND conrelid = to_regclass($1)) AS checks,
+          (SELECT count(*)::int FROM pg_class WHERE relname = $2 || '_pkey_history') AS key_index,
+          (SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'p') AS pk,
+          (SELECT count(*)::int FROM pg_inherits WHERE inhparent = to_regclass($1) AND inhrelid = to_regclass($1 || '_history')) AS attached`,
+  [`shop.${t}`, t])).rows[0];
+
+/** Runs `fn` under the generic load as the app role; proves no write lost (judgeRows at zero). */
+async function underLoad<T>(t: string, fn: () => Promise<T>): Promise<T> {
+  const table = `shop.${t}`;
+  const key = keySql(rowKeyOf(await db.withClient((c) => readTableDescriptor(c, parseTableName(table)))));
+  const baseline = await readImages(db.pool, `"shop"."${t}"`, key);
+  const load = await startSqlLoad({ url: appUrl(), table, ratePerSec: 100, seed: 17, baseline, spreadDays: 60 });
+  let out: T;
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    out = await fn();
+    await new Promise((r) => setTimeout(r, 300)); // writes go on after
+  } finally {
+    await load.stop();
+  }
+  expect(load.stats().committed, load.stats().lastError).toBeGreaterThan(30);
+  expect(load.stats().refused, load.stats().lastError).toBe(0);
+  const v = await judgeRows(db.pool, `"shop"."${t}"`, key, baseline, load.log);
+  expect(v, JSON.stringify(v.samples)).toMatchObject({ missing: 0, stale: 0, resurrected: 0, extra: 0 });
+  return out!;
+}
+
+describe('mode attach under attack', () => {
+  it('a prepare that starts (or ends its index build) within an hour of the bound adds no check: it would refuse every write at or beyond the bound until a swap that may never come', async () => {
+    const choice = choiceOf('n');
+    const io: AttachInput = { profile: 'default', choice, planAt: Date.now(), lockTimeoutMs: 500, attachBound: Date.now() + 30 * 60_000 };
+    await underLoad('n', async () => {
+      // The bound chosen at preflight is 30 minutes away (a run that waited, a build that took a day).
+      await expect(acts().attachPrepare(io)).rejects.toMatchObject({ type: 'AttachBoundReached', message: expect.stringMatching(/less than an hour away.*23514.*start it again/) });
+      // Already past: the same.
+      await expect(acts().attachPrepare({ ...io, attachBound: Date.now() - 60_000 })).rejects.toMatchObject({ type: 'AttachBoundReached' });
+      // Nothing added; the swap refuses as well.
+      expect(await state('n')).toMatchObject({ k: 'r', checks: 0, key_index: 0, pk: 'PRIMARY KEY (id)' });
+      await expect(acts().attachSwap(io)).rejects.toMatchObject({ type: 'AttachBoundReached' });
+      // A write at the bound an hour later would have been refused by the check: it is not.
+      await db.pool.query(`INSERT INTO shop.n (id, placed_at, total) VALUES (8000000, to_timestamp($1 / 1000.0), 1)`, [io.attachBound]);
+      await db.pool.query(`DELETE FROM shop.n WHERE id = 8000000`);
+    });
+    // The bound the plan chooses is far enough: the same prepare goes through.
+    const bound = (await db.withClient((c) => planConversion(c, choice))).attach!.bound;
+    expect(await acts().attachPrepare({ ...io, attachBound: bound })).toMatchObject({ indexBuilt: true, checkAdded: true, validated: true });
+    expect(await acts().attachRollbackBeforeSwap({ ...io, attachBound: bound })).toEqual({ droppedCheck: true, droppedIndex: true });
+  });
+
+  it('a swap back whose moved-back rows collide with heap rows on the original key or on a unique key kept on the history is refused before anything changes, naming the keys; once resolved it goes through', async () => {
+    const choice = choiceOf('x');
+    const plan = await db.withClient((c) => planConversion(c, choice));
+    expect(plan.ok, JSON.stringify(plan.blockers)).toBe(true);
+    const io: AttachInput = { profile: 'default', choice, planAt: Date.now(), lockTimeoutMs: 500, attachBound: plan.attach!.bound };
+    const a = acts();
+    await underLoad('x', async () => {
+      // A heap row the load does not touch (its own and the baseline's only), removed before the oracle judges.
+      const heapRow = (await db.pool.query<{ id: string; ref: string }>(`INSERT INTO shop.x (id, placed_at, total) VALUES (9000002, now() - interval '1 day', 3) RETURNING id::text, ref::text`)).rows[0];
+      await a.attachPrepare(io);
+      const post = await a.attachPostStatements(io);
+      expect((await a.attachSwap(io)).swapped).toBe(true);
+      // As the app role, after the swap: the (id, placed_at) key and the history-only ref index let both rows in, in a new partition.
+      const appPool = new Pool({ connectionString: appUrl() });
+      try {
+        await appPool.query(`INSERT INTO shop.x (id, placed_at, ref, total) VALUES (9000001, to_timestamp($1 / 1000.0) + interval '1 hour', $2, 1)`, [io.attachBound, heapRow.ref]);
+        await appPool.query(`INSERT INTO shop.x (id, placed_at, total) VALUES ($1, to_timestamp($2 / 1000.0) + interval '2 hours', 2)`, [heapRow.id, io.attachBound]);
+      } finally {
+        await appPool.end();
+      }
+      const back = () => a.attachSwapBack({ profile: 'default', post, lockTimeoutMs: 500 });
+      // The unique key kept on the history partition refuses the moved-back row: rolled back, still attached.
+      await expect(back()).rejects.toMatchObject({ type: 'SwapBackKeyCollision', message: expect.stringMatching(new RegExp(`still partitioned and serving.*x_ref_key.*${heapRow.ref}`, 's')) });
+      expect(await state('x')).toMatchObject({ k: 'p', attached: 1 });
+      await db.pool.query(`DELETE FROM shop.x WHERE id = 9000001`);
+      // The original key (id), which the heap enforces again after the swap back: refused before, naming the id.
+      await expect(back()).rejects.toMatchObject({ type: 'SwapBackKeyCollision', message: expect.stringContaining(`(id) = (${heapRow.id}) held twice`) });
+      expect(await state('x')).toMatchObject({ k: 'p', attached: 1, pk: 'PRIMARY KEY (id, placed_at)' });
+      await db.pool.query(`DELETE FROM shop.x WHERE id = $1 AND placed_at >= to_timestamp($2 / 1000.0)`, [heapRow.id, io.attachBound]);
+      expect(await back()).toMatchObject({ swappedBack: true, droppedPartitioned: true, keyRestored: true });
+      await db.pool.query(`DELETE FROM shop.x WHERE id = 9000002`);
+    });
+    expect(await state('x')).toMatchObject({ k: 'r', checks: 0, key_index: 0, pk: 'PRIMARY KEY (id)', attached: 0 });
+    expect((await db.pool.query(`SELECT count(*)::int AS n FROM pg_index WHERE indrelid = 'shop.x'::regclass AND NOT indisvalid`)).rows[0].n).toBe(0);
+  });
+});
