@@ -1,8 +1,10 @@
-import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ConversionActivities } from '../../activities/conversion';
 import type { GenericInput } from '../../activities/conversion/generic/activities';
 import type { AttachInput, AttachPost } from '../../activities/conversion/generic/attach';
 import { tableText } from '../../activities/conversion/plan/choice';
+import { ATTACH_BOUND_MARGIN_MS } from '../../activities/conversion/plan/attach-margin';
+import { PATCHES } from '../patches';
 import { RunController } from '../common/run-controller';
 import { Saga } from '../common/saga';
 import { SHORT_STEP } from '../common/timeouts';
@@ -65,7 +67,19 @@ export async function attachConversion(s: GenericConversionSettings): Promise<Ge
       saga.add({ key: 'attach-before-swap', name: 'remove the bound check and the index', undo: async () => { await undoStep.attachRollbackBeforeSwap(ai); }, byHand: `ALTER TABLE ${target} DROP CONSTRAINT IF EXISTS <lichen_attach_bound_…>; DROP INDEX CONCURRENTLY IF EXISTS <key>_history (both the tool's own)` });
       summary.attach.prepared = await ctl.phase('attach prepare', () => prepareStep(s).attachPrepare(ai));
       const chosen = summary.plan.decisions.map((d) => `${d.code} ${d.object}: ${d.choice}`);
-      if (s.approveBeforeSwap || chosen.length) await ctl.gate('before-swap', `index built and bound ${a.boundText} validated; approve the attach of ${target} as its history partition` + (chosen.length ? ` carrying out ${chosen.join('; ')}` : ''));
+      if (s.approveBeforeSwap || chosen.length) {
+        const why = `index built and bound ${a.boundText} validated; approve the attach of ${target} as its history partition` + (chosen.length ? ` carrying out ${chosen.join('; ')}` : '');
+        if (patched(PATCHES.attachGateBound.id)) {
+          // The check refuses every write at or beyond the bound until the swap: the gate waits no longer than the swap may start.
+          const ms = a.bound - ATTACH_BOUND_MARGIN_MS;
+          const by = new Date(ms).toISOString();
+          await ctl.gate('before-swap', `${why}; approve by ${by}: then the run rolls back before the swap (from ${a.boundText} on the check would refuse every write at or beyond it)`, {
+            ms, late: () => ApplicationFailure.nonRetryable(`before-swap was not approved by ${by}, an hour before the bound ${a.boundText}: from the bound on, the check would refuse every write of ${target} at or beyond it until the swap; rolled back before the swap (the check and the index go); start the run again when the swap can be approved within a day: a new bound is chosen`, 'AttachBoundReached'),
+          });
+        } else {
+          await ctl.gate('before-swap', why);
+        }
+      }
       post = await step.attachPostStatements(ai);
       // Added before the swap: the swap back is a no-op when the swap did not happen.
       saga.add({

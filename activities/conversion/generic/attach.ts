@@ -6,6 +6,7 @@ import { runPhaseInTransaction } from './execute';
 import { dropUnlessOnlyThere, keptTables, type KeptTable } from '../keep-or-drop';
 import { qi } from '../descriptor/names';
 import { tableText } from '../plan/choice';
+import { ATTACH_BOUND_MARGIN_MS } from '../plan/attach-margin';
 import { runLongStatement } from '../../lib/long-statement';
 import type { GenericInput } from './activities';
 
@@ -55,8 +56,6 @@ export interface AttachSwapBackResult {
 
 type Q = Pick<ClientBase, 'query'>;
 
-/** Neither the check is added nor the swap started this close to the bound: writes at or beyond it would be refused until the swap. */
-export const ATTACH_BOUND_MARGIN_MS = 3600_000;
 
 /** Refuses (non-retryable, the run rolls back before the swap) when the bound is less than the margin away. */
 function refuseNearBound(bound: number, what: string): void {
