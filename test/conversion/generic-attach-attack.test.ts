@@ -31,6 +31,13 @@ beforeAll(async () => {
   profiles = createProfileResolver({ default: db.url });
   await db.pool.query(APP_ROLE_SQL(app));
   for (const t of ['n', 'x']) await db.pool.query(TABLE_SQL(t));
+  // The key holds the partition column already; a child table's foreign key points at it (cascading the load's deletes).
+  await db.pool.query(`CREATE TABLE shop.f (id bigserial, placed_at timestamptz NOT NULL DEFAULT now(), total numeric(12,2) NOT NULL, PRIMARY KEY (id, placed_at));
+    INSERT INTO shop.f (placed_at, total) SELECT now() - g * interval '5 hours', g FROM generate_series(1, 400) g;
+    CREATE TABLE shop.f_items (order_id bigint NOT NULL, order_at timestamptz NOT NULL, n int,
+      CONSTRAINT f_items_order_fkey FOREIGN KEY (order_id, order_at) REFERENCES shop.f (id, placed_at) ON DELETE CASCADE);
+    INSERT INTO shop.f_items SELECT id, placed_at, 1 FROM shop.f WHERE id % 4 = 0;
+    GRANT SELECT, INSERT, UPDATE, DELETE ON shop.f TO ${app}; GRANT USAGE ON SEQUENCE shop.f_id_seq TO ${app}; GRANT SELECT, DELETE ON shop.f_items TO ${app};`);
 });
 afterAll(async () => profiles?.close());
 
@@ -121,5 +128,28 @@ describe('mode attach under attack', () => {
     });
     expect(await state('x')).toMatchObject({ k: 'r', checks: 0, key_index: 0, pk: 'PRIMARY KEY (id)', attached: 0 });
     expect((await db.pool.query(`SELECT count(*)::int AS n FROM pg_index WHERE indrelid = 'shop.x'::regclass AND NOT indisvalid`)).rows[0].n).toBe(0);
+  });
+
+  it('a swap back of a table whose key holds the column gives back the incoming foreign keys the swap dropped (option "drop")', async () => {
+    const choice = parseConversionChoice({ table: 'shop.f', mode: 'attach', partitionBy: { column: 'placed_at', interval: 'month' }, options: { incomingForeignKeys: 'drop' } });
+    const plan = await db.withClient((c) => planConversion(c, choice));
+    expect(plan.ok, JSON.stringify(plan.blockers)).toBe(true);
+    expect(plan.decisions.map((d) => d.code)).toEqual(['incoming-foreign-key']);
+    const io: AttachInput = { profile: 'default', choice, planAt: Date.now(), lockTimeoutMs: 500, attachBound: plan.attach!.bound };
+    const fk = async () => (await db.pool.query(`SELECT pg_get_constraintdef(oid) AS d, confrelid::regclass::text AS t FROM pg_constraint WHERE conname = 'f_items_order_fkey'`)).rows;
+    const before = await fk();
+    const a = acts();
+    await underLoad('f', async () => {
+      expect(await a.attachPrepare(io)).toMatchObject({ indexBuilt: false, checkAdded: true });
+      const post = await a.attachPostStatements(io);
+      expect((await a.attachSwap(io)).swapped).toBe(true);
+      expect(await fk(), 'dropped by the swap (the option chosen)').toEqual([]);
+      expect(await a.attachSwapBack({ profile: 'default', post, lockTimeoutMs: 500 })).toMatchObject({ swappedBack: true, droppedPartitioned: true });
+    });
+    // Back NOT VALID, as the copy mode's swap back gives it (rows of the child written meanwhile are not re-checked under the lock).
+    expect(await fk(), 'the foreign key is back on the heap').toEqual([{ ...before[0], d: `${before[0].d} NOT VALID` }]);
+    expect(before).toEqual([{ d: 'FOREIGN KEY (order_id, order_at) REFERENCES shop.f(id, placed_at) ON DELETE CASCADE', t: 'shop.f' }]);
+    // It holds again: a child row without its order is refused.
+    await expect(db.pool.query(`INSERT INTO shop.f_items VALUES (-1, now(), 1)`)).rejects.toThrow(/f_items_order_fkey/);
   });
 });
