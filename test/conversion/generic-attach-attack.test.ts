@@ -30,7 +30,8 @@ const TABLE_SQL = (t: string) => `CREATE SCHEMA IF NOT EXISTS shop; GRANT USAGE 
 beforeAll(async () => {
   profiles = createProfileResolver({ default: db.url });
   await db.pool.query(APP_ROLE_SQL(app));
-  for (const t of ['n', 'x']) await db.pool.query(TABLE_SQL(t));
+  for (const t of ['n', 'x', 'v']) await db.pool.query(TABLE_SQL(t));
+  await db.pool.query(`ALTER TABLE shop.v ALTER COLUMN placed_at DROP NOT NULL`);
   // The key holds the partition column already; a child table's foreign key points at it (cascading the load's deletes).
   await db.pool.query(`CREATE TABLE shop.f (id bigserial, placed_at timestamptz NOT NULL DEFAULT now(), total numeric(12,2) NOT NULL, PRIMARY KEY (id, placed_at));
     INSERT INTO shop.f (placed_at, total) SELECT now() - g * interval '5 hours', g FROM generate_series(1, 400) g;
@@ -151,5 +152,25 @@ describe('mode attach under attack', () => {
     expect(before).toEqual([{ d: 'FOREIGN KEY (order_id, order_at) REFERENCES shop.f(id, placed_at) ON DELETE CASCADE', t: 'shop.f' }]);
     // It holds again: a child row without its order is refused.
     await expect(db.pool.query(`INSERT INTO shop.f_items VALUES (-1, now(), 1)`)).rejects.toThrow(/f_items_order_fkey/);
+  });
+
+  it('rows written since preflight that the check refuses (a NULL, a value beyond the bound) fail the prepare at once, naming them and what to do, not eight retries of the same VALIDATE', async () => {
+    const choice = choiceOf('v');
+    const plan = await db.withClient((c) => planConversion(c, choice));
+    expect(plan.ok, JSON.stringify(plan.blockers)).toBe(true);
+    // Preflight's facts, carried as the workflow carries them (no activity scans the table again to re-plan).
+    const io: AttachInput = { profile: 'default', choice, planAt: Date.now(), lockTimeoutMs: 500, attachBound: plan.attach!.bound, facts: plan.facts };
+    await underLoad('v', async () => {
+      // After preflight's scan, before the check: a NULL (the column is nullable; the plan saw none).
+      await db.pool.query(`INSERT INTO shop.v (id, placed_at, total) VALUES (7000001, NULL, 1), (7000002, to_timestamp($1 / 1000.0) + interval '1 day', 1)`, [io.attachBound]);
+      await expect(acts().attachPrepare(io)).rejects.toMatchObject({
+        type: 'AttachBoundViolated', nonRetryable: true,
+        message: expect.stringMatching(/placed_at NULL or at or beyond the bound .*WHERE "placed_at" IS NULL OR "placed_at" >= .*start the run again/),
+      });
+      await db.pool.query(`DELETE FROM shop.v WHERE id IN (7000001, 7000002)`);
+      // The rollback before the swap removes what the prepare left (the NOT VALID check, the index).
+      expect(await acts().attachRollbackBeforeSwap(io)).toEqual({ droppedCheck: true, droppedIndex: true });
+      expect(await state('v')).toMatchObject({ k: 'r', checks: 0, key_index: 0 });
+    });
   });
 });

@@ -147,7 +147,13 @@ export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
         // Again after the build (hours on a large table): the check is never added this close to the bound.
         if (state !== 'valid') refuseNearBound(i.attachBound, `the bound check of ${p.table} is not added`);
         if (state === 'absent') await runPhaseInTransaction(c, stmtPlan(p.table, [x.check.add], 'attach prepare'), 'attach prepare', i.lockTimeoutMs);
-        if (state !== 'valid') await runLongStatement(c, deps.profiles, i.profile, `validate ${x.check.name}`, () => c.query(x.check.validate));
+        if (state !== 'valid') {
+          await runLongStatement(c, deps.profiles, i.profile, `validate ${x.check.name}`, () => c.query(x.check.validate)).catch((err: { code?: string; message?: string }) => {
+            // Rows written between preflight's scan and the check's addition: no retry can pass; the run rolls back before the swap (the check goes).
+            if (err.code === '23514') throw nonRetryable('AttachBoundViolated', `VALIDATE of ${x.check.name} on ${p.table} failed (${err.message}): rows written since preflight have ${p.partitionBy.column} NULL or at or beyond the bound ${x.boundText} (find them: ${x.check.violators}); UPDATE or delete them, make sure the application writes none, then start the run again`);
+            throw err;
+          });
+        }
         return { indexBuilt, checkAdded: state === 'absent', validated: state !== 'valid', bound: x.boundText };
       });
     },

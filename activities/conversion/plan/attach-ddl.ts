@@ -28,7 +28,8 @@ export interface AttachDdl {
   boundText: string;
   /** The index built CONCURRENTLY on the heap (null: the key already holds the partition column). */
   keyIndex: { name: string; create: string; drop: string } | null;
-  check: { name: string; add: string; validate: string; drop: string };
+  /** `violators`: the rows VALIDATE refuses (NULL, or at or beyond the bound), for the message when it fails. */
+  check: { name: string; add: string; validate: string; drop: string; violators: string };
   /** New partitions from the bound to premake ahead. */
   partitionNames: string[];
   swap: string[];
@@ -106,6 +107,7 @@ export function attachDdl(d: TableDescriptor, a: Analysis, choice: ConversionCho
     add: `ALTER TABLE ${T} ADD CONSTRAINT ${qi(checkName)} CHECK (${qi(col)} IS NOT NULL AND ${qi(col)} < ${boundLit}) NOT VALID`,
     validate: `ALTER TABLE ${T} VALIDATE CONSTRAINT ${qi(checkName)}`,
     drop: `ALTER TABLE ${T} DROP CONSTRAINT IF EXISTS ${qi(checkName)}`,
+    violators: `SELECT * FROM ${T} WHERE ${qi(col)} IS NULL OR ${qi(col)} >= ${boundLit}`,
   };
   const colNullable = !d.columns.find((c) => c.name === col)!.notNull;
   // The heap's key index: replaced by the concurrently built one (made its primary key), or, holding the column already, only renamed.
