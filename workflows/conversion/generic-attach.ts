@@ -58,6 +58,8 @@ export async function attachConversion(s: GenericConversionSettings): Promise<Ge
     await ctl.runCancellable(async () => {
       summary.plan = await ctl.phase('preflight', () => step.planGenericConversion({ ...io, runId, workflowId: info.workflowId }));
       registered = true;
+      // Preflight's one scan, carried: no later activity scans the table to re-plan (the swap's 10-minute step would not outlast one on a large table).
+      io.facts = summary.plan.facts;
       const a = summary.plan.attach;
       if (!a) throw ApplicationFailure.nonRetryable(`the plan of ${target} has no attach section`, 'PlanChanged');
       const ai: AttachInput = { ...io, attachBound: a.bound };
