@@ -1,4 +1,4 @@
-import { ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
 import type { ConversionActivities } from '../../activities/conversion';
 import type { GenericInput } from '../../activities/conversion/generic/activities';
 import type { AttachInput, AttachPost } from '../../activities/conversion/generic/attach';
@@ -16,7 +16,17 @@ import { retentionWindow } from './retention';
 
 const step = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '1 hour' });
 const lockStep = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '10 minutes' });
-const undoStep = proxyActivities<ConversionActivities>({ startToCloseTimeout: '1 hour', retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 100, nonRetryableErrorTypes: ['StillSwapped'] } });
+const UNDO_RETRY: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 100, nonRetryableErrorTypes: ['StillSwapped'] };
+const undoStep = proxyActivities<ConversionActivities>({ startToCloseTimeout: '1 hour', retry: UNDO_RETRY });
+/**
+ * The swap back rebuilds the heap's original key CONCURRENTLY (hours on a large table, as the
+ * prepare's build) and moves back the rows written since under its lock: it heartbeats
+ * throughout, so a lost worker is replaced after the run's heartbeat timeout, and its bound is a
+ * day, not the hour a rebuild would outlast on every attempt.
+ */
+const swapBackStep = (s: GenericConversionSettings) => proxyActivities<ConversionActivities>({
+  startToCloseTimeout: '24 hours', heartbeatTimeout: `${s.copyHeartbeatTimeoutSeconds} seconds`, retry: UNDO_RETRY,
+});
 
 /**
  * The prepare builds an index and validates a check: hours on a large table, with no row loop.
@@ -87,7 +97,7 @@ export async function attachConversion(s: GenericConversionSettings): Promise<Ge
       saga.add({
         key: 'attach-swap-back', name: 'swap back (detach the history partition, move rows back)',
         undo: async () => {
-          const r = await undoStep.attachSwapBack({ profile, post: post!, lockTimeoutMs: s.lockTimeoutMs });
+          const r = await swapBackStep(s).attachSwapBack({ profile, post: post!, lockTimeoutMs: s.lockTimeoutMs });
           if (r.movedBack !== undefined) summary.attach!.movedBack = r.movedBack;
           if (r.keyRestored) summary.attach!.keyRestored = true;
           recordKept(ctl, summary, r);

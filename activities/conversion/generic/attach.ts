@@ -220,11 +220,12 @@ export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
         const out: AttachSwapBackResult = { swappedBack: false };
         if (await isAttached(c, o.table, o.history)) {
           let moved = 0;
-          const r = await runPhaseInTransaction(c, stmtPlan(o.table, o.swapBack, 'attach rollback after swap'), 'attach rollback after swap', i.lockTimeoutMs, 100, async (t) => {
+          // Heartbeating (the rows written since move back inside it): a lost worker's transaction ends with its connection, and another worker retries.
+          const r = await runLongStatement(c, deps.profiles, i.profile, 'swap back', () => runPhaseInTransaction(c, stmtPlan(o.table, o.swapBack, 'attach rollback after swap'), 'attach rollback after swap', i.lockTimeoutMs, 100, async (t) => {
             moved = Number((await t.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${o.parked}`)).rows[0].n);
             if (o.restoreKey && o.keyColumns?.length) await refuseKeyCollisions(t, o, o.keyColumns);
             return dropUnlessOnlyThere(t, { candidate: o.parked, reference: o.table, schema: o.schema, base: o.name });
-          }).catch((err: { code?: string; detail?: string; message?: string }) => {
+          })).catch((err: { code?: string; detail?: string; message?: string }) => {
             // A unique index the history partition kept (a key chosen "drop") refuses a moved-back row: rolled back, still attached.
             if (err.code === '23505') throw collision(o, `${err.message}${err.detail ? ` (${err.detail})` : ''}`);
             throw err;
@@ -240,7 +241,7 @@ export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
           if (still) {
             const rk = o.restoreKey;
             await runLongStatement(c, deps.profiles, i.profile, `index ${rk.restoreName}`, () => buildConcurrently(c, o.schema, rk.restoreName, rk.build));
-            await runPhaseInTransaction(c, stmtPlan(o.table, o.restoreKey.swapIn, 'attach restore key'), 'attach restore key', i.lockTimeoutMs, 100);
+            await runLongStatement(c, deps.profiles, i.profile, 'restore key', () => runPhaseInTransaction(c, stmtPlan(o.table, rk.swapIn, 'attach restore key'), 'attach restore key', i.lockTimeoutMs, 100));
             out.keyRestored = true;
           }
         }
