@@ -89,8 +89,10 @@ describe('mode attach under attack', () => {
       await db.pool.query(`INSERT INTO shop.n (id, placed_at, total) VALUES (8000000, to_timestamp($1 / 1000.0), 1)`, [io.attachBound]);
       await db.pool.query(`DELETE FROM shop.n WHERE id = 8000000`);
     });
-    // The bound the plan chooses is far enough: the same prepare goes through.
-    const bound = (await db.withClient((c) => planConversion(c, choice))).attach!.bound;
+    // The plan says so; the bound it chooses is far enough: the same prepare goes through.
+    const plan = await db.withClient((c) => planConversion(c, choice));
+    expect(plan.phases[0].what).toMatch(/is refused \(23514\); the check is not added, nor the swap started, less than an hour before .*the before-swap gate waits no longer than that: then the run rolls back before the swap/);
+    const bound = plan.attach!.bound;
     expect(await acts().attachPrepare({ ...io, attachBound: bound })).toMatchObject({ indexBuilt: true, checkAdded: true, validated: true });
     expect(await acts().attachRollbackBeforeSwap({ ...io, attachBound: bound })).toEqual({ droppedCheck: true, droppedIndex: true });
   });
