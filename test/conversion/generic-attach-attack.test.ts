@@ -30,7 +30,9 @@ const TABLE_SQL = (t: string) => `CREATE SCHEMA IF NOT EXISTS shop; GRANT USAGE 
 beforeAll(async () => {
   profiles = createProfileResolver({ default: db.url });
   await db.pool.query(APP_ROLE_SQL(app));
-  for (const t of ['n', 'x', 'v']) await db.pool.query(TABLE_SQL(t));
+  for (const t of ['n', 'x', 'v', 'w', 'y']) await db.pool.query(TABLE_SQL(t));
+  // Sentinels below every interval (a "since forever" row, a BC date), and one above.
+  await db.pool.query(`INSERT INTO shop.w (placed_at, total) VALUES ('-infinity', 1), ('0044-03-15 12:00 BC', 2); INSERT INTO shop.y (placed_at, total) VALUES ('infinity', 1)`);
   await db.pool.query(`ALTER TABLE shop.v ALTER COLUMN placed_at DROP NOT NULL`);
   // The key holds the partition column already; a child table's foreign key points at it (cascading the load's deletes).
   await db.pool.query(`CREATE TABLE shop.f (id bigserial, placed_at timestamptz NOT NULL DEFAULT now(), total numeric(12,2) NOT NULL, PRIMARY KEY (id, placed_at));
@@ -174,5 +176,27 @@ describe('mode attach under attack', () => {
       expect(await acts().attachRollbackBeforeSwap(io)).toEqual({ droppedCheck: true, droppedIndex: true });
       expect(await state('v')).toMatchObject({ k: 'r', checks: 0, key_index: 0 });
     });
+  });
+
+  it('-infinity and BC values are below the bound: the history partition holds them (no attach-values-outside); +infinity is still refused, named', async () => {
+    const above = await db.withClient((c) => planConversion(c, choiceOf('y')));
+    expect(above.blockers).toEqual([expect.objectContaining({ code: 'attach-values-outside', message: expect.stringMatching(/^1 row\(s\) have placed_at = \+infinity or a year after 9999/) })]);
+    const choice = choiceOf('w');
+    const plan = await db.withClient((c) => planConversion(c, choice));
+    expect(plan.ok, JSON.stringify(plan.blockers)).toBe(true);
+    expect(plan.facts).toMatchObject({ outside: 2, outsideAbove: 0 });
+    const io: AttachInput = { profile: 'default', choice, planAt: Date.now(), lockTimeoutMs: 500, attachBound: plan.attach!.bound, facts: plan.facts };
+    const a = acts();
+    await underLoad('w', async () => {
+      // One the load does not touch (it updates the baseline's rows, these included), removed before the oracle judges.
+      await db.pool.query(`INSERT INTO shop.w (id, placed_at, total) VALUES (9200000, '-infinity', 1)`);
+      await a.attachPrepare(io);
+      const post = await a.attachPostStatements(io);
+      expect((await a.attachSwap(io)).swapped).toBe(true);
+      expect((await db.pool.query(`SELECT tableoid::regclass::text AS p FROM shop.w WHERE id = 9200000`)).rows).toEqual([{ p: 'shop.w_history' }]);
+      expect(await a.attachSwapBack({ profile: 'default', post, lockTimeoutMs: 500 })).toMatchObject({ swappedBack: true, droppedPartitioned: true });
+      await db.pool.query(`DELETE FROM shop.w WHERE id = 9200000`);
+    });
+    expect(await state('w')).toMatchObject({ k: 'r', checks: 0, key_index: 0, pk: 'PRIMARY KEY (id)' });
   });
 });

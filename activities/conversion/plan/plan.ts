@@ -90,7 +90,9 @@ export function buildPlan(d0: TableDescriptor, facts: DataFacts | null, choice: 
   const names: ConversionNames = conversionNames(d);
   const copyOpen = a.blockers.filter((b) => !b.resolution);
   const attachOwn = d.relkind === 'r' ? attachBlockers(d, a, choice) : [];
-  if (facts && facts.outside > 0) attachOwn.push({ code: 'attach-values-outside', object: choice.column, options: [], message: `${facts.outside} row(s) have ${choice.column} = ±infinity or a year outside 1–9999: the history partition's bound check cannot prove them below the bound; UPDATE them first, or use mode "copy" with a DEFAULT partition` });
+  // -infinity and years before 1 are below the bound: the history partition [MINVALUE, bound) holds them.
+  const above = facts ? facts.outsideAbove ?? facts.outside : 0;
+  if (above > 0) attachOwn.push({ code: 'attach-values-outside', object: choice.column, options: [], message: `${above} row(s) have ${choice.column} = +infinity or a year after 9999: above every bound, the history partition's bound check refuses them; UPDATE them first, or use mode "copy" with a DEFAULT partition` });
   const attachOpen = [...copyOpen.filter((b) => !NOT_FOR_ATTACH.has(b.code)), ...attachOwn];
   const open = attachMode ? attachOpen : copyOpen;
   const modes = modeCosts(d, facts?.rows ?? Math.max(0, d.estimatedRows), a.key?.columns.length ?? 1, choice.mode ?? 'copy', copyOpen.map((b) => b.code), attachOpen.map((b) => b.code));
