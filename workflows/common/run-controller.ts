@@ -283,16 +283,22 @@ export class RunController {
   }
 
   /** Stops and waits for an operator: resume with decision retry/continue, or abort. */
-  async waitForOperator(why: string): Promise<'retry' | 'continue'> {
+  /** `until`: as gate()'s (one timer, only when given). */
+  async waitForOperator(why: string, until?: { ms: number; late: () => Error }): Promise<'retry' | 'continue'> {
     this.throwIfAborted();
     this.ops.awaitingDecision = true;
     this.ops.decision = undefined;
     this.status.waitingOn = `operator decision: ${why} (resume with decision "retry" or "continue", or abort)`;
     this.setState('waiting-for-operator');
-    await condition(() => this.ops.decision !== undefined || !!this.ops.abortAction);
+    const done = () => this.ops.decision !== undefined || !!this.ops.abortAction;
+    const inTime = until ? await condition(done, Math.max(1, until.ms - Date.now())) : (await condition(done), true);
     this.ops.awaitingDecision = false;
     this.status.waitingOn = undefined;
     this.throwIfAborted();
+    if (!inTime) {
+      this.setState('running');
+      throw until!.late();
+    }
     this.setState('running');
     return this.ops.decision!;
   }

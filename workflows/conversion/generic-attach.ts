@@ -9,8 +9,9 @@ import { RunController } from '../common/run-controller';
 import { Saga } from '../common/saga';
 import { SHORT_STEP } from '../common/timeouts';
 import { isHandOver } from '../common/continuation';
+import { describeFailure, isFailureOfType } from '../common/failures';
 import type { GenericConversionSettings } from './generic-input';
-import { keepWorking, rollBackGeneric, untilDone, type GenericConversionSummary } from './generic';
+import { keepWorking, rollBackGeneric, type GenericConversionSummary } from './generic';
 import { recordKept } from './kept';
 import { retentionWindow } from './retention';
 
@@ -42,6 +43,30 @@ const BRANCHES = {
   after: 'after-swap: history partition detached, rows written since moved back into it, names and key restored',
   before: 'before-swap: the bound check and the (key, column) index removed, source untouched',
 };
+
+/**
+ * The swap, retried on an operator's decision after a lock timeout (untilDone). With the patch,
+ * the wait for that decision ends an hour before the bound, as the before-swap gate does (the
+ * check refuses writes at or beyond the bound until the swap).
+ */
+async function swapUntilDone<T>(ctl: RunController, target: string, bound: number, boundText: string, fn: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isFailureOfType(err, 'SwapLockTimeout')) throw err;
+      ctl.note(describeFailure(err));
+      if (patched(PATCHES.attachGateBound.id)) {
+        const by = new Date(bound - ATTACH_BOUND_MARGIN_MS).toISOString();
+        await ctl.waitForOperator(`${describeFailure(err)}; decide by ${by}: then the run rolls back before the swap (from ${boundText} on the check would refuse every write at or beyond it)`, {
+          ms: bound - ATTACH_BOUND_MARGIN_MS, late: () => ApplicationFailure.nonRetryable(`no decision on the swap's lock timeout by ${by}, an hour before the bound ${boundText}: from the bound on, the check would refuse every write of ${target} at or beyond it until the swap; rolled back before the swap (the check and the index go); start the run again when the swap can take its locks: a new bound is chosen`, 'AttachBoundReached'),
+        });
+      } else {
+        await ctl.waitForOperator(describeFailure(err));
+      }
+    }
+  }
+}
 
 /**
  * Mode attach (instant conversion): preflight → attach prepare (index CONCURRENTLY, CHECK NOT
@@ -104,7 +129,7 @@ export async function attachConversion(s: GenericConversionSettings): Promise<Ge
         },
         byHand: `in one transaction: ALTER TABLE ${target} DETACH PARTITION ${post.history}; INSERT INTO ${post.history} SELECT * FROM ${target}; rename ${target} aside and ${post.history} back to ${target}; keep the partitioned table until you have checked it holds no row the heap lacks`,
       });
-      summary.swap = await ctl.phase('swap', () => untilDone(ctl, 'SwapLockTimeout', () => lockStep.attachSwap(ai)));
+      summary.swap = await ctl.phase('swap', () => swapUntilDone(ctl, target, a.bound, a.boundText, () => lockStep.attachSwap(ai)));
       if (typeof summary.swap.lockMs === 'number') ctl.note(`attach swap: ${target} held ACCESS EXCLUSIVE for ${summary.swap.lockMs} ms (try ${summary.swap.tries})`);
       await ctl.phase('post-swap check', async () => {
         const h = await step.attachHealth({ profile, post: post! });
