@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Pool } from 'pg';
+import { Client, Pool } from 'pg';
 import { useTestDatabase } from '../helpers/db';
 import { readTableDescriptor, parseTableName } from '../../activities/conversion/descriptor';
 import { parseConversionChoice } from '../../activities/conversion/plan/choice';
@@ -198,5 +198,24 @@ describe('mode attach under attack', () => {
       await db.pool.query(`DELETE FROM shop.w WHERE id = 9200000`);
     });
     expect(await state('w')).toMatchObject({ k: 'r', checks: 0, key_index: 0, pk: 'PRIMARY KEY (id)' });
+  });
+
+  it('a worker role that owns nothing is refused at the plan in mode attach, naming the table, its owner and the fix; nothing changes', async () => {
+    const wrk = `wrk_${process.pid}`;
+    await db.pool.query(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${wrk}') THEN CREATE ROLE ${wrk} LOGIN PASSWORD 'w-pw' NOSUPERUSER; END IF; END $$;
+      GRANT USAGE ON SCHEMA shop TO ${wrk}; GRANT SELECT, TRIGGER ON shop.n TO ${wrk}`);
+    const c = new Client({ connectionString: db.url.replace(/\/\/[^@]+@/, `//${wrk}:w-pw@`) });
+    await c.connect();
+    try {
+      const p = await planConversion(c, choiceOf('n'));
+      expect(p.ok).toBe(false);
+      const b = p.blockers.find((x) => x.code === 'worker-cannot-alter');
+      expect(b, JSON.stringify(p.blockers)).toBeDefined();
+      expect(b!.message).toMatch(/table shop\.n \(owner \w+\)/);
+      expect(p.modes.attach.ok).toBe(false);
+    } finally {
+      await c.end();
+    }
+    expect(await state('n')).toMatchObject({ k: 'r', checks: 0, key_index: 0 });
   });
 });
