@@ -3,7 +3,7 @@ import type { ConversionActivities } from '../../activities/conversion';
 import type { GenericInput } from '../../activities/conversion/generic/activities';
 import type { AttachInput, AttachPost } from '../../activities/conversion/generic/attach';
 import { tableText } from '../../activities/conversion/plan/choice';
-import { ATTACH_BOUND_MARGIN_MS } from '../../activities/conversion/plan/attach-margin';
+import { ATTACH_BOUND_MARGIN_MS } from '../../src/shared/attach-margin';
 import { PATCHES } from '../patches';
 import { RunController } from '../common/run-controller';
 import { Saga } from '../common/saga';

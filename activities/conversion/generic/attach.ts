@@ -6,7 +6,7 @@ import { runPhaseInTransaction } from './execute';
 import { dropUnlessOnlyThere, keptTables, type KeptTable } from '../keep-or-drop';
 import { qi } from '../descriptor/names';
 import { tableText } from '../plan/choice';
-import { ATTACH_BOUND_MARGIN_MS } from '../plan/attach-margin';
+import { ATTACH_BOUND_MARGIN_MS } from '../../../src/shared/attach-margin';
 import { runLongStatement } from '../../lib/long-statement';
 import type { GenericInput } from './activities';
 
