@@ -4,7 +4,9 @@ import base from './vitest.config';
 // `npm run test:pg-versions` (scripts/test-pg-versions.ts) runs this once per PostgreSQL major,
 // with LICHEN_PG_BINARIES pointing at that major's tree: the conversion zoo, the catalog readers'
 // tests (versions.test.ts, pg-catalog.test.ts), the hostile-schema corpus (any
-// test/conversion/hostile-schemas*.test.ts), mode attach with a worker killed inside its index build, pagila's rental, the worker-ownership blockers, one
+// test/conversion/hostile-schemas*.test.ts), mode attach (test/conversion/generic-attach*.test.ts: the run, its attacks, the
+// gate against the bound, workers killed inside the index build and inside the swap back's key rebuild; the hostile corpus
+// attached), pagila's rental, the worker-ownership blockers, one
 // production cutover and table maintenance.
 // Files are picked by pattern, so a file added under these names runs here too.
 export default defineConfig({
@@ -13,7 +15,8 @@ export default defineConfig({
     include: [
       'test/conversion/generic/zoo.test.ts',
       'test/conversion/generic/zoo-attach.test.ts',
-      'test/conversion/generic-attach-crash.test.ts',
+      'test/conversion/generic-attach*.test.ts',
+      'test/conversion/hostile-attach.test.ts',
       'test/conversion/generic/versions.test.ts',
       'test/shared/pg-catalog.test.ts',
       'test/conversion/hostile-schemas*.test.ts',

@@ -173,4 +173,13 @@ export const PATCHES = {
     newPathFixtures: ['postswap-generic-conversion'],
     deprecateWhen: 'No conversion of a table started before the patch is still in its post-swap check or retention window: then deprecatePatch, drop the one-activity branch.',
   },
+  attachGateBound: {
+    id: 'attach-gate-bound',
+    where: 'workflows/conversion/generic-attach.ts (the before-swap gate of mode attach, and the wait for an operator after the swap\'s lock timeouts: swapUntilDone)',
+    changed:
+      'The before-swap gate of mode attach, and the wait for an operator\'s decision after the swap\'s lock timeouts, wait no longer than an hour before the bound chosen at preflight (one timer; RunController.gate\'s and waitForOperator\'s `until`): then the run fails with AttachBoundReached and rolls back before the swap, so the bound check stops refusing writes at or beyond the bound (before: both waited for ever, and from the bound on every such write of the application was refused until someone decided, only for the swap to refuse then).',
+    oldPathFixtures: ['before-attach-gate-patch-attach-conversion'],
+    newPathFixtures: ['attach-conversion'],
+    deprecateWhen: 'No run in mode attach started before the patch is waiting at before-swap (at most until its bound, a day or two): then deprecatePatch, drop the old branch and before-attach-gate-patch-attach-conversion.',
+  },
 } as const satisfies Record<string, PatchEntry>;

@@ -80,6 +80,31 @@ describe('records conversion histories for the replay tests', () => {
     }
   });
 
+  // Mode attach, completed through an approved before-swap gate (the gate's deadline at the bound: PATCHES.attachGateBound).
+  it.skipIf(only && !only.includes('attach-conversion'))('records attach-conversion', async () => {
+    const taskQueue = temporal.taskQueue('fixture-attach');
+    const env = await startWorker(temporal, genericDb.url, taskQueue);
+    try {
+      await genericDb.pool.query(`CREATE SCHEMA IF NOT EXISTS shop;
+        CREATE TABLE shop.fixture_attach (id bigserial PRIMARY KEY, placed_at timestamptz NOT NULL DEFAULT now(), total numeric(12,2) NOT NULL);
+        INSERT INTO shop.fixture_attach (placed_at, total) SELECT now() - g * interval '9 hours', g FROM generate_series(1, 300) g;`);
+      const workflowId = 'fixture-attach-conversion';
+      const h = await temporal.client.workflow.start('heapToPartitionedConversion', {
+        taskQueue, workflowId,
+        args: [{ table: 'shop.fixture_attach', mode: 'attach', partitionBy: { column: 'placed_at', interval: 'month' }, nonProduction: true, retentionMinutes: 0, approvals: { beforeSwap: true } }],
+      });
+      await h.executeUpdate(approveUpdate, { args: [{ operator: 'frank', reason: 'pre-approved: attach', gate: 'before-swap' }] });
+      const r = (await h.result()) as { outcome: string; keepsWorking?: { schedule: { scheduleId?: string } } };
+      expect(r.outcome).toBe('completed');
+      if (r.keepsWorking?.schedule.scheduleId) await temporal.client.schedule.getHandle(r.keepsWorking.schedule.scheduleId).delete();
+      write('attach-conversion', workflowId, historyToJSONObject(await h.fetchHistory()));
+    } finally {
+      env.worker.shutdown();
+      await env.running;
+      await env.profiles.close();
+    }
+  });
+
   // Bounded histories: one conversion over a chain of runs (a 100-event budget): handed over
   // in the copy or between steps, or in retention. The first run and the last (which starts
   // from carried state).

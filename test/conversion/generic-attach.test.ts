@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { abortUpdate, statusQuery } from '../../workflows/messages';
+import { abortUpdate, approveUpdate, statusQuery } from '../../workflows/messages';
 import type { GenericConversionSummary } from '../../workflows/conversion';
 import { useTestDatabase } from '../helpers/db';
 import { useTemporal } from '../helpers/temporal';
@@ -44,7 +44,7 @@ beforeAll(async () => {
   taskQueue = temporal.taskQueue('generic-attach');
   env = await startWorker(temporal, db.url, taskQueue);
   await db.pool.query(APP_ROLE_SQL(app));
-  for (const t of ['p', 'a', 'b', 'c', 'i']) await db.pool.query(TABLE_SQL(t));
+  for (const t of ['p', 'a', 'b', 'c', 'i', 'd']) await db.pool.query(TABLE_SQL(t));
 });
 afterAll(async () => {
   env?.worker.shutdown();
@@ -191,5 +191,21 @@ describe('mode attach: the heap becomes the history partition, no row copied', (
     expect(await acts.attachRollbackBeforeSwap(io)).toEqual({ droppedCheck: true, droppedIndex: true });
     expect(await acts.attachRollbackBeforeSwap(io)).toEqual({ droppedCheck: false, droppedIndex: false });
     expect(await state('i')).toMatchObject({ k: 'r', checks: 0, key_index: 0, pk: 'PRIMARY KEY (id)' });
+  });
+
+  it('the activities after preflight plan from its carried facts, not a new scan: a -infinity row written at the gate (below the bound, the check lets it in) does not turn the swap into PlanChanged', async () => {
+    const s = await underLoad('d', async () => {
+      const h = await temporal.client.workflow.start('heapToPartitionedConversion', { taskQueue, workflowId: `attach-d-${taskQueue}`, args: [input('d', { approvals: { beforeSwap: true } })] });
+      await waitFor('the before-swap gate', async () => (await h.query(statusQuery)).state === 'waiting-for-approval', 60_000);
+      // A new scan would count it as a value outside every interval (the plan's attach-values-outside) and refuse the rest of the run.
+      await db.pool.query(`INSERT INTO shop.d (id, placed_at, customer, total) VALUES (9100000, '-infinity', 1, 1)`);
+      await h.executeUpdate(approveUpdate, { args: [{ operator: 'ops', reason: 'attach now', gate: 'before-swap' }] });
+      const r = (await h.result()) as GenericConversionSummary;
+      expect((await db.pool.query(`SELECT tableoid::regclass::text AS p FROM shop.d WHERE id = 9100000`)).rows[0]?.p).toBe(r.outcome === 'completed' ? 'shop.d_history' : 'shop.d');
+      await db.pool.query(`DELETE FROM shop.d WHERE id = 9100000`);
+      return r;
+    });
+    expect(s.outcome, s.cause).toBe('completed');
+    expect(await state('d')).toMatchObject({ k: 'p', history: 'shop.d_history', checks: 0, pk: 'PRIMARY KEY (id, placed_at)' });
   });
 });

@@ -214,18 +214,27 @@ export class RunController {
     this.render();
   }
 
-  /** Waits for an operator's approval of `gate` (a pre-approval counts). Returns the recorded decision. */
-  async gate(gate: string, why: string): Promise<RecordedDecision> {
+  /**
+   * Waits for an operator's approval of `gate` (a pre-approval counts). Returns the recorded
+   * decision. `until`: the wait ends at `ms` (workflow time) with `late()` thrown (one timer, set
+   * only when given: a gate without it adds no command).
+   */
+  async gate(gate: string, why: string, until?: { ms: number; late: () => Error }): Promise<RecordedDecision> {
     this.throwIfAborted();
     // A gate opened again (skip-quarantined before the final cutover) needs a new approval.
     if (this.ops.passed.has(gate)) this.ops.approvals.delete(gate);
     this.ops.openGate = gate;
     this.status.waitingOn = `approval of "${gate}": ${why}`;
     this.setState('waiting-for-approval');
-    await condition(() => this.ops.approvals.has(gate) || !!this.ops.abortAction);
+    const done = () => this.ops.approvals.has(gate) || !!this.ops.abortAction;
+    const inTime = until ? await condition(done, Math.max(1, until.ms - Date.now())) : (await condition(done), true);
     this.ops.openGate = undefined;
     this.status.waitingOn = undefined;
     this.throwIfAborted();
+    if (!inTime) {
+      this.setState('running');
+      throw until!.late();
+    }
     this.markPassed(gate);
     this.setState('running');
     return this.ops.approvals.get(gate)!;
@@ -274,16 +283,22 @@ export class RunController {
   }
 
   /** Stops and waits for an operator: resume with decision retry/continue, or abort. */
-  async waitForOperator(why: string): Promise<'retry' | 'continue'> {
+  /** `until`: as gate()'s (one timer, only when given). */
+  async waitForOperator(why: string, until?: { ms: number; late: () => Error }): Promise<'retry' | 'continue'> {
     this.throwIfAborted();
     this.ops.awaitingDecision = true;
     this.ops.decision = undefined;
     this.status.waitingOn = `operator decision: ${why} (resume with decision "retry" or "continue", or abort)`;
     this.setState('waiting-for-operator');
-    await condition(() => this.ops.decision !== undefined || !!this.ops.abortAction);
+    const done = () => this.ops.decision !== undefined || !!this.ops.abortAction;
+    const inTime = until ? await condition(done, Math.max(1, until.ms - Date.now())) : (await condition(done), true);
     this.ops.awaitingDecision = false;
     this.status.waitingOn = undefined;
     this.throwIfAborted();
+    if (!inTime) {
+      this.setState('running');
+      throw until!.late();
+    }
     this.setState('running');
     return this.ops.decision!;
   }

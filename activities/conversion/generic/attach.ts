@@ -5,6 +5,8 @@ import { planConversion, type ConversionPlan, type PlanPhase } from '../plan/pla
 import { runPhaseInTransaction } from './execute';
 import { dropUnlessOnlyThere, keptTables, type KeptTable } from '../keep-or-drop';
 import { qi } from '../../../src/conversion/choice/names';
+import { tableText } from '../../../src/conversion/choice/choice';
+import { ATTACH_BOUND_MARGIN_MS } from '../../../src/shared/attach-margin';
 import { runLongStatement } from '../../lib/long-statement';
 import type { GenericInput } from './activities';
 
@@ -26,6 +28,8 @@ export interface AttachPost {
   swapBack: string[];
   restoreKey: { build: string; swapIn: string[]; indexName: string; restoreName: string } | null;
   keyIndexName: string | null;
+  /** The heap's original key (without the partition column), checked at the swap back when restoreKey is set (absent: recorded before this field). */
+  keyColumns?: string[];
 }
 
 export interface AttachSwapResult {
@@ -51,6 +55,13 @@ export interface AttachSwapBackResult {
 }
 
 type Q = Pick<ClientBase, 'query'>;
+
+
+/** Refuses (non-retryable, the run rolls back before the swap) when the bound is less than the margin away. */
+function refuseNearBound(bound: number, what: string): void {
+  if (Date.now() <= bound - ATTACH_BOUND_MARGIN_MS) return;
+  throw nonRetryable('AttachBoundReached', `${what}: the bound ${new Date(bound).toISOString()} is less than an hour away (or past): from the check's addition until the swap, every write with the partition column at or beyond it is refused (23514); the run rolls back before the swap (the check goes); start it again: a new bound is chosen`);
+}
 
 const stmtPlan = (table: string, statements: string[], name: PlanPhase['phase']): ConversionPlan =>
   ({ table, blockers: [], phases: [{ phase: name, what: name, statements }] }) as unknown as ConversionPlan;
@@ -90,6 +101,24 @@ async function checkState(c: Q, table: string, name: string): Promise<'absent' |
   return r.rows.length === 0 ? 'absent' : r.rows[0].v ? 'valid' : 'not-valid';
 }
 
+function collision(o: AttachPost, what: string) {
+  return nonRetryable('SwapBackKeyCollision', `the swap back of ${o.table} is refused, nothing changed (it is still partitioned and serving, ${o.history} attached): rows written since the swap collide on a key the heap enforces again after it: ${what}. Delete or re-key the colliding rows written since the swap (in the partitions from ${o.bound} on), then retry the rollback; or keep the partitioned table`);
+}
+
+/**
+ * Inside the swap back's transaction, after the rows of the new partitions were moved back: the
+ * (key, column) key let a row written since the swap reuse a key of the heap with another
+ * partition-column value; the heap's original key (rebuilt next) would then fail on it after the
+ * table had already gone back. Each moved-back row is looked up by the key prefix of the
+ * (key, column) index: no scan of the heap under the lock.
+ */
+async function refuseKeyCollisions(t: Q, o: AttachPost, key: string[]): Promise<void> {
+  const cols = key.map(qi);
+  const eq = cols.map((k) => `h.${k} = p.${k}`).join(' AND ');
+  const r = await t.query<{ k: string }>(`SELECT format('(%s)', concat_ws(', ', ${cols.map((k) => `p.${k}::text`).join(', ')})) AS k FROM ${o.parked} p WHERE (SELECT count(*) FROM ${o.table} h WHERE ${eq}) > 1 LIMIT 10`);
+  if (r.rows.length) throw collision(o, `(${key.join(', ')}) = ${r.rows.map((x) => x.k).join(', ')}${r.rows.length === 10 ? ' (first 10)' : ''} held twice`);
+}
+
 export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
   const planned = async (c: ClientBase, i: AttachInput) => {
     const p = await planConversion(c, i.choice, i.planAt, i.facts, { attachBound: i.attachBound });
@@ -111,10 +140,20 @@ export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
         const x = p.attach;
         const schema = await schemaOf(c, p.table);
         const key = x.keyIndex;
+        const before = await checkState(c, p.table, x.check.name);
+        if (before !== 'valid') refuseNearBound(i.attachBound, `the bound check of ${p.table} is not added`);
         const indexBuilt = key ? await runLongStatement(c, deps.profiles, i.profile, `index ${key.name}`, () => buildConcurrently(c, schema, key.name, key.create)) : false;
         const state = await checkState(c, p.table, x.check.name);
+        // Again after the build (hours on a large table): the check is never added this close to the bound.
+        if (state !== 'valid') refuseNearBound(i.attachBound, `the bound check of ${p.table} is not added`);
         if (state === 'absent') await runPhaseInTransaction(c, stmtPlan(p.table, [x.check.add], 'attach prepare'), 'attach prepare', i.lockTimeoutMs);
-        if (state !== 'valid') await runLongStatement(c, deps.profiles, i.profile, `validate ${x.check.name}`, () => c.query(x.check.validate));
+        if (state !== 'valid') {
+          await runLongStatement(c, deps.profiles, i.profile, `validate ${x.check.name}`, () => c.query(x.check.validate)).catch((err: { code?: string; message?: string }) => {
+            // Rows written between preflight's scan and the check's addition: no retry can pass; the run rolls back before the swap (the check goes).
+            if (err.code === '23514') throw nonRetryable('AttachBoundViolated', `VALIDATE of ${x.check.name} on ${p.table} failed (${err.message}): rows written since preflight have ${p.partitionBy.column} NULL or at or beyond the bound ${x.boundText} (find them: ${x.check.violators}); UPDATE or delete them, make sure the application writes none, then start the run again`);
+            throw err;
+          });
+        }
         return { indexBuilt, checkAdded: state === 'absent', validated: state !== 'valid', bound: x.boundText };
       });
     },
@@ -130,6 +169,7 @@ export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
           swapBack: x.swapBack,
           restoreKey: x.restoreKey && x.keyIndex ? { ...x.restoreKey, indexName: x.keyIndex.name, restoreName: /INDEX CONCURRENTLY IF NOT EXISTS "((?:[^"]|"")+)"/.exec(x.restoreKey.build)![1].replace(/""/g, '"') } : null,
           keyIndexName: x.keyIndex?.name ?? null,
+          keyColumns: p.key?.columns ?? [],
         };
       });
     },
@@ -146,7 +186,7 @@ export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
           const r = await c.query<{ h: string | null }>(`SELECT format('%I.%I', n.nspname, k.relname) AS h FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid JOIN pg_namespace n ON n.oid = k.relnamespace WHERE i.inhparent = to_regclass($1) AND pg_get_expr(k.relpartbound, k.oid) LIKE 'FOR VALUES FROM (MINVALUE)%'`, [table]);
           if (r.rows[0]?.h) return { swapped: false, tries: 0, lockMs: null, partitionsCreated: [], history: r.rows[0].h, bound: new Date(i.attachBound).toISOString() };
         }
-        if (Date.now() > i.attachBound - 3600_000) throw nonRetryable('AttachBoundReached', `the bound ${new Date(i.attachBound).toISOString()} is less than an hour away: writes beyond it would be refused; roll back and start again (a new bound is chosen)`);
+        refuseNearBound(i.attachBound, `the attach swap of ${table ?? tableText(i.choice.table)} is not started`);
         const p = await planned(c, i);
         try {
           const r = await runPhaseInTransaction(c, p, 'attach swap', i.lockTimeoutMs);
@@ -180,9 +220,15 @@ export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
         const out: AttachSwapBackResult = { swappedBack: false };
         if (await isAttached(c, o.table, o.history)) {
           let moved = 0;
-          const r = await runPhaseInTransaction(c, stmtPlan(o.table, o.swapBack, 'attach rollback after swap'), 'attach rollback after swap', i.lockTimeoutMs, 100, async (t) => {
+          // Heartbeating (the rows written since move back inside it): a lost worker's transaction ends with its connection, and another worker retries.
+          const r = await runLongStatement(c, deps.profiles, i.profile, 'swap back', () => runPhaseInTransaction(c, stmtPlan(o.table, o.swapBack, 'attach rollback after swap'), 'attach rollback after swap', i.lockTimeoutMs, 100, async (t) => {
             moved = Number((await t.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${o.parked}`)).rows[0].n);
+            if (o.restoreKey && o.keyColumns?.length) await refuseKeyCollisions(t, o, o.keyColumns);
             return dropUnlessOnlyThere(t, { candidate: o.parked, reference: o.table, schema: o.schema, base: o.name });
+          })).catch((err: { code?: string; detail?: string; message?: string }) => {
+            // A unique index the history partition kept (a key chosen "drop") refuses a moved-back row: rolled back, still attached.
+            if (err.code === '23505') throw collision(o, `${err.message}${err.detail ? ` (${err.detail})` : ''}`);
+            throw err;
           });
           Object.assign(out, { swappedBack: true, movedBack: moved, droppedPartitioned: r.finished!.dropped, lockMs: r.lockMs, ...(r.finished!.kept ? { kept: r.finished!.kept } : {}) });
         } else {
@@ -195,7 +241,7 @@ export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
           if (still) {
             const rk = o.restoreKey;
             await runLongStatement(c, deps.profiles, i.profile, `index ${rk.restoreName}`, () => buildConcurrently(c, o.schema, rk.restoreName, rk.build));
-            await runPhaseInTransaction(c, stmtPlan(o.table, o.restoreKey.swapIn, 'attach restore key'), 'attach restore key', i.lockTimeoutMs, 100);
+            await runLongStatement(c, deps.profiles, i.profile, 'restore key', () => runPhaseInTransaction(c, stmtPlan(o.table, rk.swapIn, 'attach restore key'), 'attach restore key', i.lockTimeoutMs, 100));
             out.keyRestored = true;
           }
         }

@@ -28,7 +28,8 @@ export interface AttachDdl {
   boundText: string;
   /** The index built CONCURRENTLY on the heap (null: the key already holds the partition column). */
   keyIndex: { name: string; create: string; drop: string } | null;
-  check: { name: string; add: string; validate: string; drop: string };
+  /** `violators`: the rows VALIDATE refuses (NULL, or at or beyond the bound), for the message when it fails. */
+  check: { name: string; add: string; validate: string; drop: string; violators: string };
   /** New partitions from the bound to premake ahead. */
   partitionNames: string[];
   swap: string[];
@@ -106,6 +107,7 @@ export function attachDdl(d: TableDescriptor, a: Analysis, choice: ConversionCho
     add: `ALTER TABLE ${T} ADD CONSTRAINT ${qi(checkName)} CHECK (${qi(col)} IS NOT NULL AND ${qi(col)} < ${boundLit}) NOT VALID`,
     validate: `ALTER TABLE ${T} VALIDATE CONSTRAINT ${qi(checkName)}`,
     drop: `ALTER TABLE ${T} DROP CONSTRAINT IF EXISTS ${qi(checkName)}`,
+    violators: `SELECT * FROM ${T} WHERE ${qi(col)} IS NULL OR ${qi(col)} >= ${boundLit}`,
   };
   const colNullable = !d.columns.find((c) => c.name === col)!.notNull;
   // The heap's key index: replaced by the concurrently built one (made its primary key), or, holding the column already, only renamed.
@@ -141,6 +143,10 @@ export function attachDdl(d: TableDescriptor, a: Analysis, choice: ConversionCho
     ...publicationStatements(d, history, T),
   ];
   const parked = n.shadow; // the parent's name while it is compared (keep-or-drop.ts) and dropped or kept aside
+  // The original key (without the column) is rebuilt CONCURRENTLY after the swap back, then takes the place of (key, column); the dropped foreign keys come back with it.
+  const origIndex = d.indexes.find((i) => i.name === key.index);
+  const keyBack = !keyHasCol && !!origIndex;
+  const fksBack = droppedFks.map((fk) => `ALTER TABLE ${fk.fromTable} ADD CONSTRAINT ${qi(fk.name)} ${fk.definition} NOT VALID`);
   const moveBack = `INSERT INTO ${history} (${ins.insertColumns.join(', ')})${ins.overriding} SELECT ${ins.insertColumns.join(', ')} FROM ${T}`;
   const swapBack = [
     `LOCK TABLE ${T} IN ACCESS EXCLUSIVE MODE`,
@@ -156,11 +162,11 @@ export function attachDdl(d: TableDescriptor, a: Analysis, choice: ConversionCho
     ...viewStatements(d),
     ...sequenceStatements(d, T, parked),
     ...publicationStatements(d, parked, T),
+    // The heap's key is the one they referenced (it held the column already): back in the same transaction.
+    ...(keyBack ? [] : fksBack),
   ];
-  // The original key (without the column) is rebuilt CONCURRENTLY after the swap back, then takes the place of (key, column).
-  const origIndex = d.indexes.find((i) => i.name === key.index);
   const restoreName = withSuffix(key.index, '_restore');
-  const restoreKey = keyHasCol || !origIndex ? null : {
+  const restoreKey = !keyBack ? null : {
     build: `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ${qi(restoreName)} ON ${T} (${key.columns.map(qi).join(', ')})`,
     swapIn: [
       `LOCK TABLE ${T} IN ACCESS EXCLUSIVE MODE`,
@@ -168,7 +174,7 @@ export function attachDdl(d: TableDescriptor, a: Analysis, choice: ConversionCho
       // The column was nullable: NOT NULL goes with the (key, column) key (the column was in no key before).
       ...(colNullable ? [`ALTER TABLE ${T} ALTER COLUMN ${qi(col)} DROP NOT NULL`] : []),
       keyCon ? `ALTER TABLE ${T} ADD CONSTRAINT ${qi(keyCon.name)} ${keyCon.type === 'p' || keyCon === pk ? 'PRIMARY KEY' : 'UNIQUE'} USING INDEX ${qi(restoreName)}` : `ALTER INDEX ${qi(n.schema)}.${qi(restoreName)} RENAME TO ${qi(key.index)}`,
-      ...droppedFks.map((fk) => `ALTER TABLE ${fk.fromTable} ADD CONSTRAINT ${qi(fk.name)} ${fk.definition} NOT VALID`),
+      ...fksBack,
     ],
   };
   const rollbackBeforeSwap = [check.drop, ...(keyIndex ? [keyIndex.drop] : [])];

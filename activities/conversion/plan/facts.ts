@@ -15,6 +15,8 @@ export interface DataFacts {
   nulls: number;
   /** Values ±infinity, or with a year outside 1–9999: no interval holds them. */
   outside: number;
+  /** Of those, the ones above every interval (+infinity, a year after 9999): mode attach's history partition [MINVALUE, bound) holds the others (absent: facts read before it was counted). */
+  outsideAbove?: number;
 }
 
 /** The partition column's type as the plan needs it (a domain counts as its base type), or null when it cannot partition by interval. */
@@ -32,10 +34,11 @@ export async function readDataFacts(c: Pick<ClientBase, 'query'>, d: TableDescri
   const col = `t.${qi(column)}`;
   const utc = type === 'timestamp with time zone' ? `(${col} AT TIME ZONE 'UTC')` : col;
   const finite = `(isfinite(${col}) AND extract(year FROM ${col}) BETWEEN 1 AND 9999)`;
-  const r = await c.query<{ rows: string; nulls: string; outside: string; min_day: string | null; max_day: string | null; min: string | null; max: string | null }>(
+  const r = await c.query<{ rows: string; nulls: string; outside: string; outside_above: string; min_day: string | null; max_day: string | null; min: string | null; max: string | null }>(
     `SELECT count(*)::text AS rows,
             count(*) FILTER (WHERE ${col} IS NULL)::text AS nulls,
             count(*) FILTER (WHERE ${col} IS NOT NULL AND NOT ${finite})::text AS outside,
+            count(*) FILTER (WHERE ${col} IS NOT NULL AND NOT ${finite} AND ${col} > '2000-01-01')::text AS outside_above,
             to_char(min(${utc}) FILTER (WHERE ${finite}), 'YYYY-MM-DD') AS min_day,
             to_char(max(${utc}) FILTER (WHERE ${finite}), 'YYYY-MM-DD') AS max_day,
             (min(${col}) FILTER (WHERE ${finite}))::text AS min,
@@ -43,5 +46,5 @@ export async function readDataFacts(c: Pick<ClientBase, 'query'>, d: TableDescri
        FROM ${d.qualified} t`,
   );
   const x = r.rows[0];
-  return { rows: Number(x.rows), nulls: Number(x.nulls), outside: Number(x.outside), minDay: x.min_day, maxDay: x.max_day, min: x.min, max: x.max };
+  return { rows: Number(x.rows), nulls: Number(x.nulls), outside: Number(x.outside), outsideAbove: Number(x.outside_above), minDay: x.min_day, maxDay: x.max_day, min: x.min, max: x.max };
 }
