@@ -24,6 +24,9 @@ beforeAll(async () => {
     CREATE TABLE shop.k (id bigserial PRIMARY KEY, placed_at timestamptz NOT NULL DEFAULT now(), customer int NOT NULL, total numeric(12,2) NOT NULL);
     INSERT INTO shop.k (placed_at, customer, total) SELECT now() - g * interval '3 minutes', g % 13, g / 7.0 FROM generate_series(1, 20000) g;
     GRANT SELECT, INSERT, UPDATE, DELETE ON shop.k TO ${app}; GRANT USAGE ON SEQUENCE shop.k_id_seq TO ${app};
+    CREATE TABLE shop.r (LIKE shop.k INCLUDING ALL);
+    INSERT INTO shop.r SELECT * FROM shop.k;
+    GRANT SELECT, INSERT, UPDATE, DELETE ON shop.r TO ${app};
     CREATE TABLE shop.elsewhere (x int)`);
 });
 afterAll(killConversionWorkers);
@@ -84,6 +87,53 @@ describe('mode attach: a worker killed inside the index build', () => {
     expect(st).toMatchObject({ k: 'p', invalid: 0 });
     expect(load.stats().committed, load.stats().lastError).toBeGreaterThan(30);
     const v = await judgeRows(db.pool, '"shop"."k"', key, baseline, load.log);
+    expect(v, JSON.stringify(v.samples)).toMatchObject({ missing: 0, stale: 0, resurrected: 0, extra: 0 });
+  });
+
+  it('an abort inside the index build stops it within seconds; a worker killed inside the rollback\'s DROP INDEX CONCURRENTLY: the orphaned drop stops, the rollback completes elsewhere', async () => {
+    const table = 'shop.r';
+    const key = keySql(rowKeyOf(await db.withClient((c) => readTableDescriptor(c, parseTableName(table)))));
+    const baseline = await readImages(db.pool, '"shop"."r"', key);
+    const load = await startSqlLoad({ url: appUrl(), table, ratePerSec: 80, seed: 6, baseline, spreadDays: 20 });
+    const taskQueue = temporal.taskQueue('attach-crash-r');
+    const first = await spawnWorker(taskQueue);
+    const holder: Client = await db.pool.connect() as unknown as Client;
+    let summary: GenericConversionSummary;
+    try {
+      // An open snapshot holds the build ("waiting for old snapshots").
+      await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await holder.query('SELECT count(*) FROM shop.elsewhere');
+      const workflowId = `attach-crash-r-${taskQueue}`;
+      await temporal.client.workflow.start('heapToPartitionedConversion', {
+        taskQueue, workflowId,
+        args: [{ table, mode: 'attach', partitionBy: { column: 'placed_at', interval: 'month' }, nonProduction: true, retentionMinutes: 0, copy: { heartbeatTimeoutSeconds: 3 } }],
+      });
+      const build = await waitFor('the index build, waiting for the open snapshot', async () => (await db.pool.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_progress_create_index WHERE relid = 'shop.r'::regclass`)).rows[0], 90_000);
+      // A lock on the table too (ACCESS SHARE: the build does not mind it): the rollback's DROP INDEX CONCURRENTLY waits for it.
+      await holder.query('SELECT 1 FROM shop.r LIMIT 1');
+      await getCutoverHandle(temporal.client, workflowId).abort({ operator: 'ops', reason: 'not this week' });
+      await waitFor('the aborted build to stop', async () => (await db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND state = 'active' AND query ILIKE 'CREATE UNIQUE INDEX%'`, [build.pid])).rows.length === 0, 30_000);
+      const drop = await waitFor('the rollback\'s DROP INDEX CONCURRENTLY, waiting for the lock', async () => (await db.pool.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity WHERE query ILIKE 'DROP INDEX CONCURRENTLY%' AND state = 'active' AND datname = current_database()`)).rows[0], 60_000);
+      first.kill('SIGKILL');
+      await waitFor('the orphaned drop to stop', async () => (await db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND state = 'active'`, [drop.pid])).rows.length === 0, 30_000);
+      await spawnWorker(taskQueue);
+      await holder.query('COMMIT');
+      summary = await getCutoverHandle<GenericConversionSummary>(temporal.client, workflowId).result();
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      (holder as unknown as { release(): void }).release();
+      await new Promise((r) => setTimeout(r, 300));
+      await load.stop();
+    }
+    expect(summary.outcome, summary.cause).toBe('aborted');
+    const st = (await db.pool.query(`SELECT (SELECT relkind::text FROM pg_class WHERE oid = 'shop.r'::regclass) AS k,
+      (SELECT count(*)::int FROM pg_constraint WHERE conrelid = 'shop.r'::regclass AND conname LIKE 'lichen_attach_bound%') AS checks,
+      (SELECT count(*)::int FROM pg_class WHERE relname = 'r_pkey_history') AS key_index`)).rows[0];
+    expect(st).toMatchObject({ k: 'r', checks: 0, key_index: 0 });
+    expect(load.stats().committed, load.stats().lastError).toBeGreaterThan(30);
+    const v = await judgeRows(db.pool, '"shop"."r"', key, baseline, load.log);
     expect(v, JSON.stringify(v.samples)).toMatchObject({ missing: 0, stale: 0, resurrected: 0, extra: 0 });
   });
 });

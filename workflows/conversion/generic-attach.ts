@@ -18,9 +18,9 @@ import { retentionWindow } from './retention';
 const step = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '1 hour' });
 const lockStep = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '10 minutes' });
 const UNDO_RETRY: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 100, nonRetryableErrorTypes: ['StillSwapped'] };
-const undoStep = proxyActivities<ConversionActivities>({ startToCloseTimeout: '1 hour', retry: UNDO_RETRY });
 /**
- * The swap back rebuilds the heap's original key CONCURRENTLY (hours on a large table, as the
+ * Both undos run long statements. The rollback before the swap drops the index CONCURRENTLY
+ * (it waits for every older transaction). The swap back rebuilds the heap's original key CONCURRENTLY (hours on a large table, as the
  * prepare's build) and moves back the rows written since under its lock: it heartbeats
  * throughout, so a lost worker is replaced after the run's heartbeat timeout, and its bound is a
  * day, not the hour a rebuild would outlast on every attempt.
@@ -101,7 +101,7 @@ export async function attachConversion(s: GenericConversionSettings): Promise<Ge
       summary.attach = { history: a.history, bound: a.boundText };
       for (const d of summary.plan.decisions) ctl.note(`option chosen for ${d.code} (${d.object}): ${d.choice}`);
       ctl.note(`mode attach: ${target} becomes ${a.history} [MINVALUE, ${a.boundText}); no row is copied`);
-      saga.add({ key: 'attach-before-swap', name: 'remove the bound check and the index', undo: async () => { await undoStep.attachRollbackBeforeSwap(ai); }, byHand: `ALTER TABLE ${target} DROP CONSTRAINT IF EXISTS <lichen_attach_bound_…>; DROP INDEX CONCURRENTLY IF EXISTS <key>_history (both the tool's own)` });
+      saga.add({ key: 'attach-before-swap', name: 'remove the bound check and the index', undo: async () => { await swapBackStep(s).attachRollbackBeforeSwap(ai); }, byHand: `ALTER TABLE ${target} DROP CONSTRAINT IF EXISTS <lichen_attach_bound_…>; DROP INDEX CONCURRENTLY IF EXISTS <key>_history (both the tool's own)` });
       summary.attach.prepared = await ctl.phase('attach prepare', () => prepareStep(s).attachPrepare(ai));
       const chosen = summary.plan.decisions.map((d) => `${d.code} ${d.object}: ${d.choice}`);
       if (s.approveBeforeSwap || chosen.length) {

@@ -265,7 +265,9 @@ export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
         if (x.keyIndex) {
           const schema = await schemaOf(c, p.table);
           droppedIndex = (await indexState(c, schema, x.keyIndex.name)) !== 'absent';
-          if (droppedIndex) await c.query(x.keyIndex.drop);
+          const drop = x.keyIndex.drop;
+          // DROP INDEX CONCURRENTLY waits for every transaction older than it: heartbeat meanwhile, stop with a lost worker.
+          if (droppedIndex) await runLongStatement(c, deps.profiles, i.profile, `drop ${x.keyIndex.name}`, () => c.query(drop));
         }
         return { droppedCheck: hadCheck, droppedIndex };
       });
