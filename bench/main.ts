@@ -11,7 +11,8 @@ import { startTemporal } from '../src/devenv/temporal';
 import { formatSetupError, SetupError } from '../src/devenv/setup-error';
 import { projectRoot } from '../src/devenv/paths';
 import { monthsBetween } from '../activities/lib/months';
-import { BenchUsageError, parseBenchArgs, type BenchCode } from './options';
+import { BENCH_CODES, BenchUsageError, parseBenchArgs, type BenchCode } from './options';
+import { carryOver, readResults } from './carry';
 import { growthOf, machineInfo, ratio, writeResults, updateReadme, type BenchResults } from './report';
 import { entry, log, round1, type Ctx } from './ctx';
 import { b2 } from './conversion';
@@ -216,7 +217,11 @@ async function main(): Promise<void> {
       growth: growthOf(ctx.entries),
       steps: timings,
     };
-    const out = writeResults(path.join(projectRoot, 'bench', 'results'), results);
+    // A run of some codes (--only) keeps the previous run's figures of the others, each marked as carried.
+    const dir = path.join(projectRoot, 'bench', 'results');
+    const measured = [...opts.only];
+    const kept = measured.length < BENCH_CODES.length ? carryOver(readResults(path.join(dir, 'latest.json')), results, measured) : results;
+    const out = writeResults(dir, kept);
     log(`done in ${Math.round((Date.now() - t0) / 1000)} s: ${path.relative(projectRoot, out.json)}, ${path.relative(projectRoot, out.md)}`);
     // The README shows the table of a complete run only (an --only subset would hide entries).
     const complete = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B9'].every((c) => results.entries.some((e) => e.name.startsWith(`${c} `)));
