@@ -21,7 +21,8 @@ export class ChildWriter {
     });
     this.child = child;
     child.stderr.on('data', (d: Buffer) => (this.err += d.toString()));
-    this.exited = new Promise((resolve) => child.once('exit', resolve));
+    // 'close': the process ended and its stdout is read to the end ('exit' may come before the last data).
+    this.exited = new Promise((resolve) => child.once('close', resolve));
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => {
         this.out += d.toString();

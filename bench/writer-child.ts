@@ -18,7 +18,9 @@ async function main(): Promise<void> {
     if (line.trim() !== 'stop') continue;
     await writer.stop();
     const t0 = performance.timeOrigin;
-    process.stdout.write(JSON.stringify(writer.samples.map((s) => ({ ...s, start: t0 + s.start, end: t0 + s.end }))) + '\n');
+    const json = JSON.stringify(writer.samples.map((s) => ({ ...s, start: t0 + s.start, end: t0 + s.end }))) + '\n';
+    // A pipe is written asynchronously: exit only once all of it is out.
+    await new Promise<void>((resolve) => process.stdout.write(json, () => resolve()));
     return;
   }
 }
