@@ -11,7 +11,7 @@ import type { ProfileResolver } from '../src/config/profiles';
 import { secretsFor } from './env';
 import { ChildWriter } from './child-writer';
 import { TABLE } from './generic';
-import { msUntilActivityDone, netWalBytes, writesIn } from './stats';
+import { activitySpan, msUntilActivityDone, netWalBytes, writesIn } from './stats';
 
 export async function walLsn(pool: Pool): Promise<string> {
   return (await pool.query<{ l: string }>(`SELECT pg_current_wal_lsn()::text AS l`)).rows[0].l;
@@ -34,6 +34,9 @@ export interface ConversionRun {
   writerWalBytesPerSec: number;
   /** Longest app write overlapping the run (start → result), and how many there were / failed. */
   stallMs: number;
+  /** Longest app write overlapping the swap activity (started → completed), and in the writer-alone second before the run. */
+  swapStallMs: number;
+  baselineMaxMs: number;
   writes: number;
   failedWrites: number;
   failedExamples: string[];
@@ -72,7 +75,9 @@ export async function runConversion(server: RunningTemporal, pool: Pool, profile
     await writer.start();
     await sleep(500);
     const w0 = await walLsn(pool);
+    const b0 = Date.now();
     await sleep(3000);
+    const b1 = Date.now();
     const writerWalBytesPerSec = (await walBytesSince(pool, w0)) / 3;
     const input = { table: TABLE, mode, partitionBy: { column: 'created_at', interval: 'month' }, nonProduction: true, retentionMinutes: 0, approvals: { beforeSwap: false } };
     const lsn = await walLsn(pool);
@@ -103,11 +108,12 @@ export async function runConversion(server: RunningTemporal, pool: Pool, profile
     await sleep(500); // writes issued during the run finish
     const samples = await writer.stop();
     const w = writesIn(samples, from, to);
+    const span = activitySpan(history.events ?? [], swapActivity)!;
     const failed = samples.filter((x) => !x.ok);
     return {
       mode, untilSwapMs, wallMs: to - from, walGrossBytes, writerWalBytesPerSec: Math.round(writerWalBytesPerSec),
       walNetBytes: netWalBytes(walGrossBytes, writerWalBytesPerSec, (to - from) / 1000),
-      stallMs: w.maxMs, writes: w.writes, failedWrites: failed.length, failedExamples: [...new Set(failed.map((f) => f.error ?? '?'))].slice(0, 3),
+      stallMs: w.maxMs, swapStallMs: writesIn(samples, span[0], span[1]).maxMs, baselineMaxMs: writesIn(samples, b0, b1).maxMs, writes: w.writes, failedWrites: failed.length, failedExamples: [...new Set(failed.map((f) => f.error ?? '?'))].slice(0, 3),
       lockMs: s.swap?.lockMs ?? null,
     };
   } finally {

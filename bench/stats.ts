@@ -55,3 +55,18 @@ export function writesIn(samples: readonly { start: number; end: number; ok: boo
   }
   return { maxMs, writes, failed };
 }
+
+/** Epoch ms [started, completed] of the first completed activity of type `activity` in a history; undefined when none completed. */
+export function activitySpan(events: readonly HistoryEvent[], activity: string): [number, number] | undefined {
+  const types = new Map<number, string>();
+  const started = new Map<number, number>();
+  for (const e of events) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s) types.set(Number(e.eventId), s.activityType?.name ?? '');
+    const st = e.activityTaskStartedEventAttributes;
+    if (st) started.set(Number(st.scheduledEventId), evMs(e));
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done && types.get(Number(done.scheduledEventId)) === activity) return [started.get(Number(done.scheduledEventId)) ?? evMs(e), evMs(e)];
+  }
+  return undefined;
+}

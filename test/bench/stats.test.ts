@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { msUntilActivityDone, netWalBytes, quantile, writesIn } from '../../bench/stats';
+import { activitySpan, msUntilActivityDone, netWalBytes, quantile, writesIn } from '../../bench/stats';
 import { parseBenchArgs } from '../../bench/options';
 
 type History = Parameters<typeof msUntilActivityDone>[0];
@@ -34,6 +34,11 @@ describe('bench calculations (bench/stats.ts)', () => {
     expect(msUntilActivityDone(events, 'swapGeneric')).toBeUndefined();
     // Scheduled but never completed: no figure.
     expect(msUntilActivityDone(events.slice(0, 4), 'attachSwap')).toBeUndefined();
+    // The span: from the activity's ActivityTaskStarted (when present) to its completion, epoch ms.
+    const withStart = [...events.slice(0, 4), { eventId: 10, eventTime: at(12_100), activityTaskStartedEventAttributes: { scheduledEventId: 9 } }, ...events.slice(4)] as unknown as History;
+    expect(activitySpan(withStart, 'attachSwap')).toEqual([12_100, 12_345]);
+    expect(activitySpan(events, 'attachSwap')).toEqual([12_345, 12_345]);
+    expect(activitySpan(events, 'swapGeneric')).toBeUndefined();
   });
 
   it("netWalBytes: the run's WAL minus the writer's rate × seconds, never negative", () => {
