@@ -36,7 +36,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * rollbackGenericBeforeSwap), in interleaved rounds of `seconds` each: without, with, without,
  * with, … (`pairs` pairs). Each side's figure is the median of its rounds' p99.
  */
-export async function measureB9(pg: RunningPostgres, rows: number, rate: number, seconds: number, pairs = 2): Promise<B9Figures> {
+export async function measureB9(pg: RunningPostgres, rows: number, rate: number, seconds: number, pairs = 3): Promise<B9Figures> {
   const db = await benchDatabase(pg, 'heap', 'b9');
   let writer: PacedWriter | undefined;
   try {

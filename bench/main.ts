@@ -164,7 +164,7 @@ async function b9(ctx: Ctx): Promise<void> {
     target: 'ratio ≤ 1.3', met: (r) => r <= 1.3,
     notes: [
       `single-row INSERT/UPDATE 1:1 on memory_records (${f.rows} rows) as an unprivileged role, ${ctx.opts.writeRate}/s open loop through a pg pool; the trigger installed by the engine's own activities (createGenericShadow + installGenericSync) and removed by rollbackGenericBeforeSwap between rounds;`,
-      `interleaved rounds of ${seconds} s, each side the median of its rounds' p99 (with: ${rounds(true)} ms; without: ${rounds(false)} ms); p50 with/without ${round1(f.withP50Ms)}/${round1(f.withoutP50Ms)} ms; failed writes ${f.failedWrites}. rows = writes measured.`,
+      `interleaved rounds of ${seconds} s (without, with, × ${f.rounds.length / 2}), each side the median of its rounds' p99 (with: ${rounds(true)} ms; without: ${rounds(false)} ms); p50 with/without ${round1(f.withP50Ms)}/${round1(f.withoutP50Ms)} ms (ratio ${ratio(f.withP50Ms, f.withoutP50Ms)}); failed writes ${f.failedWrites}. rows = writes measured.`,
     ],
     details: { rounds: f.rounds, failedWrites: f.failedWrites },
   }));
