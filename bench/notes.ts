@@ -50,17 +50,21 @@ const MISSES: Record<string, string> = {
     '(each range one partition: a sequential scan of the partition and a created_at range of the heap), key ranges only inside a partition too large for one ' +
     'snapshot; repair stays per key.',
   'B8 instant conversion (mode attach) start→swap':
-    'Why: mode attach copies no row, but before its one lock-bounded transaction it still reads the table three times: preflight\'s data facts (a full scan, ' +
-    'once per run), CREATE UNIQUE INDEX CONCURRENTLY on (key, partition column) (two scans and a sort), and the VALIDATE of the bound\'s CHECK (a scan); ' +
-    'memory_records already has UNIQUE (id, created_at) (memory_records_id_created_key), yet plan/attach-ddl.ts builds a new index whenever the primary key ' +
-    'lacks the partition column. The time is scans, not writes (WAL 0.05 of mode copy\'s), so the ratio to partition_data_proc (which writes every row once) ' +
-    'stays near 0.5–1 at every size on a loaded machine, plus ~1–2 s of workflow and worker start that a 100k-row table does not amortise. Close it: reuse a ' +
-    'valid unique index on (key, column) when one exists (saves the build: about half the time); validate the check from facts already carried (the facts scan ' +
-    'reads min/max of the column) only where PostgreSQL allows it — it does not, so VALIDATE stays; the rest is the floor of reading the table once or twice.',
+    'Why: mode attach copies no row (WAL 0.05 of mode copy\'s), but before its one locked transaction it still reads the table three times: preflight\'s ' +
+    'data facts (a full scan, once per run), CREATE UNIQUE INDEX CONCURRENTLY on (key, partition column) (two scans and a sort) and the VALIDATE of the ' +
+    'bound\'s CHECK (a scan); on a 100k-row table the ~1–2 s of workflow and worker start dominate. memory_records already has UNIQUE (id, created_at) ' +
+    '(memory_records_id_created_key), yet plan/attach-ddl.ts builds a new one whenever the primary key lacks the partition column. The reference is ' +
+    'measured minutes before ours on a machine whose load swings (partition_data_proc on the same 1M rows took 32.6 s in one run, 9.3 s in the next: ' +
+    'ratio 0.26 vs 1.19), so one run does not settle ≤ 0.2. Close it: promote an existing valid unique index on (key, column) instead of building one ' +
+    '(plan/attach-ddl.ts); measure ours and partition_data_proc interleaved on a quiet machine.',
   'B8 instant conversion longest write stall':
-    'Why: see the note\'s split: the longest write during attachSwap itself against the longest in the 3 s the writer ran alone before the run. On this machine ' +
-    '(2 cores, load 10–15 from 4 other agents\' test runs) single writes of 100–200 ms happen with no conversion running; a stall that is the swap shows in the ' +
-    'attachSwap window and in its recorded lock time (a few ms). Re-run on a quiet machine to judge ≤ 100 ms.',
+    'Why (measured): the attach swap\'s transaction held ACCESS EXCLUSIVE 127–190 ms on this loaded machine (the summary\'s lockMs; mode copy\'s swap ' +
+    '21–39 ms), and the longest write overlapped it at 100k rows (201 ms, attachSwap window); at 1M the run-wide longest (102 ms) was outside the swap ' +
+    '(66 ms inside it) with single writes of up to 317 ms while the writer ran alone before the run. Inside its lock the attach swap runs every DDL of the ' +
+    'new table (plan/attach-ddl.ts swap[]: create the parent, its constraints, indexes and grants, attach, create the partitions from the bound with their ' +
+    'indexes, renames, triggers, views, sequences), each statement slow on 2 CPU-starved cores. Close it: create the parent and its future partitions ' +
+    'before the lock under the shadow\'s name (nothing reads it), so the locked transaction only swaps the key, renames the heap, attaches it (the validated ' +
+    'check spares the scan) and renames the parent; then re-measure on a quiet machine.',
   'B8 instant conversion WAL':
     'Why: the WAL of mode attach is the index build and the catalog changes; see the gross and net figures in the note.',
   B9:
