@@ -41,6 +41,8 @@ export interface ConversionRun {
   failedWrites: number;
   failedExamples: string[];
   lockMs: number | null;
+  /** The run's phases and their seconds (from its summary), where the time went. */
+  phases: { phase: string; seconds: number | null }[];
 }
 
 /** The workflow bundle, built once per bench (a bundle is tens of seconds of CPU on this machine). */
@@ -115,6 +117,7 @@ export async function runConversion(server: RunningTemporal, pool: Pool, profile
       walNetBytes: netWalBytes(walGrossBytes, writerWalBytesPerSec, (to - from) / 1000),
       stallMs: w.maxMs, swapStallMs: writesIn(samples, span[0], span[1]).maxMs, baselineMaxMs: writesIn(samples, b0, b1).maxMs, writes: w.writes, failedWrites: failed.length, failedExamples: [...new Set(failed.map((f) => f.error ?? '?'))].slice(0, 3),
       lockMs: s.swap?.lockMs ?? null,
+      phases: (s.phases ?? []).map((p) => ({ phase: p.phase, seconds: p.endedAt ? Math.round(Date.parse(p.endedAt) - Date.parse(p.startedAt)) / 1000 : null })),
     };
   } finally {
     writer.kill();

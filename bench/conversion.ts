@@ -183,7 +183,8 @@ async function b8(ctx: Ctx, serverUrl: string, rows: number, partmanMs: number, 
   ctx.entries.push(entry({
     name: B8_WALL, ours: Math.round(a.untilSwapMs), reference: Math.round(partmanMs), unit: 'ms', rows, size: rows,
     target: 'ratio ≤ 0.2', met: (r) => r <= 0.2,
-    notes: [`same server (${version}), same data; ours: heapToPartitionedConversion mode attach on a Temporal dev server, workflow start → attachSwap completed (history times; whole run ${Math.round(a.wallMs)} ms); swap lock held ${a.lockMs ?? '?'} ms; reference: partition_data_proc's time on the same data (B2b). Mode copy start→swapGeneric: ${Math.round(c.untilSwapMs)} ms. ${writes}.`],
+    notes: [`same server (${version}), same data; ours: heapToPartitionedConversion mode attach on a Temporal dev server, workflow start → attachSwap completed (history times; whole run ${Math.round(a.wallMs)} ms); swap lock held ${a.lockMs ?? '?'} ms; reference: partition_data_proc's time on the same data (B2b). Mode copy start→swapGeneric: ${Math.round(c.untilSwapMs)} ms. ${writes}.`,
+      `Phases of the attach run (s): ${a.phases.map((p) => `${p.phase} ${p.seconds ?? '?'}`).join(', ')}.`],
     details: { attach: a, copy: c, partitionDataProcMs: Math.round(partmanMs) },
   }));
   ctx.entries.push(entry({
