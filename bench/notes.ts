@@ -58,13 +58,14 @@ const MISSES: Record<string, string> = {
     'ratio 0.26 vs 1.19), so one run does not settle ≤ 0.2. Close it: promote an existing valid unique index on (key, column) instead of building one ' +
     '(plan/attach-ddl.ts); measure ours and partition_data_proc interleaved on a quiet machine.',
   'B8 instant conversion longest write stall':
-    'Why (measured): the attach swap\'s transaction held ACCESS EXCLUSIVE 127–190 ms on this loaded machine (the summary\'s lockMs; mode copy\'s swap ' +
-    '21–39 ms), and the longest write overlapped it at 100k rows (201 ms, attachSwap window); at 1M the run-wide longest (102 ms) was outside the swap ' +
-    '(66 ms inside it) with single writes of up to 317 ms while the writer ran alone before the run. Inside its lock the attach swap runs every DDL of the ' +
-    'new table (plan/attach-ddl.ts swap[]: create the parent, its constraints, indexes and grants, attach, create the partitions from the bound with their ' +
-    'indexes, renames, triggers, views, sequences), each statement slow on 2 CPU-starved cores. Close it: create the parent and its future partitions ' +
-    'before the lock under the shadow\'s name (nothing reads it), so the locked transaction only swaps the key, renames the heap, attaches it (the validated ' +
-    'check spares the scan) and renames the parent; then re-measure on a quiet machine.',
+    'Why (measured): the attach swap\'s one transaction holds ACCESS EXCLUSIVE long enough to be the stall: lockMs (the run summary) 40 ms at 100k and ' +
+    '212 ms at 1M rows in the same run (190 / 127 ms in a run at load 10–15), against 10–39 ms for mode copy\'s swap; the longest write overlapped ' +
+    'attachSwap (126 ms at 1M, writer alone before the run ≤ 25 ms). The lock time grows with the table, so a statement inside the transaction reads ' +
+    'the heap although the validated check should spare the ATTACH its scan: a suspect is an index of the new parent that no heap index matches (ATTACH ' +
+    'then builds it under the lock) or ADD PRIMARY KEY USING INDEX\'s NOT NULL check. Inside the lock the swap also runs every DDL of the new table ' +
+    '(plan/attach-ddl.ts swap[]: parent, constraints, indexes, grants, attach, the partitions from the bound with their indexes, renames, triggers, views, ' +
+    'sequences). Close it: find the statement that grows (time each swap statement at 1M; not done here), and create the parent and its future ' +
+    'partitions before the lock under the shadow\'s name so the locked transaction only swaps the key, renames and attaches.',
   'B8 instant conversion WAL':
     'Why: the WAL of mode attach is the index build and the catalog changes; see the gross and net figures in the note.',
   B9:
