@@ -50,22 +50,22 @@ const MISSES: Record<string, string> = {
     '(each range one partition: a sequential scan of the partition and a created_at range of the heap), key ranges only inside a partition too large for one ' +
     'snapshot; repair stays per key.',
   'B8 instant conversion (mode attach) start→swap':
-    'Why: mode attach copies no row (WAL 0.05 of mode copy\'s), but before its one locked transaction it still reads the table three times: preflight\'s ' +
-    'data facts (a full scan, once per run), CREATE UNIQUE INDEX CONCURRENTLY on (key, partition column) (two scans and a sort) and the VALIDATE of the ' +
-    'bound\'s CHECK (a scan); on a 100k-row table the ~1–2 s of workflow and worker start dominate. memory_records already has UNIQUE (id, created_at) ' +
-    '(memory_records_id_created_key), yet plan/attach-ddl.ts builds a new one whenever the primary key lacks the partition column. The reference is ' +
-    'measured minutes before ours on a machine whose load swings (partition_data_proc on the same 1M rows took 32.6 s in one run, 9.3 s in the next: ' +
-    'ratio 0.26 vs 1.19), so one run does not settle ≤ 0.2. Close it: promote an existing valid unique index on (key, column) instead of building one ' +
-    '(plan/attach-ddl.ts); measure ours and partition_data_proc interleaved on a quiet machine.',
+    'Why (measured, see the phases in the note): mode attach copies no row (WAL 0.05 of mode copy\'s), but before its one locked transaction it still ' +
+    'reads the table three times: preflight\'s data facts (a full scan; 1.2 s of 5.3 at 1M in the calmest run), CREATE UNIQUE INDEX CONCURRENTLY on ' +
+    '(key, partition column) plus the VALIDATE of the bound\'s CHECK (attach prepare, 2.0 s), then the swap activity (1.1 s: its plan and the lock-bounded ' +
+    'statements), and ~1 s of workflow scheduling; on 100k rows those fixed costs alone exceed partition_data_proc\'s whole run. memory_records already ' +
+    'has UNIQUE (id, created_at) (memory_records_id_created_key), yet plan/attach-ddl.ts builds a new one whenever the primary key lacks the partition ' +
+    'column. The reference is measured minutes before ours on a machine whose load swings (partition_data_proc on the same 1M rows: 32.6, 9.3, 7.2, 8.0 s ' +
+    'in four runs), so one run does not settle it; the calmest run gives 0.65 at 1M. Close it: promote an existing valid unique index on (key, column) ' +
+    'instead of building one (plan/attach-ddl.ts); take the plan\'s data facts from pg_class/pg_stats estimates plus min/max through the column\'s index ' +
+    'instead of a full scan when the table is large; the VALIDATE scan is the floor. Measure both interleaved on a quiet machine.',
   'B8 instant conversion longest write stall':
-    'Why (measured): the attach swap\'s one transaction holds ACCESS EXCLUSIVE long enough to be the stall: lockMs (the run summary) 40 ms at 100k and ' +
-    '212 ms at 1M rows in the same run (190 / 127 ms in a run at load 10–15), against 10–39 ms for mode copy\'s swap; the longest write overlapped ' +
-    'attachSwap (126 ms at 1M, writer alone before the run ≤ 25 ms). The lock time grows with the table, so a statement inside the transaction reads ' +
-    'the heap although the validated check should spare the ATTACH its scan: a suspect is an index of the new parent that no heap index matches (ATTACH ' +
-    'then builds it under the lock) or ADD PRIMARY KEY USING INDEX\'s NOT NULL check. Inside the lock the swap also runs every DDL of the new table ' +
-    '(plan/attach-ddl.ts swap[]: parent, constraints, indexes, grants, attach, the partitions from the bound with their indexes, renames, triggers, views, ' +
-    'sequences). Close it: find the statement that grows (time each swap statement at 1M; not done here), and create the parent and its future ' +
-    'partitions before the lock under the shadow\'s name so the locked transaction only swaps the key, renames and attaches.',
+    'Why (measured): the longest write overlaps attachSwap, whose one transaction holds ACCESS EXCLUSIVE while it runs every DDL of the new table ' +
+    '(plan/attach-ddl.ts swap[]: parent, constraints, indexes, grants, the ATTACH, the partitions from the bound with their indexes, renames, triggers, ' +
+    'views, sequences); its lockMs (run summary) swung 40–212 ms between runs on this shared machine, not with the size (58 ms at both 100k and 1M in the ' +
+    'calmest run, where the stall was 50 / 34 ms: met), and mode copy\'s lighter swap swung 10–222 ms the same way: CPU starvation of a DDL-heavy ' +
+    'transaction. Close it: create the parent and its future partitions before the lock under the shadow\'s name (nothing reads it), so the locked ' +
+    'transaction only swaps the key, renames the heap, attaches it (the validated check spares the scan) and renames the parent.',
   'B8 instant conversion WAL':
     'Why: the WAL of mode attach is the index build and the catalog changes; see the gross and net figures in the note.',
   B9:
