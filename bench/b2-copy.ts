@@ -1,9 +1,7 @@
-import type { Pool } from 'pg';
 import { createConversionActivities } from '../activities/conversion';
 import { START_CURSOR, type CopySliceResult } from '../activities/conversion/copy';
-import { HEAP, SELECT_COLUMNS, SHADOW } from '../activities/conversion/sql';
 import type { ProfileResolver } from '../src/config/profiles';
-import { runActivity, rowsPerSecond, timed } from './env';
+import { runActivity } from './env';
 import { recentMonths } from './data';
 
 /** The conversion workflow's default batch size (workflows/conversion-input.ts). */
@@ -35,43 +33,4 @@ export async function runOurCopy(profiles: ProfileResolver, batchSize = DEFAULT_
     if (r.done) break;
   }
   return { rows, ms: performance.now() - t0, batches };
-}
-
-/** The limit: one INSERT … SELECT of the whole heap into the (empty) shadow. */
-export async function insertSelect(pool: Pool): Promise<{ rows: number; ms: number }> {
-  const { result, ms } = await timed(() => pool.query(`INSERT INTO ${SHADOW} (${SELECT_COLUMNS}) SELECT ${SELECT_COLUMNS} FROM ${HEAP}`));
-  return { rows: result.rowCount ?? 0, ms };
-}
-
-export async function emptyShadow(pool: Pool): Promise<void> {
-  await pool.query(`TRUNCATE ${SHADOW}`);
-  await pool.query(`VACUUM ANALYZE ${HEAP}`);
-}
-
-export interface B2Figures {
-  rows: number;
-  oursRowsPerSec: number;
-  limitRowsPerSec: number;
-  limitRuns: number[];
-  batches: number;
-}
-
-/**
- * B2 on one database holding the seeded heap: INSERT … SELECT, ours, INSERT … SELECT again
- * (the shadow emptied between runs); the reference is the better of the two limit runs, so
- * neither side profits from running second.
- */
-export async function measureB2(pool: Pool, profiles: ProfileResolver, expectedRows: number): Promise<B2Figures> {
-  const first = await insertSelect(pool);
-  await emptyShadow(pool);
-  const ours = await runOurCopy(profiles);
-  const copied = await pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${SHADOW}`);
-  if (ours.rows !== expectedRows || Number(copied.rows[0].n) !== expectedRows) {
-    throw new Error(`B2: our copy scanned ${ours.rows} rows and the shadow holds ${copied.rows[0].n}; the heap holds ${expectedRows}`);
-  }
-  await emptyShadow(pool);
-  const second = await insertSelect(pool);
-  for (const r of [first, second]) if (r.rows !== expectedRows) throw new Error(`B2: INSERT … SELECT copied ${r.rows} rows, expected ${expectedRows}`);
-  const limits = [first, second].map((r) => rowsPerSecond(r.rows, r.ms));
-  return { rows: expectedRows, oursRowsPerSec: rowsPerSecond(ours.rows, ours.ms), limitRowsPerSec: Math.max(...limits), limitRuns: limits, batches: ours.batches };
 }

@@ -1,8 +1,6 @@
 import type { Pool } from 'pg';
 import type { ActivityDeps } from '../activities';
 import { createVerifyActivities, type MonthParity } from '../activities/production/verify';
-import { compareMonths } from '../activities/conversion/parity';
-import { HEAP, SHADOW } from '../activities/conversion/sql';
 import type { InstanceRef } from '../activities/lib/admin-client';
 import { rowValueSql } from '../src/memory-layer/checksum';
 import { runActivity, rowsPerSecond, timed } from './env';
@@ -65,17 +63,4 @@ export async function measureB3(deps: ActivityDeps, pool: Pool, instances: Insta
     hashtextRowsPerSec: rowsPerSecond(h.rows, h.ms),
     months: months.length,
   };
-}
-
-/**
- * B3 for the conversion: `compareMonths` heap ↔ shadow (per month, one repeatable-read
- * snapshot) against the bare checksum scan of both tables. Rows = rows of one table.
- */
-export async function measureConversionParity(pool: Pool): Promise<{ rows: number; oursRowsPerSec: number; limitRowsPerSec: number }> {
-  const ours = await timed(() => compareMonths(pool, HEAP, SHADOW));
-  if (!ours.result.every((m) => m.match)) throw new Error('B3b: heap and shadow differ after the copy');
-  const rows = ours.result.reduce((a, m) => a + m.source.count, 0);
-  const a = await bareChecksumScan(pool, HEAP);
-  const b = await bareChecksumScan(pool, SHADOW);
-  return { rows, oursRowsPerSec: rowsPerSecond(rows, ours.ms), limitRowsPerSec: rowsPerSecond(rows, a.ms + b.ms) };
 }

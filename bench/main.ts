@@ -1,61 +1,34 @@
 /**
- * `npm run bench`: B1–B7 of issue 7, each figure beside its reference, measured in the same run
- * on the same machine and data. Starts its own embedded Postgres (DATABASE_URL overrides) and,
- * for B7, a Temporal dev server. Writes bench/results/latest.json and latest.md.
+ * `npm run bench`: B1–B7 of issue 7 and B8–B9 of issue 25, each figure beside its reference,
+ * measured in the same run on the same machine and data. Starts its own embedded Postgres
+ * (DATABASE_URL overrides) and, for B7 and B8, a Temporal dev server. Writes bench/results/latest.json and latest.md.
  * Never part of `npm test`.
  */
-import { DEFAULT_COPY_BATCH } from '../workflows/conversion-input';
 import path from 'node:path';
 import { Pool } from 'pg';
-import { startPostgres, createDatabase, dropDatabase, type RunningPostgres } from '../src/devenv/postgres';
+import { startPostgres } from '../src/devenv/postgres';
 import { startTemporal } from '../src/devenv/temporal';
 import { formatSetupError, SetupError } from '../src/devenv/setup-error';
-import { createProfileResolver } from '../src/config/profiles';
-import { applyPlan } from '../src/migrations/runner';
 import { projectRoot } from '../src/devenv/paths';
 import { monthsBetween } from '../activities/lib/months';
-import { BenchUsageError, parseBenchArgs, type BenchCode, type BenchOptions } from './options';
-import { growthOf, machineInfo, ratio, writeResults, updateReadme, type BenchEntry, type BenchResults } from './report';
+import { BENCH_CODES, BenchUsageError, parseBenchArgs, type BenchCode } from './options';
+import { carryOver, readResults } from './carry';
+import { growthOf, machineInfo, ratio, writeResults, updateReadme, type BenchResults } from './report';
+import { entry, log, round1, type Ctx } from './ctx';
+import { b2 } from './conversion';
+import { measureB9 } from './b9-trigger';
 import { benchDatabase, postgresVersion, secretsFor } from './env';
 import { phase2Apps } from './apps';
 import { DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_ROWS, instanceRefs, measureB1 } from './b1-backfill';
-import { measureB2 } from './b2-copy';
-import { prepareShadow, runOurCopy } from './b2-copy';
-import { measurePartitionDataProc, partmanServerUrl } from './partman';
-import { measureB3, measureConversionParity } from './b3-parity';
+import { measureB3 } from './b3-parity';
 import { swapAtSize } from './b4-swap';
 import { measureB5 } from './b5-dual-write';
 import { rssAtSize } from './b6-rss';
 import { measureB7 } from './b7-orchestration';
-import { seedTable, recentMonths } from './data';
-import { explain } from './notes';
+import { recentMonths } from './data';
 import { checkSizes, guardServers, inProcessRowBudget, sizedRows } from './guard';
 
 const MONTHS = 6;
-const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
-
-interface Ctx {
-  opts: BenchOptions;
-  pg: RunningPostgres;
-  entries: BenchEntry[];
-  skipped: { name: string; why: string }[];
-  /** Servers started after Postgres (B7's Temporal) are registered here, so they die with the bench. */
-  guard: ReturnType<typeof guardServers>;
-}
-
-/** A figure measured at several sizes is skipped once, not once per size. */
-function skip(ctx: Ctx, name: string, why: string): void {
-  if (!ctx.skipped.some((s) => s.name === name)) ctx.skipped.push({ name, why });
-}
-
-function entry(e: Omit<BenchEntry, 'ratio' | 'met' | 'notes'> & { ratio?: number; met: (r: number) => boolean; notes: string[] }): BenchEntry {
-  const r = e.ratio ?? ratio(e.ours, e.reference);
-  const met = e.met(r);
-  const full: BenchEntry = { ...e, ratio: r, met, notes: '' };
-  full.notes = [...e.notes, ...(met ? [] : [explain(full)])].filter(Boolean).join(' ');
-  log(`${e.name}${e.size !== undefined ? ` at ${e.size} rows` : ''}: ours ${e.ours} vs ${e.reference} ${e.unit} → ratio ${r} (target ${e.target}: ${met ? 'met' : 'MISSED'})`);
-  return full;
-}
 
 /** B1 and B3 share one state: the backfill of B1 leaves Postgres equal to the memory stores, which B3 verifies. */
 async function b1b3(ctx: Ctx, rows: number): Promise<void> {
@@ -92,80 +65,6 @@ async function b1b3(ctx: Ctx, rows: number): Promise<void> {
     await apps.stopAll();
     await db.drop();
     await limitDb.drop();
-  }
-}
-
-async function b2(ctx: Ctx, rows: number): Promise<void> {
-  const { pg } = ctx;
-  log(`B2: copy of ${rows} heap rows vs INSERT … SELECT`);
-  const db = await benchDatabase(pg, 'heap', 'b2');
-  try {
-    await seedTable(db.pool, 'memory_records', rows, MONTHS);
-    await prepareShadow(db.profiles, MONTHS);
-    const f = await measureB2(db.pool, db.profiles, rows);
-    ctx.entries.push(entry({
-      name: 'B2 heap→partitioned copy rows/s', ours: f.oursRowsPerSec, reference: f.limitRowsPerSec, unit: 'rows/s', rows, size: rows,
-      target: 'ratio ≥ 0.9', met: (r) => r >= 0.9,
-      notes: [`ours: copyHeapSlice (batch ${DEFAULT_COPY_BATCH}, ${f.batches} batches, keyset + FOR SHARE + guarded upsert); limit: one INSERT … SELECT (best of ${f.limitRuns.join(' / ')} rows/s).`],
-    }));
-    // Conversion parity on the copied state (heap and shadow equal).
-    await runOurCopy(db.profiles);
-    const p = await measureConversionParity(db.pool);
-    ctx.entries.push(entry({
-      name: 'B3b conversion parity (heap↔shadow) rows/s', ours: p.oursRowsPerSec, reference: p.limitRowsPerSec, unit: 'rows/s', rows: p.rows, size: rows,
-      target: 'ratio ≥ 0.8', met: (r) => r >= 0.8,
-      notes: ['ours: compareMonths (one aggregate per table over every month, both in one repeatable-read snapshot); limit: bare checksum scans of both tables.'],
-    }));
-  } finally {
-    await db.drop();
-  }
-  await b2partman(ctx, rows);
-}
-
-async function b2partman(ctx: Ctx, rows: number): Promise<void> {
-  const server = partmanServerUrl();
-  const name = 'B2b heap→partitioned copy vs pg_partman partition_data_proc rows/s';
-  if ('why' in server) {
-    log(`B2b skipped: ${server.why}`);
-    skip(ctx, name, server.why);
-    return;
-  }
-  const dbName = `bench_partman_${process.pid}`;
-  let url: string;
-  try {
-    url = await createDatabase(server.url, dbName);
-  } catch (err) {
-    const why = `the pg_partman server did not accept a connection (${(err as Error).message}); start it with scripts/install-partman.sh`;
-    log(`B2b skipped: ${why}`);
-    skip(ctx, name, why);
-    return;
-  }
-  log(`B2b: our copy vs partition_data_proc, ${rows} rows, on the pg_partman server`);
-  const pool = new Pool({ connectionString: url, max: 4 });
-  pool.on('error', () => undefined);
-  const profiles = createProfileResolver({ default: url }, {});
-  try {
-    const c = await pool.connect();
-    try {
-      await applyPlan(c, 'heap', { appliedBy: 'bench' });
-    } finally {
-      c.release();
-    }
-    await seedTable(pool, 'memory_records', rows, MONTHS);
-    const version = await postgresVersion(pool);
-    const pm = await measurePartitionDataProc(pool, MONTHS, rows);
-    await prepareShadow(profiles, MONTHS);
-    const ours = await runOurCopy(profiles);
-    const oursRate = Math.round((ours.rows * 1000) / ours.ms);
-    ctx.entries.push(entry({
-      name, ours: oursRate, reference: pm.rowsPerSec, unit: 'rows/s', rows, size: rows,
-      target: 'ratio > 1 (faster than partition_data_proc)', met: (r) => r > 1,
-      notes: [`same server (${version}, pg_partman ${pm.version}), same data; partition_data_proc with p_wait 0 (no pause between its monthly batches), moving from a copy of the heap into a create_parent('native','monthly') table.`],
-    }));
-  } finally {
-    await profiles.close();
-    await pool.end();
-    await dropDatabase(server.url, dbName).catch(() => undefined);
   }
 }
 
@@ -255,30 +154,48 @@ async function b7(ctx: Ctx): Promise<void> {
   }
 }
 
-const round1 = (n: number) => Math.round(n * 10) / 10;
+async function b9(ctx: Ctx): Promise<void> {
+  const seconds = ctx.opts.modeSeconds;
+  log(`B9: app write latency with and without the conversion's forward sync trigger, ${ctx.opts.writeRate} writes/s, rounds of ${seconds} s`);
+  const f = await measureB9(ctx.pg, ctx.opts.rows, ctx.opts.writeRate, seconds);
+  const rounds = (t: boolean) => f.rounds.filter((r) => r.trigger === t).map((r) => round1(r.p99Ms)).join('/');
+  ctx.entries.push(entry({
+    name: 'B9 sync trigger cost (app write p99 ms)', ours: round1(f.withP99Ms), reference: round1(f.withoutP99Ms), unit: 'ms (p99)', rows: f.rounds.reduce((a, r) => a + r.writes, 0),
+    target: 'ratio ≤ 1.3', met: (r) => r <= 1.3,
+    notes: [
+      `single-row INSERT/UPDATE 1:1 on memory_records (${f.rows} rows) as an unprivileged role, ${ctx.opts.writeRate}/s open loop through a pg pool; the trigger installed by the engine's own activities (createGenericShadow + installGenericSync) and removed by rollbackGenericBeforeSwap between rounds;`,
+      `interleaved rounds of ${seconds} s (without, with, × ${f.rounds.length / 2}), each side the median of its rounds' p99 (with: ${rounds(true)} ms; without: ${rounds(false)} ms); p50 with/without ${round1(f.withP50Ms)}/${round1(f.withoutP50Ms)} ms (ratio ${ratio(f.withP50Ms, f.withoutP50Ms)}); failed writes ${f.failedWrites}. rows = writes measured.`,
+    ],
+    details: { rounds: f.rounds, failedWrites: f.failedWrites },
+  }));
+}
 
 async function main(): Promise<void> {
   const opts = parseBenchArgs(process.argv.slice(2));
   checkSizes(opts);
   const t0 = Date.now();
-  log(`starting Postgres (${opts.quick ? 'quick' : 'full'} run, B1–B3 at ${opts.sizes.join(' and ')} rows, B4–B7 from rows ${opts.rows}, write rate ${opts.writeRate}/s, only ${[...opts.only].join(',')})`);
+  log(`starting Postgres (${opts.quick ? 'quick' : 'full'} run, B1/B3 at ${opts.sizes.join(' and ')} rows, B2/B8 at ${opts.conversionSizes.join(' and ')}, B4–B7 from rows ${opts.rows}, write rate ${opts.writeRate}/s, only ${[...opts.only].join(',')})`);
   const pg = await startPostgres();
   const guard = guardServers({ dataDir: pg.dataDir, cleanup: () => pg.stop() });
   const ctx: Ctx = { opts, pg, entries: [], skipped: [], guard };
   try {
     const admin = new Pool({ connectionString: pg.url, max: 1 });
     const version = await postgresVersion(admin).finally(() => admin.end());
-    // B1–B3 (and B2b, B3b) once per size, smallest first, each against its limit at that size;
-    // B4–B7 once, at the sizes they derive from --rows.
+    // B1/B3 once per size and B2 (B2b, B3b, B8) once per conversion size, smallest first, each
+    // against its limit at that size; B4–B7 and B9 once, at the sizes they derive from --rows.
     const steps: [string, BenchCode[], (c: Ctx) => Promise<void>][] = [
       ...opts.sizes.flatMap((n): [string, BenchCode[], (c: Ctx) => Promise<void>][] => [
         [`B1/B3 at ${n}`, ['B1', 'B3'], (c) => b1b3(c, n)],
-        [`B2 at ${n}`, ['B2'], (c) => b2(c, n)],
       ]),
+      // The conversion figures (B2, B2b, B3b, B8) at the conversion sizes (--with-10m adds 10M).
+      ...opts.conversionSizes.map((n): [string, BenchCode[], (c: Ctx) => Promise<void>][] => [
+        [`B2/B8 at ${n}`, ['B2', 'B8'], (c) => b2(c, n)],
+      ]).flat(),
       ['B4', ['B4'], b4],
       ['B5', ['B5'], b5],
       ['B6', ['B6'], b6],
       ['B7', ['B7'], b7],
+      ['B9', ['B9'], b9],
     ];
     const timings: { step: string; seconds: number }[] = [];
     for (const [step, codes, run] of steps) {
@@ -292,7 +209,7 @@ async function main(): Promise<void> {
       machine: machineInfo(version),
       quick: opts.quick,
       options: {
-        rows: opts.rows, sizes: opts.sizes, sizesFrom: opts.sizesFrom, writeRate: opts.writeRate, only: [...opts.only], modeSeconds: opts.modeSeconds,
+        rows: opts.rows, sizes: opts.sizes, conversionSizes: opts.conversionSizes, sizesFrom: opts.sizesFrom, writeRate: opts.writeRate, only: [...opts.only], modeSeconds: opts.modeSeconds,
         seconds: Math.round((Date.now() - t0) / 1000),
       },
       entries: ctx.entries,
@@ -300,10 +217,14 @@ async function main(): Promise<void> {
       growth: growthOf(ctx.entries),
       steps: timings,
     };
-    const out = writeResults(path.join(projectRoot, 'bench', 'results'), results);
+    // A run of some codes (--only) keeps the previous run's figures of the others, each marked as carried.
+    const dir = path.join(projectRoot, 'bench', 'results');
+    const measured = [...opts.only];
+    const kept = measured.length < BENCH_CODES.length ? carryOver(readResults(path.join(dir, 'latest.json')), results, measured) : results;
+    const out = writeResults(dir, kept);
     log(`done in ${Math.round((Date.now() - t0) / 1000)} s: ${path.relative(projectRoot, out.json)}, ${path.relative(projectRoot, out.md)}`);
     // The README shows the table of a complete run only (an --only subset would hide entries).
-    const complete = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7'].every((c) => results.entries.some((e) => e.name.startsWith(`${c} `)));
+    const complete = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B9'].every((c) => results.entries.some((e) => e.name.startsWith(`${c} `)));
     if (complete && updateReadme(path.join(projectRoot, 'README.md'), results)) log('README.md benchmark table updated');
     for (const s of ctx.skipped) log(`not measured: ${s.name}: ${s.why}`);
   } finally {

@@ -2,7 +2,7 @@
  * Command-line options of `npm run bench`. Every figure's size derives from these, so a quick
  * run and a full run measure the same things at different scales.
  */
-export const BENCH_CODES = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7'] as const;
+export const BENCH_CODES = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9'] as const;
 export type BenchCode = (typeof BENCH_CODES)[number];
 
 /** The sizes of B1, B2 and B3 in a full run: each figure at both, to show how it grows. */
@@ -13,6 +13,8 @@ export const QUICK_ROWS = 20_000;
 export const MIN_ROWS = 1000;
 export const MAX_ROWS = 10_000_000;
 export const MAX_SIZES = 4;
+/** The size --with-10m adds to the conversion figures (B2, B2b, B3b, B8): issue 25's large size. */
+export const LARGE_CONVERSION_ROWS = 10_000_000;
 
 export interface BenchOptions {
   quick: boolean;
@@ -23,6 +25,11 @@ export interface BenchOptions {
    * the same size: 100k and 1M in a full run, 20k with --quick, [N] with --rows N, or --sizes.
    */
   sizes: number[];
+  /**
+   * The sizes of the conversion figures (B2, B2b, B3b, B8): `sizes`, plus 10M with --with-10m
+   * (no memory store holds their rows, so they are not bound by B1/B3's heap budget).
+   */
+  conversionSizes: number[];
   /** Where `sizes` came from, so a refusal can name the flag to change. */
   sizesFrom: 'full run' | '--quick' | '--rows' | '--sizes';
   /** Writes per second of the steady load in B4 and B5. */
@@ -34,7 +41,7 @@ export interface BenchOptions {
 
 export class BenchUsageError extends Error {
   constructor(message: string) {
-    super(`${message}\nusage: npm run bench -- [--quick] [--rows N] [--sizes N,M] [--write-rate N] [--only B1,B4]`);
+    super(`${message}\nusage: npm run bench -- [--quick] [--rows N] [--sizes N,M] [--with-10m] [--write-rate N] [--only B1,B4]`);
     this.name = 'BenchUsageError';
   }
 }
@@ -73,6 +80,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   let rows: number | undefined;
   let sizes: number[] | undefined;
   let writeRate = 300;
+  let with10m = false;
   let only = new Set<BenchCode>(BENCH_CODES);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -81,6 +89,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     switch (flag) {
       case '--quick':
         quick = true;
+        break;
+      case '--with-10m':
+        with10m = true;
         break;
       case '--rows':
         rows = positiveInt('--rows', value(), MIN_ROWS, MAX_ROWS);
@@ -113,5 +124,6 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       : quick
         ? [[QUICK_ROWS], '--quick']
         : [[...FULL_SIZES], 'full run'];
-  return { quick, rows: base, sizes: chosen, sizesFrom: from, writeRate, only, modeSeconds: quick ? 4 : 15 };
+  const conversionSizes = with10m ? [...new Set([...chosen, LARGE_CONVERSION_ROWS])].sort((a, b) => a - b) : chosen;
+  return { quick, rows: base, sizes: chosen, conversionSizes, sizesFrom: from, writeRate, only, modeSeconds: quick ? 4 : 15 };
 }

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { Pool } from 'pg';
+import { writesIn } from './stats';
 
 export interface WriteSample {
   start: number;
@@ -48,16 +49,7 @@ export class PacedWriter {
 
   /** The longest write that overlapped [from, to] (performance.now() times), and the failures among them. */
   window(from: number, to: number): { maxMs: number; writes: number; failed: number } {
-    let maxMs = 0;
-    let writes = 0;
-    let failed = 0;
-    for (const s of this.samples) {
-      if (s.end < from || s.start > to) continue;
-      writes++;
-      if (!s.ok) failed++;
-      maxMs = Math.max(maxMs, s.end - s.start);
-    }
-    return { maxMs, writes, failed };
+    return writesIn(this.samples, from, to);
   }
 
   failures(): WriteSample[] {
