@@ -29,13 +29,14 @@ export interface RangeParitySql {
   repair: string;
 }
 
-export function rangeParitySql(d: TableDescriptor, a: Analysis, n: ConversionNames, pending?: Pick<PendingSql, 'copyPlaceable' | 'table'> | null): RangeParitySql {
+/** `exclude`: rows left out of the comparison on both sides (the change-log engine: keys still in the log, whose shadow image lags until replayed). */
+export function rangeParitySql(d: TableDescriptor, a: Analysis, n: ConversionNames, pending?: Pick<PendingSql, 'copyPlaceable' | 'table'> | null, exclude?: (alias: string) => string): RangeParitySql {
   const key = a.key!.columns;
   const k = key.length;
   const types = key.map((c) => d.columns.find((x) => x.name === c)!.baseType);
   const params = (from: number) => `(${key.map((_, i) => `$${from + i}::${types[i]}`).join(', ')})`;
   const tuple = (alias: string) => `(${key.map((c) => `${alias}.${qi(c)}`).join(', ')})`;
-  const inRange = (alias: string) => `($1::${types[0]} IS NULL OR ${tuple(alias)} > ${params(1)}) AND ($${k + 1}::${types[0]} IS NULL OR ${tuple(alias)} <= ${params(k + 1)})`;
+  const inRange = (alias: string) => `($1::${types[0]} IS NULL OR ${tuple(alias)} > ${params(1)}) AND ($${k + 1}::${types[0]} IS NULL OR ${tuple(alias)} <= ${params(k + 1)})${exclude ? ` AND ${exclude(alias)}` : ''}`;
   const checksum = (table: string) => `SELECT count(*)::bigint::text AS count, coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint), 0)::text AS sum
   FROM ${table} t WHERE ${inRange('t')}`;
   const keyText = (alias: string) => `json_build_array(${key.map((c) => `${alias}.${qi(c)}::text`).join(', ')})`;

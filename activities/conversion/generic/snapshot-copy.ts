@@ -1,0 +1,151 @@
+import type { Pool, PoolClient } from 'pg';
+import { checkout } from '../../../src/config/pg-checkout';
+import { qi, withSuffix } from '../descriptor/names';
+import type { ConversionPlan } from '../plan/plan';
+
+/**
+ * The change-log engine's copy (plan/change-log.ts): after the log's trigger is committed, one
+ * session exports a snapshot (REPEATABLE READ, held open while the lanes run); each lane imports
+ * it (`SET TRANSACTION SNAPSHOT`) and, for one partition of the shadow at a time, in ONE
+ * transaction: creates a plain table like the shadow (no index), adds the partition's bound as a
+ * CHECK, bulk-inserts the heap's rows of that bound (no conflict handling), then replaces the
+ * shadow's empty partition with it — the owner and grants, ATTACH (which builds the indexes the
+ * parent has; the CHECK spares the scan), the CHECK dropped. A crash or an abort inside a
+ * partition rolls all of it back: the partition is redone by the next attempt, under a new
+ * snapshot — correct because the log is replayed from its start after the copy (a key that moved
+ * between two partitions copied under different snapshots is logged, and the replay deletes every
+ * image of it before inserting the heap's current row).
+ */
+export interface SnapshotCopyCheckpoint {
+  /** Partitions filled and attached (names, raw). */
+  done: string[];
+  rows: number;
+}
+
+export interface SnapshotCopyOptions {
+  parallelism: number;
+  lockTimeoutMs: number;
+  from?: SnapshotCopyCheckpoint;
+  /** Called after each partition and every few seconds while one is filled (the activity heartbeats it). */
+  beat: (cp: SnapshotCopyCheckpoint) => void;
+  /** Aborted: the lanes' queries are cancelled and the copy throws. */
+  signal?: AbortSignal;
+  beatMs?: number;
+}
+
+interface Part { schema: string; name: string; forValues: string; constraint: string | null; options: string | null; tablespace: string | null }
+
+/** The shadow's partitions (the DEFAULT one last: its bound is what the others leave). */
+async function partitionsOf(pool: Pool, shadow: string): Promise<Part[]> {
+  const r = await pool.query<Part & { isDefault: boolean }>(
+    `SELECT n.nspname AS schema, c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS "forValues", pg_get_partition_constraintdef(c.oid) AS constraint,
+            array_to_string(c.reloptions, ', ') AS options, t.spcname AS tablespace, pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT' AS "isDefault"
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace
+      WHERE i.inhparent = to_regclass($1) ORDER BY 7, 2`, [shadow]);
+  return r.rows;
+}
+
+/** The lanes by default: the cores the database's host has when Postgres lets the worker read it, else 2. */
+export async function defaultParallelism(pool: Pool): Promise<number> {
+  try {
+    const r = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM regexp_matches(pg_read_file('/proc/cpuinfo'), '^processor', 'gm')`);
+    return r.rows[0].n > 0 ? r.rows[0].n : 2;
+  } catch {
+    return 2;
+  }
+}
+
+export const BOUND_CHECK = 'lichen_copy_bound';
+
+/** One partition in one transaction under the exported snapshot; the rows copied. */
+async function copyPartition(c: PoolClient, p: ConversionPlan, part: Part, snapshot: string, lockTimeoutMs: number): Promise<number> {
+  const log = p.changeLog!;
+  const target = `${qi(part.schema)}.${qi(part.name)}`;
+  const fill = `${qi(part.schema)}.${qi(withSuffix(part.name, '_lichen_fill'))}`;
+  const bound = part.constraint ?? 'true';
+  const cols = log.insertColumns.join(', ');
+  await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+  try {
+    await c.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
+    await c.query(`SELECT set_config('row_security', 'off', true)`); // every row or an error, never a filter
+    await c.query(`DROP TABLE IF EXISTS ${fill}`);
+    await c.query(`CREATE TABLE ${fill} (LIKE ${p.names.shadow} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING STORAGE)${part.options ? ` WITH (${part.options})` : ''}${part.tablespace ? ` TABLESPACE ${qi(part.tablespace)}` : ''}`);
+    await c.query(`ALTER TABLE ${fill} ADD CONSTRAINT ${BOUND_CHECK} CHECK (${bound})`);
+    const n = (await c.query(`INSERT INTO ${fill} (${cols}) SELECT ${cols} FROM ${p.table} WHERE ${bound}`)).rowCount ?? 0;
+    // The swap-in: short, at the end (the shadow's lock is held from here to the commit; no application writes the shadow).
+    await c.query(`SELECT set_config('lock_timeout', $1, true)`, [`${Math.max(lockTimeoutMs, 1000)}ms`]);
+    await c.query(`DROP TABLE ${target}`);
+    await c.query(`ALTER TABLE ${fill} RENAME TO ${qi(part.name)}`);
+    for (const s of log.partitionSecurity(target)) await c.query(s);
+    await c.query(`ALTER TABLE ${p.names.shadow} ATTACH PARTITION ${target} ${part.forValues}`);
+    await c.query(`ALTER TABLE ${target} DROP CONSTRAINT ${BOUND_CHECK}`);
+    await c.query('COMMIT');
+    return n;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+const RETRYABLE = new Set(['55P03', '40P01']);
+
+export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCopyOptions): Promise<SnapshotCopyCheckpoint & { partitions: number; resumed: boolean }> {
+  if (!p.changeLog) throw new Error(`the plan of ${p.table} has no change log`);
+  const cp: SnapshotCopyCheckpoint = { done: [...(o.from?.done ?? [])], rows: o.from?.rows ?? 0 };
+  const parts = await partitionsOf(pool, p.names.shadow);
+  const queue = parts.filter((x) => !cp.done.includes(x.name));
+  const defaults = queue.filter((x) => x.forValues === 'DEFAULT');
+  const ranges = queue.filter((x) => x.forValues !== 'DEFAULT');
+  const out = () => ({ ...cp, done: [...cp.done], partitions: parts.length, resumed: o.from !== undefined });
+  if (!queue.length) return out();
+  const exporter = await checkout(pool);
+  const lanes: PoolClient[] = [];
+  const timer = setInterval(() => o.beat({ ...cp, done: [...cp.done] }), o.beatMs ?? 5000);
+  let cancelled = false;
+  const cancel = () => {
+    cancelled = true;
+    const pids = lanes.map((l) => (l as unknown as { processID?: number }).processID).filter((x): x is number => typeof x === 'number');
+    if (pids.length) void pool.query(`SELECT pg_cancel_backend(pid) FROM unnest($1::int[]) pid`, [pids]).catch(() => undefined);
+  };
+  o.signal?.addEventListener('abort', cancel);
+  try {
+    await exporter.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const snapshot = (await exporter.query<{ id: string }>(`SELECT pg_export_snapshot() AS id`)).rows[0].id;
+    const lane = async (c: PoolClient, from: Part[]) => {
+      for (let part = from.shift(); part; part = from.shift()) {
+        if (cancelled || o.signal?.aborted) throw o.signal?.reason ?? new Error('copy cancelled');
+        for (let attempt = 1; ; attempt++) {
+          try {
+            cp.rows += await copyPartition(c, p, part, snapshot, o.lockTimeoutMs);
+            break;
+          } catch (err) {
+            if (cancelled || o.signal?.aborted) throw o.signal?.reason ?? err;
+            if (!RETRYABLE.has((err as { code?: string }).code ?? '') || attempt >= 20) throw err;
+            await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
+          }
+        }
+        cp.done.push(part.name);
+        o.beat({ ...cp, done: [...cp.done] });
+      }
+    };
+    const n = Math.max(1, Math.min(o.parallelism, ranges.length || 1));
+    for (let i = 0; i < n; i++) lanes.push(await checkout(pool));
+    // A lane that fails stops the others (their queries cancelled); every lane has ended before the clients go back.
+    const settled = await Promise.allSettled(lanes.map((c) => lane(c, ranges).catch((err: unknown) => {
+      cancel();
+      throw err;
+    })));
+    const failed = settled.filter((x): x is PromiseRejectedResult => x.status === 'rejected').map((x) => x.reason as unknown);
+    if (failed.length) throw o.signal?.aborted ? o.signal.reason : failed.find((e) => (e as { code?: string }).code !== '57014') ?? failed[0];
+    // The DEFAULT partition last: its bound is what the interval partitions leave.
+    if (defaults.length) await lane(lanes[0], defaults);
+    await exporter.query('COMMIT');
+    return out();
+  } finally {
+    clearInterval(timer);
+    o.signal?.removeEventListener('abort', cancel);
+    await exporter.query('ROLLBACK').catch(() => undefined);
+    exporter.release();
+    for (const l of lanes) l.release();
+  }
+}
