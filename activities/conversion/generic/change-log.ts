@@ -25,13 +25,14 @@ export interface ReplayResult {
 /** SQLSTATEs a round is retried on: no partition for a row (it is created next round), a serialization failure. */
 const RETRY_ROUND = new Set(['23514', '40001', '40P01']);
 
-export async function replayLog(o: PartitionOps, p: ConversionPlan, choice: ConversionChoice, opts: { shortEnough?: number; maxRounds?: number; onRound?: (r: ReplayResult) => void } = {}): Promise<ReplayResult> {
+export async function replayLog(o: PartitionOps, p: ConversionPlan, choice: ConversionChoice, opts: { shortEnough?: number; maxRounds?: number; onRound?: (r: ReplayResult) => void; signal?: AbortSignal } = {}): Promise<ReplayResult> {
   const log = p.changeLog;
   if (!log) throw new Error(`the plan of ${p.table} has no change log`);
   const out: ReplayResult = { replayed: 0, rounds: 0, left: 0, created: [] };
   const shortEnough = opts.shortEnough ?? 1000;
   const maxRounds = opts.maxRounds ?? 50;
   for (let round = 0; round < maxRounds; round++) {
+    if (opts.signal?.aborted) throw opts.signal.reason;
     out.created.push(...(await missingPartitions(o, p, choice)));
     const c = await checkout(o.pool);
     let took = -1;

@@ -116,7 +116,9 @@ export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCop
         if (cancelled || o.signal?.aborted) throw o.signal?.reason ?? new Error('copy cancelled');
         for (let attempt = 1; ; attempt++) {
           try {
-            cp.rows += await copyPartition(c, p, part, snapshot, o.lockTimeoutMs);
+            // Read after the await: lanes run concurrently (`cp.rows += await …` would add to a stale value).
+            const n = await copyPartition(c, p, part, snapshot, o.lockTimeoutMs);
+            cp.rows += n;
             break;
           } catch (err) {
             if (cancelled || o.signal?.aborted) throw o.signal?.reason ?? err;

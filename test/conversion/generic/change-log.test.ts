@@ -66,6 +66,8 @@ describe('the change-log engine', () => {
       const copied = await snapshotCopy(db.pool, plan, { parallelism: 2, lockTimeoutMs: 2000, beat: (cp) => beats.push(cp.done.length) });
       expect(copied.done).toHaveLength(copied.partitions);
       expect(copied.rows).toBeGreaterThanOrEqual(500);
+      // The count the lanes report is what they wrote (nothing else writes the shadow before the replay).
+      expect(copied.rows).toBe(await count(`SELECT count(*)::int AS n FROM ${plan.names.shadow}`));
       expect(beats.length).toBeGreaterThanOrEqual(copied.partitions);
       // Each partition is attached, with the parent's indexes built, and the copy's bound check gone.
       const parts = (await db.pool.query<{ name: string; idx: number; checks: number }>(
