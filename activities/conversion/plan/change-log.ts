@@ -35,6 +35,12 @@ export interface ChangeLogSql {
   logFunction: string;
   /** The replay's statements, run in order in one transaction (REPEATABLE READ outside the swap). */
   replay: string[];
+  /**
+   * The rollback before the swap, under its locks: the shadow's images of logged keys are deleted
+   * (the heap holds newer ones), so the keep-or-drop check that follows sees only rows the table
+   * really lacks. The log's entries go with them.
+   */
+  forget: string[];
   /** How many keys the replay took (after replay[0], in its transaction). */
   replayedCount: string;
   /** Entries left in the log. */
@@ -66,11 +72,12 @@ export function changeLogSql(d: TableDescriptor, a: Analysis, choice: Conversion
   const keys = CHANGE_LOG_KEYS;
   const on = (x: string, y: string) => kq.map((k) => `${x}.${k} = ${y}.${k}`).join(' AND ');
   const place = placementSql(d, choice, type);
+  const createLog = `CREATE TABLE IF NOT EXISTS ${table} (seq bigserial PRIMARY KEY, op "char" NOT NULL, ${key.map((k, i) => `${qi(k)} ${keyTypes[i]}`).join(', ')})`;
   const noPartition = choice.options.defaultPartition ? 'false' : `h.${col} IS NOT NULL AND NOT ${place.placeable(`h.${col}`)}`;
   return {
     name,
     table,
-    create: `CREATE TABLE IF NOT EXISTS ${table} (seq bigserial PRIMARY KEY, op "char" NOT NULL, ${key.map((k, i) => `${qi(k)} ${keyTypes[i]}`).join(', ')})`,
+    create: createLog,
     drop: `DROP TABLE IF EXISTS ${table}`,
     logFunction: `CREATE OR REPLACE FUNCTION ${n.forwardFn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $lichen$
 BEGIN
@@ -87,6 +94,13 @@ $lichen$`,
       `CREATE TEMP TABLE ${keys} ON COMMIT DROP AS WITH d AS (DELETE FROM ${table} RETURNING ${kq.join(', ')}) SELECT DISTINCT ${kq.join(', ')} FROM d`,
       `DELETE FROM ${n.shadow} s USING ${keys} k WHERE ${on('s', 'k')}`,
       `INSERT INTO ${n.shadow} (${r.insertColumns.join(', ')})${r.overriding} SELECT ${r.insertColumns.map((c) => `h.${c}`).join(', ')} FROM ${n.table} h JOIN ${keys} k ON ${on('h', 'k')}`,
+      `DROP TABLE ${keys}`,
+    ],
+    forget: [
+      // A rollback before the sync was installed finds no log: an empty one, dropped with the sync.
+      createLog,
+      `CREATE TEMP TABLE ${keys} ON COMMIT DROP AS WITH d AS (DELETE FROM ${table} RETURNING ${kq.join(', ')}) SELECT DISTINCT ${kq.join(', ')} FROM d`,
+      `DELETE FROM ${n.shadow} s USING ${keys} k WHERE ${on('s', 'k')}`,
       `DROP TABLE ${keys}`,
     ],
     replayedCount: `SELECT count(*)::int AS n FROM ${keys}`,

@@ -131,7 +131,7 @@ export function buildPlan(d0: TableDescriptor, facts: DataFacts | null, choice: 
     // The change-log engine: the trigger logs keys; the swap drains the log's tail under its lock; both side tables go with the sync.
     const log = fixed.changeLog ? changeLogSql(d, a, choice, names, type) : null;
     changeLog = log;
-    const sideTables = log ? { swapCheck: log.swapCheck, replay: log.replay, drop: `DROP TABLE IF EXISTS ${log.table}, ${pending.table}` } : pending;
+    const sideTables = log ? { swapCheck: log.swapCheck, replay: log.replay, drop: `DROP TABLE IF EXISTS ${log.table}, ${pending.table}`, beforeRollback: log.forget } : pending;
     const sw = swapDdl(d, choice, names, sh.renames, sync.reverse, sideTables);
     refresh = sw.refresh;
     phases.push(
