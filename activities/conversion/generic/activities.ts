@@ -20,7 +20,7 @@ import type { ModeChoice } from '../plan/modes';
 import { upsertMaintenanceSchedule } from '../../../src/maintenance/schedule';
 import { InputError } from '../../../workflows/common/validate';
 import { missingPartitions, replayLog, type ReplayResult } from './change-log';
-import { defaultParallelism, snapshotCopy, type SnapshotCopyCheckpoint } from './snapshot-copy';
+import { defaultParallelism, dropFills, snapshotCopy, type SnapshotCopyCheckpoint } from './snapshot-copy';
 
 /** Every generic activity takes the choice and the instant the run planned at (same partitions on every recompute). */
 export interface GenericInput {
@@ -299,8 +299,9 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
       const pool = deps.profiles.pool(i.profile);
       const p = await deps.profiles.withClient(i.profile, (c) => plan(c, i));
       const parallelism = i.parallelism ?? (await defaultParallelism(pool));
-      const r = await snapshotCopy(pool, p, { parallelism, lockTimeoutMs: i.lockTimeoutMs, from, beat: (cp) => ctx.heartbeat(cp), signal: ctx.cancellationSignal });
-      return { rows: r.rows, batches: r.done.length, resumed: r.resumed, done: true, partitions: r.partitions, parallelism };
+      const r = await snapshotCopy(pool, p, { parallelism, from, beat: (cp) => ctx.heartbeat(cp), signal: ctx.cancellationSignal });
+      // Resumed: another attempt (a worker lost, a failure) went on from what the last one left.
+      return { rows: r.rows, batches: r.done.length, resumed: r.resumed || ctx.info.attempt > 1, done: true, partitions: r.partitions, parallelism };
     },
 
     /**
@@ -466,6 +467,8 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         const p = await planConversion(c, i.choice, i.planAt, i.facts, fixedOf(i));
         if (await isSwapped(c, p.table, p.names.old)) throw nonRetryable('StillSwapped', `${p.table} is swapped: swap back first (the saga's swap back runs before this)`);
         if ((await relkindOf(c, p.names.shadow)) === null) return {};
+        // The change-log engine's plain tables a killed copy left beside the shadow.
+        if (p.changeLog) await dropFills(deps.profiles.pool(i.profile), p.names.shadow);
         // Even when the table changed since preflight (a new blocker): the rollback's statements are still planned.
         const { schema, name } = await nameParts(c, p.table);
         const r = await runPhaseInTransaction(c, p, 'rollback before swap', i.lockTimeoutMs, 100,

@@ -22,8 +22,8 @@ export interface ReplayResult {
   created: string[];
 }
 
-/** SQLSTATEs a round is retried on: no partition for a row (it is created next round), a serialization failure. */
-const RETRY_ROUND = new Set(['23514', '40001', '40P01']);
+/** SQLSTATEs a round is retried on: no partition for a row (it is created next round), a serialization failure, a lock wait past lock_timeout. */
+const RETRY_ROUND = new Set(['23514', '40001', '40P01', '55P03']);
 
 export async function replayLog(o: PartitionOps, p: ConversionPlan, choice: ConversionChoice, opts: { shortEnough?: number; maxRounds?: number; onRound?: (r: ReplayResult) => void; signal?: AbortSignal } = {}): Promise<ReplayResult> {
   const log = p.changeLog;

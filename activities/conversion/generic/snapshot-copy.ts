@@ -24,7 +24,6 @@ export interface SnapshotCopyCheckpoint {
 
 export interface SnapshotCopyOptions {
   parallelism: number;
-  lockTimeoutMs: number;
   from?: SnapshotCopyCheckpoint;
   /** Called after each partition and every few seconds while one is filled (the activity heartbeats it). */
   beat: (cp: SnapshotCopyCheckpoint) => void;
@@ -57,23 +56,30 @@ export async function defaultParallelism(pool: Pool): Promise<number> {
 
 export const BOUND_CHECK = 'lichen_copy_bound';
 
-/** One partition in one transaction under the exported snapshot; the rows copied. */
-async function copyPartition(c: PoolClient, p: ConversionPlan, part: Part, snapshot: string, lockTimeoutMs: number): Promise<number> {
+const fillOf = (part: Pick<Part, 'schema' | 'name'>) => `${qi(part.schema)}.${qi(withSuffix(part.name, '_lichen_fill'))}`;
+
+/**
+ * One partition: its plain table made empty first (a short transaction of its own: the lanes'
+ * long transactions hold no lock on the shadow, so one lane's swap-in never waits for another's
+ * insert); then ONE transaction under the exported snapshot fills it and swaps it in. The swap-in
+ * waits for its locks without a timeout (only the run's own lanes take the shadow's; the
+ * application never does): an abort cancels the query. Returns the rows copied.
+ */
+async function copyPartition(c: PoolClient, p: ConversionPlan, part: Part, snapshot: string): Promise<number> {
   const log = p.changeLog!;
   const target = `${qi(part.schema)}.${qi(part.name)}`;
-  const fill = `${qi(part.schema)}.${qi(withSuffix(part.name, '_lichen_fill'))}`;
+  const fill = fillOf(part);
   const bound = part.constraint ?? 'true';
   const cols = log.insertColumns.join(', ');
+  await c.query(`DROP TABLE IF EXISTS ${fill}`);
+  await c.query(`CREATE TABLE ${fill} (LIKE ${p.names.shadow} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING STORAGE)${part.options ? ` WITH (${part.options})` : ''}${part.tablespace ? ` TABLESPACE ${qi(part.tablespace)}` : ''}`);
+  await c.query(`ALTER TABLE ${fill} ADD CONSTRAINT ${BOUND_CHECK} CHECK (${bound})`);
   await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
   try {
     await c.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
     await c.query(`SELECT set_config('row_security', 'off', true)`); // every row or an error, never a filter
-    await c.query(`DROP TABLE IF EXISTS ${fill}`);
-    await c.query(`CREATE TABLE ${fill} (LIKE ${p.names.shadow} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING STORAGE)${part.options ? ` WITH (${part.options})` : ''}${part.tablespace ? ` TABLESPACE ${qi(part.tablespace)}` : ''}`);
-    await c.query(`ALTER TABLE ${fill} ADD CONSTRAINT ${BOUND_CHECK} CHECK (${bound})`);
+    await c.query(`SELECT set_config('lock_timeout', '0', true)`);
     const n = (await c.query(`INSERT INTO ${fill} (${cols}) SELECT ${cols} FROM ${p.table} WHERE ${bound}`)).rowCount ?? 0;
-    // The swap-in: short, at the end (the shadow's lock is held from here to the commit; no application writes the shadow).
-    await c.query(`SELECT set_config('lock_timeout', $1, true)`, [`${Math.max(lockTimeoutMs, 1000)}ms`]);
     await c.query(`DROP TABLE ${target}`);
     await c.query(`ALTER TABLE ${fill} RENAME TO ${qi(part.name)}`);
     for (const s of log.partitionSecurity(target)) await c.query(s);
@@ -83,8 +89,22 @@ async function copyPartition(c: PoolClient, p: ConversionPlan, part: Part, snaps
     return n;
   } catch (err) {
     await c.query('ROLLBACK').catch(() => undefined);
+    await c.query(`DROP TABLE IF EXISTS ${fill}`).catch(() => undefined);
     throw err;
   }
+}
+
+/** The plain tables a copy left (a worker killed between making one and swapping it in): dropped (the rollback before the swap). */
+export async function dropFills(pool: Pool, shadow: string): Promise<string[]> {
+  const parts = await partitionsOf(pool, shadow).catch(() => [] as Part[]);
+  const dropped: string[] = [];
+  for (const part of parts) {
+    const r = await pool.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [fillOf(part)]);
+    if (!r.rows[0].ok) continue;
+    await pool.query(`DROP TABLE IF EXISTS ${fillOf(part)}`);
+    dropped.push(fillOf(part));
+  }
+  return dropped;
 }
 
 const RETRYABLE = new Set(['55P03', '40P01']);
@@ -100,7 +120,7 @@ export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCop
   if (!queue.length) return out();
   const exporter = await checkout(pool);
   const lanes: PoolClient[] = [];
-  const timer = setInterval(() => o.beat({ ...cp, done: [...cp.done] }), o.beatMs ?? 5000);
+  const timer = setInterval(() => o.beat({ ...cp, done: [...cp.done] }), o.beatMs ?? 1000);
   let cancelled = false;
   const cancel = () => {
     cancelled = true;
@@ -117,7 +137,7 @@ export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCop
         for (let attempt = 1; ; attempt++) {
           try {
             // Read after the await: lanes run concurrently (`cp.rows += await …` would add to a stale value).
-            const n = await copyPartition(c, p, part, snapshot, o.lockTimeoutMs);
+            const n = await copyPartition(c, p, part, snapshot);
             cp.rows += n;
             break;
           } catch (err) {

@@ -63,7 +63,7 @@ describe('the change-log engine', () => {
       expect(await count(`SELECT count(*)::int AS n FROM ${plan.names.shadow}`)).toBe(0);
 
       const beats: number[] = [];
-      const copied = await snapshotCopy(db.pool, plan, { parallelism: 2, lockTimeoutMs: 2000, beat: (cp) => beats.push(cp.done.length) });
+      const copied = await snapshotCopy(db.pool, plan, { parallelism: 2, beat: (cp) => beats.push(cp.done.length) });
       expect(copied.done).toHaveLength(copied.partitions);
       expect(copied.rows).toBeGreaterThanOrEqual(500);
       // The count the lanes report is what they wrote (nothing else writes the shadow before the replay).

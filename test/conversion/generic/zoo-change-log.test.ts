@@ -53,7 +53,7 @@ describe('the zoo on the change-log engine, under the generic load, oracle at ze
           await appPool.query(shape.future.sql).finally(() => appPool.end());
           expect(await partitionExists(shape.future.partition), 'no partition created inside the application\'s transaction').toBe(false);
         }
-        const copied = await snapshotCopy(db.pool, plan, { parallelism: 2, lockTimeoutMs: 200, beat: () => undefined });
+        const copied = await snapshotCopy(db.pool, plan, { parallelism: 2, beat: () => undefined });
         expect(copied.done).toHaveLength(copied.partitions);
         const replayed = await replayLog(ops(), plan, choice, { shortEnough: 20 });
         expect(replayed.replayed).toBeGreaterThan(0);
