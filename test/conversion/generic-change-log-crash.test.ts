@@ -93,7 +93,7 @@ describe('the change-log engine: worker killed mid-partition and mid-replay, abo
       const workflowId = `clcrash-${taskQueue}`;
       const raw = await temporal.client.workflow.start('heapToPartitionedConversion', {
         taskQueue, workflowId,
-        args: [{ table: `shop.${shape}`, partitionBy: { column: 'booked_at', interval: 'month' }, nonProduction: true, retentionMinutes: 0, approvals: { beforeSwap: false }, copy: { heartbeatTimeoutSeconds: 3 } }],
+        args: [{ table: `shop.${shape}`, partitionBy: { column: 'booked_at', interval: 'month' }, nonProduction: true, retentionMinutes: 0, approvals: { beforeSwap: false }, copy: { heartbeatTimeoutSeconds: 3, parallelism: 2 } }],
       });
       const h = getCutoverHandle<GenericConversionSummary>(temporal.client, workflowId);
       await waitForStatus(raw, 'the first task', (s) => s.phases.length > 0);

@@ -105,7 +105,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
   // A table the rollback kept aside (it held rows the other lacks) is named in the result; no command changes.
   const keptAside = (r: Parameters<typeof recordKept>[2]) => recordKept(ctl, summary, r);
   const undo = (key: GenericCompensationKey): Compensation => key === 'remove-shadow'
-    ? { key, name: 'remove sync and shadow', undo: async () => keptAside(await undoStep.rollbackGenericBeforeSwap(io)), byHand: `drop the lichen_conversion_sync_forward trigger on ${target}; DROP TABLE ${summary.plan!.names.shadow} only after checking it holds no row ${target} lacks (the table itself is untouched)` }
+    ? { key, name: 'remove sync and shadow', undo: async () => keptAside(await undoStep.rollbackGenericBeforeSwap(io)), byHand: `drop the lichen_conversion_sync_forward trigger on ${target} and the tool's side tables beside it (<table>_lichen_log, <table>_lichen_pending, *_lichen_fill); DROP TABLE ${summary.plan!.names.shadow} only after checking it holds no row ${target} lacks (the table itself is untouched)` }
     : { key, name: SWAP_BACK, undo: async () => keptAside(await undoStep.swapBackGeneric({ profile, post: post!, lockTimeoutMs: s.lockTimeoutMs })), byHand: `rename ${target} → its shadow name and ${post!.old} → ${target} in one transaction, then remove the reverse sync; keep the partitioned table until you have checked it holds no row ${target} lacks` };
   if (c) {
     Object.assign(summary, c.summary, { history: { runs: c.chain.previous.length + 1, continuedAt: c.chain.previous } });
@@ -228,7 +228,7 @@ async function copyInSlices(ctl: RunController, s: GenericConversionSettings, io
  */
 async function copyByLog(ctl: RunController, s: GenericConversionSettings, io: GenericInput): Promise<{ rows: number; batches: number; resumed: boolean }> {
   const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
-  const r = await acts.copyGenericSnapshot(io);
+  const r = await acts.copyGenericSnapshot({ ...io, ...(s.copyParallelism !== undefined ? { parallelism: s.copyParallelism } : {}) });
   ctl.note(`copy: ${r.rows} rows into ${r.partitions} partitions from one snapshot, ${r.parallelism} lane(s)${r.resumed ? ' (resumed)' : ''}`);
   const total = io.facts?.rows ?? 0;
   ctl.setProgress({ done: r.rows, total: Math.max(total, r.rows), unit: 'rows', ratePerSec: 0 });

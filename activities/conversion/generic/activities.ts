@@ -372,7 +372,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
           throw err;
         });
         // The change-log engine: replayed until short outside the lock; the swap drains the rest under it.
-        const settle = async () => (p.changeLog ? [...(await replayLog(ops(i), p, i.choice, { shortEnough: LOG_SHORT })).created, ...(await missingPartitions(ops(i), p, i.choice))] : (await settlePending(ops(i), p, i.choice)).created);
+        const settle = async () => (p.changeLog ? [...(await replayLog(ops(i), p, i.choice, { shortEnough: LOG_SHORT_AT_SWAP })).created, ...(await missingPartitions(ops(i), p, i.choice))] : (await settlePending(ops(i), p, i.choice)).created);
         const created = [...ahead.created, ...(await settle())];
         for (let attempt = 1; ; attempt++) {
           try {
@@ -524,6 +524,8 @@ export interface CopyGenericResult {
 
 /** The log is short when a replay round took at most this many keys (the rest waits for the next round, or the swap's drain). */
 export const LOG_SHORT = 1000;
+/** Before the swap: the tail its transaction drains under the lock stays this short (the lock's time grows with it). */
+export const LOG_SHORT_AT_SWAP = 100;
 
 /** Rows per parity range: its snapshot lasts about as long as reading this many rows on both sides. */
 export const PARITY_RANGE_ROWS = 50_000;

@@ -11,6 +11,7 @@ import { readTableDescriptor, parseTableName } from '../../../activities/convers
 import { keySql, rowKeyOf, startSqlLoad } from '../../../src/loadgen/sql/sql-load';
 import { judgeRows, readImages } from '../../../src/loadgen/sql/row-oracle';
 import { APP_ROLE_SQL } from './shapes';
+import { parseGenericConversionInput } from '../../../workflows/conversion/generic-input';
 
 /**
  * Issue 25 item 2, the change-log engine's parts on a real Postgres, the app role writing all the
@@ -43,6 +44,13 @@ async function visits(rows: number) {
 const count = async (sql: string) => (await db.pool.query<{ n: number }>(sql)).rows[0].n;
 
 describe('the change-log engine', () => {
+  it('copy.parallelism: an integer from 1 to 64, absent by default (the database\'s cores, else 2); anything else is refused naming the field', () => {
+    const base = { table: 'zoo.visits', partitionBy: { column: 'at', interval: 'month' } };
+    expect(parseGenericConversionInput(base).copyParallelism).toBeUndefined();
+    expect(parseGenericConversionInput({ ...base, copy: { parallelism: 4 } }).copyParallelism).toBe(4);
+    for (const bad of [0, 65, 1.5, '2']) expect(() => parseGenericConversionInput({ ...base, copy: { parallelism: bad } })).toThrow(/copy\.parallelism.*1 to 64/);
+  });
+
   it('logs keys only, copies under one snapshot in 2 lanes into plain tables it attaches, replays idempotently, drains in the swap; oracle at zero', async () => {
     const { choice, plan, key } = await visits(600);
     const log = plan.changeLog!;
