@@ -2,15 +2,17 @@ import type { Pool, PoolClient } from 'pg';
 import { checkout } from '../../../src/config/pg-checkout';
 import { qi, withSuffix } from '../descriptor/names';
 import type { ConversionPlan } from '../plan/plan';
+import { retargetIndexDef } from '../plan/sqltext';
 
 /**
  * The change-log engine's copy (plan/change-log.ts): after the log's trigger is committed, one
  * session exports a snapshot (REPEATABLE READ, held open while the lanes run); each lane imports
- * it (`SET TRANSACTION SNAPSHOT`) and, for one partition of the shadow at a time, in ONE
- * transaction: creates a plain table like the shadow (no index), adds the partition's bound as a
- * CHECK, bulk-inserts the heap's rows of that bound (no conflict handling), then replaces the
- * shadow's empty partition with it — the owner and grants, ATTACH (which builds the indexes the
- * parent has; the CHECK spares the scan), the CHECK dropped. A crash or an abort inside a
+ * it (`SET TRANSACTION SNAPSHOT`) and, for one partition of the shadow at a time: a plain table
+ * like the shadow (no index) with the partition's bound as a CHECK; then in ONE transaction under
+ * the snapshot it bulk-inserts the heap's rows of that bound (no conflict handling), builds the
+ * parent's indexes and key constraints on it, and replaces the shadow's empty partition with it —
+ * the owner and grants, ATTACH (which takes the indexes for the parent's; the CHECK spares the
+ * scan), the CHECK dropped. A crash or an abort inside a
  * partition rolls all of it back: the partition is redone by the next attempt, under a new
  * snapshot — correct because the log is replayed from its start after the copy (a key that moved
  * between two partitions copied under different snapshots is logged, and the replay deletes every
@@ -44,6 +46,30 @@ async function partitionsOf(pool: Pool, shadow: string): Promise<Part[]> {
   return r.rows;
 }
 
+/** An index of the shadow (partitioned): its definition, or the key constraint it backs. */
+interface ParentIndex { def: string; method: string; condef: string | null }
+
+async function indexesOf(pool: Pool, shadow: string): Promise<ParentIndex[]> {
+  const r = await pool.query<ParentIndex>(
+    `SELECT pg_get_indexdef(i.indexrelid) AS def, am.amname AS method, pg_get_constraintdef(con.oid) AS condef
+       FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
+       LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
+      WHERE i.indrelid = to_regclass($1) ORDER BY ic.relname`, [shadow]);
+  return r.rows;
+}
+
+/**
+ * The parent's indexes built on the plain table after its rows are in (a key constraint as a
+ * constraint, so ATTACH takes it for the parent's), in the lane, before the swap-in: lanes build
+ * in parallel and the swap-in only attaches them. Named after the partition (`<partition>_lcN`).
+ */
+function indexStatements(indexes: ParentIndex[], fill: string, part: Pick<Part, 'name'>): string[] {
+  return indexes.map((x, k) => {
+    const name = qi(withSuffix(part.name, `_lc${k}`));
+    return x.condef ? `ALTER TABLE ${fill} ADD CONSTRAINT ${name} ${x.condef}` : retargetIndexDef(x.def, x.method, name, fill);
+  });
+}
+
 /** The lanes by default: the cores the database's host has when Postgres lets the worker read it, else 2. */
 export async function defaultParallelism(pool: Pool): Promise<number> {
   try {
@@ -65,7 +91,7 @@ const fillOf = (part: Pick<Part, 'schema' | 'name'>) => `${qi(part.schema)}.${qi
  * waits for its locks without a timeout (only the run's own lanes take the shadow's; the
  * application never does): an abort cancels the query. Returns the rows copied.
  */
-async function copyPartition(c: PoolClient, p: ConversionPlan, part: Part, snapshot: string): Promise<number> {
+async function copyPartition(c: PoolClient, p: ConversionPlan, part: Part, snapshot: string, indexes: ParentIndex[]): Promise<number> {
   const log = p.changeLog!;
   const target = `${qi(part.schema)}.${qi(part.name)}`;
   const fill = fillOf(part);
@@ -80,6 +106,7 @@ async function copyPartition(c: PoolClient, p: ConversionPlan, part: Part, snaps
     await c.query(`SELECT set_config('row_security', 'off', true)`); // every row or an error, never a filter
     await c.query(`SELECT set_config('lock_timeout', '0', true)`);
     const n = (await c.query(`INSERT INTO ${fill} (${cols}) SELECT ${cols} FROM ${p.table} WHERE ${bound}`)).rowCount ?? 0;
+    for (const st of indexStatements(indexes, fill, part)) await c.query(st);
     await c.query(`DROP TABLE ${target}`);
     await c.query(`ALTER TABLE ${fill} RENAME TO ${qi(part.name)}`);
     for (const s of log.partitionSecurity(target)) await c.query(s);
@@ -113,6 +140,7 @@ export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCop
   if (!p.changeLog) throw new Error(`the plan of ${p.table} has no change log`);
   const cp: SnapshotCopyCheckpoint = { done: [...(o.from?.done ?? [])], rows: o.from?.rows ?? 0 };
   const parts = await partitionsOf(pool, p.names.shadow);
+  const indexes = await indexesOf(pool, p.names.shadow);
   const queue = parts.filter((x) => !cp.done.includes(x.name));
   const defaults = queue.filter((x) => x.forValues === 'DEFAULT');
   const ranges = queue.filter((x) => x.forValues !== 'DEFAULT');
@@ -137,7 +165,7 @@ export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCop
         for (let attempt = 1; ; attempt++) {
           try {
             // Read after the await: lanes run concurrently (`cp.rows += await …` would add to a stale value).
-            const n = await copyPartition(c, p, part, snapshot);
+            const n = await copyPartition(c, p, part, snapshot, indexes);
             cp.rows += n;
             break;
           } catch (err) {

@@ -84,6 +84,10 @@ describe('the change-log engine', () => {
            FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass`, [plan.names.shadow])).rows;
       expect(parts.length).toBe(copied.partitions);
       for (const p of parts) expect(p, p.name).toMatchObject({ idx: 2, checks: 0 });
+      // Built by the lanes on the plain tables (named after the partition), and taken by ATTACH for the parent's: none built twice.
+      const names = (await db.pool.query<{ n: string }>(`SELECT x.indexrelid::regclass::text AS n FROM pg_index x JOIN pg_inherits i ON i.inhrelid = x.indrelid WHERE i.inhparent = $1::regclass`, [plan.names.shadow])).rows.map((r) => r.n);
+      expect(names.length).toBe(2 * parts.length);
+      for (const n of names) expect(n).toMatch(/_lc[01]$/);
       expect(await count(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE '%lichen_fill'`)).toBe(0);
 
       // Updates that move rows across partitions, and a delete and re-insert of one key, while the load goes on.
