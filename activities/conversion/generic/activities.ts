@@ -175,8 +175,9 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
   const premake = maintenance.premakeTablePartitions;
   const ops = (i: { profile: string; lockTimeoutMs: number }): PartitionOps => ({ profile: i.profile, pool: deps.profiles.pool(i.profile), premake, lockTimeoutMs: i.lockTimeoutMs });
   // A run whose sync was installed before the pending table existed (an older worker): it is made here, idempotently.
+  // The change-log engine has no pending keys (the replay makes a logged key's partition): no side table for them.
   const ensurePending = async (i: { profile: string }, p: ConversionPlan) => {
-    if (p.pending) await deps.profiles.pool(i.profile).query(p.pending.create);
+    if (p.pending && !p.changeLog) await deps.profiles.pool(i.profile).query(p.pending.create);
   };
   const refresh = async (i: { profile: string }, statements: string[]) => {
     const pool = deps.profiles.pool(i.profile);
