@@ -228,7 +228,7 @@ async function copyInSlices(ctl: RunController, s: GenericConversionSettings, io
  */
 async function copyByLog(ctl: RunController, s: GenericConversionSettings, io: GenericInput): Promise<{ rows: number; batches: number; resumed: boolean }> {
   const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
-  const r = await acts.copyGenericSnapshot({ ...io, ...(s.copyParallelism !== undefined ? { parallelism: s.copyParallelism } : {}) });
+  const r = await acts.copyGenericSnapshot({ ...io, maxRowsPerSecond: s.maxRowsPerSecond, ...(s.copyParallelism !== undefined ? { parallelism: s.copyParallelism } : {}) });
   ctl.note(`copy: ${r.rows} rows into ${r.partitions} partitions from one snapshot, ${r.parallelism} lane(s)${r.resumed ? ' (resumed)' : ''}`);
   const total = io.facts?.rows ?? 0;
   ctl.setProgress({ done: r.rows, total: Math.max(total, r.rows), unit: 'rows', ratePerSec: 0 });

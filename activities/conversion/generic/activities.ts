@@ -294,13 +294,13 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
      * Heartbeats the partitions done; a retry keeps them and redoes the rest under a new snapshot
      * (the log is replayed from its start afterwards). An abort cancels the lanes' queries.
      */
-    async copyGenericSnapshot(i: GenericInput & { parallelism?: number }): Promise<CopyGenericResult & { partitions: number; parallelism: number }> {
+    async copyGenericSnapshot(i: GenericInput & { parallelism?: number; maxRowsPerSecond?: number }): Promise<CopyGenericResult & { partitions: number; parallelism: number }> {
       const ctx = Context.current();
       const from = ctx.info.heartbeatDetails as SnapshotCopyCheckpoint | undefined;
       const pool = deps.profiles.pool(i.profile);
       const p = await deps.profiles.withClient(i.profile, (c) => plan(c, i));
       const parallelism = i.parallelism ?? (await defaultParallelism(pool));
-      const r = await snapshotCopy(pool, p, { parallelism, from, beat: (cp) => ctx.heartbeat(cp), signal: ctx.cancellationSignal });
+      const r = await snapshotCopy(pool, p, { parallelism, maxRowsPerSecond: i.maxRowsPerSecond, from, beat: (cp) => ctx.heartbeat(cp), signal: ctx.cancellationSignal });
       // Resumed: another attempt (a worker lost, a failure) went on from what the last one left.
       return { rows: r.rows, batches: r.done.length, resumed: r.resumed || ctx.info.attempt > 1, done: true, partitions: r.partitions, parallelism };
     },

@@ -32,6 +32,8 @@ export interface SnapshotCopyOptions {
   /** Aborted: the lanes' queries are cancelled and the copy throws. */
   signal?: AbortSignal;
   beatMs?: number;
+  /** The rate bound over all lanes (`copy.maxRowsPerSecond`; 0 or absent: none): each lane inserts in chunks, pausing to keep its share. */
+  maxRowsPerSecond?: number;
 }
 
 interface Part { schema: string; name: string; forValues: string; constraint: string | null; options: string | null; tablespace: string | null }
@@ -61,13 +63,12 @@ async function indexesOf(pool: Pool, shadow: string): Promise<ParentIndex[]> {
 /**
  * The parent's indexes built on the plain table after its rows are in (a key constraint as a
  * constraint, so ATTACH takes it for the parent's), in the lane, before the swap-in: lanes build
- * in parallel and the swap-in only attaches them. Named after the partition (`<partition>_lcN`).
+ * in parallel and the swap-in only attaches them. Postgres names them after the plain table,
+ * choosing a free name: a partition redone by a retry (its earlier copy attached, the heartbeat
+ * lost) never collides with the indexes of the copy it replaces.
  */
-function indexStatements(indexes: ParentIndex[], fill: string, part: Pick<Part, 'name'>): string[] {
-  return indexes.map((x, k) => {
-    const name = qi(withSuffix(part.name, `_lc${k}`));
-    return x.condef ? `ALTER TABLE ${fill} ADD CONSTRAINT ${name} ${x.condef}` : retargetIndexDef(x.def, x.method, name, fill);
-  });
+function indexStatements(indexes: ParentIndex[], fill: string): string[] {
+  return indexes.map((x) => (x.condef ? `ALTER TABLE ${fill} ADD ${x.condef}` : retargetIndexDef(x.def, x.method, '', fill)));
 }
 
 /** The lanes by default: the cores the database's host has when Postgres lets the worker read it, else 2. */
@@ -91,7 +92,7 @@ const fillOf = (part: Pick<Part, 'schema' | 'name'>) => `${qi(part.schema)}.${qi
  * waits for its locks without a timeout (only the run's own lanes take the shadow's; the
  * application never does): an abort cancels the query. Returns the rows copied.
  */
-async function copyPartition(c: PoolClient, p: ConversionPlan, part: Part, snapshot: string, indexes: ParentIndex[]): Promise<number> {
+async function copyPartition(c: PoolClient, p: ConversionPlan, part: Part, snapshot: string, indexes: ParentIndex[], rate = 0, signal?: AbortSignal): Promise<number> {
   const log = p.changeLog!;
   const target = `${qi(part.schema)}.${qi(part.name)}`;
   const fill = fillOf(part);
@@ -105,8 +106,9 @@ async function copyPartition(c: PoolClient, p: ConversionPlan, part: Part, snaps
     await c.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
     await c.query(`SELECT set_config('row_security', 'off', true)`); // every row or an error, never a filter
     await c.query(`SELECT set_config('lock_timeout', '0', true)`);
-    const n = (await c.query(`INSERT INTO ${fill} (${cols}) SELECT ${cols} FROM ${p.table} WHERE ${bound}`)).rowCount ?? 0;
-    for (const st of indexStatements(indexes, fill, part)) await c.query(st);
+    const n = rate > 0 ? await chunked(c, log.chunkSql(fill, bound), p.key!.columns.length, rate, signal)
+      : (await c.query(`INSERT INTO ${fill} (${cols}) SELECT ${cols} FROM ${p.table} WHERE ${bound}`)).rowCount ?? 0;
+    for (const st of indexStatements(indexes, fill)) await c.query(st);
     await c.query(`DROP TABLE ${target}`);
     await c.query(`ALTER TABLE ${fill} RENAME TO ${qi(part.name)}`);
     for (const s of log.partitionSecurity(target)) await c.query(s);
@@ -118,6 +120,23 @@ async function copyPartition(c: PoolClient, p: ConversionPlan, part: Part, snaps
     await c.query('ROLLBACK').catch(() => undefined);
     await c.query(`DROP TABLE IF EXISTS ${fill}`).catch(() => undefined);
     throw err;
+  }
+}
+
+/** The rate-bounded insert: chunks of at most a second's share, in key order, in the lane's one snapshot transaction. */
+async function chunked(c: PoolClient, sql: string, k: number, rate: number, signal?: AbortSignal): Promise<number> {
+  const size = Math.max(1, Math.min(5000, Math.floor(rate)));
+  let cursor: (string | null)[] = Array<null>(k).fill(null);
+  let rows = 0;
+  const t0 = Date.now();
+  for (;;) {
+    const r = (await c.query<{ n: number; last_key: string[] | null }>(sql, [...cursor, size])).rows[0];
+    rows += r.n;
+    if (r.n < size || !r.last_key) return rows;
+    cursor = r.last_key;
+    if (signal?.aborted) throw signal.reason;
+    const due = (rows / rate) * 1000 - (Date.now() - t0);
+    if (due > 0) await new Promise((res) => setTimeout(res, due));
   }
 }
 
@@ -158,6 +177,7 @@ export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCop
   o.signal?.addEventListener('abort', cancel);
   try {
     await exporter.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    let laneRate = 0;
     const snapshot = (await exporter.query<{ id: string }>(`SELECT pg_export_snapshot() AS id`)).rows[0].id;
     const lane = async (c: PoolClient, from: Part[]) => {
       for (let part = from.shift(); part; part = from.shift()) {
@@ -165,7 +185,7 @@ export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCop
         for (let attempt = 1; ; attempt++) {
           try {
             // Read after the await: lanes run concurrently (`cp.rows += await …` would add to a stale value).
-            const n = await copyPartition(c, p, part, snapshot, indexes);
+            const n = await copyPartition(c, p, part, snapshot, indexes, laneRate, o.signal);
             cp.rows += n;
             break;
           } catch (err) {
@@ -179,6 +199,7 @@ export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCop
       }
     };
     const n = Math.max(1, Math.min(o.parallelism, ranges.length || 1));
+    laneRate = o.maxRowsPerSecond ? o.maxRowsPerSecond / n : 0;
     for (let i = 0; i < n; i++) lanes.push(await checkout(pool));
     // A lane that fails stops the others (their queries cancelled); every lane has ended before the clients go back.
     const settled = await Promise.allSettled(lanes.map((c) => lane(c, ranges).catch((err: unknown) => {

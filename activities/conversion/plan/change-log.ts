@@ -53,6 +53,12 @@ export interface ChangeLogSql {
   partitionSecurity: (partition: string) => string[];
   /** Columns the copy writes (generated ones are computed), quoted. */
   insertColumns: string[];
+  /**
+   * The rate-bounded copy's chunk into `fill` of the heap's rows satisfying `bound`: the next
+   * `$k+1` rows in key order after the cursor $1..$k (all NULL: from the first); returns the rows
+   * read and the last key (text). Run in the lane's snapshot transaction, chunk after chunk.
+   */
+  chunkSql: (fill: string, bound: string) => string;
   /** A range-parity filter: true for a row of alias `t` whose key is not in the log (its shadow image may lag until replayed). */
   notLogged: (alias: string) => string;
 }
@@ -112,6 +118,18 @@ $lichen$`,
     RAISE EXCEPTION 'a logged write of ${n.table.replace(/'/g, "''")} has no partition in ${n.shadow.replace(/'/g, "''")} yet' USING ERRCODE = '${PENDING_NO_PARTITION}';
   END IF;
 END $lichen$`,
+    chunkSql: (fill: string, bound: string) => {
+      const types = key.map((k) => d.columns.find((c) => c.name === k)!.baseType);
+      const params = `(${key.map((_, i) => `$${i + 1}::${types[i]}`).join(', ')})`;
+      const hk = `(${kq.map((k) => `h.${k}`).join(', ')})`;
+      const read = [...r.insertColumns, ...kq.filter((k) => !r.insertColumns.includes(k))];
+      return `WITH src AS MATERIALIZED (
+  SELECT ${read.map((c) => `h.${c}`).join(', ')} FROM ${n.table} h WHERE (${bound}) AND ($1::${types[0]} IS NULL OR ${hk} > ${params})
+   ORDER BY ${kq.map((k) => `h.${k}`).join(', ')} LIMIT $${key.length + 1}
+), ins AS (INSERT INTO ${fill} (${r.insertColumns.join(', ')}) SELECT ${r.insertColumns.join(', ')} FROM src RETURNING 1),
+last AS (SELECT ${kq.join(', ')} FROM src ORDER BY ${kq.map((k) => `${k} DESC`).join(', ')} LIMIT 1)
+SELECT (SELECT count(*) FROM ins)::int AS n, (SELECT json_build_array(${kq.map((k) => `${k}::text`).join(', ')}) FROM last) AS last_key`;
+    },
     partitionSecurity: (partition: string) => partitionSecuritySql(d, partition),
     insertColumns: r.insertColumns,
     notLogged: (alias: string) => `NOT EXISTS (SELECT 1 FROM ${table} l WHERE ${on('l', alias)})`,

@@ -84,10 +84,14 @@ describe('the change-log engine', () => {
            FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass`, [plan.names.shadow])).rows;
       expect(parts.length).toBe(copied.partitions);
       for (const p of parts) expect(p, p.name).toMatchObject({ idx: 2, checks: 0 });
-      // Built by the lanes on the plain tables (named after the partition), and taken by ATTACH for the parent's: none built twice.
+      // Built by the lanes on the plain tables (named after them), and taken by ATTACH for the parent's: none built twice.
       const names = (await db.pool.query<{ n: string }>(`SELECT x.indexrelid::regclass::text AS n FROM pg_index x JOIN pg_inherits i ON i.inhrelid = x.indrelid WHERE i.inhparent = $1::regclass`, [plan.names.shadow])).rows.map((r) => r.n);
       expect(names.length).toBe(2 * parts.length);
-      for (const n of names) expect(n).toMatch(/_lc[01]$/);
+      for (const n of names) expect(n).toMatch(/lichen_fill/);
+      // A partition redone (a retry after its earlier copy was attached and the heartbeat lost): no name collides, the indexes are not doubled.
+      const again = await snapshotCopy(db.pool, plan, { parallelism: 2, beat: () => undefined, from: { done: copied.done.slice(1), rows: 0 } });
+      expect(again.done).toHaveLength(copied.partitions);
+      expect(Number((await db.pool.query(`SELECT count(*) AS n FROM pg_index x JOIN pg_inherits i ON i.inhrelid = x.indrelid WHERE i.inhparent = $1::regclass`, [plan.names.shadow])).rows[0].n)).toBe(2 * parts.length);
       expect(await count(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE '%lichen_fill'`)).toBe(0);
 
       // Updates that move rows across partitions, and a delete and re-insert of one key, while the load goes on.
@@ -109,6 +113,10 @@ describe('the change-log engine', () => {
     expect(await count(log.countSql)).toBe(0);
     const p1 = await db.withClient((c) => wholeParity(c, plan.table, plan.names.shadow));
     expect(p1.b).toEqual(p1.a);
+    // The key deleted and re-inserted has one image in the shadow, the heap's.
+    const image = (t: string) => db.pool.query(`SELECT t::text AS img FROM ${t} t WHERE id = 20`).then((r) => r.rows);
+    expect(await image(plan.names.shadow)).toEqual(await image(plan.table));
+    expect(await image(plan.table)).toHaveLength(1);
     // Idempotent: every key of the table logged again and replayed twice changes nothing.
     await db.pool.query(`INSERT INTO ${log.table} (op, id) SELECT 'U', id FROM zoo.visits UNION ALL SELECT 'D', 424242`);
     const again = await replayLog(ops(), plan, choice, { shortEnough: 0 });
@@ -139,6 +147,5 @@ describe('the change-log engine', () => {
     // The oracle over both loads (the second's baseline is the first's outcome) and the writes of this test outside them.
     const v = await judgeRows(db.pool, '"zoo"."visits"', key, baseline2, load2.log);
     expect(v, JSON.stringify(v.samples)).toMatchObject({ missing: 0, stale: 0, resurrected: 0, extra: 0 });
-    expect((await db.pool.query(`SELECT who FROM zoo.visits WHERE id = 20`)).rows).toEqual([{ who: 'reborn' }]);
   });
 });
