@@ -182,4 +182,13 @@ export const PATCHES = {
     newPathFixtures: ['attach-conversion'],
     deprecateWhen: 'No run in mode attach started before the patch is waiting at before-swap (at most until its bound, a day or two): then deprecatePatch, drop the old branch and before-attach-gate-patch-attach-conversion.',
   },
+  genericChangeLog: {
+    id: 'generic-change-log',
+    where: 'workflows/conversion/generic.ts (genericConversion: decided once at the start of a run, before preflight; the copy phase)',
+    changed:
+      'The conversion of any table in mode copy takes the change-log engine (issue 25 item 2): the sync trigger only logs keys, the copy fills each partition from one exported snapshot as a plain table attached afterwards (activity copyGenericSnapshot, parallel lanes), then the log is replayed from the heap\'s current state until short (replayGenericLog), parity leaves keys still logged out and replays before a repair, and the swap drains the log\'s tail under its lock (before: a row trigger upserting each write into the indexed shadow, and a keyset copy FOR SHARE with ON CONFLICT).',
+    oldPathFixtures: ['issue25-generic-conversion'],
+    newPathFixtures: ['change-log-generic-conversion'],
+    deprecateWhen: 'No conversion of a table started before the patch is still before its swap (after it both engines run the same steps): then deprecatePatch, drop the row-sync branch (and plan/pending.ts\'s pending keys with it).',
+  },
 } as const satisfies Record<string, PatchEntry>;

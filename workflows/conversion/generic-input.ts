@@ -34,6 +34,8 @@ export interface GenericConversionSettings {
   maxSlotRetainedWalBytes: number;
   /** A copy (or mode attach's index build and VALIDATE) whose worker is silent this long is retried elsewhere from its checkpoint. */
   copyHeartbeatTimeoutSeconds: number;
+  /** Lanes of the change-log engine's copy (input `copy.parallelism`); absent: the cores the database reports, else 2. */
+  copyParallelism?: number;
   lockTimeoutMs: number;
   approveBeforeSwap: boolean;
   /** Each run's history budget (input `history`, workflows/common/continuation.ts). */
@@ -56,7 +58,8 @@ export function parseGenericConversionInput(input: unknown): GenericConversionSe
   const connectionProfile = r.string('connectionProfile', { default: 'default', pattern: PROFILE_PATTERN, allowed: 'a connection profile name: lower-case letters, digits, _ or - (never a URL or password)' });
   const nonProduction = r.bool('nonProduction', false);
   const { retentionMinutes, retentionCheckMinutes } = parseRetention(r, nonProduction);
-  const c = r.object('copy')?.only(['batchSize', 'maxRowsPerSecond', 'heartbeatTimeoutSeconds', 'maxReplicaLagMs', 'maxSlotRetainedWalBytes']);
+  const c = r.object('copy')?.only(['batchSize', 'maxRowsPerSecond', 'heartbeatTimeoutSeconds', 'maxReplicaLagMs', 'maxSlotRetainedWalBytes', 'parallelism']);
+  const parallelism = c?.has('parallelism') ? c.int('parallelism', { min: 1, max: 64 }) : undefined;
   const s = r.object('swap')?.only(['lockTimeoutMs']);
   const a = r.object('approvals')?.only(['beforeSwap']);
   return {
@@ -65,6 +68,7 @@ export function parseGenericConversionInput(input: unknown): GenericConversionSe
     maxRowsPerSecond: c?.int('maxRowsPerSecond', { default: 0, min: 0, max: 10_000_000 }) ?? 0,
     ...readLagLimits(c),
     copyHeartbeatTimeoutSeconds: c?.int('heartbeatTimeoutSeconds', { default: 30, min: 2, max: 600 }) ?? 30,
+    ...(parallelism !== undefined ? { copyParallelism: parallelism } : {}),
     lockTimeoutMs: s?.int('lockTimeoutMs', { default: 200, min: 10, max: 10_000 }) ?? 200,
     approveBeforeSwap: a?.bool('beforeSwap', true) ?? true,
     history: parseHistoryBudget(r),

@@ -107,7 +107,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
   // A table the rollback kept aside (it held rows the other lacks) is named in the result; no command changes.
   const keptAside = (r: Parameters<typeof recordKept>[2]) => recordKept(ctl, summary, r);
   const undo = (key: GenericCompensationKey): Compensation => key === 'remove-shadow'
-    ? { key, name: 'remove sync and shadow', undo: async () => keptAside(await undoStep.rollbackGenericBeforeSwap(io)), byHand: `drop the lichen_conversion_sync_forward trigger on ${target}; DROP TABLE ${summary.plan!.names.shadow} only after checking it holds no row ${target} lacks (the table itself is untouched)` }
+    ? { key, name: 'remove sync and shadow', undo: async () => keptAside(await undoStep.rollbackGenericBeforeSwap(io)), byHand: `drop the lichen_conversion_sync_forward trigger on ${target} and the tool's side tables beside it (<table>_lichen_log, <table>_lichen_pending, *_lichen_fill); DROP TABLE ${summary.plan!.names.shadow} only after checking it holds no row ${target} lacks (the table itself is untouched)` }
     : { key, name: SWAP_BACK, undo: async () => keptAside(await undoStep.swapBackGeneric({ profile, post: post!, lockTimeoutMs: s.lockTimeoutMs })), byHand: `rename ${target} → its shadow name and ${post!.old} → ${target} in one transaction, then remove the reverse sync; keep the partitioned table until you have checked it holds no row ${target} lacks` };
   if (c) {
     Object.assign(summary, c.summary, { history: { runs: c.chain.previous.length + 1, continuedAt: c.chain.previous } });
@@ -133,6 +133,9 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
   try {
     await ctl.runCancellable(async () => {
       if (!c) {
+        // The engine, decided once at the run's start: new runs log keys and copy under one snapshot; runs started before keep the row sync.
+        const changeLog = patched(PATCHES.genericChangeLog.id);
+        if (changeLog) io.engine = 'change-log';
         summary.plan = await ctl.phase('preflight', () => step.planGenericConversion({ ...io, runId, workflowId }));
         registered = true;
         io.facts = summary.plan.facts; // preflight's one scan: no later activity scans the table to re-plan
@@ -142,7 +145,8 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
         await ctl.phase('install sync', () => lockStep.installGenericSync(io));
         // Copy and parity in slices of about SLICE_SECONDS, each continuing from the last one's checkpoint: the progress shows between them.
         const sliced = patched(PATCHES.genericSlices.id);
-        summary.copy = await ctl.phase('copy', () => sliced ? copyInSlices(ctl, s, io) : copyActs(s.copyHeartbeatTimeoutSeconds).copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond }));
+        summary.copy = await ctl.phase('copy', () => changeLog ? copyByLog(ctl, s, io)
+          : sliced ? copyInSlices(ctl, s, io) : copyActs(s.copyHeartbeatTimeoutSeconds).copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond }));
         await ctl.phase('verify', async () => {
           // Per key range, heartbeating (a worker silent as long as the copy's bound is replaced; it resumes at its last range).
           const p = sliced ? await parityInSlices(ctl, s, io) : await copyActs(s.copyHeartbeatTimeoutSeconds).genericParity({ ...io, maxRowsPerSecond: s.maxRowsPerSecond });
@@ -219,6 +223,21 @@ async function copyInSlices(ctl: RunController, s: GenericConversionSettings, io
     const rate = r.rowsPerSecond ?? 0;
     ctl.setProgress({ done: r.rows, total: Math.max(total, r.rows), unit: 'rows', ratePerSec: rate, ...(rate > 0 ? { etaSeconds: Math.max(0, total - r.rows) / rate } : {}) });
   }
+}
+
+/**
+ * The change-log engine's copy: every partition from one snapshot (parallel lanes, heartbeating the
+ * partitions done), then the log replayed from the heap's current state until short.
+ */
+async function copyByLog(ctl: RunController, s: GenericConversionSettings, io: GenericInput): Promise<{ rows: number; batches: number; resumed: boolean }> {
+  const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
+  const r = await acts.copyGenericSnapshot({ ...io, maxRowsPerSecond: s.maxRowsPerSecond, ...(s.copyParallelism !== undefined ? { parallelism: s.copyParallelism } : {}) });
+  ctl.note(`copy: ${r.rows} rows into ${r.partitions} partitions from one snapshot, ${r.parallelism} lane(s)${r.resumed ? ' (resumed)' : ''}`);
+  const total = io.facts?.rows ?? 0;
+  ctl.setProgress({ done: r.rows, total: Math.max(total, r.rows), unit: 'rows', ratePerSec: 0 });
+  const log = await acts.replayGenericLog(io);
+  ctl.note(`change log: ${log.replayed} key(s) replayed in ${log.rounds} round(s), ${log.left} left for parity and the swap${log.created.length ? `; partitions created: ${log.created.join(', ')}` : ''}`);
+  return { rows: r.rows, batches: r.batches, resumed: r.resumed };
 }
 
 /** Parity, slice after slice of ranges; the progress after each. */

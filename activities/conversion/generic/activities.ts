@@ -21,6 +21,8 @@ import type { AfterSwap } from '../plan/after-swap';
 import type { ModeChoice } from '../plan/modes';
 import { upsertMaintenanceSchedule } from '../../../src/maintenance/schedule';
 import { InputError } from '../../../src/shared/input-reader';
+import { missingPartitions, replayLog, type ReplayResult } from './change-log';
+import { defaultParallelism, dropFills, snapshotCopy, type SnapshotCopyCheckpoint } from './snapshot-copy';
 
 /** Every generic activity takes the choice and the instant the run planned at (same partitions on every recompute). */
 export interface GenericInput {
@@ -39,7 +41,16 @@ export interface GenericInput {
    * copy.maxSlotRetainedWalBytes; generic/throttle.ts). Absent when no limit is on.
    */
   throttle?: ScanLimits;
+  /**
+   * The change-log engine (patch generic-change-log, decided once at the run's start): the
+   * trigger logs keys, the copy reads one snapshot into plain tables, the log is replayed and its
+   * tail drained in the swap. Absent: the row-sync engine of runs started before it.
+   */
+  engine?: 'change-log';
 }
+
+/** The plan's fixed decisions from a run's input. */
+const fixedOf = (i: Pick<GenericInput, 'engine'>) => (i.engine === 'change-log' ? { changeLog: true } : {});
 
 /** What the history records of the plan: bounded, never the statements themselves. */
 export interface PlanSummary {
@@ -172,13 +183,14 @@ function upToDate(plan: ConversionPlan): ConversionPlan {
 const refreshOf = (p: ConversionPlan): string[] => p.phases.find((x) => x.phase === 'refresh')?.statements ?? [];
 
 export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'profiles'>) {
-  const plan = (c: ClientBase, i: GenericInput) => planConversion(c, i.choice, i.planAt, i.facts).then(upToDate);
+  const plan = (c: ClientBase, i: GenericInput) => planConversion(c, i.choice, i.planAt, i.facts, fixedOf(i)).then(upToDate);
   const maintenance = createTableMaintenanceActivities(deps);
   const premake = maintenance.premakeTablePartitions;
   const ops = (i: { profile: string; lockTimeoutMs: number }): PartitionOps => ({ profile: i.profile, pool: deps.profiles.pool(i.profile), premake, lockTimeoutMs: i.lockTimeoutMs });
   // A run whose sync was installed before the pending table existed (an older worker): it is made here, idempotently.
+  // The change-log engine has no pending keys (the replay makes a logged key's partition): no side table for them.
   const ensurePending = async (i: { profile: string }, p: ConversionPlan) => {
-    if (p.pending) await deps.profiles.pool(i.profile).query(p.pending.create);
+    if (p.pending && !p.changeLog) await deps.profiles.pool(i.profile).query(p.pending.create);
   };
   const refresh = async (i: { profile: string }, statements: string[]) => {
     const pool = deps.profiles.pool(i.profile);
@@ -193,7 +205,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
     async planGenericConversion(i: GenericInput & { runId: string; workflowId: string }): Promise<PlanSummary> {
       return deps.profiles.withClient(i.profile, async (c) => {
         // The one full scan of the run: its facts go into the summary, and from there into every later activity's input.
-        const p = await planConversion(c, i.choice, i.planAt);
+        const p = await planConversion(c, i.choice, i.planAt, undefined, fixedOf(i));
         const summary = summarisePlan(p);
         if (!p.ok || p.phases.length === 0) {
           const what = p.blockers.map((b) => `${b.code} (${b.object}): ${b.message}` + (b.options.length ? `; options: ${b.options.map((o) => o.choice).join(' | ')}` : '; fix it by hand first'));
@@ -290,6 +302,36 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
     },
 
     /**
+     * The change-log engine's copy (generic/snapshot-copy.ts): every partition of the shadow filled
+     * from one exported snapshot, in `parallelism` lanes, as plain tables attached afterwards.
+     * Heartbeats the partitions done; a retry keeps them and redoes the rest under a new snapshot
+     * (the log is replayed from its start afterwards). An abort cancels the lanes' queries.
+     */
+    async copyGenericSnapshot(i: GenericInput & { parallelism?: number; maxRowsPerSecond?: number }): Promise<CopyGenericResult & { partitions: number; parallelism: number }> {
+      const ctx = Context.current();
+      const from = ctx.info.heartbeatDetails as SnapshotCopyCheckpoint | undefined;
+      const pool = deps.profiles.pool(i.profile);
+      const p = await deps.profiles.withClient(i.profile, (c) => plan(c, i));
+      const parallelism = i.parallelism ?? (await defaultParallelism(pool));
+      const r = await snapshotCopy(pool, p, { parallelism, maxRowsPerSecond: i.maxRowsPerSecond, from, beat: (cp) => ctx.heartbeat(cp), signal: ctx.cancellationSignal });
+      // Resumed: another attempt (a worker lost, a failure) went on from what the last one left.
+      return { rows: r.rows, batches: r.done.length, resumed: r.resumed || ctx.info.attempt > 1, done: true, partitions: r.partitions, parallelism };
+    },
+
+    /**
+     * The change-log engine's replay (generic/change-log.ts), until a round takes at most
+     * `shortEnough` keys: each round one transaction that deletes the entries it applied, so the
+     * log itself is the checkpoint (a retry goes on from what is left). Heartbeats each round.
+     */
+    async replayGenericLog(i: GenericInput & { shortEnough?: number }): Promise<ReplayResult> {
+      const ctx = Context.current();
+      return deps.profiles.withClient(i.profile, async (c) => {
+        const p = await plan(c, i);
+        return replayLog(ops(i), p, i.choice, { shortEnough: i.shortEnough ?? LOG_SHORT, maxRounds: 1000, onRound: (r) => ctx.heartbeat(r), signal: ctx.cancellationSignal });
+      });
+    },
+
+    /**
      * Parity per key range, each range in its own short snapshot, a range that differs repaired from
      * the heap and compared again (range-parity.ts); heartbeats its checkpoint and progress. Writes
      * only the repairs (and the partitions pending keys need).
@@ -301,8 +343,9 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         await ensurePending(i, p);
         const settled = { created: [] as string[], replayed: 0 };
         // Writes the sync kept out of the shadow (no partition for them) are placed first, and again before a repair.
+        // The change-log engine: the log is replayed (a key still in it is left out of the comparison; its image lags until then).
         const settle = async () => {
-          const s = await settlePending(ops(i), p, i.choice);
+          const s = p.changeLog ? await replayLog(ops(i), p, i.choice, { shortEnough: LOG_SHORT }) : await settlePending(ops(i), p, i.choice);
           settled.created.push(...s.created);
           settled.replayed += s.replayed;
         };
@@ -335,7 +378,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
     /** The swap in one lock-bounded transaction with retries. Idempotent: already swapped is done. */
     async swapGeneric(i: GenericInput): Promise<SwapGenericResult> {
       return deps.profiles.withClient(i.profile, async (c) => {
-        const raw = await planConversion(c, i.choice, i.planAt, i.facts);
+        const raw = await planConversion(c, i.choice, i.planAt, i.facts, fixedOf(i));
         const table = raw.table;
         if (await isSwapped(c, table, raw.names.old)) {
           // Swapped by an earlier attempt: its refill may not have run (idempotent).
@@ -350,7 +393,9 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
           if (i.choice.options.defaultPartition) return { created: [] as string[], until: '' };
           throw err;
         });
-        const created = [...ahead.created, ...(await settlePending(ops(i), p, i.choice)).created];
+        // The change-log engine: replayed until short outside the lock; the swap drains the rest under it.
+        const settle = async () => (p.changeLog ? [...(await replayLog(ops(i), p, i.choice, { shortEnough: LOG_SHORT_AT_SWAP })).created, ...(await missingPartitions(ops(i), p, i.choice))] : (await settlePending(ops(i), p, i.choice)).created);
+        const created = [...ahead.created, ...(await settle())];
         for (let attempt = 1; ; attempt++) {
           try {
             const r = await runPhaseInTransaction(c, p, 'swap', i.lockTimeoutMs);
@@ -362,7 +407,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
             if (code === '55P03') throw nonRetryable('SwapLockTimeout', `the swap of ${table} could not take its locks: ${(err as Error).message}`);
             // A write pending since the settle has no partition yet: create it outside the lock, then swap again.
             if (code !== PENDING_NO_PARTITION || attempt >= 5) throw err;
-            created.push(...(await settlePending(ops(i), p, i.choice)).created);
+            created.push(...(await settle()));
           }
         }
       });
@@ -456,9 +501,11 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
      */
     async rollbackGenericBeforeSwap(i: GenericInput): Promise<{ kept?: KeptTable }> {
       return deps.profiles.withClient(i.profile, async (c) => {
-        const p = await planConversion(c, i.choice, i.planAt, i.facts);
+        const p = await planConversion(c, i.choice, i.planAt, i.facts, fixedOf(i));
         if (await isSwapped(c, p.table, p.names.old)) throw nonRetryable('StillSwapped', `${p.table} is swapped: swap back first (the saga's swap back runs before this)`);
         if ((await relkindOf(c, p.names.shadow)) === null) return {};
+        // The change-log engine's plain tables a killed copy left beside the shadow.
+        if (p.changeLog) await dropFills(deps.profiles.pool(i.profile), p.names.shadow);
         // Even when the table changed since preflight (a new blocker): the rollback's statements are still planned.
         const { schema, name } = await nameParts(c, p.table);
         const r = await runPhaseInTransaction(c, p, 'rollback before swap', i.lockTimeoutMs, 100,
@@ -511,6 +558,11 @@ export interface CopyGenericResult {
   checkpoint?: CopyCheckpoint;
   rowsPerSecond?: number;
 }
+
+/** The log is short when a replay round took at most this many keys (the rest waits for the next round, or the swap's drain). */
+export const LOG_SHORT = 1000;
+/** Before the swap: the tail its transaction drains under the lock stays this short (the lock's time grows with it). */
+export const LOG_SHORT_AT_SWAP = 100;
 
 /** Rows per parity range: its snapshot lasts about as long as reading this many rows on both sides. */
 export const PARITY_RANGE_ROWS = 50_000;

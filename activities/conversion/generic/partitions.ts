@@ -26,7 +26,8 @@ function partitionType(p: ConversionPlan): PartitionType {
   return p.partitionBy.type;
 }
 
-async function create(o: PartitionOps, p: ConversionPlan, choice: ConversionChoice, parent: 'shadow' | 'table', starts: number[]): Promise<string[]> {
+/** Partitions of the shadow (or the table) for these interval starts, in short lock_timeout transactions; the names created. */
+export async function create(o: PartitionOps, p: ConversionPlan, choice: ConversionChoice, parent: 'shadow' | 'table', starts: number[]): Promise<string[]> {
   if (!starts.length) return [];
   const r = await o.premake({
     profile: o.profile, schema: schemaOf(p), name: tableName(p), parentName: parent === 'shadow' ? shadowNameOf(p) : undefined,
@@ -59,7 +60,7 @@ export async function partitionsAhead(o: PartitionOps, p: ConversionPlan, choice
   return { created, until: new Date(nextStart(choice.interval, starts[starts.length - 1])).toISOString() };
 }
 
-const refuseUnplaceable = (p: ConversionPlan, n: number) =>
+export const refuseUnplaceable = (p: ConversionPlan, n: number) =>
   nonRetryable('NoPartitionPossible', `${n} row(s) of ${p.table} written since the plan have ${p.partitionBy.column} = ±infinity or a year outside 1–9999: no ${p.partitionBy.interval} partition can hold them; choose options.defaultPartition (or change those rows) and start again`);
 
 /**

@@ -51,12 +51,12 @@ export const PENDING_NO_PARTITION = 'LP001';
 
 
 
-export function pendingSql(d: TableDescriptor, a: Analysis, choice: ConversionChoice, names: ConversionNames, type: PartitionType): PendingSql {
-  const name = withSuffix(d.name, '_lichen_pending');
-  const table = `${qi(d.schema)}.${qi(name)}`;
-  const key = a.key?.columns ?? [];
-  const kq = key.map(qi);
-  const col = qi(choice.column);
+/**
+ * SQL expressions placing a value of the partition column (`x`, an SQL expression) among the
+ * table's interval partitions, by the naming scheme of plan/intervals.ts: whether it is finite
+ * (an interval can hold it), its interval's start, and whether that partition exists.
+ */
+export function placementSql(d: Pick<TableDescriptor, 'schema' | 'name'>, choice: Pick<ConversionChoice, 'interval'>, type: PartitionType) {
   const finite = (x: string) => `(isfinite(${x}) AND extract(year FROM ${x}) BETWEEN 1 AND 9999)`;
   // The name of the partition holding `x` (a finite value), by the scheme of plan/intervals.ts; it exists, or the value has no place yet.
   const probe = partitionName(d.name, choice.interval, 0);
@@ -65,13 +65,23 @@ export function pendingSql(d: TableDescriptor, a: Analysis, choice: ConversionCh
   const exists = (truncated: string) => `pg_catalog.to_regclass(${nameOf(truncated)}) IS NOT NULL`;
   const trunc = (x: string) => `date_trunc('${choice.interval}', ${utcExpr(type, x)})`;
   const placeable = (x: string) => `(CASE WHEN ${finite(x)} THEN ${exists(trunc(x))} ELSE false END)`;
+  const start = (x: string) => `to_char(date_trunc('${choice.interval}', ${utcExpr(type, x)}), 'YYYY-MM-DD')`;
+  return { finite, exists, trunc, placeable, start };
+}
+
+export function pendingSql(d: TableDescriptor, a: Analysis, choice: ConversionChoice, names: ConversionNames, type: PartitionType): PendingSql {
+  const name = withSuffix(d.name, '_lichen_pending');
+  const table = `${qi(d.schema)}.${qi(name)}`;
+  const key = a.key?.columns ?? [];
+  const kq = key.map(qi);
+  const col = qi(choice.column);
+  const { finite, exists, trunc, placeable, start } = placementSql(d, choice, type);
   const keyTypes = key.map((k) => d.columns.find((c) => c.name === k)!.type);
   const create = `CREATE TABLE IF NOT EXISTS ${table} (${key.map((k, i) => `${qi(k)} ${keyTypes[i]}`).join(', ')}, PRIMARY KEY (${kq.join(', ')}))`;
   const guard = choice.options.defaultPartition ? '' : `IF NEW.${col} IS NOT NULL AND NOT ${placeable(`NEW.${col}`)} THEN
     INSERT INTO ${table} (${kq.join(', ')}) VALUES (${kq.map((k) => `NEW.${k}`).join(', ')}) ON CONFLICT DO NOTHING;
     RETURN NULL;
   END IF;`;
-  const start = (x: string) => `to_char(date_trunc('${choice.interval}', ${utcExpr(type, x)}), 'YYYY-MM-DD')`;
   const h = (k: string) => `h.${k}`;
   const join = `${names.table} h JOIN ${table} p ON ${kq.map((k) => `${h(k)} = p.${k}`).join(' AND ')}`;
   const r = rowSql(d);

@@ -15,6 +15,7 @@ import { swapDdl } from './swap-ddl';
 import { syncDdl } from './sync-ddl';
 import { afterSwapPlan, rangeText, type AfterSwap } from './after-swap';
 import { pendingSql, type PendingSql } from './pending';
+import { changeLogSql, changeLogSync, type ChangeLogSql } from './change-log';
 import { attachBlockers, attachBound, attachDdl, withoutAttachObjects, type AttachDdl } from './attach-ddl';
 import { modeCosts, type ModeChoice } from './modes';
 
@@ -64,6 +65,8 @@ export interface ConversionPlan {
   modes: ModeChoice;
   /** Mode attach's bound, history partition and statements (null in mode copy, or when blocked). */
   attach: AttachDdl | null;
+  /** The change-log engine's log and replay (plan/change-log.ts); null on the row-sync engine (runs before patch generic-change-log), in mode attach, or when blocked. */
+  changeLog: ChangeLogSql | null;
 }
 
 const SCHEME: Record<ConversionChoice['interval'], string> = {
@@ -79,8 +82,14 @@ export function partitionStarts(choice: ConversionChoice, facts: DataFacts | nul
   return intervalStarts(choice.interval, lo, hi, Math.max(choice.options.maxPartitions, 1));
 }
 
-/** `fixed.attachBound`: the bound chosen at preflight (every later activity plans the same statements). */
-export function buildPlan(d0: TableDescriptor, facts: DataFacts | null, choice: ConversionChoice, now: number, app: AppFacts | null = null, database = '', fixed: { attachBound?: number } = {}): ConversionPlan {
+/** What a run decided at its start and every later step plans the same: mode attach's bound; the change-log engine (patch generic-change-log). */
+export interface PlanFixed {
+  attachBound?: number;
+  changeLog?: boolean;
+}
+
+/** `fixed.attachBound`: the bound chosen at preflight (every later activity plans the same statements). `fixed.changeLog`: the change-log engine's sync, swap and parity. */
+export function buildPlan(d0: TableDescriptor, facts: DataFacts | null, choice: ConversionChoice, now: number, app: AppFacts | null = null, database = '', fixed: PlanFixed = {}): ConversionPlan {
   const attachMode = choice.mode === 'attach';
   const d = attachMode ? withoutAttachObjects(d0) : d0;
   const starts = partitionStarts(choice, facts, now);
@@ -101,6 +110,7 @@ export function buildPlan(d0: TableDescriptor, facts: DataFacts | null, choice: 
   let renames: IndexRename[] = [];
   let partitionNames: string[] = [];
   let pending: PendingSql | null = null;
+  let changeLog: ChangeLogSql | null = null;
   let refresh: string[] = [];
   if (attachMode && a.key && a.partitionType && !a.blockers.some((b) => ['not-a-table', 'already-partitioned', 'partition-column-missing', 'partition-column-generated'].includes(b.code))) {
     attach = attachDdl(d, a, choice, names, a.partitionType, fixed.attachBound ?? attachBound(choice, facts, now), now);
@@ -120,14 +130,20 @@ export function buildPlan(d0: TableDescriptor, facts: DataFacts | null, choice: 
     partitionNames = sh.partitionNames;
     pending = pendingSql(d, a, choice, names, type);
     const sync = syncDdl(d, a, names, pending);
-    const sw = swapDdl(d, choice, names, sh.renames, sync.reverse, pending);
+    // The change-log engine: the trigger logs keys; the swap drains the log's tail under its lock; both side tables go with the sync.
+    const log = fixed.changeLog ? changeLogSql(d, a, choice, names, type) : null;
+    changeLog = log;
+    const sideTables = log ? { swapCheck: log.swapCheck, replay: log.replay, drop: `DROP TABLE IF EXISTS ${log.table}, ${pending.table}`, beforeRollback: log.forget } : pending;
+    const sw = swapDdl(d, choice, names, sh.renames, sync.reverse, sideTables);
     refresh = sw.refresh;
     phases.push(
       { phase: 'shadow', what: `the partitioned shadow ${names.shadow}: keys, indexes, constraints, security, comments, then ${sh.partitionNames.length} partitions (each owned by ${d.owner} with the table's grants)`, statements: [...sh.table, ...sh.constraints, ...sh.indexes, ...sh.security, ...sh.partitions] },
-      { phase: 'sync', what: `a row trigger on ${names.table} mirrors every write into the shadow in the writer's transaction (installed under lock_timeout, with retries)`, statements: sync.forward },
+      log
+        ? { phase: 'sync', what: `a row trigger on ${names.table} appends the key of every write to ${log.table} in the writer's transaction (installed under lock_timeout, with retries); the copy reads one snapshot taken after it, the log is replayed from the heap's current state until short, its tail drained in the swap's transaction`, statements: changeLogSync(log, names) }
+        : { phase: 'sync', what: `a row trigger on ${names.table} mirrors every write into the shadow in the writer's transaction (installed under lock_timeout, with retries)`, statements: sync.forward },
       { phase: 'partitions', what: `the sync never creates a partition (it would lock the shadow inside the application's transaction): before the swap, a write whose ${choice.interval} has no partition in the shadow yet (the shadow is made with ${rangeText(choice, type, starts)}) is kept out of it and its key recorded in ${pending.table} (the copy does the same with such a row); right after the sync's installation the run creates a partition for every ${choice.interval} of the heap's rows that has none (rows written since the plan's scan), and before parity and before the swap it creates the partitions the recorded keys need (each in its own lock_timeout transaction) and replays them from the heap${choice.options.defaultPartition ? ' (with the DEFAULT partition nothing is recorded: every write has a place)' : ''}`, statements: [pending.heapOutsideSql, pending.pendingStartsSql, ...pending.replay] },
       { phase: 'copy', what: `keyset batches over (${a.key.columns.join(', ')}) up to the last key when the sync began, heartbeating the last key; repeated until done`, statements: [lastKeySql(a, names), copyBatchSql(d, a, names, pending)] },
-      { phase: 'parity', what: `count and md5 of every row's whole image per range of (${a.key.columns.join(', ')}) (its upper key found first), both tables in the range's own short REPEATABLE READ snapshot, heartbeating; a range that differs has its differing keys re-read from the heap and upserted (or deleted) in the shadow, then it is compared again`, statements: paritySql(rangeParitySql(d, a, names, pending)) },
+      { phase: 'parity', what: `count and md5 of every row's whole image per range of (${a.key.columns.join(', ')}) (its upper key found first), both tables in the range's own short REPEATABLE READ snapshot, heartbeating; a range that differs has its differing keys re-read from the heap and upserted (or deleted) in the shadow, then it is compared again`, statements: paritySql(log ? rangeParitySql(d, a, names, null, log.notLogged) : rangeParitySql(d, a, names, pending)) },
       { phase: 'swap', what: 'one transaction under a short lock_timeout, retried with backoff: renames, the sync turned around, triggers, views, sequences and publications moved', statements: sw.swap },
       ...(refresh.length ? [{ phase: 'refresh' as const, what: `after the swap commits (and after a swap back), outside its lock: ${d.views.filter((v) => v.kind !== 'view').map((v) => v.name).join(', ')} ${refresh.length > 1 ? 'are' : 'is'} recreated WITH NO DATA inside the swap and refilled here; from the swap's commit until this REFRESH ends (about as long as the view's query takes over ${facts?.rows ?? Math.max(0, d.estimatedRows)} rows) a read of it fails with 55000 "has not been populated"`, statements: refresh }] : []),
       { phase: 'drop', what: `after retention and an approval: the reverse sync and ${names.old} go (never CASCADE: any dependent is named and the drop waits)`, statements: sw.drop },
@@ -162,6 +178,7 @@ export function buildPlan(d0: TableDescriptor, facts: DataFacts | null, choice: 
     facts,
     modes,
     attach,
+    changeLog,
   };
 }
 
@@ -171,7 +188,7 @@ export function buildPlan(d0: TableDescriptor, facts: DataFacts | null, choice: 
  * (undefined: scan; null: preflight had none to read). `fixed`: what a run decided at preflight
  * and every later step must plan the same (mode attach's bound).
  */
-export async function planConversion(c: ClientBase, choice: ConversionChoice, now = Date.now(), carried?: DataFacts | null, fixed: { attachBound?: number } = {}): Promise<ConversionPlan> {
+export async function planConversion(c: ClientBase, choice: ConversionChoice, now = Date.now(), carried?: DataFacts | null, fixed: PlanFixed = {}): Promise<ConversionPlan> {
   const d = await readTableDescriptor(c, choice.table);
   const column = d.columns.find((x) => x.name === choice.column);
   const probe = analyse(d, null, choice, 0);

@@ -41,15 +41,17 @@ export type RangeCompareSql = Pick<RangeParitySql, 'upper' | 'heap' | 'shadow' |
 /**
  * The comparison of `left` and `right` per range of `key` (the ranges are `left`'s): before the
  * swap the heap and the shadow, after it the partitioned table and the old heap kept by the
- * reverse sync. `heap` reads `left`, `shadow` reads `right`.
+ * reverse sync. `heap` reads `left`, `shadow` reads `right`. `exclude`: rows left out of the
+ * comparison on both sides (the change-log engine: keys still in the log, whose shadow image lags
+ * until replayed).
  */
-export function rangeCompareSql(k0: RangeKey, left: string, right: string): RangeCompareSql {
+export function rangeCompareSql(k0: RangeKey, left: string, right: string, exclude?: (alias: string) => string): RangeCompareSql {
   const key = k0.columns;
   const k = key.length;
   const types = k0.types;
   const params = (from: number) => `(${key.map((_, i) => `$${from + i}::${types[i]}`).join(', ')})`;
   const tuple = (alias: string) => `(${key.map((c) => `${alias}.${qi(c)}`).join(', ')})`;
-  const inRange = (alias: string) => `($1::${types[0]} IS NULL OR ${tuple(alias)} > ${params(1)}) AND ($${k + 1}::${types[0]} IS NULL OR ${tuple(alias)} <= ${params(k + 1)})`;
+  const inRange = (alias: string) => `($1::${types[0]} IS NULL OR ${tuple(alias)} > ${params(1)}) AND ($${k + 1}::${types[0]} IS NULL OR ${tuple(alias)} <= ${params(k + 1)})${exclude ? ` AND ${exclude(alias)}` : ''}`;
   const checksum = (table: string) => `SELECT count(*)::bigint::text AS count, coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint), 0)::text AS sum
   FROM ${table} t WHERE ${inRange('t')}`;
   const keyText = (alias: string) => `json_build_array(${key.map((c) => `${alias}.${qi(c)}::text`).join(', ')})`;
@@ -68,7 +70,8 @@ export function rangeCompareSql(k0: RangeKey, left: string, right: string): Rang
 /** The key's base types, from the table's descriptor. */
 export const rangeKeyOf = (d: TableDescriptor, a: Analysis): RangeKey => ({ columns: a.key!.columns, types: a.key!.columns.map((c) => d.columns.find((x) => x.name === c)!.baseType) });
 
-export function rangeParitySql(d: TableDescriptor, a: Analysis, n: ConversionNames, pending?: Pick<PendingSql, 'copyPlaceable' | 'table'> | null): RangeParitySql {
+/** `exclude`: see rangeCompareSql. */
+export function rangeParitySql(d: TableDescriptor, a: Analysis, n: ConversionNames, pending?: Pick<PendingSql, 'copyPlaceable' | 'table'> | null, exclude?: (alias: string) => string): RangeParitySql {
   const rk = rangeKeyOf(d, a);
   const key = rk.columns;
   const types = rk.types;
@@ -81,7 +84,7 @@ export function rangeParitySql(d: TableDescriptor, a: Analysis, n: ConversionNam
   const eqKey = (alias: string) => `${tuple(alias)} = ${params(1)}`;
   const placeable = pending?.copyPlaceable ?? null;
   return {
-    ...rangeCompareSql(rk, n.table, n.shadow),
+    ...rangeCompareSql(rk, n.table, n.shadow, exclude),
     // One statement, one snapshot: a writer of this key that commits after it started wrote the heap and (by the sync, in
     // its own transaction) the shadow, both invisible to it, so the DELETE never removes what a later write put there.
     repair: `WITH src AS MATERIALIZED (SELECT h.* FROM ${n.table} h WHERE ${eqKey('h')} FOR SHARE),

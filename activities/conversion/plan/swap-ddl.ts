@@ -86,7 +86,8 @@ export function publicationStatements(d: TableDescriptor, drop: string, add: str
 const renameIndexes = (schema: string, pairs: [string, string][]) => pairs.map(([a, b]) => `ALTER INDEX ${qi(schema)}.${qi(a)} RENAME TO ${qi(b)}`);
 
 /** `pending`: the forward sync's side table (plan/pending.ts): its keys are replayed under the swap's lock, then it goes. */
-export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: ConversionNames, renames: IndexRename[], reverse: string[], pending: Pick<PendingSql, 'swapCheck' | 'replay' | 'drop'>): SwapDdl {
+/** `pending.beforeRollback`: run in the rollback before the swap right after its locks (the change-log engine drops the shadow's images of logged keys: the heap holds newer ones). */
+export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: ConversionNames, renames: IndexRename[], reverse: string[], pending: Pick<PendingSql, 'swapCheck' | 'replay' | 'drop'> & { beforeRollback?: string[] }): SwapDdl {
   const droppedFks = choice.options.incomingForeignKeys === 'drop' ? d.incomingForeignKeys : [];
   const swap = [
     `LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`,
@@ -122,7 +123,7 @@ export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: Convers
     // the old table lacks, checked in this transaction (activities/conversion/keep-or-drop.ts).
   ];
   // The shadow likewise: dropped by the same check, in the same transaction, or kept aside (the pending keys' table is the run's own bookkeeping).
-  const rollbackBeforeSwap = [`LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`, `DROP TRIGGER IF EXISTS ${n.forwardTrigger} ON ${n.table}`, `DROP FUNCTION IF EXISTS ${n.forwardFn}()`, pending.drop];
+  const rollbackBeforeSwap = [`LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`, ...(pending.beforeRollback ?? []), `DROP TRIGGER IF EXISTS ${n.forwardTrigger} ON ${n.table}`, `DROP FUNCTION IF EXISTS ${n.forwardFn}()`, pending.drop];
   const drop = [
     `LOCK TABLE ${n.table}, ${n.old} IN ACCESS EXCLUSIVE MODE`,
     `DROP TRIGGER IF EXISTS ${n.reverseTrigger} ON ${n.table}`,
