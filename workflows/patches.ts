@@ -170,7 +170,7 @@ export const PATCHES = {
     changed:
       'The post-swap check and every retention check of any table compare the partitioned table with the old heap per key range, each range in its own short snapshot, as activities of about 30 s each (heartbeating a checkpoint, rate bound, continuing from the checkpoint the last returned), the progress set between them; a differing range is named in the failure (or the drift) with both counts (before: one activity comparing the whole tables in one snapshot, no heartbeat).',
     oldPathFixtures: ['generic-conversion', 'issue25-generic-conversion'],
-    newPathFixtures: ['postswap-generic-conversion'],
+    newPathFixtures: ['postswap-generic-conversion', 'current-generic-conversion'],
     deprecateWhen: 'No conversion of a table started before the patch is still in its post-swap check or retention window: then deprecatePatch, drop the one-activity branch.',
   },
   attachGateBound: {
@@ -188,7 +188,7 @@ export const PATCHES = {
     changed:
       'The conversion of any table in mode copy takes the change-log engine (issue 25 item 2): the sync trigger only logs keys, the copy fills each partition from one exported snapshot as a plain table attached afterwards (activity copyGenericSnapshot, parallel lanes), then the log is replayed from the heap\'s current state until short (replayGenericLog), parity leaves keys still logged out and replays before a repair, and the swap drains the log\'s tail under its lock (before: a row trigger upserting each write into the indexed shadow, and a keyset copy FOR SHARE with ON CONFLICT).',
     oldPathFixtures: ['issue25-generic-conversion'],
-    newPathFixtures: ['change-log-generic-conversion'],
+    newPathFixtures: ['change-log-generic-conversion', 'current-generic-conversion'],
     deprecateWhen: 'No conversion of a table started before the patch is still before its swap (after it both engines run the same steps): then deprecatePatch, drop the row-sync branch (and plan/pending.ts\'s pending keys with it).',
   },
 } as const satisfies Record<string, PatchEntry>;
