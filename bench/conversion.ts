@@ -3,7 +3,6 @@ import { createDatabase, dropDatabase } from '../src/devenv/postgres';
 import { startTemporal, type RunningTemporal } from '../src/devenv/temporal';
 import { createProfileResolver, type ProfileResolver } from '../src/config/profiles';
 import { applyPlan } from '../src/migrations/runner';
-import { DEFAULT_COPY_BATCH } from '../workflows/conversion-input';
 import { benchDatabase, postgresVersion } from './env';
 import { seedTable } from './data';
 import { measurePartitionDataProc, partmanServerUrl } from './partman';
@@ -39,13 +38,13 @@ async function copyAndParity(pool: Pool, profiles: ProfileResolver, rows: number
   for (const r of [first, second]) if (r.rows !== rows) throw new Error(`B2: INSERT … SELECT copied ${r.rows} rows, expected ${rows}`);
   const limits = [first, second].map((r) => rowsPerSecond(r.rows, r.ms));
   return {
-    ours: { rowsPerSec: rowsPerSecond(ours.rows, ours.ms), batches: ours.batches, ms: ours.ms },
+    ours: { rowsPerSec: rowsPerSecond(ours.rows, ours.ms), batches: ours.batches, ms: ours.ms, parallelism: ours.parallelism },
     limit: { rowsPerSec: Math.max(...limits), runs: limits },
     parity: { rowsPerSec: rowsPerSecond(rows, parity.ms), ranges: parity.ranges, limitRowsPerSec: rowsPerSecond(rows, a.ms + b.ms) },
   };
 }
 
-const ONE_LANE = `ours: the any-table engine's activities as the workflow calls them (planGenericConversion → createGenericShadow → installGenericSync → copyGeneric, batch ${DEFAULT_COPY_BATCH}, unthrottled), one connection`;
+const OURS = (lanes: number, partitions: number) => `ours: the any-table engine's activities as the workflow calls them (planGenericConversion → createGenericShadow → installGenericSync → copyGenericSnapshot → replayGenericLog: the change-log engine, every partition from one exported snapshot into a plain table, indexes built after, attached; ${partitions} partitions in ${lanes} lane${lanes === 1 ? '' : 's'} (copy.parallelism's default: the cores the database reports, else 2), unthrottled)`;
 
 /** B2 and B3b at one size on the embedded server: the any-table engine on memory_records' shape. */
 export async function b2(ctx: Ctx, rows: number): Promise<void> {
@@ -62,7 +61,7 @@ async function onEmbedded(ctx: Ctx, rows: number): Promise<void> {
     ctx.entries.push(entry({
       name: 'B2 heap→partitioned copy rows/s', ours: f.ours.rowsPerSec, reference: f.limit.rowsPerSec, unit: 'rows/s', rows, size: rows,
       target: 'ratio ≥ 1.5', met: (r) => r >= 1.5,
-      notes: [`${ONE_LANE} (${f.ours.batches} batches); limit: one INSERT … SELECT into the same partitioned target (the engine's shadow, emptied; one backend, PostgreSQL does not parallelise an INSERT), best of ${f.limit.runs.join(' / ')} rows/s.`],
+      notes: [`${OURS(f.ours.parallelism, f.ours.batches)}; limit: one INSERT … SELECT into the same partitioned target (the engine's shadow, emptied; one backend, PostgreSQL does not parallelise an INSERT), best of ${f.limit.runs.join(' / ')} rows/s. Parallelism: ours ${f.ours.parallelism} backends, the limit 1.`],
     }));
     ctx.entries.push(entry({
       name: 'B3b conversion parity (heap↔shadow) rows/s', ours: f.parity.rowsPerSec, reference: f.parity.limitRowsPerSec, unit: 'rows/s', rows, size: rows,
@@ -144,7 +143,7 @@ async function onPartmanServer(ctx: Ctx, rows: number): Promise<void> {
       ctx.entries.push(entry({
         name: B2B, ours: rowsPerSecond(ours.rows, ours.ms), reference: pm.rowsPerSec, unit: 'rows/s', rows, size: rows,
         target: 'ratio ≥ 2.0', met: (r) => r >= 2.0,
-        notes: [`same server (${version}, pg_partman ${pm.version}), same data; ${ONE_LANE}; partition_data_proc with p_wait 0 (no pause between its monthly batches), one session, moving from a copy of the heap into a create_parent('native','monthly') table. Parallelism: one backend each side.`],
+        notes: [`same server (${version}, pg_partman ${pm.version}), same data; ${OURS(ours.parallelism, ours.batches)}; partition_data_proc with p_wait 0 (no pause between its monthly batches), one session, moving from a copy of the heap into a create_parent('native','monthly') table. Parallelism: ours ${ours.parallelism} backends, partition_data_proc 1 (it has no parallel mode).`],
       }));
     }
   } finally {

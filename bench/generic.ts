@@ -17,12 +17,14 @@ export const SHADOW_OF = (table: string) => `${table}_partitioned`;
 /** The workflow's default lock timeout of the swap's and the sync's transactions (workflows/conversion/generic-input.ts). */
 export const LOCK_TIMEOUT_MS = 200;
 
+/** Mode copy takes the change-log engine, as every run started on this version does (patch generic-change-log). */
 export function genericInput(mode: 'copy' | 'attach' = 'copy', table = TABLE): GenericInput {
   return {
     profile: 'default',
     choice: parseConversionChoice({ table, mode, partitionBy: { column: 'created_at', interval: 'month' } }),
     planAt: Date.now(),
     lockTimeoutMs: LOCK_TIMEOUT_MS,
+    ...(mode === 'copy' ? { engine: 'change-log' as const } : {}),
   };
 }
 
@@ -41,12 +43,25 @@ export async function shadowAndSync(profiles: ProfileResolver, io: GenericInput)
   await runActivity(acts.installGenericSync, io);
 }
 
-/** The engine's copy, unthrottled, to its end (one call: the sliced workflow loop calls it again from each checkpoint, same statements). */
-export async function runGenericCopy(profiles: ProfileResolver, io: GenericInput, batchSize = DEFAULT_COPY_BATCH): Promise<{ rows: number; ms: number; batches: number }> {
+/**
+ * The engine's copy, unthrottled, to its end. The change-log engine: copyGenericSnapshot (every
+ * partition from one exported snapshot into a plain table, indexes built after, attached; in
+ * `parallelism` lanes, default the database's cores or 2) then replayGenericLog (the keys written
+ * meanwhile); the row-sync engine (runs started before it): copyGeneric's keyset batches.
+ */
+export async function runGenericCopy(profiles: ProfileResolver, io: GenericInput, batchSize = DEFAULT_COPY_BATCH, parallelism?: number): Promise<{ rows: number; ms: number; batches: number; parallelism: number }> {
   const acts = createConversionActivities({ profiles });
+  if (io.engine === 'change-log') {
+    const { result, ms } = await timed(async () => {
+      const copy = await runActivity(acts.copyGenericSnapshot, { ...io, maxRowsPerSecond: 0, ...(parallelism ? { parallelism } : {}) });
+      await runActivity(acts.replayGenericLog, io);
+      return copy;
+    });
+    return { rows: result.rows, ms, batches: result.partitions, parallelism: result.parallelism };
+  }
   const { result, ms } = await timed(() => runActivity(acts.copyGeneric, { ...io, batchSize, maxRowsPerSecond: 0 }));
   if (!result.done) throw new Error('the generic copy returned before its end without slices asked for');
-  return { rows: result.rows, ms, batches: result.batches };
+  return { rows: result.rows, ms, batches: result.batches, parallelism: 1 };
 }
 
 /** The engine's parity (per key range, each range in its own snapshot), unthrottled. */

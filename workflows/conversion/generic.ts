@@ -2,6 +2,7 @@ import { ApplicationFailure, CancellationScope, patched, proxyActivities, workfl
 import type { ConversionActivities } from '../../activities/conversion';
 import type { CopyCheckpoint, GenericInput, GenericParityResult, PlanSummary, PostSwapParityResult, PostSwapStatements } from '../../activities/conversion/generic/activities';
 import type { RangeParityCheckpoint } from '../../activities/conversion/generic/range-parity';
+import type { SnapshotCopyCheckpoint } from '../../activities/conversion/generic/snapshot-copy';
 import type { KeptTable } from '../../activities/conversion/keep-or-drop';
 import { tableText } from '../../src/conversion/choice/choice';
 import { describeFailure, isFailureOfType } from '../common/failures';
@@ -227,17 +228,30 @@ async function copyInSlices(ctl: RunController, s: GenericConversionSettings, io
 
 /**
  * The change-log engine's copy: every partition from one snapshot (parallel lanes, heartbeating the
- * partitions done), then the log replayed from the heap's current state until short.
+ * partitions done), in slices of ~30 s at partition granularity (a slice finishes the partitions
+ * it started; the next one goes on under a new snapshot), the progress (rows of preflight's count,
+ * rate, ETA) after each; then the log replayed from the heap's current state until short. A table
+ * copied within one slice gives the same commands as before slices (one copy, one replay).
  */
 async function copyByLog(ctl: RunController, s: GenericConversionSettings, io: GenericInput): Promise<{ rows: number; batches: number; resumed: boolean }> {
   const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
-  const r = await acts.copyGenericSnapshot({ ...io, maxRowsPerSecond: s.maxRowsPerSecond, ...(s.copyParallelism !== undefined ? { parallelism: s.copyParallelism } : {}) });
-  ctl.note(`copy: ${r.rows} rows into ${r.partitions} partitions from one snapshot, ${r.parallelism} lane(s)${r.resumed ? ' (resumed)' : ''}`);
   const total = io.facts?.rows ?? 0;
-  ctl.setProgress({ done: r.rows, total: Math.max(total, r.rows), unit: 'rows', ratePerSec: 0 });
+  ctl.setProgress({ done: 0, total, unit: 'rows' });
+  let from: SnapshotCopyCheckpoint | undefined;
+  let resumed = false;
+  let r;
+  for (;;) {
+    r = await acts.copyGenericSnapshot({ ...io, maxRowsPerSecond: s.maxRowsPerSecond, ...(s.copyParallelism !== undefined ? { parallelism: s.copyParallelism } : {}), ...(from ? { from } : {}), sliceSeconds: SLICE_SECONDS });
+    resumed ||= r.resumed;
+    const rate = r.rowsPerSecond ?? 0;
+    ctl.setProgress({ done: r.rows, total: Math.max(total, r.rows), unit: 'rows', ratePerSec: rate, ...(rate > 0 && r.done === false ? { etaSeconds: Math.max(0, total - r.rows) / rate } : {}) });
+    if (r.done !== false || !r.snapshotCheckpoint) break;
+    from = r.snapshotCheckpoint;
+  }
+  ctl.note(`copy: ${r.rows} rows into ${r.partitions} partitions from one snapshot per slice, ${r.parallelism} lane(s)${resumed ? ' (resumed)' : ''}`);
   const log = await acts.replayGenericLog(io);
   ctl.note(`change log: ${log.replayed} key(s) replayed in ${log.rounds} round(s), ${log.left} left for parity and the swap${log.created.length ? `; partitions created: ${log.created.join(', ')}` : ''}`);
-  return { rows: r.rows, batches: r.batches, resumed: r.resumed };
+  return { rows: r.rows, batches: r.batches, resumed };
 }
 
 /** Parity, slice after slice of ranges; the progress after each. */

@@ -307,15 +307,20 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
      * Heartbeats the partitions done; a retry keeps them and redoes the rest under a new snapshot
      * (the log is replayed from its start afterwards). An abort cancels the lanes' queries.
      */
-    async copyGenericSnapshot(i: GenericInput & { parallelism?: number; maxRowsPerSecond?: number }): Promise<CopyGenericResult & { partitions: number; parallelism: number }> {
+    async copyGenericSnapshot(i: GenericInput & { parallelism?: number; maxRowsPerSecond?: number; from?: SnapshotCopyCheckpoint; sliceSeconds?: number }): Promise<CopyGenericResult & { partitions: number; parallelism: number; snapshotCheckpoint?: SnapshotCopyCheckpoint }> {
       const ctx = Context.current();
-      const from = ctx.info.heartbeatDetails as SnapshotCopyCheckpoint | undefined;
+      const from = (ctx.info.heartbeatDetails as SnapshotCopyCheckpoint | undefined) ?? i.from;
       const pool = deps.profiles.pool(i.profile);
       const p = await deps.profiles.withClient(i.profile, (c) => plan(c, i));
       const parallelism = i.parallelism ?? (await defaultParallelism(pool));
-      const r = await snapshotCopy(pool, p, { parallelism, maxRowsPerSecond: i.maxRowsPerSecond, from, beat: (cp) => ctx.heartbeat(cp), signal: ctx.cancellationSignal });
+      const t0 = Date.now();
+      const r = await snapshotCopy(pool, p, { parallelism, maxRowsPerSecond: i.maxRowsPerSecond, from, beat: (cp) => ctx.heartbeat(cp), signal: ctx.cancellationSignal, ...(i.sliceSeconds !== undefined ? { sliceMs: i.sliceSeconds * 1000 } : {}) });
+      const rowsPerSecond = Math.round(((r.rows - (from?.rows ?? 0)) / Math.max(1, Date.now() - t0)) * 1000);
       // Resumed: another attempt (a worker lost, a failure) went on from what the last one left.
-      return { rows: r.rows, batches: r.done.length, resumed: r.resumed || ctx.info.attempt > 1, done: true, partitions: r.partitions, parallelism };
+      return {
+        rows: r.rows, batches: r.done.length, resumed: ctx.info.heartbeatDetails !== undefined || ctx.info.attempt > 1, done: r.complete, partitions: r.partitions, parallelism, rowsPerSecond,
+        ...(r.complete ? {} : { snapshotCheckpoint: { done: r.done, rows: r.rows } }),
+      };
     },
 
     /**

@@ -34,6 +34,13 @@ export interface SnapshotCopyOptions {
   beatMs?: number;
   /** The rate bound over all lanes (`copy.maxRowsPerSecond`; 0 or absent: none): each lane inserts in chunks, pausing to keep its share. */
   maxRowsPerSecond?: number;
+  /**
+   * A slice: once this long has passed, no lane takes a new partition (those being filled are
+   * finished) and the copy returns with `complete` false; the next slice goes on from the
+   * checkpoint under a new snapshot (correct as a redone partition is: the log is replayed from
+   * its start). Absent: to the end.
+   */
+  sliceMs?: number;
 }
 
 interface Part { schema: string; name: string; forValues: string; constraint: string | null; options: string | null; tablespace: string | null }
@@ -155,7 +162,7 @@ export async function dropFills(pool: Pool, shadow: string): Promise<string[]> {
 
 const RETRYABLE = new Set(['55P03', '40P01']);
 
-export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCopyOptions): Promise<SnapshotCopyCheckpoint & { partitions: number; resumed: boolean }> {
+export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCopyOptions): Promise<SnapshotCopyCheckpoint & { partitions: number; resumed: boolean; complete: boolean }> {
   if (!p.changeLog) throw new Error(`the plan of ${p.table} has no change log`);
   const cp: SnapshotCopyCheckpoint = { done: [...(o.from?.done ?? [])], rows: o.from?.rows ?? 0 };
   const parts = await partitionsOf(pool, p.names.shadow);
@@ -163,7 +170,11 @@ export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCop
   const queue = parts.filter((x) => !cp.done.includes(x.name));
   const defaults = queue.filter((x) => x.forValues === 'DEFAULT');
   const ranges = queue.filter((x) => x.forValues !== 'DEFAULT');
-  const out = () => ({ ...cp, done: [...cp.done], partitions: parts.length, resumed: o.from !== undefined });
+  const t0 = Date.now();
+  const doneAtStart = cp.done.length;
+  // Every slice fills at least one partition: a slice never ends without progress.
+  const sliceOver = () => o.sliceMs !== undefined && Date.now() - t0 >= o.sliceMs && cp.done.length > doneAtStart;
+  const out = () => ({ ...cp, done: [...cp.done], partitions: parts.length, resumed: o.from !== undefined, complete: parts.every((x) => cp.done.includes(x.name)) });
   if (!queue.length) return out();
   const exporter = await checkout(pool);
   const lanes: PoolClient[] = [];
@@ -180,7 +191,7 @@ export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCop
     let laneRate = 0;
     const snapshot = (await exporter.query<{ id: string }>(`SELECT pg_export_snapshot() AS id`)).rows[0].id;
     const lane = async (c: PoolClient, from: Part[]) => {
-      for (let part = from.shift(); part; part = from.shift()) {
+      for (let part = sliceOver() ? undefined : from.shift(); part; part = sliceOver() ? undefined : from.shift()) {
         if (cancelled || o.signal?.aborted) throw o.signal?.reason ?? new Error('copy cancelled');
         for (let attempt = 1; ; attempt++) {
           try {
@@ -209,7 +220,7 @@ export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCop
     const failed = settled.filter((x): x is PromiseRejectedResult => x.status === 'rejected').map((x) => x.reason as unknown);
     if (failed.length) throw o.signal?.aborted ? o.signal.reason : failed.find((e) => (e as { code?: string }).code !== '57014') ?? failed[0];
     // The DEFAULT partition last: its bound is what the interval partitions leave.
-    if (defaults.length) await lane(lanes[0], defaults);
+    if (defaults.length && !ranges.length) await lane(lanes[0], defaults);
     await exporter.query('COMMIT');
     return out();
   } finally {
