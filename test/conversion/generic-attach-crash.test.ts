@@ -6,11 +6,8 @@ import { abortUpdate } from '../../workflows/messages';
 import type { GenericConversionSummary } from '../../workflows/conversion';
 import { useTestDatabase } from '../helpers/db';
 import { useTemporal } from '../helpers/temporal';
-import { readTableDescriptor, parseTableName } from '../../activities/conversion/descriptor';
-import { keySql, rowKeyOf, startSqlLoad } from '../../src/loadgen/sql/sql-load';
-import { judgeRows, readImages } from '../../src/loadgen/sql/row-oracle';
 import { APP_ROLE_SQL } from './generic/shapes';
-import { killConversionWorkers, spawnConversionWorker, waitFor, waitForStatus } from './harness';
+import { killConversionWorkers, spawnConversionWorker, waitFor, waitForStatus, underGenericLoad } from './harness';
 
 const db = useTestDatabase('heap');
 const temporal = useTemporal();
@@ -45,26 +42,17 @@ interface Scene { taskQueue: string; workflowId: string; first: ChildProcess; ho
  * once the row oracle has judged the load: nothing missing, stale, resurrected or extra.
  */
 async function killedWorkerCase(t: string, seed: number, run: (x: Scene) => Promise<GenericConversionSummary>): Promise<GenericConversionSummary> {
-  const table = `shop.${t}`;
-  const key = keySql(rowKeyOf(await db.withClient((c) => readTableDescriptor(c, parseTableName(table)))));
-  const baseline = await readImages(db.pool, `"shop"."${t}"`, key);
-  const load = await startSqlLoad({ url: appUrl(), table, ratePerSec: 80, seed, baseline, spreadDays: 20 });
-  const taskQueue = temporal.taskQueue(`attach-crash-${t}`);
-  const first = await spawnWorker(taskQueue);
-  const holder: Client = await db.pool.connect() as unknown as Client;
-  let summary: GenericConversionSummary;
-  try {
-    summary = await run({ taskQueue, workflowId: `attach-crash-${t}-${taskQueue}`, first, holder });
-  } finally {
-    await holder.query('ROLLBACK').catch(() => undefined);
-    (holder as unknown as { release(): void }).release();
-    await new Promise((r) => setTimeout(r, 300));
-    await load.stop();
-  }
-  expect(load.stats().committed, load.stats().lastError).toBeGreaterThan(30);
-  const v = await judgeRows(db.pool, `"shop"."${t}"`, key, baseline, load.log);
-  expect(v, JSON.stringify(v.samples)).toMatchObject({ missing: 0, stale: 0, resurrected: 0, extra: 0 });
-  return summary;
+  return underGenericLoad(db, appUrl(), `shop.${t}`, { seed }, async () => {
+    const taskQueue = temporal.taskQueue(`attach-crash-${t}`);
+    const first = await spawnWorker(taskQueue);
+    const holder: Client = await db.pool.connect() as unknown as Client;
+    try {
+      return await run({ taskQueue, workflowId: `attach-crash-${t}-${taskQueue}`, first, holder });
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      (holder as unknown as { release(): void }).release();
+    }
+  });
 }
 
 /** An open snapshot: a CONCURRENTLY build waits for it ("waiting for old snapshots"), so a kill lands inside the build. */

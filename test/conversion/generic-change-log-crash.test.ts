@@ -5,11 +5,8 @@ import { getCutoverHandle } from '../../src/client';
 import type { GenericConversionSummary } from '../../workflows/conversion';
 import { useTestDatabase } from '../helpers/db';
 import { useTemporal } from '../helpers/temporal';
-import { readTableDescriptor, parseTableName } from '../../activities/conversion/descriptor';
-import { keySql, rowKeyOf, startSqlLoad } from '../../src/loadgen/sql/sql-load';
-import { judgeRows, readImages } from '../../src/loadgen/sql/row-oracle';
 import { APP_ROLE_SQL } from './generic/shapes';
-import { killConversionWorkers, spawnConversionWorker, waitFor, waitForStatus } from './harness';
+import { killConversionWorkers, spawnConversionWorker, waitFor, waitForStatus, underGenericLoad } from './harness';
 
 /**
  * Issue 25 item 2 on the change-log engine, through the workflow with worker processes: a worker
@@ -39,24 +36,7 @@ beforeAll(async () => {
 });
 afterAll(killConversionWorkers);
 
-async function underLoad<T>(table: string, body: () => Promise<T>): Promise<T> {
-  const key = keySql(rowKeyOf(await db.withClient((c) => readTableDescriptor(c, parseTableName(table)))));
-  const [schema, name] = table.split('.');
-  const qualified = `"${schema}"."${name}"`;
-  const baseline = await readImages(db.pool, qualified, key);
-  const load = await startSqlLoad({ url: appUrl(), table, ratePerSec: 80, seed: 12, baseline, spreadDays: 20 });
-  let out: T;
-  try {
-    out = await body();
-    await new Promise((r) => setTimeout(r, 300));
-  } finally {
-    await load.stop();
-  }
-  expect(load.stats().committed, load.stats().lastError).toBeGreaterThan(30);
-  const v = await judgeRows(db.pool, qualified, key, baseline, load.log);
-  expect(v, JSON.stringify(v.samples)).toMatchObject({ missing: 0, stale: 0, resurrected: 0, extra: 0 });
-  return out;
-}
+const underLoad = <T>(table: string, body: () => Promise<T>): Promise<T> => underGenericLoad(db, appUrl(), table, { seed: 12 }, body);
 
 /** A session holding locks until `release`. */
 async function holder(): Promise<{ c: PoolClient; release: () => Promise<void> }> {

@@ -1,13 +1,17 @@
 import crypto from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, onTestFinished } from 'vitest';
+import { afterAll, expect, onTestFinished } from 'vitest';
 import { Pool } from 'pg';
 import { Worker } from '@temporalio/worker';
 import { createProfileResolver, type ProfileResolver } from '../../src/config/profiles';
 import { createConversionActivities } from '../../activities/conversion';
 import { createMaintenanceActivities } from '../../activities/maintenance';
 import type { TestTemporal } from '../helpers/temporal';
+import type { TestDatabase } from '../helpers/db';
+import { readTableDescriptor, parseTableName } from '../../activities/conversion/descriptor';
+import { keySql, rowKeyOf, startSqlLoad } from '../../src/loadgen/sql/sql-load';
+import { judgeRows, readImages } from '../../src/loadgen/sql/row-oracle';
 
 /** A worker for this file's task queue with the conversion and maintenance activities. */
 export async function startWorker(temporal: TestTemporal, url: string, taskQueue: string, workflowBundle: { codePath: string } = temporal.workflowBundle): Promise<{ worker: Worker; profiles: ProfileResolver; running: Promise<void> }> {
@@ -319,4 +323,30 @@ export function spawnConversionWorker(env: Record<string, string>): Promise<Chil
 
 export function killConversionWorkers(): void {
   for (const c of workerChildren) c.kill('SIGKILL');
+}
+
+/**
+ * Runs `body` under the generic SQL load as the app role (`appUrl`) on `table` ("schema.name"),
+ * then judges the load's log with the row oracle: nothing missing, stale, resurrected or extra.
+ * Writes go on 300 ms after `body` (past the run's end).
+ */
+export async function underGenericLoad<T>(
+  db: Pick<TestDatabase, 'pool' | 'withClient'>, appUrl: string, table: string,
+  o: { seed: number; ratePerSec?: number; spreadDays?: number }, body: () => Promise<T>,
+): Promise<T> {
+  const key = keySql(rowKeyOf(await db.withClient((c) => readTableDescriptor(c, parseTableName(table)))));
+  const qualified = table.split('.').map((p) => `"${p}"`).join('.');
+  const baseline = await readImages(db.pool, qualified, key);
+  const load = await startSqlLoad({ url: appUrl, table, ratePerSec: o.ratePerSec ?? 80, seed: o.seed, baseline, spreadDays: o.spreadDays ?? 20 });
+  let out: T;
+  try {
+    out = await body();
+    await new Promise((r) => setTimeout(r, 300));
+  } finally {
+    await load.stop();
+  }
+  expect(load.stats().committed, load.stats().lastError).toBeGreaterThan(30);
+  const v = await judgeRows(db.pool, qualified, key, baseline, load.log);
+  expect(v, JSON.stringify(v.samples)).toMatchObject({ missing: 0, stale: 0, resurrected: 0, extra: 0 });
+  return out;
 }
