@@ -9,7 +9,8 @@ import type { DataFacts } from '../plan/facts';
 import { dropOld, DropWaitsError, phase, runPhaseInTransaction, wholeParity } from './execute';
 import { rangeCompare, rangeParity, type RangeParityCheckpoint, type Sums } from './range-parity';
 import { rangeCompareSql, type RangeCompareSql } from '../plan/range-parity-sql';
-import { scanThrottleOf, type ScanLimits } from './throttle';
+import { scanThrottleOf, throttleScan, type ScanLimits } from './throttle';
+import { lagPauseReason } from '../../lib/replica-lag';
 import { dropUnlessOnlyThere, keptTables, type KeptTable } from '../keep-or-drop';
 import { conversionNames } from '../plan/names';
 import { qi } from '../descriptor/names';
@@ -307,18 +308,26 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
      * Heartbeats the partitions done; a retry keeps them and redoes the rest under a new snapshot
      * (the log is replayed from its start afterwards). An abort cancels the lanes' queries.
      */
-    async copyGenericSnapshot(i: GenericInput & { parallelism?: number; maxRowsPerSecond?: number; from?: SnapshotCopyCheckpoint; sliceSeconds?: number }): Promise<CopyGenericResult & { partitions: number; parallelism: number; snapshotCheckpoint?: SnapshotCopyCheckpoint }> {
+    async copyGenericSnapshot(i: GenericInput & { parallelism?: number; maxRowsPerSecond?: number; from?: SnapshotCopyCheckpoint; sliceSeconds?: number }): Promise<CopyGenericResult & { partitions: number; parallelism: number; snapshotCheckpoint?: SnapshotCopyCheckpoint; pausedBecause?: string }> {
       const ctx = Context.current();
-      const from = (ctx.info.heartbeatDetails as SnapshotCopyCheckpoint | undefined) ?? i.from;
+      const beat = (ctx.info.heartbeatDetails as (SnapshotCopyCheckpoint & { pausedBecause?: string }) | undefined);
+      const from = beat ? { done: beat.done, rows: beat.rows } : i.from;
       const pool = deps.profiles.pool(i.profile);
       const p = await deps.profiles.withClient(i.profile, (c) => plan(c, i));
       const parallelism = i.parallelism ?? (await defaultParallelism(pool));
+      // The replica-lag throttle: waited for before the snapshot is exported (the heartbeat says why), asked again before each partition.
+      const throttle = scanThrottleOf(i);
+      if (throttle) await throttleScan(pool, throttle, (why) => ctx.heartbeat({ done: from?.done ?? [], rows: from?.rows ?? 0, ...(why ? { pausedBecause: why } : {}) }));
       const t0 = Date.now();
-      const r = await snapshotCopy(pool, p, { parallelism, maxRowsPerSecond: i.maxRowsPerSecond, from, beat: (cp) => ctx.heartbeat(cp), signal: ctx.cancellationSignal, ...(i.sliceSeconds !== undefined ? { sliceMs: i.sliceSeconds * 1000 } : {}) });
+      const r = await snapshotCopy(pool, p, {
+        parallelism, maxRowsPerSecond: i.maxRowsPerSecond, from, beat: (cp) => ctx.heartbeat(cp), signal: ctx.cancellationSignal, ...(i.sliceSeconds !== undefined ? { sliceMs: i.sliceSeconds * 1000 } : {}),
+        ...(throttle ? { lagging: () => lagPauseReason(pool, throttle.limits) } : {}),
+      });
       const rowsPerSecond = Math.round(((r.rows - (from?.rows ?? 0)) / Math.max(1, Date.now() - t0)) * 1000);
       // Resumed: another attempt (a worker lost, a failure) went on from what the last one left.
       return {
         rows: r.rows, batches: r.done.length, resumed: ctx.info.heartbeatDetails !== undefined || ctx.info.attempt > 1, done: r.complete, partitions: r.partitions, parallelism, rowsPerSecond,
+        ...(r.pausedBecause ? { pausedBecause: r.pausedBecause } : {}),
         ...(r.complete ? {} : { snapshotCheckpoint: { done: r.done, rows: r.rows } }),
       };
     },
@@ -332,7 +341,12 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
       const ctx = Context.current();
       return deps.profiles.withClient(i.profile, async (c) => {
         const p = await plan(c, i);
-        return replayLog(ops(i), p, i.choice, { shortEnough: i.shortEnough ?? LOG_SHORT, maxRounds: 1000, onRound: (r) => ctx.heartbeat(r), signal: ctx.cancellationSignal });
+        // The replica-lag throttle before each round (its writes are WAL the standbys replay).
+        const throttle = scanThrottleOf(i);
+        return replayLog(ops(i), p, i.choice, {
+          shortEnough: i.shortEnough ?? LOG_SHORT, maxRounds: 1000, onRound: (r) => ctx.heartbeat(r), signal: ctx.cancellationSignal,
+          ...(throttle ? { beforeRound: async (r: ReplayResult) => void (await throttleScan(c, throttle, (why) => ctx.heartbeat({ ...r, ...(why ? { pausedBecause: why } : {}) }))) } : {}),
+        });
       });
     },
 

@@ -25,7 +25,7 @@ export interface ReplayResult {
 /** SQLSTATEs a round is retried on: no partition for a row (it is created next round), a serialization failure, a lock wait past lock_timeout. */
 const RETRY_ROUND = new Set(['23514', '40001', '40P01', '55P03']);
 
-export async function replayLog(o: PartitionOps, p: ConversionPlan, choice: ConversionChoice, opts: { shortEnough?: number; maxRounds?: number; onRound?: (r: ReplayResult) => void; signal?: AbortSignal } = {}): Promise<ReplayResult> {
+export async function replayLog(o: PartitionOps, p: ConversionPlan, choice: ConversionChoice, opts: { shortEnough?: number; maxRounds?: number; onRound?: (r: ReplayResult) => void; beforeRound?: (r: ReplayResult) => Promise<void>; signal?: AbortSignal } = {}): Promise<ReplayResult> {
   const log = p.changeLog;
   if (!log) throw new Error(`the plan of ${p.table} has no change log`);
   const out: ReplayResult = { replayed: 0, rounds: 0, left: 0, created: [] };
@@ -33,6 +33,7 @@ export async function replayLog(o: PartitionOps, p: ConversionPlan, choice: Conv
   const maxRounds = opts.maxRounds ?? 50;
   for (let round = 0; round < maxRounds; round++) {
     if (opts.signal?.aborted) throw opts.signal.reason;
+    await opts.beforeRound?.({ ...out });
     out.created.push(...(await missingPartitions(o, p, choice)));
     const c = await checkout(o.pool);
     let took = -1;

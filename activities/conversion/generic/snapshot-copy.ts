@@ -41,6 +41,13 @@ export interface SnapshotCopyOptions {
    * its start). Absent: to the end.
    */
   sliceMs?: number;
+  /**
+   * The replica-lag throttle (`copy.maxReplicaLagMs` / `copy.maxSlotRetainedWalBytes`): asked before
+   * a lane takes its next partition; a reason stops the slice there like `sliceMs` does (the
+   * partitions being filled are finished), so the exported snapshot is not held through the
+   * pause: the next slice waits for the standbys before it exports a new one. Absent: no limit.
+   */
+  lagging?: () => Promise<string | null>;
 }
 
 interface Part { schema: string; name: string; forValues: string; constraint: string | null; options: string | null; tablespace: string | null }
@@ -162,7 +169,7 @@ export async function dropFills(pool: Pool, shadow: string): Promise<string[]> {
 
 const RETRYABLE = new Set(['55P03', '40P01']);
 
-export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCopyOptions): Promise<SnapshotCopyCheckpoint & { partitions: number; resumed: boolean; complete: boolean }> {
+export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCopyOptions): Promise<SnapshotCopyCheckpoint & { partitions: number; resumed: boolean; complete: boolean; pausedBecause?: string }> {
   if (!p.changeLog) throw new Error(`the plan of ${p.table} has no change log`);
   const cp: SnapshotCopyCheckpoint = { done: [...(o.from?.done ?? [])], rows: o.from?.rows ?? 0 };
   const parts = await partitionsOf(pool, p.names.shadow);
@@ -172,9 +179,16 @@ export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCop
   const ranges = queue.filter((x) => x.forValues !== 'DEFAULT');
   const t0 = Date.now();
   const doneAtStart = cp.done.length;
-  // Every slice fills at least one partition: a slice never ends without progress.
+  // Every slice fills at least one partition: a slice never ends without progress (the caller waited for the standbys before it).
   const sliceOver = () => o.sliceMs !== undefined && Date.now() - t0 >= o.sliceMs && cp.done.length > doneAtStart;
-  const out = () => ({ ...cp, done: [...cp.done], partitions: parts.length, resumed: o.from !== undefined, complete: parts.every((x) => cp.done.includes(x.name)) });
+  let pausedBecause: string | null = null;
+  const stop = async () => {
+    if (pausedBecause || sliceOver()) return true;
+    if (!o.lagging || cp.done.length === doneAtStart) return false;
+    pausedBecause = await o.lagging();
+    return pausedBecause !== null;
+  };
+  const out = () => ({ ...cp, done: [...cp.done], partitions: parts.length, resumed: o.from !== undefined, complete: parts.every((x) => cp.done.includes(x.name)), ...(pausedBecause ? { pausedBecause } : {}) });
   if (!queue.length) return out();
   const exporter = await checkout(pool);
   const lanes: PoolClient[] = [];
@@ -191,7 +205,7 @@ export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCop
     let laneRate = 0;
     const snapshot = (await exporter.query<{ id: string }>(`SELECT pg_export_snapshot() AS id`)).rows[0].id;
     const lane = async (c: PoolClient, from: Part[]) => {
-      for (let part = sliceOver() ? undefined : from.shift(); part; part = sliceOver() ? undefined : from.shift()) {
+      for (let part = (await stop()) ? undefined : from.shift(); part; part = (await stop()) ? undefined : from.shift()) {
         if (cancelled || o.signal?.aborted) throw o.signal?.reason ?? new Error('copy cancelled');
         for (let attempt = 1; ; attempt++) {
           try {
