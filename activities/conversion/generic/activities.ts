@@ -2,7 +2,8 @@ import { Context } from '@temporalio/activity';
 import type { ClientBase } from 'pg';
 import type { ActivityDeps } from '../../index';
 import { nonRetryable, preflightFailed, runAlreadyActive } from '../../lib/errors';
-import { registerRun } from '../../../src/shared/pg-catalog';
+import { registerRun, type ActiveRun } from '../../../src/shared/pg-catalog';
+import { spellPart, spellTable } from '../../../src/conversion/choice/names';
 import type { ConversionChoice } from '../plan/choice';
 import { planConversion, type ConversionPlan, type PlanPhase } from '../plan/plan';
 import type { DataFacts } from '../plan/facts';
@@ -154,6 +155,29 @@ async function nameParts(c: Pick<ClientBase, 'query'>, table: string): Promise<{
   return r.rows[0];
 }
 
+/**
+ * The table's key in the run registry (cutover_runs.target, one active run per target): `name` for a
+ * table in `public`, else `schema.name`, each part spelled as an input would (quoted only when it
+ * must be). The same key as every other workflow's: memory_records' production cutover and its
+ * conversion register `memory_records`, and the memory-layer app looks for an active run there.
+ */
+export async function registryTarget(c: Pick<ClientBase, 'query'>, table: string): Promise<string> {
+  const { schema, name } = await nameParts(c, table);
+  return schema === 'public' ? spellPart(name) : spellTable({ schema, name });
+}
+
+/**
+ * The active run registered under any of `targets` (the registry key, and the quoted qualified name
+ * the conversion of any table registered under before: a run in flight on an older worker), other
+ * than this run itself (a retried preflight finds its own entry).
+ */
+async function activeRunOn(c: Pick<ClientBase, 'query'>, targets: string[], runId: string): Promise<ActiveRun | null> {
+  const r = await c.query<{ workflow_id: string; kind: string; started_at: string }>(
+    `SELECT workflow_id, kind, started_at::text FROM cutover_runs WHERE target = ANY($1::text[]) AND status = 'active' AND run_id <> $2 ORDER BY started_at LIMIT 1`, [targets, runId]);
+  const o = r.rows[0];
+  return o ? { workflowId: o.workflow_id, kind: o.kind, startedAt: o.started_at } : null;
+}
+
 const shadowNameOf = async (c: Pick<ClientBase, 'query'>, post: PostSwapStatements) => conversionNames(await nameParts(c, post.table)).shadowName;
 
 async function alreadyKept(c: Pick<ClientBase, 'query'>, schema: string, name: string): Promise<Pick<SwapBackResult, 'keptEarlier'>> {
@@ -208,6 +232,10 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         // The one full scan of the run: its facts go into the summary, and from there into every later activity's input.
         const p = await planConversion(c, i.choice, i.planAt, undefined, fixedOf(i));
         const summary = summarisePlan(p);
+        // One active run per table, whatever the workflow: checked first (a second run is told why the shadow exists).
+        const target = await registryTarget(c, p.table);
+        const active = await activeRunOn(c, [target, p.table], i.runId);
+        if (active) throw runAlreadyActive(target, active);
         if (!p.ok || p.phases.length === 0) {
           const what = p.blockers.map((b) => `${b.code} (${b.object}): ${b.message}` + (b.options.length ? `; options: ${b.options.map((o) => o.choice).join(' | ')}` : '; fix it by hand first'));
           throw preflightFailed(`${p.table} cannot be converted as asked: ${what.join('; ')}`, summary);
@@ -222,8 +250,8 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
           const kept = await keptTables(c, schema, (await nameParts(c, p.table)).name);
           throw preflightFailed(`partition or index name(s) ${taken.slice(0, 5).join(', ')}${taken.length > 5 ? ` and ${taken.length - 5} more` : ''} exist in ${schema}` + (kept.length ? ` (partitions of ${kept.join(', ')}, kept aside by an earlier rollback: look at it, then DROP TABLE it or rename its partitions)` : ': rename or drop them before converting'), summary);
         }
-        const other = await registerRun(c, { runId: i.runId, workflowId: i.workflowId, target: p.table, kind: 'conversion' });
-        if (other) throw runAlreadyActive(p.table, other);
+        const other = await registerRun(c, { runId: i.runId, workflowId: i.workflowId, target, kind: 'conversion' });
+        if (other) throw runAlreadyActive(target, other);
         return summary;
       });
     },
