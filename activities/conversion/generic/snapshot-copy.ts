@@ -24,6 +24,16 @@ export interface SnapshotCopyCheckpoint {
   rows: number;
 }
 
+/** A retry of the copy that went on from the checkpoint its earlier attempt heartbeated (the summary's copy.resumes). */
+export interface SnapshotCopyResume {
+  attempt: number;
+  /** What the earlier attempts had done: partitions filled and attached, rows. */
+  partitionsBefore: number;
+  rowsBefore: number;
+  /** The first partition left when it resumed (null: none left). */
+  resumedAt: string | null;
+}
+
 export interface SnapshotCopyOptions {
   parallelism: number;
   from?: SnapshotCopyCheckpoint;
@@ -162,7 +172,7 @@ export async function dropFills(pool: Pool, shadow: string): Promise<string[]> {
 
 const RETRYABLE = new Set(['55P03', '40P01']);
 
-export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCopyOptions): Promise<SnapshotCopyCheckpoint & { partitions: number; resumed: boolean; complete: boolean }> {
+export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCopyOptions): Promise<SnapshotCopyCheckpoint & { partitions: number; resumed: boolean; complete: boolean; firstLeft: string | null }> {
   if (!p.changeLog) throw new Error(`the plan of ${p.table} has no change log`);
   const cp: SnapshotCopyCheckpoint = { done: [...(o.from?.done ?? [])], rows: o.from?.rows ?? 0 };
   const parts = await partitionsOf(pool, p.names.shadow);
@@ -174,7 +184,8 @@ export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCop
   const doneAtStart = cp.done.length;
   // Every slice fills at least one partition: a slice never ends without progress.
   const sliceOver = () => o.sliceMs !== undefined && Date.now() - t0 >= o.sliceMs && cp.done.length > doneAtStart;
-  const out = () => ({ ...cp, done: [...cp.done], partitions: parts.length, resumed: o.from !== undefined, complete: parts.every((x) => cp.done.includes(x.name)) });
+  const firstLeft = queue[0]?.name ?? null;
+  const out = () => ({ ...cp, done: [...cp.done], partitions: parts.length, resumed: o.from !== undefined, complete: parts.every((x) => cp.done.includes(x.name)), firstLeft });
   if (!queue.length) return out();
   const exporter = await checkout(pool);
   const lanes: PoolClient[] = [];
