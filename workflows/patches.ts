@@ -197,8 +197,9 @@ export const PATCHES = {
     changed:
       'The conversion of any table in mode copy hands over to a new run (continue-as-new, bounded histories) between two copy slices and between two parity slices once its history passed the budget, carrying the stage (copy, verify), the copy\'s snapshot checkpoint or the parity\'s range checkpoint, the progress shown, the engine and slice decisions; the next run goes on from that checkpoint (before: it handed over only in the retention window and before the drop, so a long copy or parity grew the history without bound). The summary\'s copy counts slices and the retries that resumed from a heartbeated checkpoint (no command).',
     oldPathFixtures: ['current-generic-conversion'],
-    // FIXTURES=generic-conversion FIXTURES_PREFIX=handover- npm run fixtures:histories
-    newPathFixtures: ['handover-generic-conversion'],
+    // FIXTURES=generic-conversion,continued-generic-conversion FIXTURES_PREFIX=handover- npm run fixtures:histories; the runs of the
+    // chain continued at copy and at verify (handover-continued-generic-conversion-at-*) are replayed too but carry no marker (decided in the first run).
+    newPathFixtures: ['handover-generic-conversion', 'handover-continued-generic-conversion-first-run'],
     deprecateWhen: 'No conversion of a table started before the patch is still before its swap: then deprecatePatch (a run without the marker only hands over after the swap, as before).',
   },
 } as const satisfies Record<string, PatchEntry>;
