@@ -191,4 +191,15 @@ export const PATCHES = {
     newPathFixtures: ['change-log-generic-conversion', 'current-generic-conversion'],
     deprecateWhen: 'No conversion of a table started before the patch is still before its swap (after it both engines run the same steps): then deprecatePatch, drop the row-sync branch (and plan/pending.ts\'s pending keys with it).',
   },
+  genericHandOver: {
+    id: 'generic-hand-over',
+    where: 'workflows/conversion/generic.ts (genericConversion: decided once at the start of a run, before preflight, and carried in the continuation; copyByLog and parityInSlices: phases copy and verify)',
+    changed:
+      'The conversion of any table in mode copy hands over to a new run (continue-as-new, bounded histories) between two copy slices and between two parity slices once its history passed the budget, carrying the stage (copy, verify), the copy\'s snapshot checkpoint or the parity\'s range checkpoint, the progress shown, the engine and slice decisions; the next run goes on from that checkpoint (before: it handed over only in the retention window and before the drop, so a long copy or parity grew the history without bound). The summary\'s copy counts slices and the retries that resumed from a heartbeated checkpoint (no command).',
+    oldPathFixtures: ['current-generic-conversion'],
+    // FIXTURES=generic-conversion,continued-generic-conversion FIXTURES_PREFIX=handover- npm run fixtures:histories; the runs of the
+    // chain continued at copy and at verify (handover-continued-generic-conversion-at-*) are replayed too but carry no marker (decided in the first run).
+    newPathFixtures: ['handover-generic-conversion', 'handover-continued-generic-conversion-first-run'],
+    deprecateWhen: 'No conversion of a table started before the patch is still before its swap: then deprecatePatch (a run without the marker only hands over after the swap, as before).',
+  },
 } as const satisfies Record<string, PatchEntry>;

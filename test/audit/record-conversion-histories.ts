@@ -80,6 +80,43 @@ describe('records conversion histories for the replay tests', () => {
     }
   });
 
+  // The conversion of any table over a chain of runs (a 100-event budget, 1 s slices, small parity
+  // ranges): handed over between copy slices and between parity slices (PATCHES.genericHandOver).
+  // The first run (the patch's marker), the first run continued at copy and the first at verify.
+  it.skipIf(only && !only.includes('continued-generic-conversion'))('records continued-generic-conversion', async () => {
+    const taskQueue = temporal.taskQueue('fixture-generic-handover');
+    const env = await startWorker(temporal, genericDb.url, taskQueue);
+    try {
+      await genericDb.pool.query(`CREATE SCHEMA IF NOT EXISTS shop;
+        CREATE TABLE shop.fixture_ledger (id bigserial PRIMARY KEY, booked_at timestamptz NOT NULL DEFAULT now(), amount numeric(12,2) NOT NULL);
+        INSERT INTO shop.fixture_ledger (booked_at, amount) SELECT now() - g * interval '90 minutes', g FROM generate_series(1, 12000) g;`);
+      const workflowId = 'fixture-continued-generic-conversion';
+      const h = await temporal.client.workflow.start('heapToPartitionedConversion', {
+        taskQueue, workflowId,
+        args: [{ table: 'shop.fixture_ledger', partitionBy: { column: 'booked_at', interval: 'month' }, nonProduction: true, retentionMinutes: 0, approvals: { beforeSwap: false },
+          copy: { parallelism: 1, sliceSeconds: 1, maxRowsPerSecond: 400, parityRangeRows: 200 }, history: { maxEvents: 100 } }],
+      });
+      await h.executeUpdate(approveUpdate, { args: [{ operator: 'frank', reason: 'pre-approved: drop after retention', gate: 'drop-old-table' }] });
+      const r = (await h.result()) as { outcome: string; keepsWorking?: { schedule: { scheduleId?: string } }; history?: { continuedAt: { handedOverAt: string }[] } };
+      expect(r.outcome).toBe('completed');
+      if (r.keepsWorking?.schedule.scheduleId) await temporal.client.schedule.getHandle(r.keepsWorking.schedule.scheduleId).delete();
+      const chain = await fetchRunChain(temporal.client.workflow, workflowId);
+      const at = r.history!.continuedAt.map((c) => c.handedOverAt);
+      // Run i + 1 continues from run i, which handed over at at[i].
+      const atCopy = at.indexOf('copy') + 1;
+      const atVerify = at.indexOf('verify') + 1;
+      expect(atCopy, at.join(', ')).toBeGreaterThan(0);
+      expect(atVerify, at.join(', ')).toBeGreaterThan(0);
+      write('continued-generic-conversion-first-run', workflowId, historyToJSONObject(chain[0] as never));
+      write('continued-generic-conversion-at-copy', workflowId, historyToJSONObject(chain[atCopy] as never));
+      write('continued-generic-conversion-at-verify', workflowId, historyToJSONObject(chain[atVerify] as never));
+    } finally {
+      env.worker.shutdown();
+      await env.running;
+      await env.profiles.close();
+    }
+  });
+
   // Mode attach, completed through an approved before-swap gate (the gate's deadline at the bound: PATCHES.attachGateBound).
   it.skipIf(only && !only.includes('attach-conversion'))('records attach-conversion', async () => {
     const taskQueue = temporal.taskQueue('fixture-attach');

@@ -69,6 +69,7 @@ describe('the change-log engine: worker killed mid-partition and mid-replay, abo
     await db.pool.query(ledger(shape));
     const taskQueue = temporal.taskQueue('clcrash');
     const workers: ChildProcess[] = [await spawnWorker(taskQueue)];
+    let held = '';
     const summary = await underLoad(`shop.${shape}`, async () => {
       const workflowId = `clcrash-${taskQueue}`;
       const raw = await temporal.client.workflow.start('heapToPartitionedConversion', {
@@ -86,6 +87,9 @@ describe('the change-log engine: worker killed mid-partition and mid-replay, abo
       // A lane has filled the held partition's plain table and waits to swap it in: kill the worker there.
       await waitFor('a lane at its swap-in', waiting('DROP TABLE %'), 60_000);
       expect((await relkinds(shape)).shadow).not.toBeNull();
+      // The server has a heartbeat of the copy (its checkpoint): the retry gets it and resumes from it.
+      await waitFor('a heartbeat of the copy', async () => (await raw.describe()).raw.pendingActivities?.some((a) => a.activityType?.name === 'copyGenericSnapshot' && (a.heartbeatDetails?.payloads?.length ?? 0) > 0), 30_000);
+      held = part.partition;
       workers[0].kill('SIGKILL');
       workers.push(await spawnWorker(taskQueue));
       await part.release();
@@ -98,6 +102,10 @@ describe('the change-log engine: worker killed mid-partition and mid-replay, abo
     });
     expect(summary.outcome, summary.cause).toBe('completed');
     expect(summary.copy?.resumed).toBe(true);
+    // The one retry of the copy went on from the heartbeated checkpoint, at the partition it had not swapped in.
+    expect(summary.copy?.resumes).toHaveLength(1);
+    expect(summary.copy?.resumes?.[0]).toMatchObject({ attempt: 2, resumedAt: held, partitionsBefore: expect.any(Number), rowsBefore: expect.any(Number) });
+    expect(summary.copy?.slices).toBeGreaterThanOrEqual(1);
     expect(summary.droppedOldTable).toBe(true);
     expect(await relkinds(shape)).toMatchObject({ k: 'p', old: null, shadow: null, log: null, fills: 0 });
   });

@@ -36,6 +36,10 @@ export interface GenericConversionSettings {
   copyHeartbeatTimeoutSeconds: number;
   /** Lanes of the change-log engine's copy (input `copy.parallelism`); absent: the cores the database reports, else 2. */
   copyParallelism?: number;
+  /** How long one copy or parity activity runs before it returns its checkpoint (input `copy.sliceSeconds`, default 30): the pace of the progress and of the safe points a run hands over at. */
+  sliceSeconds: number;
+  /** Rows per range of the parity before the swap (input `copy.parityRangeRows`); absent: the activity's default (50,000). */
+  parityRangeRows?: number;
   lockTimeoutMs: number;
   approveBeforeSwap: boolean;
   /** Each run's history budget (input `history`, workflows/common/continuation.ts). */
@@ -58,8 +62,9 @@ export function parseGenericConversionInput(input: unknown): GenericConversionSe
   const connectionProfile = r.string('connectionProfile', { default: 'default', pattern: PROFILE_PATTERN, allowed: 'a connection profile name: lower-case letters, digits, _ or - (never a URL or password)' });
   const nonProduction = r.bool('nonProduction', false);
   const { retentionMinutes, retentionCheckMinutes } = parseRetention(r, nonProduction);
-  const c = r.object('copy')?.only(['batchSize', 'maxRowsPerSecond', 'heartbeatTimeoutSeconds', 'maxReplicaLagMs', 'maxSlotRetainedWalBytes', 'parallelism']);
+  const c = r.object('copy')?.only(['batchSize', 'maxRowsPerSecond', 'heartbeatTimeoutSeconds', 'maxReplicaLagMs', 'maxSlotRetainedWalBytes', 'parallelism', 'sliceSeconds', 'parityRangeRows']);
   const parallelism = c?.has('parallelism') ? c.int('parallelism', { min: 1, max: 64 }) : undefined;
+  const parityRangeRows = c?.has('parityRangeRows') ? c.int('parityRangeRows', { min: 100, max: 10_000_000 }) : undefined;
   const s = r.object('swap')?.only(['lockTimeoutMs']);
   const a = r.object('approvals')?.only(['beforeSwap']);
   return {
@@ -69,6 +74,8 @@ export function parseGenericConversionInput(input: unknown): GenericConversionSe
     ...readLagLimits(c),
     copyHeartbeatTimeoutSeconds: c?.int('heartbeatTimeoutSeconds', { default: 30, min: 2, max: 600 }) ?? 30,
     ...(parallelism !== undefined ? { copyParallelism: parallelism } : {}),
+    sliceSeconds: c?.int('sliceSeconds', { default: 30, min: 1, max: 3600 }) ?? 30,
+    ...(parityRangeRows !== undefined ? { parityRangeRows } : {}),
     lockTimeoutMs: s?.int('lockTimeoutMs', { default: 200, min: 10, max: 10_000 }) ?? 200,
     approveBeforeSwap: a?.bool('beforeSwap', true) ?? true,
     history: parseHistoryBudget(r),

@@ -2,7 +2,7 @@ import { ApplicationFailure, CancellationScope, patched, proxyActivities, workfl
 import type { ConversionActivities } from '../../activities/conversion';
 import type { CopyCheckpoint, GenericInput, GenericParityResult, PlanSummary, PostSwapParityResult, PostSwapStatements } from '../../activities/conversion/generic/activities';
 import type { RangeParityCheckpoint } from '../../activities/conversion/generic/range-parity';
-import type { SnapshotCopyCheckpoint } from '../../activities/conversion/generic/snapshot-copy';
+import type { SnapshotCopyCheckpoint, SnapshotCopyResume } from '../../activities/conversion/generic/snapshot-copy';
 import type { KeptTable } from '../../activities/conversion/keep-or-drop';
 import { tableText } from '../../src/conversion/choice/choice';
 import { describeFailure, isFailureOfType } from '../common/failures';
@@ -10,10 +10,10 @@ import { RunController } from '../common/run-controller';
 import { rollbackIncomplete, Saga, type Compensation } from '../common/saga';
 import { handOver, handOverDue, isHandOver, nextChain, type ChainInfo } from '../common/continuation';
 import type { ControllerSnapshot } from '../common/run-controller';
-import { GENERIC_STAGES } from './stages';
+import { GENERIC_STAGE_ORDER } from './stages';
 import { PATCHES } from '../patches';
 import { LONG_COPY, SHORT_STEP } from '../common/timeouts';
-import type { RecordedDecision, RollbackRecord, RunStatus } from '../types';
+import type { Progress, RecordedDecision, RollbackRecord, RunStatus } from '../types';
 import { scanThrottle, type GenericConversionSettings } from './generic-input';
 import type { ConversionOutcome } from './run';
 import { recordKept } from './kept';
@@ -25,7 +25,7 @@ export interface GenericConversionSummary {
   target: string;
   cause?: string;
   plan?: PlanSummary;
-  copy?: { rows: number; batches: number; resumed: boolean };
+  copy?: GenericCopySummary;
   parity?: { match: boolean; count: string };
   /** The swap: tries, and how long its transaction held ACCESS EXCLUSIVE (ms; null when an earlier attempt swapped). */
   swap?: { tries: number; lockMs?: number | null; refreshed?: number; partitionsCreated?: string[] };
@@ -116,8 +116,13 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
     ctl.note(`continued from run ${c.chain.previous[c.chain.previous.length - 1]?.runId} at ${c.stage} (run ${c.chain.previous.length + 1} of the chain)`);
   }
   if (summary.plan?.facts !== undefined) io.facts = summary.plan.facts;
-  /** A safe point: past the history budget (and not aborted), hand over to a run that resumes at `stage`. */
-  const checkpoint = async (stage: GenericStage): Promise<void> => {
+  // Decided once in the chain's first run and carried: the engine, slices, hand-overs in the copy and the parity.
+  let changeLog = c?.decided?.engine === 'change-log';
+  let sliced = c?.decided?.sliced ?? false;
+  let handOverInSlices = c?.decided?.handOver ?? false;
+  if (changeLog) io.engine = 'change-log';
+  /** A safe point: past the history budget (and not aborted), hand over to a run that resumes at `stage` (with `at`: where in it). */
+  const checkpoint = async (stage: GenericStage, at: Pick<GenericContinuation, 'copy' | 'parity'> = {}): Promise<void> => {
     if (ctl.aborted || !handOverDue(s.history)) return;
     await handOver('heapToPartitionedConversion', () => {
       const i = workflowInfo();
@@ -127,16 +132,23 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
       const carried: GenericContinuation = {
         stage, registryRunId: runId, registered, planAt: io.planAt, post, retention, ctl: ctl.snapshot(), summary: rest,
         saga: saga.keys() as GenericCompensationKey[], chain: nextChain(chain, stage),
+        // Runs started before the hand-over patch carry what they always did.
+        ...(handOverInSlices ? { decided: { handOver: true, sliced, ...(io.engine ? { engine: io.engine } : {}) }, ...at } : {}),
       };
       return { ...rawInput, continued: carried };
     });
   };
+  // A run that took over after a hand-over (bounded histories) starts at the stage it carried.
+  const from = c ? GENERIC_STAGE_ORDER.indexOf(c.stage) : 0;
+  const reached = (st: (typeof GENERIC_STAGE_ORDER)[number]) => from <= GENERIC_STAGE_ORDER.indexOf(st);
   try {
     await ctl.runCancellable(async () => {
-      if (!c) {
+      if (reached('preflight')) {
         // The engine, decided once at the run's start: new runs log keys and copy under one snapshot; runs started before keep the row sync.
-        const changeLog = patched(PATCHES.genericChangeLog.id);
+        changeLog = patched(PATCHES.genericChangeLog.id);
         if (changeLog) io.engine = 'change-log';
+        // New runs hand over between copy slices and between parity slices; decided here once, carried, never re-decided.
+        handOverInSlices = patched(PATCHES.genericHandOver.id);
         summary.plan = await ctl.phase('preflight', () => step.planGenericConversion({ ...io, runId, workflowId }));
         registered = true;
         io.facts = summary.plan.facts; // preflight's one scan: no later activity scans the table to re-plan
@@ -144,13 +156,24 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
         saga.add(undo('remove-shadow'));
         await ctl.phase('create shadow', () => lockStep.createGenericShadow(io));
         await ctl.phase('install sync', () => lockStep.installGenericSync(io));
-        // Copy and parity in slices of about SLICE_SECONDS, each continuing from the last one's checkpoint: the progress shows between them.
-        const sliced = patched(PATCHES.genericSlices.id);
-        summary.copy = await ctl.phase('copy', () => changeLog ? copyByLog(ctl, s, io)
-          : sliced ? copyInSlices(ctl, s, io) : copyActs(s.copyHeartbeatTimeoutSeconds).copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond }));
+        // Copy and parity in slices of about `copy.sliceSeconds`, each continuing from the last one's checkpoint: the progress shows between them.
+        sliced = patched(PATCHES.genericSlices.id);
+      }
+      if (reached('copy')) {
+        // Between two copy slices a run past its budget hands over, carrying the copy's checkpoint (and its counts in the summary).
+        const safePoint = handOverInSlices ? async (copy: GenericCopySummary, at: SnapshotCopyCheckpoint) => {
+          summary.copy = copy;
+          await checkpoint('copy', { copy: { from: at, ...(ctl.status.progress ? { progress: ctl.status.progress } : {}) } });
+        } : undefined;
+        summary.copy = await ctl.phase('copy', () => changeLog ? copyByLog(ctl, s, io, c?.stage === 'copy' ? { summary: summary.copy, ...c.copy } : {}, safePoint)
+          : sliced ? copyInSlices(ctl, s, io) : copyActs(s.copyHeartbeatTimeoutSeconds).copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond }).then((r) => ({ ...r, slices: 1 })));
+      }
+      if (reached('verify')) {
         await ctl.phase('verify', async () => {
           // Per key range, heartbeating (a worker silent as long as the copy's bound is replaced; it resumes at its last range).
-          const p = sliced ? await parityInSlices(ctl, s, io) : await copyActs(s.copyHeartbeatTimeoutSeconds).genericParity({ ...io, maxRowsPerSecond: s.maxRowsPerSecond });
+          // Between two parity slices a run past its budget hands over, carrying the parity's checkpoint.
+          const safePoint = handOverInSlices ? (at: RangeParityCheckpoint) => checkpoint('verify', { parity: { from: at, ...(ctl.status.progress ? { progress: ctl.status.progress } : {}) } }) : undefined;
+          const p = sliced ? await parityInSlices(ctl, s, io, c?.stage === 'verify' ? c.parity : undefined, safePoint) : await copyActs(s.copyHeartbeatTimeoutSeconds).genericParity({ ...io, maxRowsPerSecond: s.maxRowsPerSecond });
           summary.parity = { match: p.match, count: p.table.count };
           if (p.repaired) ctl.note(`parity: ${p.repaired} key(s) re-copied from ${target} into the shadow by range repairs (${p.ranges} ranges, ${p.rows} rows)`);
           if (!p.match) throw ApplicationFailure.nonRetryable(`parity differs: ${target} ${p.table.count} rows (${p.table.sum}), shadow ${p.shadow.count} rows (${p.shadow.sum})${p.differing?.length ? `; ranges still differing after repair: ${p.differing.join('; ')}` : ''}`, 'ParityMismatch');
@@ -171,7 +194,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
         });
       }
       const old = post!;
-      if (!c || c.stage === 'retention') {
+      if (reached('retention')) {
         await checkpoint('retention');
         await ctl.phase('retention', async () => {
           await retentionWindow(ctl, {
@@ -206,58 +229,83 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
   }
 }
 
-/** How long one copy or parity activity runs before it returns its checkpoint (the workflow's progress moves at this pace). */
-const SLICE_SECONDS = 30;
+/** The copy's counts in the summary: slices (copy activities) and the retries that resumed from a heartbeated checkpoint. */
+export interface GenericCopySummary {
+  rows: number;
+  batches: number;
+  resumed: boolean;
+  /** Copy activities run (over the chain of runs); absent in summaries from before. */
+  slices?: number;
+  /** Each retry of a copy activity that went on from the checkpoint an earlier attempt heartbeated (change-log engine). */
+  resumes?: SnapshotCopyResume[];
+}
 
 /** The copy, slice after slice from the checkpoint the last returned; the progress (rows of preflight's count, rate, ETA) after each. */
-async function copyInSlices(ctl: RunController, s: GenericConversionSettings, io: GenericInput): Promise<{ rows: number; batches: number; resumed: boolean }> {
+async function copyInSlices(ctl: RunController, s: GenericConversionSettings, io: GenericInput): Promise<GenericCopySummary> {
   const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
   const total = io.facts?.rows ?? 0;
   let from: CopyCheckpoint | undefined;
   let resumed = false;
+  let slices = 0;
   ctl.setProgress({ done: 0, total, unit: 'rows' }); // the phase's total at once; rows/s and ETA after the first slice
   for (;;) {
-    const r = await acts.copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond, from, sliceSeconds: SLICE_SECONDS });
+    const r = await acts.copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond, from, sliceSeconds: s.sliceSeconds });
+    slices++;
     resumed ||= r.resumed;
-    if (r.done !== false || !r.checkpoint) return { rows: r.rows, batches: r.batches, resumed };
+    if (r.done !== false || !r.checkpoint) return { rows: r.rows, batches: r.batches, resumed, slices };
     from = r.checkpoint;
     const rate = r.rowsPerSecond ?? 0;
     ctl.setProgress({ done: r.rows, total: Math.max(total, r.rows), unit: 'rows', ratePerSec: rate, ...(rate > 0 ? { etaSeconds: Math.max(0, total - r.rows) / rate } : {}) });
   }
 }
 
+/** Where a copy goes on after a hand-over: the summary so far, the last slice's checkpoint, the progress shown. */
+interface CopyStart { summary?: GenericCopySummary; from?: SnapshotCopyCheckpoint; progress?: Progress }
+
 /**
  * The change-log engine's copy: every partition from one snapshot (parallel lanes, heartbeating the
- * partitions done), in slices of ~30 s at partition granularity (a slice finishes the partitions
- * it started; the next one goes on under a new snapshot), the progress (rows of preflight's count,
- * rate, ETA) after each; then the log replayed from the heap's current state until short. A table
- * copied within one slice gives the same commands as before slices (one copy, one replay).
+ * partitions done), in slices of `copy.sliceSeconds` (default 30 s) at partition granularity (a
+ * slice finishes the partitions it started; the next one goes on under a new snapshot), the
+ * progress (rows of preflight's count, rate, ETA) after each; then the log replayed from the heap's
+ * current state until short. A table copied within one slice gives the same commands as before
+ * slices (one copy, one replay). Between two slices, `safePoint` (runs with patched(generic-hand-over))
+ * may hand over: the next run goes on from `start` (the checkpoint is the next slice's `from`).
  */
-async function copyByLog(ctl: RunController, s: GenericConversionSettings, io: GenericInput): Promise<{ rows: number; batches: number; resumed: boolean }> {
+async function copyByLog(ctl: RunController, s: GenericConversionSettings, io: GenericInput, start: CopyStart, safePoint?: (copy: GenericCopySummary, at: SnapshotCopyCheckpoint) => Promise<void>): Promise<GenericCopySummary> {
   const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
   const total = io.facts?.rows ?? 0;
-  ctl.setProgress({ done: 0, total, unit: 'rows' });
-  let from: SnapshotCopyCheckpoint | undefined;
-  let resumed = false;
+  // A continued copy shows the rows copied so far (and the last rate), never 0.
+  ctl.setProgress(start.progress ?? { done: start.from?.rows ?? 0, total, unit: 'rows' });
+  let from = start.from;
+  const copy: GenericCopySummary = { rows: start.summary?.rows ?? 0, batches: start.summary?.batches ?? 0, resumed: start.summary?.resumed ?? false, slices: start.summary?.slices ?? 0, resumes: [...(start.summary?.resumes ?? [])] };
   let r;
   for (;;) {
-    r = await acts.copyGenericSnapshot({ ...io, maxRowsPerSecond: s.maxRowsPerSecond, ...(s.copyParallelism !== undefined ? { parallelism: s.copyParallelism } : {}), ...(from ? { from } : {}), sliceSeconds: SLICE_SECONDS });
-    resumed ||= r.resumed;
+    r = await acts.copyGenericSnapshot({ ...io, maxRowsPerSecond: s.maxRowsPerSecond, ...(s.copyParallelism !== undefined ? { parallelism: s.copyParallelism } : {}), ...(from ? { from } : {}), sliceSeconds: s.sliceSeconds });
+    copy.slices = (copy.slices ?? 0) + 1;
+    copy.rows = r.rows;
+    copy.batches = r.batches;
+    copy.resumed ||= r.resumed;
+    if (r.resumedFrom) copy.resumes!.push(r.resumedFrom);
     const rate = r.rowsPerSecond ?? 0;
     ctl.setProgress({ done: r.rows, total: Math.max(total, r.rows), unit: 'rows', ratePerSec: rate, ...(rate > 0 && r.done === false ? { etaSeconds: Math.max(0, total - r.rows) / rate } : {}) });
     if (r.done !== false || !r.snapshotCheckpoint) break;
     from = r.snapshotCheckpoint;
+    await safePoint?.(copy, from);
   }
-  ctl.note(`copy: ${r.rows} rows into ${r.partitions} partitions from one snapshot per slice, ${r.parallelism} lane(s)${resumed ? ' (resumed)' : ''}`);
+  ctl.note(`copy: ${r.rows} rows into ${r.partitions} partitions from one snapshot per slice, ${r.parallelism} lane(s)${copy.resumed ? ' (resumed)' : ''}`);
   const log = await acts.replayGenericLog(io);
   ctl.note(`change log: ${log.replayed} key(s) replayed in ${log.rounds} round(s), ${log.left} left for parity and the swap${log.created.length ? `; partitions created: ${log.created.join(', ')}` : ''}`);
-  return { rows: r.rows, batches: r.batches, resumed };
+  return copy;
 }
 
-/** Parity, slice after slice of ranges; the progress after each. */
-async function parityInSlices(ctl: RunController, s: GenericConversionSettings, io: GenericInput): Promise<GenericParityResult> {
+/** Where a parity goes on after a hand-over: the last slice's checkpoint and the progress shown. */
+interface RangesStart { from: RangeParityCheckpoint; progress?: Progress }
+
+/** Parity, slice after slice of ranges; the progress after each; between two slices `safePoint` may hand over. */
+async function parityInSlices(ctl: RunController, s: GenericConversionSettings, io: GenericInput, start?: RangesStart, safePoint?: (at: RangeParityCheckpoint) => Promise<void>): Promise<GenericParityResult> {
   const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
-  return rangesInSlices(ctl, (from) => acts.genericParity({ ...io, maxRowsPerSecond: s.maxRowsPerSecond, from, sliceSeconds: SLICE_SECONDS }), io.facts?.rows ?? 0);
+  const ranges = s.parityRangeRows !== undefined ? { rangeRows: s.parityRangeRows } : {};
+  return rangesInSlices(ctl, (from) => acts.genericParity({ ...io, maxRowsPerSecond: s.maxRowsPerSecond, ...ranges, from, sliceSeconds: s.sliceSeconds }), io.facts?.rows ?? 0, start, safePoint);
 }
 
 /**
@@ -270,22 +318,26 @@ async function postSwapParity(ctl: RunController, s: GenericConversionSettings, 
   const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
   // In the retention window the window's own progress (minutes) stays until a check outlasts its first slice.
   const inWindow = ctl.status.phase === 'retention';
-  return rangesInSlices(ctl, (from) => acts.genericPostSwapParity({ profile: io.profile, post, maxRowsPerSecond: s.maxRowsPerSecond, expectedRows: io.facts?.rows ?? 0, from, sliceSeconds: SLICE_SECONDS }), inWindow ? undefined : io.facts?.rows ?? 0);
+  return rangesInSlices(ctl, (from) => acts.genericPostSwapParity({ profile: io.profile, post, maxRowsPerSecond: s.maxRowsPerSecond, expectedRows: io.facts?.rows ?? 0, from, sliceSeconds: s.sliceSeconds }), inWindow ? undefined : io.facts?.rows ?? 0);
 }
 
 /**
  * A ranged comparison, slice after slice from the checkpoint the last returned; the progress
- * (rows, rows/s, ETA) after each, and `0 of total` before the first when `total` is given.
+ * (rows, rows/s, ETA) after each, and `0 of total` before the first when `total` is given (a
+ * comparison continued after a hand-over: `start`, its checkpoint and the progress it showed).
+ * Between two slices `safePoint` (when given) may hand over.
  */
-async function rangesInSlices<R extends { done: boolean; checkpoint?: RangeParityCheckpoint }>(ctl: RunController, slice: (from: RangeParityCheckpoint | undefined) => Promise<R>, total?: number): Promise<R> {
-  let from: RangeParityCheckpoint | undefined;
-  if (total !== undefined) ctl.setProgress({ done: 0, total, unit: 'rows' });
+async function rangesInSlices<R extends { done: boolean; checkpoint?: RangeParityCheckpoint }>(ctl: RunController, slice: (from: RangeParityCheckpoint | undefined) => Promise<R>, total?: number, start?: RangesStart, safePoint?: (at: RangeParityCheckpoint) => Promise<void>): Promise<R> {
+  let from: RangeParityCheckpoint | undefined = start?.from;
+  if (start) ctl.setProgress(start.progress ?? { done: start.from.rows, total: start.from.progress.total, unit: 'rows' });
+  else if (total !== undefined) ctl.setProgress({ done: 0, total, unit: 'rows' });
   for (;;) {
     const p = await slice(from);
     if (p.done || !p.checkpoint) return p;
     from = p.checkpoint;
     const g = p.checkpoint.progress;
     ctl.setProgress({ done: p.checkpoint.rows, total: g.total, unit: 'rows', ratePerSec: g.rowsPerSecond, ...(g.etaSeconds !== null ? { etaSeconds: g.etaSeconds } : {}) });
+    await safePoint?.(from);
   }
 }
 
@@ -322,7 +374,7 @@ async function keepWorkingSteps(ctl: RunController, io: GenericInput, summary: G
   summary.keepsWorking = { partitionsAhead, schedule };
 }
 
-type GenericStage = (typeof GENERIC_STAGES)[number];
+type GenericStage = Exclude<(typeof GENERIC_STAGE_ORDER)[number], 'preflight'>;
 type GenericCompensationKey = 'remove-shadow' | 'swap-back';
 
 /** What a generic conversion run carries to the next (workflows/common/continuation.ts). */
@@ -337,6 +389,12 @@ export interface GenericContinuation {
   summary: Omit<GenericConversionSummary, 'phases' | 'decisions' | 'rollbacks'>;
   saga: GenericCompensationKey[];
   chain: ChainInfo;
+  /** Decided in the chain's first run, never again (absent in chains started before patched(generic-hand-over)). */
+  decided?: { handOver: true; sliced: boolean; engine?: 'change-log' };
+  /** Stage 'copy': the checkpoint the next copy slice starts from, and the progress shown. */
+  copy?: { from: SnapshotCopyCheckpoint; progress?: Progress };
+  /** Stage 'verify': the checkpoint the next parity slice starts from, and the progress shown. */
+  parity?: { from: RangeParityCheckpoint; progress?: Progress };
 }
 
 /** Branch labels of the rollback record (mode attach has no sync and no shadow). */

@@ -24,7 +24,7 @@ import type { ModeChoice } from '../plan/modes';
 import { upsertMaintenanceSchedule } from '../../../src/maintenance/schedule';
 import { InputError } from '../../../src/shared/input-reader';
 import { missingPartitions, replayLog, type ReplayResult } from './change-log';
-import { defaultParallelism, dropFills, snapshotCopy, type SnapshotCopyCheckpoint } from './snapshot-copy';
+import { defaultParallelism, dropFills, snapshotCopy, type SnapshotCopyCheckpoint, type SnapshotCopyResume } from './snapshot-copy';
 
 /** Every generic activity takes the choice and the instant the run planned at (same partitions on every recompute). */
 export interface GenericInput {
@@ -336,10 +336,11 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
      * Heartbeats the partitions done; a retry keeps them and redoes the rest under a new snapshot
      * (the log is replayed from its start afterwards). An abort cancels the lanes' queries.
      */
-    async copyGenericSnapshot(i: GenericInput & { parallelism?: number; maxRowsPerSecond?: number; from?: SnapshotCopyCheckpoint; sliceSeconds?: number }): Promise<CopyGenericResult & { partitions: number; parallelism: number; snapshotCheckpoint?: SnapshotCopyCheckpoint; pausedBecause?: string }> {
+    async copyGenericSnapshot(i: GenericInput & { parallelism?: number; maxRowsPerSecond?: number; from?: SnapshotCopyCheckpoint; sliceSeconds?: number }): Promise<CopyGenericResult & { partitions: number; parallelism: number; snapshotCheckpoint?: SnapshotCopyCheckpoint; pausedBecause?: string; resumedFrom?: SnapshotCopyResume }> {
       const ctx = Context.current();
       const beat = (ctx.info.heartbeatDetails as (SnapshotCopyCheckpoint & { pausedBecause?: string }) | undefined);
       const from = beat ? { done: beat.done, rows: beat.rows } : i.from;
+      const beaten = beat;
       const pool = deps.profiles.pool(i.profile);
       const p = await deps.profiles.withClient(i.profile, (c) => plan(c, i));
       const parallelism = i.parallelism ?? (await defaultParallelism(pool));
@@ -357,6 +358,8 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         rows: r.rows, batches: r.done.length, resumed: ctx.info.heartbeatDetails !== undefined || ctx.info.attempt > 1, done: r.complete, partitions: r.partitions, parallelism, rowsPerSecond,
         ...(r.pausedBecause ? { pausedBecause: r.pausedBecause } : {}),
         ...(r.complete ? {} : { snapshotCheckpoint: { done: r.done, rows: r.rows } }),
+        // A retry that went on from the checkpoint an earlier attempt heartbeated: what it found done, where it went on.
+        ...(beaten && ctx.info.attempt > 1 ? { resumedFrom: { attempt: ctx.info.attempt, partitionsBefore: beaten.done.length, rowsBefore: beaten.rows, resumedAt: r.firstLeft } } : {}),
       };
     },
 

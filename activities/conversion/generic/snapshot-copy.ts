@@ -24,6 +24,16 @@ export interface SnapshotCopyCheckpoint {
   rows: number;
 }
 
+/** A retry of the copy that went on from the checkpoint its earlier attempt heartbeated (the summary's copy.resumes). */
+export interface SnapshotCopyResume {
+  attempt: number;
+  /** What the earlier attempts had done: partitions filled and attached, rows. */
+  partitionsBefore: number;
+  rowsBefore: number;
+  /** The first partition left when it resumed (null: none left). */
+  resumedAt: string | null;
+}
+
 export interface SnapshotCopyOptions {
   parallelism: number;
   from?: SnapshotCopyCheckpoint;
@@ -169,7 +179,7 @@ export async function dropFills(pool: Pool, shadow: string): Promise<string[]> {
 
 const RETRYABLE = new Set(['55P03', '40P01']);
 
-export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCopyOptions): Promise<SnapshotCopyCheckpoint & { partitions: number; resumed: boolean; complete: boolean; pausedBecause?: string }> {
+export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCopyOptions): Promise<SnapshotCopyCheckpoint & { partitions: number; resumed: boolean; complete: boolean; pausedBecause?: string; firstLeft: string | null }> {
   if (!p.changeLog) throw new Error(`the plan of ${p.table} has no change log`);
   const cp: SnapshotCopyCheckpoint = { done: [...(o.from?.done ?? [])], rows: o.from?.rows ?? 0 };
   const parts = await partitionsOf(pool, p.names.shadow);
@@ -181,6 +191,7 @@ export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCop
   const doneAtStart = cp.done.length;
   // Every slice fills at least one partition: a slice never ends without progress (the caller waited for the standbys before it).
   const sliceOver = () => o.sliceMs !== undefined && Date.now() - t0 >= o.sliceMs && cp.done.length > doneAtStart;
+  const firstLeft = queue[0]?.name ?? null;
   let pausedBecause: string | null = null;
   const stop = async () => {
     if (pausedBecause || sliceOver()) return true;
@@ -188,7 +199,7 @@ export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCop
     pausedBecause = await o.lagging();
     return pausedBecause !== null;
   };
-  const out = () => ({ ...cp, done: [...cp.done], partitions: parts.length, resumed: o.from !== undefined, complete: parts.every((x) => cp.done.includes(x.name)), ...(pausedBecause ? { pausedBecause } : {}) });
+  const out = () => ({ ...cp, done: [...cp.done], partitions: parts.length, resumed: o.from !== undefined, complete: parts.every((x) => cp.done.includes(x.name)), firstLeft, ...(pausedBecause ? { pausedBecause } : {}) });
   if (!queue.length) return out();
   const exporter = await checkout(pool);
   const lanes: PoolClient[] = [];
