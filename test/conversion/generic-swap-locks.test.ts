@@ -5,7 +5,7 @@ import type { GenericConversionSummary } from '../../workflows/conversion';
 import { useTestDatabase } from '../helpers/db';
 import { useTemporal } from '../helpers/temporal';
 import { APP_ROLE_SQL } from './generic/shapes';
-import { startWorker, underGenericLoad, waitForStatus } from './harness';
+import { startWorker, underGenericLoad, waitFor, waitForStatus } from './harness';
 
 /**
  * The any-table engine's swap under a long transaction, as memory_records' (swap-locks.test.ts):
@@ -89,10 +89,10 @@ afterAll(async () => {
 });
 
 /** Starts the conversion of `table`, waits at before-swap, takes the long reader's lock, approves the swap. */
-async function startHeldAtSwap(table: string, workflowId: string, swap: Record<string, number>) {
+async function startHeldAtSwap(table: string, workflowId: string, swap: Record<string, number>, mode: 'copy' | 'attach' = 'copy') {
   const raw = await temporal.client.workflow.start('heapToPartitionedConversion', {
     taskQueue, workflowId,
-    args: [{ table, partitionBy: { column: 'placed_at', interval: 'month' }, nonProduction: true, retentionMinutes: 0, approvals: { beforeSwap: true }, swap }],
+    args: [{ table, mode, partitionBy: { column: 'placed_at', interval: 'month' }, nonProduction: true, retentionMinutes: 0, approvals: { beforeSwap: true }, swap }],
   });
   const h = getCutoverHandle<GenericConversionSummary>(temporal.client, workflowId);
   await waitForStatus(raw, 'the before-swap gate', (s) => s.state === 'waiting-for-approval' && s.waitingOn?.includes('before-swap') === true, 120_000);
@@ -158,5 +158,48 @@ describe('heapToPartitionedConversion of any table: the swap under a long transa
     expect(summary.decisions.map((d) => d.action)).toEqual(['approve', 'resume', 'approve']);
     expect(await relkind(table)).toBe('p');
     expect(summary.droppedOldTable).toBe(true);
+  });
+
+  it('mode attach: the attach swap takes the same settings: after maxTries it waits for the operator naming them, a resume swaps', async () => {
+    const table = 'shop.attach_held';
+    await db.pool.query(tableSql('attach_held'));
+    const summary = await underGenericLoad(db, appUrl(), table, { seed: 27 }, async () => {
+      const { raw, h, blocker } = await startHeldAtSwap(table, `gswap-attach-${taskQueue}`, { lockTimeoutMs: LOCK_TIMEOUT_MS, maxTries: 4, backoffMs: 20, maxBackoffMs: 40 }, 'attach');
+      const waiting = await waitForStatus(raw, 'the operator pause', (s) => s.state === 'waiting-for-operator');
+      expect(waiting.phase).toBe('swap');
+      expect(waiting.waitingOn).toMatch(/the attach swap of "shop"\."attach_held" could not take its locks in 4 tries \(lock_timeout 100 ms\)/);
+      expect(await relkind(table), 'nothing swapped').toBe('r');
+      await blocker.release();
+      await h.resume({ operator: 'ops', reason: 'the report finished', decision: 'retry' });
+      return h.result();
+    });
+
+    expect(summary.outcome, summary.cause).toBe('completed');
+    expect(summary.mode).toBe('attach');
+    expect(summary.swap!.operatorRetries).toBe(1);
+    expect(summary.swap!.transactionMs).toBeGreaterThanOrEqual(summary.swap!.lockMs!);
+    expect(await relkind(table)).toBe('p');
+  });
+
+  it('an abort while the swap retries cancels it between tries: it stops long before its tries run out, nothing swapped, the run rolls back', async () => {
+    const table = 'shop.held_abort';
+    await db.pool.query(tableSql('held_abort'));
+    const summary = await underGenericLoad(db, appUrl(), table, { seed: 28 }, async () => {
+      // 100 tries of at least 100 ms lock_timeout + 100 ms backoff: 20 s or more if nothing stopped them.
+      const { raw, h, blocker } = await startHeldAtSwap(table, `gswap-abort-${taskQueue}`, { lockTimeoutMs: LOCK_TIMEOUT_MS, maxTries: 100, backoffMs: 200, maxBackoffMs: 400 });
+      const swapping = async () => ((await raw.describe()).raw.pendingActivities ?? []).some((p) => p.activityType?.name === 'swapGeneric');
+      await waitFor('the swap activity trying', async () => (await swapping()) || undefined);
+      await h.abort({ operator: 'ops', reason: 'test aborts while the swap waits on its locks' });
+      // Still holding the lock: the activity ends because it was cancelled, not because it swapped or ran out of tries.
+      await waitFor('the swap activity to stop', async () => !(await swapping()) || undefined, 10_000);
+      expect(await relkind(table), 'nothing swapped').toBe('r');
+      await blocker.release();
+      return h.result();
+    });
+
+    expect(summary.outcome).toBe('aborted');
+    expect(summary.swap).toBeUndefined();
+    expect(await relkind(table)).toBe('r');
+    expect(await relkind(`${table}_partitioned`)).toBeNull();
   });
 });
