@@ -185,13 +185,13 @@ describe('heapToPartitionedConversion of any table: the swap under a long transa
     const table = 'shop.held_abort';
     await db.pool.query(tableSql('held_abort'));
     const summary = await underGenericLoad(db, appUrl(), table, { seed: 28 }, async () => {
-      // 100 tries of at least 100 ms lock_timeout + 100 ms backoff: 20 s or more if nothing stopped them.
-      const { raw, h, blocker } = await startHeldAtSwap(table, `gswap-abort-${taskQueue}`, { lockTimeoutMs: LOCK_TIMEOUT_MS, maxTries: 100, backoffMs: 200, maxBackoffMs: 400 });
+      // 100 tries of 100 ms lock_timeout + at least 400 ms backoff (after the first): 50 s or more if nothing stopped them.
+      const { raw, h, blocker } = await startHeldAtSwap(table, `gswap-abort-${taskQueue}`, { lockTimeoutMs: LOCK_TIMEOUT_MS, maxTries: 100, backoffMs: 400, maxBackoffMs: 800 });
       const swapping = async () => ((await raw.describe()).raw.pendingActivities ?? []).some((p) => p.activityType?.name === 'swapGeneric');
       await waitFor('the swap activity trying', async () => (await swapping()) || undefined);
       await h.abort({ operator: 'ops', reason: 'test aborts while the swap waits on its locks' });
-      // Still holding the lock: the activity ends because it was cancelled, not because it swapped or ran out of tries.
-      await waitFor('the swap activity to stop', async () => !(await swapping()) || undefined, 10_000);
+      // Still holding the lock: the activity ends because it was cancelled (within one throttled heartbeat, 8 s), not because it swapped or ran out of tries.
+      await waitFor('the swap activity to stop', async () => !(await swapping()) || undefined, 25_000);
       expect(await relkind(table), 'nothing swapped').toBe('r');
       await blocker.release();
       return h.result();

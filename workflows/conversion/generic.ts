@@ -57,6 +57,12 @@ export interface GenericConversionSummary {
 
 const step = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '1 hour' });
 const lockStep = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '10 minutes' });
+/**
+ * The swap: its activity heartbeats every second while it tries (generic/swap-lock.ts): a lost
+ * worker is replaced within seconds, and an abort reaches it within one throttled heartbeat
+ * (0.8 × this timeout), ending its backoff between tries.
+ */
+const swapStep = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '10 minutes', heartbeatTimeout: '10 seconds' });
 const undoStep = proxyActivities<ConversionActivities>({ startToCloseTimeout: '10 minutes', retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 100, nonRetryableErrorTypes: ['StillSwapped'] } });
 /** The copy: a worker silent for `copy.heartbeatTimeoutSeconds` (default 30) is replaced, the copy resumes from its checkpoint. */
 const copyActs = (heartbeatSeconds: number) =>
@@ -168,7 +174,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
         // Added before the swap: swap back is a no-op when the swap did not happen (a crash inside it is covered).
         saga.add(undo('swap-back'));
         let operatorRetries = 0;
-        summary.swap = { ...(await ctl.phase('swap', () => untilDone(ctl, 'SwapLockTimeout', () => lockStep.swapGeneric(io), () => operatorRetries++))), operatorRetries };
+        summary.swap = { ...(await ctl.phase('swap', () => untilDone(ctl, 'SwapLockTimeout', () => swapStep.swapGeneric(io), () => operatorRetries++))), operatorRetries };
         if (typeof summary.swap.lockMs === 'number') ctl.note(`swap: ${target} held ACCESS EXCLUSIVE for ${summary.swap.lockMs} ms (try ${summary.swap.tries})`);
         await ctl.phase('post-swap check', async () => {
           const p = await postSwapParity(ctl, s, io, post!);

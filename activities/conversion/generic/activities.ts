@@ -23,7 +23,7 @@ import { upsertMaintenanceSchedule } from '../../../src/maintenance/schedule';
 import { InputError } from '../../../src/shared/input-reader';
 import { missingPartitions, replayLog, type ReplayResult } from './change-log';
 import { defaultParallelism, dropFills, snapshotCopy, type SnapshotCopyCheckpoint } from './snapshot-copy';
-import { swapLock, swapLockTimeout, type SwapRetry } from './swap-lock';
+import { heartbeating, swapLock, swapLockTimeout, type SwapRetry } from './swap-lock';
 
 /** Every generic activity takes the choice and the instant the run planned at (same partitions on every recompute). */
 export interface GenericInput {
@@ -394,8 +394,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
      * an operator). Idempotent: already swapped is done.
      */
     async swapGeneric(i: GenericInput): Promise<SwapGenericResult> {
-      const beat = (details: unknown) => { try { Context.current().heartbeat(details); } catch { /* outside an activity */ } };
-      return deps.profiles.withClient(i.profile, async (c) => {
+      return heartbeating('swap', () => deps.profiles.withClient(i.profile, async (c) => {
         const raw = await planConversion(c, i.choice, i.planAt, i.facts, fixedOf(i));
         const table = raw.table;
         if (await isSwapped(c, table, raw.names.old)) {
@@ -412,7 +411,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
           throw err;
         });
         // The change-log engine: replayed until short outside the lock; the swap drains the rest under it.
-        const settle = async () => (p.changeLog ? [...(await replayLog(ops(i), p, i.choice, { shortEnough: LOG_SHORT_AT_SWAP, onRound: beat })).created, ...(await missingPartitions(ops(i), p, i.choice))] : (await settlePending(ops(i), p, i.choice)).created);
+        const settle = async () => (p.changeLog ? [...(await replayLog(ops(i), p, i.choice, { shortEnough: LOG_SHORT_AT_SWAP })).created, ...(await missingPartitions(ops(i), p, i.choice))] : (await settlePending(ops(i), p, i.choice)).created);
         const created = [...ahead.created, ...(await settle())];
         const lock = swapLock(i);
         for (let attempt = 1; ; attempt++) {
@@ -429,7 +428,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
             created.push(...(await settle()));
           }
         }
-      });
+      }));
     },
 
     /**

@@ -9,7 +9,7 @@ import { tableText } from '../../../src/conversion/choice/choice';
 import { ATTACH_BOUND_MARGIN_MS } from '../../../src/shared/attach-margin';
 import { runLongStatement } from '../../lib/long-statement';
 import type { GenericInput } from './activities';
-import { swapLock, swapLockTimeout } from './swap-lock';
+import { heartbeating, swapLock, swapLockTimeout } from './swap-lock';
 
 /** Mode attach's activities take the bound chosen at preflight: every step plans the same statements. */
 export interface AttachInput extends GenericInput {
@@ -184,7 +184,7 @@ export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
      * within an hour of the bound (writes at or beyond it are refused until the swap).
      */
     async attachSwap(i: AttachInput): Promise<AttachSwapResult> {
-      return deps.profiles.withClient(i.profile, async (c) => {
+      return heartbeating('attach swap', () => deps.profiles.withClient(i.profile, async (c) => {
         const table = (await c.query<{ t: string }>(`SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`, [i.choice.table.schema ? `${qi(i.choice.table.schema)}.${qi(i.choice.table.name)}` : qi(i.choice.table.name)])).rows[0]?.t;
         if (table && (await relkind(c, table)) === 'p') {
           const r = await c.query<{ h: string | null }>(`SELECT format('%I.%I', n.nspname, k.relname) AS h FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid JOIN pg_namespace n ON n.oid = k.relnamespace WHERE i.inhparent = to_regclass($1) AND pg_get_expr(k.relpartbound, k.oid) LIKE 'FOR VALUES FROM (MINVALUE)%'`, [table]);
@@ -200,7 +200,7 @@ export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
           if ((err as { code?: string }).code === '55P03') throw swapLockTimeout('the attach swap', p.table, lock, err);
           throw err;
         }
-      });
+      }));
     },
 
     /** After the swap (retention's check): the heap is still the history partition of the table. Read-only. */
