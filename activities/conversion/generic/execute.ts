@@ -21,6 +21,9 @@ export async function runPhase(c: Pick<ClientBase, 'query'>, plan: ConversionPla
 
 const RETRYABLE = new Set(['55P03', '40P01']);
 
+/** The tries of a number-only call without `tries` (runs started before the input's `swap.maxTries`). */
+export const DEFAULT_LOCK_TRIES = 20;
+
 /** The retries of a number-only call (`lockTimeoutMs`, `tries`): 100 ms doubled per try, capped at 2 s. */
 const LEGACY_BACKOFF = { backoffMs: 100, maxBackoffMs: 2000 };
 
@@ -43,7 +46,7 @@ function activity(): Context | undefined {
  * took its locks). `lockMs`: from the phase's first LOCK TABLE done to COMMIT acknowledged (the
  * whole transaction when it has none); `transactionMs`: BEGIN to COMMIT acknowledged.
  */
-export async function runPhaseInTransaction<T = undefined>(c: ClientBase, plan: ConversionPlan, name: PlanPhase['phase'], lock: number | LockRetryOptions = 2000, tries = 20, finish?: (c: ClientBase) => Promise<T>): Promise<{ tries: number; lockMs: number; transactionMs: number; finished?: T }> {
+export async function runPhaseInTransaction<T = undefined>(c: ClientBase, plan: ConversionPlan, name: PlanPhase['phase'], lock: number | LockRetryOptions = 2000, tries = DEFAULT_LOCK_TRIES, finish?: (c: ClientBase) => Promise<T>): Promise<{ tries: number; lockMs: number; transactionMs: number; finished?: T }> {
   const o: LockRetryOptions = typeof lock === 'number' ? { lockTimeoutMs: lock, maxTries: tries, ...LEGACY_BACKOFF } : lock;
   const ctx = activity();
   for (let attempt = 1; ; attempt++) {
