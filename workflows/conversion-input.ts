@@ -114,6 +114,24 @@ export function readLagLimits(c: Reader | undefined): { maxReplicaLagMs: number;
   };
 }
 
+/**
+ * `swap` of either form: `lockTimeoutMs` 10–10000 (default 200) for each try, `maxTries` 1–100
+ * (default 10) tries of the swap inside its activity, backoff from `backoffMs` 1–60000 (default
+ * 100) doubling up to `maxBackoffMs` 1–300000 (default 5000, at least backoffMs); after the
+ * tries the run waits for an operator.
+ */
+export function readSwapLock(r: Reader): { lockTimeoutMs: number; maxTries: number; backoffMs: number; maxBackoffMs: number } {
+  const s = r.object('swap')?.only(['lockTimeoutMs', 'maxTries', 'backoffMs', 'maxBackoffMs']);
+  const lock = {
+    lockTimeoutMs: s?.int('lockTimeoutMs', { default: 200, min: 10, max: 10_000 }) ?? 200,
+    maxTries: s?.int('maxTries', { default: 10, min: 1, max: 100 }) ?? 10,
+    backoffMs: s?.int('backoffMs', { default: 100, min: 1, max: 60_000 }) ?? 100,
+    maxBackoffMs: s?.int('maxBackoffMs', { default: 5000, min: 1, max: 300_000 }) ?? 5000,
+  };
+  if (lock.maxBackoffMs < lock.backoffMs) throw new InputError('swap.maxBackoffMs', `must be at least swap.backoffMs (${lock.backoffMs})`);
+  return lock;
+}
+
 export function parseRetention(r: Reader, nonProduction: boolean): { retentionMinutes: number; retentionCheckMinutes: number } {
   return nonProduction
     ? {
@@ -152,14 +170,7 @@ export function parseConversionInput(input: unknown): ConversionSettings {
   };
   const p = r.object('parity')?.only(['maxRepairRounds']);
   const maxRepairRounds = p?.int('maxRepairRounds', { default: 3, min: 1, max: 10 }) ?? 3;
-  const s = r.object('swap')?.only(['lockTimeoutMs', 'maxTries', 'backoffMs', 'maxBackoffMs']);
-  const lock = {
-    lockTimeoutMs: s?.int('lockTimeoutMs', { default: 200, min: 10, max: 10_000 }) ?? 200,
-    maxTries: s?.int('maxTries', { default: 10, min: 1, max: 100 }) ?? 10,
-    backoffMs: s?.int('backoffMs', { default: 100, min: 1, max: 60_000 }) ?? 100,
-    maxBackoffMs: s?.int('maxBackoffMs', { default: 5000, min: 1, max: 300_000 }) ?? 5000,
-  };
-  if (lock.maxBackoffMs < lock.backoffMs) throw new InputError('swap.maxBackoffMs', `must be at least swap.backoffMs (${lock.backoffMs})`);
+  const lock = readSwapLock(r);
   const a = r.object('approvals')?.only(['beforeSwap']);
   const approveBeforeSwap = a?.bool('beforeSwap', true) ?? true;
   const history = parseHistoryBudget(r);

@@ -25,6 +25,12 @@ export class LockRetriesExhausted extends Error {
   }
 }
 
+/** The backoff after the failed try `attempt` (1-based): `backoffMs` doubled per try, capped at `maxBackoffMs`, full jitter on its upper half. */
+export function lockBackoffMs(opts: Pick<LockRetryOptions, 'backoffMs' | 'maxBackoffMs'>, attempt: number): number {
+  const cap = Math.min(opts.maxBackoffMs, opts.backoffMs * 2 ** (attempt - 1));
+  return cap / 2 + Math.random() * (cap / 2);
+}
+
 function heartbeat(details: unknown): void {
   try {
     Context.current().heartbeat(details);
@@ -63,10 +69,7 @@ export async function inLockBoundedTransaction<T>(
       c.release();
     }
     heartbeat({ what, attempt, last });
-    if (attempt < opts.maxTries) {
-      const cap = Math.min(opts.maxBackoffMs, opts.backoffMs * 2 ** (attempt - 1));
-      await sleep(cap / 2 + Math.random() * (cap / 2));
-    }
+    if (attempt < opts.maxTries) await sleep(lockBackoffMs(opts, attempt));
   }
   throw new LockRetriesExhausted(what, opts.maxTries, last);
 }

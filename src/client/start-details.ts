@@ -75,7 +75,7 @@ export function summarizeGenericConversion(s: GenericConversionSettings): Static
       '|---|---|',
       `| connection profile | \`${s.connectionProfile}\` |`,
       `| copy | batch ${s.batchSize}, ${s.maxRowsPerSecond || 'unbounded'} rows/s |`,
-      `| swap | lock_timeout ${s.lockTimeoutMs} ms |`,
+      `| swap | lock_timeout ${s.lockTimeoutMs} ms, ${s.swapRetry.maxTries} tries |`,
       `| retention of the old table | ${s.retentionMinutes} min |`,
       `| approval before swap | ${yes(s.approveBeforeSwap)} |`,
     ].join('\n'),

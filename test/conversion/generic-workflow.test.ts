@@ -57,6 +57,7 @@ describe('heapToPartitionedConversion of any table (input with "table")', () => 
       [{ table: 'shop.orders', partitionBy: { column: 'placed_at', interval: 'fortnight' } }, 'partitionBy.interval'],
       [{ table: 'shop.orders; DROP TABLE x', partitionBy: { column: 'placed_at', interval: 'month' } }, 'table'],
       [{ table: 'shop.orders', partitionBy: { column: 'placed at"', interval: 'month' } }, 'partitionBy.column'],
+      [{ table: 'shop.orders', partitionBy: { column: 'placed_at', interval: 'month' }, swap: { maxTries: 0 } }, 'swap.maxTries'],
     ] as const) {
       const err = await temporal.client.workflow.execute('heapToPartitionedConversion', { taskQueue, workflowId: `bad-${field}-${taskQueue}`, args: [input] }).catch((e) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);

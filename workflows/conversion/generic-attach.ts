@@ -16,7 +16,12 @@ import { recordKept } from './kept';
 import { retentionWindow } from './retention';
 
 const step = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '1 hour' });
-const lockStep = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '10 minutes' });
+/**
+ * The swap: its activity heartbeats every second while it tries (generic/swap-lock.ts): a lost
+ * worker is replaced within seconds, and an abort reaches it within one throttled heartbeat
+ * (0.8 × this timeout), ending its backoff between tries.
+ */
+const swapStep = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '10 minutes', heartbeatTimeout: '10 seconds' });
 const UNDO_RETRY: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 100, nonRetryableErrorTypes: ['StillSwapped'] };
 /**
  * Both undos run long statements. The rollback before the swap drops the index CONCURRENTLY
@@ -49,7 +54,7 @@ const BRANCHES = {
  * the wait for that decision ends an hour before the bound, as the before-swap gate does (the
  * check refuses writes at or beyond the bound until the swap).
  */
-async function swapUntilDone<T>(ctl: RunController, target: string, bound: number, boundText: string, fn: () => Promise<T>): Promise<T> {
+async function swapUntilDone<T>(ctl: RunController, target: string, bound: number, boundText: string, fn: () => Promise<T>, onResume: () => void): Promise<T> {
   for (;;) {
     try {
       return await fn();
@@ -64,6 +69,7 @@ async function swapUntilDone<T>(ctl: RunController, target: string, bound: numbe
       } else {
         await ctl.waitForOperator(describeFailure(err));
       }
+      onResume();
     }
   }
 }
@@ -84,7 +90,7 @@ export async function attachConversion(s: GenericConversionSettings): Promise<Ge
   const info = workflowInfo();
   const runId = info.runId;
   const profile = s.connectionProfile;
-  const io: GenericInput = { profile, choice: s.choice, planAt: info.startTime.getTime(), lockTimeoutMs: s.lockTimeoutMs };
+  const io: GenericInput = { profile, choice: s.choice, planAt: info.startTime.getTime(), lockTimeoutMs: s.lockTimeoutMs, swapRetry: s.swapRetry };
   const saga = new Saga();
   const summary: GenericConversionSummary = { outcome: 'completed', target, mode: 'attach', droppedOldTable: false, rollbacks: ctl.status.rollbacks, phases: ctl.status.phases, decisions: ctl.status.decisions };
   let registered = false;
@@ -129,7 +135,8 @@ export async function attachConversion(s: GenericConversionSettings): Promise<Ge
         },
         byHand: `in one transaction: ALTER TABLE ${target} DETACH PARTITION ${post.history}; INSERT INTO ${post.history} SELECT * FROM ${target}; rename ${target} aside and ${post.history} back to ${target}; keep the partitioned table until you have checked it holds no row the heap lacks`,
       });
-      summary.swap = await ctl.phase('swap', () => swapUntilDone(ctl, target, a.bound, a.boundText, () => lockStep.attachSwap(ai)));
+      let operatorRetries = 0;
+      summary.swap = { ...(await ctl.phase('swap', () => swapUntilDone(ctl, target, a.bound, a.boundText, () => swapStep.attachSwap(ai), () => operatorRetries++))), operatorRetries };
       if (typeof summary.swap.lockMs === 'number') ctl.note(`attach swap: ${target} held ACCESS EXCLUSIVE for ${summary.swap.lockMs} ms (try ${summary.swap.tries})`);
       await ctl.phase('post-swap check', async () => {
         const h = await step.attachHealth({ profile, post: post! });

@@ -3,7 +3,7 @@ import { Reader } from '../common/validate';
 import { parseHistoryBudget, readContinued, type HistoryBudget } from '../common/history-budget';
 import { GENERIC_STAGES } from './stages';
 import type { GenericContinuation } from './generic';
-import { DEFAULT_COPY_BATCH, parseRetention, readLagLimits } from '../conversion-input';
+import { DEFAULT_COPY_BATCH, parseRetention, readLagLimits, readSwapLock } from '../conversion-input';
 import { PROFILE_PATTERN } from '../maintenance-input';
 
 /**
@@ -40,7 +40,10 @@ export interface GenericConversionSettings {
   sliceSeconds: number;
   /** Rows per range of the parity before the swap (input `copy.parityRangeRows`); absent: the activity's default (50,000). */
   parityRangeRows?: number;
+  /** `swap.lockTimeoutMs`: each try of the swap (and of the sync's installation, the drop, the swap back). */
   lockTimeoutMs: number;
+  /** `swap.maxTries`, `swap.backoffMs`, `swap.maxBackoffMs` (as memory_records' form): the swap's retries of a lock timeout inside its activity. */
+  swapRetry: { maxTries: number; backoffMs: number; maxBackoffMs: number };
   approveBeforeSwap: boolean;
   /** Each run's history budget (input `history`, workflows/common/continuation.ts). */
   history: HistoryBudget;
@@ -65,7 +68,7 @@ export function parseGenericConversionInput(input: unknown): GenericConversionSe
   const c = r.object('copy')?.only(['batchSize', 'maxRowsPerSecond', 'heartbeatTimeoutSeconds', 'maxReplicaLagMs', 'maxSlotRetainedWalBytes', 'parallelism', 'sliceSeconds', 'parityRangeRows']);
   const parallelism = c?.has('parallelism') ? c.int('parallelism', { min: 1, max: 64 }) : undefined;
   const parityRangeRows = c?.has('parityRangeRows') ? c.int('parityRangeRows', { min: 100, max: 10_000_000 }) : undefined;
-  const s = r.object('swap')?.only(['lockTimeoutMs']);
+  const { lockTimeoutMs, ...swapRetry } = readSwapLock(r);
   const a = r.object('approvals')?.only(['beforeSwap']);
   return {
     choice, connectionProfile, nonProduction, retentionMinutes, retentionCheckMinutes,
@@ -76,7 +79,7 @@ export function parseGenericConversionInput(input: unknown): GenericConversionSe
     ...(parallelism !== undefined ? { copyParallelism: parallelism } : {}),
     sliceSeconds: c?.int('sliceSeconds', { default: 30, min: 1, max: 3600 }) ?? 30,
     ...(parityRangeRows !== undefined ? { parityRangeRows } : {}),
-    lockTimeoutMs: s?.int('lockTimeoutMs', { default: 200, min: 10, max: 10_000 }) ?? 200,
+    lockTimeoutMs, swapRetry,
     approveBeforeSwap: a?.bool('beforeSwap', true) ?? true,
     history: parseHistoryBudget(r),
     continued: readContinued<GenericContinuation>(r, GENERIC_STAGES),

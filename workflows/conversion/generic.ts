@@ -27,8 +27,12 @@ export interface GenericConversionSummary {
   plan?: PlanSummary;
   copy?: GenericCopySummary;
   parity?: { match: boolean; count: string };
-  /** The swap: tries, and how long its transaction held ACCESS EXCLUSIVE (ms; null when an earlier attempt swapped). */
-  swap?: { tries: number; lockMs?: number | null; refreshed?: number; partitionsCreated?: string[] };
+  /**
+   * The swap: tries (of its last activity), how long it held ACCESS EXCLUSIVE and its whole
+   * transaction (ms; null when an earlier attempt swapped), and how many times an operator
+   * resumed it after its tries ran out on lock timeouts.
+   */
+  swap?: { tries: number; lockMs?: number | null; transactionMs?: number | null; operatorRetries?: number; refreshed?: number; partitionsCreated?: string[] };
   /** The post-swap check: equal, the partitioned table's count, and the ranges that differ (absent: compared whole, or none). */
   postSwap?: { match: boolean; count: string; differing?: string[]; differingRanges?: number };
   retention?: RetentionSummary;
@@ -53,6 +57,12 @@ export interface GenericConversionSummary {
 
 const step = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '1 hour' });
 const lockStep = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '10 minutes' });
+/**
+ * The swap: its activity heartbeats every second while it tries (generic/swap-lock.ts): a lost
+ * worker is replaced within seconds, and an abort reaches it within one throttled heartbeat
+ * (0.8 × this timeout), ending its backoff between tries.
+ */
+const swapStep = proxyActivities<ConversionActivities>({ ...SHORT_STEP, startToCloseTimeout: '10 minutes', heartbeatTimeout: '10 seconds' });
 const undoStep = proxyActivities<ConversionActivities>({ startToCloseTimeout: '10 minutes', retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 100, nonRetryableErrorTypes: ['StillSwapped'] } });
 /** The copy: a worker silent for `copy.heartbeatTimeoutSeconds` (default 30) is replaced, the copy resumes from its checkpoint. */
 const copyActs = (heartbeatSeconds: number) =>
@@ -64,7 +74,7 @@ const SWAP_BACK = 'swap back';
  * Runs `fn`; a failure of `type` (the swap could not take its locks, something still depends on
  * the old table) stops for an operator, who removes the cause and resumes (or aborts): retried.
  */
-export async function untilDone<T>(ctl: RunController, type: string, fn: () => Promise<T>): Promise<T> {
+export async function untilDone<T>(ctl: RunController, type: string, fn: () => Promise<T>, onResume?: () => void): Promise<T> {
   for (;;) {
     try {
       return await fn();
@@ -72,6 +82,7 @@ export async function untilDone<T>(ctl: RunController, type: string, fn: () => P
       if (!isFailureOfType(err, type)) throw err;
       ctl.note(describeFailure(err));
       await ctl.waitForOperator(describeFailure(err));
+      onResume?.();
     }
   }
 }
@@ -98,7 +109,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
   const runId = c?.registryRunId ?? info.runId;
   const workflowId = info.workflowId;
   const profile = s.connectionProfile;
-  const io: GenericInput = { profile, choice: s.choice, planAt: c?.planAt ?? info.startTime.getTime(), lockTimeoutMs: s.lockTimeoutMs, ...scanThrottle(s) };
+  const io: GenericInput = { profile, choice: s.choice, planAt: c?.planAt ?? info.startTime.getTime(), lockTimeoutMs: s.lockTimeoutMs, swapRetry: s.swapRetry, ...scanThrottle(s) };
   const saga = new Saga();
   const summary: GenericConversionSummary = { outcome: 'completed', target, droppedOldTable: false, rollbacks: ctl.status.rollbacks, phases: ctl.status.phases, decisions: ctl.status.decisions };
   let registered = c?.registered ?? false;
@@ -185,7 +196,8 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
         post = await step.genericPostSwapStatements(io);
         // Added before the swap: swap back is a no-op when the swap did not happen (a crash inside it is covered).
         saga.add(undo('swap-back'));
-        summary.swap = await ctl.phase('swap', () => untilDone(ctl, 'SwapLockTimeout', () => lockStep.swapGeneric(io)));
+        let operatorRetries = 0;
+        summary.swap = { ...(await ctl.phase('swap', () => untilDone(ctl, 'SwapLockTimeout', () => swapStep.swapGeneric(io), () => operatorRetries++))), operatorRetries };
         if (typeof summary.swap.lockMs === 'number') ctl.note(`swap: ${target} held ACCESS EXCLUSIVE for ${summary.swap.lockMs} ms (try ${summary.swap.tries})`);
         await ctl.phase('post-swap check', async () => {
           const p = await postSwapParity(ctl, s, io, post!);
@@ -215,7 +227,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
       }
       await checkpoint('drop');
       await dropGate(ctl, summary.retention, old.old);
-      await ctl.phase('drop old table', () => untilDone(ctl, 'DropWaits', () => lockStep.dropGenericOld({ profile, post: old, lockTimeoutMs: s.lockTimeoutMs })));
+      await ctl.phase('drop old table', () => untilDone(ctl, 'DropWaits', () => lockStep.dropGenericOld({ profile, post: old, lockTimeoutMs: s.lockTimeoutMs, swapRetry: s.swapRetry })));
       summary.droppedOldTable = true;
       saga.clear();
       if (patched(PATCHES.genericKeepsWorking.id)) await keepWorking(ctl, io, summary);

@@ -25,6 +25,7 @@ import { upsertMaintenanceSchedule } from '../../../src/maintenance/schedule';
 import { InputError } from '../../../src/shared/input-reader';
 import { missingPartitions, replayLog, type ReplayResult } from './change-log';
 import { defaultParallelism, dropFills, snapshotCopy, type SnapshotCopyCheckpoint, type SnapshotCopyResume } from './snapshot-copy';
+import { heartbeating, swapLock, swapLockTimeout, type SwapRetry } from './swap-lock';
 
 /** Every generic activity takes the choice and the instant the run planned at (same partitions on every recompute). */
 export interface GenericInput {
@@ -33,6 +34,12 @@ export interface GenericInput {
   /** Epoch ms of the run's plan (the workflow's start): every recompute plans the same partitions. */
   planAt: number;
   lockTimeoutMs: number;
+  /**
+   * The swap's retries of a lock timeout inside the activity (input `swap.maxTries`, `backoffMs`,
+   * `maxBackoffMs`; locks.ts): after `maxTries` it stops for an operator (SwapLockTimeout).
+   * Absent (runs started before it was carried): 20 tries, backoff 100 ms to 2 s.
+   */
+  swapRetry?: SwapRetry;
   /**
    * The data facts preflight read (its one full scan), carried so no later activity scans the
    * table again to re-plan. Absent (runs started before it was carried): each plan reads them.
@@ -425,15 +432,20 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
       });
     },
 
-    /** The swap in one lock-bounded transaction with retries. Idempotent: already swapped is done. */
+    /**
+     * The swap in one lock-bounded transaction, a lock timeout retried with backoff up to
+     * `swapRetry.maxTries` (heartbeating between tries; an abort ends the backoff), then a
+     * non-retryable SwapLockTimeout naming the tries and the lock_timeout (the workflow waits for
+     * an operator). Idempotent: already swapped is done.
+     */
     async swapGeneric(i: GenericInput): Promise<SwapGenericResult> {
-      return deps.profiles.withClient(i.profile, async (c) => {
+      return heartbeating('swap', () => deps.profiles.withClient(i.profile, async (c) => {
         const raw = await planConversion(c, i.choice, i.planAt, i.facts, fixedOf(i));
         const table = raw.table;
         if (await isSwapped(c, table, raw.names.old)) {
           // Swapped by an earlier attempt: its refill may not have run (idempotent).
           const refreshed = await refresh(i, refreshOf(raw));
-          return { swapped: false, tries: 0, lockMs: null, refreshed, partitionsCreated: [] };
+          return { swapped: false, tries: 0, lockMs: null, transactionMs: null, refreshed, partitionsCreated: [] };
         }
         const p = upToDate(raw);
         await ensurePending(i, p);
@@ -446,21 +458,22 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         // The change-log engine: replayed until short outside the lock; the swap drains the rest under it.
         const settle = async () => (p.changeLog ? [...(await replayLog(ops(i), p, i.choice, { shortEnough: LOG_SHORT_AT_SWAP })).created, ...(await missingPartitions(ops(i), p, i.choice))] : (await settlePending(ops(i), p, i.choice)).created);
         const created = [...ahead.created, ...(await settle())];
+        const lock = swapLock(i);
         for (let attempt = 1; ; attempt++) {
           try {
-            const r = await runPhaseInTransaction(c, p, 'swap', i.lockTimeoutMs);
+            const r = await runPhaseInTransaction(c, p, 'swap', lock);
             // After the commit, outside the lock: the materialized views recreated WITH NO DATA are filled.
             const refreshed = await refresh(i, refreshOf(p));
-            return { swapped: true, tries: r.tries, lockMs: r.lockMs, refreshed, partitionsCreated: created };
+            return { swapped: true, tries: r.tries, lockMs: r.lockMs, transactionMs: r.transactionMs, refreshed, partitionsCreated: created };
           } catch (err) {
             const code = (err as { code?: string }).code;
-            if (code === '55P03') throw nonRetryable('SwapLockTimeout', `the swap of ${table} could not take its locks: ${(err as Error).message}`);
+            if (code === '55P03') throw swapLockTimeout('the swap', table, lock, err);
             // A write pending since the settle has no partition yet: create it outside the lock, then swap again.
             if (code !== PENDING_NO_PARTITION || attempt >= 5) throw err;
             created.push(...(await settle()));
           }
         }
-      });
+      }));
     },
 
     /**
@@ -565,11 +578,11 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
     },
 
     /** The drop of the old table and the reverse sync; never cascades. Idempotent: gone is done. */
-    async dropGenericOld(i: { profile: string; post: PostSwapStatements; lockTimeoutMs: number }): Promise<{ dropped: boolean }> {
+    async dropGenericOld(i: { profile: string; post: PostSwapStatements; lockTimeoutMs: number; swapRetry?: SwapRetry }): Promise<{ dropped: boolean }> {
       return deps.profiles.withClient(i.profile, async (c) => {
         if ((await relkindOf(c, i.post.old)) === null) return { dropped: false };
         try {
-          await dropOld(c, { ...stmtPlan(i.post.table, 'drop', i.post.drop), names: { old: i.post.old } } as ConversionPlan, i.lockTimeoutMs);
+          await dropOld(c, { ...stmtPlan(i.post.table, 'drop', i.post.drop), names: { old: i.post.old } } as ConversionPlan, swapLock(i, 50));
         } catch (err) {
           if (err instanceof DropWaitsError) throw nonRetryable('DropWaits', err.message, { dependents: err.dependents });
           throw err;
@@ -582,8 +595,10 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
 export interface SwapGenericResult {
   swapped: boolean;
   tries: number;
-  /** The swap's transaction, BEGIN to COMMIT, in ms (null: swapped by an earlier attempt). */
+  /** How long the swap held its ACCESS EXCLUSIVE locks: its LOCK TABLE done to COMMIT acknowledged, in ms (null: swapped by an earlier attempt). */
   lockMs: number | null;
+  /** The swap's transaction, BEGIN to COMMIT acknowledged (its lock wait included), in ms (null: swapped by an earlier attempt). */
+  transactionMs: number | null;
   /** Materialized views refilled after the commit. */
   refreshed: number;
   /** Partitions the shadow got before the swap (ahead of the run's clock, or for pending writes). */

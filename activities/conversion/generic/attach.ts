@@ -9,6 +9,7 @@ import { tableText } from '../../../src/conversion/choice/choice';
 import { ATTACH_BOUND_MARGIN_MS } from '../../../src/shared/attach-margin';
 import { runLongStatement } from '../../lib/long-statement';
 import type { GenericInput } from './activities';
+import { heartbeating, swapLock, swapLockTimeout } from './swap-lock';
 
 /** Mode attach's activities take the bound chosen at preflight: every step plans the same statements. */
 export interface AttachInput extends GenericInput {
@@ -35,8 +36,10 @@ export interface AttachPost {
 export interface AttachSwapResult {
   swapped: boolean;
   tries: number;
-  /** The swap's transaction, BEGIN to COMMIT (ms; null: swapped by an earlier attempt). */
+  /** How long the swap held its ACCESS EXCLUSIVE lock: its LOCK TABLE done to COMMIT acknowledged (ms; null: swapped by an earlier attempt). */
   lockMs: number | null;
+  /** The swap's transaction, BEGIN to COMMIT acknowledged (ms; null: swapped by an earlier attempt). */
+  transactionMs: number | null;
   partitionsCreated: string[];
   history: string;
   bound: string;
@@ -175,27 +178,29 @@ export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
     },
 
     /**
-     * The swap: ONE transaction under lock_timeout, retried with backoff (catalog only: the
+     * The swap: ONE transaction under lock_timeout, a lock timeout retried with backoff up to
+     * `swapRetry.maxTries` (heartbeating; an abort ends it), then SwapLockTimeout (catalog only: the
      * validated check spares the attach's scan). Idempotent: already attached is done. Refused
      * within an hour of the bound (writes at or beyond it are refused until the swap).
      */
     async attachSwap(i: AttachInput): Promise<AttachSwapResult> {
-      return deps.profiles.withClient(i.profile, async (c) => {
+      return heartbeating('attach swap', () => deps.profiles.withClient(i.profile, async (c) => {
         const table = (await c.query<{ t: string }>(`SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`, [i.choice.table.schema ? `${qi(i.choice.table.schema)}.${qi(i.choice.table.name)}` : qi(i.choice.table.name)])).rows[0]?.t;
         if (table && (await relkind(c, table)) === 'p') {
           const r = await c.query<{ h: string | null }>(`SELECT format('%I.%I', n.nspname, k.relname) AS h FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid JOIN pg_namespace n ON n.oid = k.relnamespace WHERE i.inhparent = to_regclass($1) AND pg_get_expr(k.relpartbound, k.oid) LIKE 'FOR VALUES FROM (MINVALUE)%'`, [table]);
-          if (r.rows[0]?.h) return { swapped: false, tries: 0, lockMs: null, partitionsCreated: [], history: r.rows[0].h, bound: new Date(i.attachBound).toISOString() };
+          if (r.rows[0]?.h) return { swapped: false, tries: 0, lockMs: null, transactionMs: null, partitionsCreated: [], history: r.rows[0].h, bound: new Date(i.attachBound).toISOString() };
         }
         refuseNearBound(i.attachBound, `the attach swap of ${table ?? tableText(i.choice.table)} is not started`);
         const p = await planned(c, i);
+        const lock = swapLock(i);
         try {
-          const r = await runPhaseInTransaction(c, p, 'attach swap', i.lockTimeoutMs);
-          return { swapped: true, tries: r.tries, lockMs: r.lockMs, partitionsCreated: p.attach.partitionNames, history: p.attach.history, bound: p.attach.boundText };
+          const r = await runPhaseInTransaction(c, p, 'attach swap', lock);
+          return { swapped: true, tries: r.tries, lockMs: r.lockMs, transactionMs: r.transactionMs, partitionsCreated: p.attach.partitionNames, history: p.attach.history, bound: p.attach.boundText };
         } catch (err) {
-          if ((err as { code?: string }).code === '55P03') throw nonRetryable('SwapLockTimeout', `the attach swap of ${p.table} could not take its locks: ${(err as Error).message}`);
+          if ((err as { code?: string }).code === '55P03') throw swapLockTimeout('the attach swap', p.table, lock, err);
           throw err;
         }
-      });
+      }));
     },
 
     /** After the swap (retention's check): the heap is still the history partition of the table. Read-only. */

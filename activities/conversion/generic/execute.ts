@@ -1,4 +1,6 @@
+import { Context } from '@temporalio/activity';
 import type { ClientBase, Pool } from 'pg';
+import { lockBackoffMs, type LockRetryOptions } from '../locks';
 import type { ConversionPlan, PlanPhase } from '../plan/plan';
 import { wholeChecksumSql } from '../plan/move-sql';
 
@@ -19,29 +21,58 @@ export async function runPhase(c: Pick<ClientBase, 'query'>, plan: ConversionPla
 
 const RETRYABLE = new Set(['55P03', '40P01']);
 
+/** The tries of a number-only call without `tries` (runs started before the input's `swap.maxTries`). */
+export const DEFAULT_LOCK_TRIES = 20;
+
+/** The retries of a number-only call (`lockTimeoutMs`, `tries`): 100 ms doubled per try, capped at 2 s. */
+const LEGACY_BACKOFF = { backoffMs: 100, maxBackoffMs: 2000 };
+
+/** The activity's context when inside one (library and test calls run outside any). */
+function activity(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Runs a phase in ONE transaction whose lock waits are bounded by lock_timeout (the swap, the
- * swap back, the sync's installation, the drop), retried with backoff on a lock timeout or a
- * deadlock (the transaction rolled back: nothing happened). `finish` runs last, inside it (after
- * the phase took its locks).
+ * swap back, the sync's installation, the drop), retried with backoff (locks.ts) on a lock
+ * timeout or a deadlock (the transaction rolled back: nothing happened), up to `maxTries`; the
+ * last try's error is thrown. Inside an activity it heartbeats after each failed try and its
+ * backoff ends with a cancellation (an abort). `lock` is the lock_timeout alone (then `tries`
+ * tries, backoff 100 ms to 2 s) or every setting. `finish` runs last, inside it (after the phase
+ * took its locks). `lockMs`: from the phase's first LOCK TABLE done to COMMIT acknowledged (the
+ * whole transaction when it has none); `transactionMs`: BEGIN to COMMIT acknowledged.
  */
-export async function runPhaseInTransaction<T = undefined>(c: ClientBase, plan: ConversionPlan, name: PlanPhase['phase'], lockTimeoutMs = 2000, tries = 20, finish?: (c: ClientBase) => Promise<T>): Promise<{ tries: number; lockMs: number; finished?: T }> {
+export async function runPhaseInTransaction<T = undefined>(c: ClientBase, plan: ConversionPlan, name: PlanPhase['phase'], lock: number | LockRetryOptions = 2000, tries = DEFAULT_LOCK_TRIES, finish?: (c: ClientBase) => Promise<T>): Promise<{ tries: number; lockMs: number; transactionMs: number; finished?: T }> {
+  const o: LockRetryOptions = typeof lock === 'number' ? { lockTimeoutMs: lock, maxTries: tries, ...LEGACY_BACKOFF } : lock;
+  const ctx = activity();
   for (let attempt = 1; ; attempt++) {
-    // The successful attempt's transaction, BEGIN to COMMIT: how long it held (and waited for) its locks.
     const t0 = performance.now();
+    let locked: number | undefined;
     await c.query('BEGIN');
     try {
-      await c.query(`SELECT set_config('lock_timeout', $1, true)`, [`${lockTimeoutMs}ms`]);
+      await c.query(`SELECT set_config('lock_timeout', $1, true)`, [`${o.lockTimeoutMs}ms`]);
       // Every row or an error, never a filter (a check inside reads rows: keep-or-drop.ts).
       await c.query(`SELECT set_config('row_security', 'off', true)`);
-      await runPhase(c, plan, name);
+      for (const s of phase(plan, name)) {
+        await c.query(s);
+        if (locked === undefined && /^LOCK TABLE /.test(s)) locked = performance.now();
+      }
       const finished = finish ? await finish(c) : undefined;
       await c.query('COMMIT');
-      return { tries: attempt, lockMs: Math.round((performance.now() - t0) * 10) / 10, finished };
+      const end = performance.now();
+      const ms = (from: number) => Math.round((end - from) * 10) / 10;
+      return { tries: attempt, lockMs: ms(locked ?? t0), transactionMs: ms(t0), finished };
     } catch (err) {
       await c.query('ROLLBACK').catch(() => undefined);
-      if (!RETRYABLE.has((err as { code?: string }).code ?? '') || attempt >= tries) throw err;
-      await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2)));
+      if (!RETRYABLE.has((err as { code?: string }).code ?? '') || attempt >= o.maxTries) throw err;
+      ctx?.heartbeat({ phase: name, attempt, last: (err as Error).message });
+      const wait = lockBackoffMs(o, attempt);
+      // An abort (the activity cancelled) ends the backoff: no further try.
+      await (ctx ? ctx.sleep(wait) : new Promise((r) => setTimeout(r, wait)));
     }
   }
 }
@@ -109,8 +140,8 @@ export class DropWaitsError extends Error {
 }
 
 /** The drop phase, refused (naming them) while anything outside the table depends on the old one. */
-export async function dropOld(c: ClientBase, plan: ConversionPlan, lockTimeoutMs = 2000): Promise<void> {
+export async function dropOld(c: ClientBase, plan: ConversionPlan, lock: number | LockRetryOptions = 2000): Promise<void> {
   const deps = await oldTableDependents(c, plan.names.old);
   if (deps.length) throw new DropWaitsError(deps, plan.names.old);
-  await runPhaseInTransaction(c, plan, 'drop', lockTimeoutMs);
+  await runPhaseInTransaction(c, plan, 'drop', lock);
 }
