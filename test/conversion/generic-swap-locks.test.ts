@@ -138,7 +138,7 @@ describe('heapToPartitionedConversion of any table: the swap under a long transa
       const { raw, h, blocker } = await startHeldAtSwap(table, `gswap-operator-${taskQueue}`, { lockTimeoutMs: LOCK_TIMEOUT_MS, maxTries: 3, backoffMs: 50, maxBackoffMs: 100 });
       const waiting = await waitForStatus(raw, 'the operator pause', (s) => s.state === 'waiting-for-operator');
       expect(waiting.phase).toBe('swap');
-      expect(waiting.waitingOn).toMatch(/the swap of "shop"\."held_long" could not take its locks in 3 tries \(lock_timeout 100 ms\)/);
+      expect(waiting.waitingOn).toMatch(/the swap could not take its locks in 3 tries \(lock_timeout 100 ms\) on "shop"\."held_long"/);
       // Still waiting a moment later: the run does not hammer the lock queue on its own.
       await new Promise((r) => setTimeout(r, 1000));
       expect((await waitForStatus(raw, 'still waiting', () => true)).state).toBe('waiting-for-operator');
@@ -167,7 +167,7 @@ describe('heapToPartitionedConversion of any table: the swap under a long transa
       const { raw, h, blocker } = await startHeldAtSwap(table, `gswap-attach-${taskQueue}`, { lockTimeoutMs: LOCK_TIMEOUT_MS, maxTries: 4, backoffMs: 20, maxBackoffMs: 40 }, 'attach');
       const waiting = await waitForStatus(raw, 'the operator pause', (s) => s.state === 'waiting-for-operator');
       expect(waiting.phase).toBe('swap');
-      expect(waiting.waitingOn).toMatch(/the attach swap of "shop"\."attach_held" could not take its locks in 4 tries \(lock_timeout 100 ms\)/);
+      expect(waiting.waitingOn).toMatch(/the attach swap could not take its locks in 4 tries \(lock_timeout 100 ms\) on "shop"\."attach_held"/);
       expect(await relkind(table), 'nothing swapped').toBe('r');
       await blocker.release();
       await h.resume({ operator: 'ops', reason: 'the report finished', decision: 'retry' });

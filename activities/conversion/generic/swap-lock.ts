@@ -44,5 +44,5 @@ export function swapLock(i: { lockTimeoutMs: number; swapRetry?: SwapRetry }, mi
 /** The SwapLockTimeout an operator reads (the workflow waits on it): the tries, the lock_timeout, the cause and the last error. */
 export function swapLockTimeout(what: string, table: string, lock: number | LockRetryOptions, err: unknown) {
   const [tries, ms] = typeof lock === 'number' ? [DEFAULT_LOCK_TRIES, lock] : [lock.maxTries, lock.lockTimeoutMs];
-  return nonRetryable('SwapLockTimeout', `${what} of ${table} could not take its locks in ${tries} tries (lock_timeout ${ms} ms): a long transaction probably holds a lock on ${table} (find it in pg_stat_activity); end it, then resume (last: ${(err as Error).message})`, { tries, lockTimeoutMs: ms });
+  return nonRetryable('SwapLockTimeout', `${what} could not take its locks in ${tries} tries (lock_timeout ${ms} ms) on ${table}: a long transaction probably holds a lock on ${table} (find it in pg_stat_activity); end it, then resume (last: ${(err as Error).message})`, { tries, lockTimeoutMs: ms });
 }
