@@ -6,6 +6,7 @@ import { useTemporal } from '../helpers/temporal';
 import { parseConversionChoice } from '../../src/conversion/choice/choice';
 import { planConversion } from '../../activities/conversion/plan/plan';
 import { renderPlan } from '../../activities/conversion/plan/render';
+import { createAttachActivities, type AttachInput } from '../../activities/conversion/generic/attach';
 import { APP_ROLE_SQL } from './generic/shapes';
 import { startWorker, underGenericLoad, waitFor } from './harness';
 
@@ -44,6 +45,7 @@ beforeAll(async () => {
   await db.pool.query(TABLE_SQL('u', 'ALTER TABLE shop.u ADD CONSTRAINT u_id_placed_key UNIQUE (id, placed_at)'));
   await db.pool.query(TABLE_SQL('v', 'CREATE UNIQUE INDEX v_placed_id_idx ON shop.v (placed_at, id)'));
   await db.pool.query(TABLE_SQL('w', 'CREATE UNIQUE INDEX w_id_placed_idx ON shop.w (id, placed_at)'));
+  await db.pool.query(TABLE_SQL('x', 'SELECT 1'));
 });
 afterAll(async () => {
   env?.worker.shutdown();
@@ -129,5 +131,31 @@ describe('mode attach uses an existing unique index on (key, partition column)',
     const q = await db.withClient((c) => planConversion(c, choice('w')));
     expect(q.ok, JSON.stringify(q.blockers)).toBe(true);
     expect(q.attach).toMatchObject({ keyIndex: null, existingIndex: { index: 'w_id_placed_idx' } });
+  });
+
+  it('the prepare builds the parent and its partitions before the swap; a prepare that built none (a run started before) still swaps; a foreign table under the parked name is refused', async () => {
+    const acts = createAttachActivities({ profiles: env.profiles });
+    const c = choice('x');
+    const bound = (await db.withClient((cl) => planConversion(cl, c))).attach!.bound;
+    const io: AttachInput = { profile: 'default', choice: c, planAt: Date.now(), lockTimeoutMs: 500, attachBound: bound };
+    const parked = async () => (await db.pool.query(`SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass('shop.x_partitioned')) AS k, (SELECT count(*)::int FROM pg_inherits WHERE inhparent = to_regclass('shop.x_partitioned')) AS parts`)).rows[0];
+    // Someone else's table under the parked name: refused, named, nothing dropped.
+    await db.pool.query(`CREATE TABLE shop.x_partitioned (a int)`);
+    await expect(acts.attachPrepare(io)).rejects.toThrow(/shop"?\.?"?x_partitioned"? exists and is not the partitioned table this run builds/);
+    expect(await acts.attachRollbackBeforeSwap(io)).toMatchObject({ droppedParent: false });
+    expect(await parked()).toEqual({ k: 'r', parts: 0 });
+    await db.pool.query(`DROP TABLE shop.x_partitioned`);
+    expect(await acts.attachPrepare(io)).toMatchObject({ indexBuilt: true, checkAdded: true, validated: true });
+    const built = await parked();
+    expect(built.k).toBe('p');
+    expect(built.parts).toBeGreaterThan(0);
+    // Idempotent: a second prepare keeps it.
+    await acts.attachPrepare(io);
+    expect(await parked()).toEqual(built);
+    // As a run whose prepare built no parent: the swap builds it inside its lock.
+    await db.pool.query(`DROP TABLE shop.x_partitioned`);
+    const r = await underGenericLoad(db, appUrl(), 'shop.x', { seed: 23, ratePerSec: 100, spreadDays: 60 }, () => acts.attachSwap(io));
+    expect(r).toMatchObject({ swapped: true, history: '"shop"."x_history"' });
+    expect((await db.pool.query(`SELECT relkind::text AS k, (SELECT count(*)::int FROM pg_inherits WHERE inhparent = 'shop.x'::regclass) AS parts FROM pg_class WHERE oid = 'shop.x'::regclass`)).rows[0]).toEqual({ k: 'p', parts: built.parts + 1 });
   });
 });

@@ -36,7 +36,19 @@ export interface AttachDdl {
   check: { name: string; add: string; validate: string; drop: string; violators: string };
   /** New partitions from the bound to premake ahead. */
   partitionNames: string[];
+  /**
+   * Before the swap (attach prepare, its own short transaction): the partitioned parent under the
+   * parked name (`<table>_partitioned`), its keys, indexes, grants and policies, and the partitions
+   * from the bound on; `parentMark` is the temporary name of one of its indexes, which only the
+   * tool's parent carries before the swap (the rollback before the swap drops it only then).
+   */
+  parent: string[];
+  parentMark: string;
+  parentDrop: string;
+  /** The swap's lock-bounded transaction: the heap aside, the parent renamed into its place, the attach, the moves. */
   swap: string[];
+  /** The same swap for a run whose prepare built no parent (started before the prepare did): the parent built inside the lock. */
+  swapWhole: string[];
   /** The rollback after the swap, in one transaction (the kept-or-dropped parent is decided in it, after these). */
   swapBack: string[];
   /** The rows the new partitions took since the swap, moved back into the heap (inside swapBack, after the detach). */
@@ -183,7 +195,7 @@ export function attachDdl(d: TableDescriptor, a: Analysis, choice: ConversionCho
   const others = sh.renames.slice(1);
   const droppedFks = choice.options.incomingForeignKeys === 'drop' ? d.incomingForeignKeys : [];
   const ins = rowSql(d);
-  const swap = [
+  const heapAside = [
     `LOCK TABLE ${T} IN ACCESS EXCLUSIVE MODE`,
     ...droppedFks.map((fk) => `ALTER TABLE ${fk.fromTable} DROP CONSTRAINT ${qi(fk.name)}`),
     // Proven by the validated check: no scan (PostgreSQL 12+).
@@ -191,11 +203,13 @@ export function attachDdl(d: TableDescriptor, a: Analysis, choice: ConversionCho
     ...replaceKey,
     ...others.map((r) => `ALTER INDEX ${qi(n.schema)}.${qi(r.final)} RENAME TO ${qi(hist(r.final))}`),
     `ALTER TABLE ${T} RENAME TO ${qi(historyName)}`,
-    ...sh.table, ...parentSql(sh.constraints), ...sh.indexes, ...parentSql(sh.security),
+  ];
+  const attachAndMove = [
     `ALTER TABLE ${T} ATTACH PARTITION ${history} FOR VALUES FROM (MINVALUE) TO (${boundLit})`,
     // The partition's own bound replaces the check.
     `ALTER TABLE ${history} DROP CONSTRAINT ${qi(checkName)}`,
-    ...parts.sql,
+  ];
+  const moveRest = [
     ...renames.map((r) => `ALTER INDEX ${qi(n.schema)}.${qi(r.temp)} RENAME TO ${qi(r.final)}`),
     ...addNotValidSql(d, T),
     ...moveTriggers(d, history, T),
@@ -203,6 +217,12 @@ export function attachDdl(d: TableDescriptor, a: Analysis, choice: ConversionCho
     ...sequenceStatements(d, T, history),
     ...publicationStatements(d, history, T),
   ];
+  // Runs whose prepare did not build the parent (started before it did): the whole parent inside the lock.
+  const swapWhole = [...heapAside, ...sh.table, ...parentSql(sh.constraints), ...sh.indexes, ...parentSql(sh.security), ...attachAndMove, ...parts.sql, ...moveRest];
+  // The parent and its partitions from the bound on, built before the swap under the parked name (nothing writes to it yet; only its own catalog locks).
+  const ahead = shadowDdl(d, a, choice, n, []);
+  const parent = [...ahead.table, ...parentSql(ahead.constraints), ...ahead.indexes, ...parentSql(ahead.security), ...partitionStatements(d, n, choice, type, starts).sql];
+  const swap = [...heapAside, `ALTER TABLE ${n.shadow} RENAME TO ${qi(n.name)}`, ...attachAndMove, ...moveRest];
   const parked = n.shadow; // the parent's name while it is compared (keep-or-drop.ts) and dropped or kept aside
   // The original key (without the column) is rebuilt CONCURRENTLY after the swap back, then takes the place of (key, column); the dropped foreign keys come back with it.
   const origIndex = d.indexes.find((i) => i.name === key.index);
@@ -243,7 +263,8 @@ export function attachDdl(d: TableDescriptor, a: Analysis, choice: ConversionCho
   const rollbackBeforeSwap = [check.drop, ...(keyIndex ? [keyIndex.drop] : [])];
   return {
     historyName, history, bound, boundText: new Date(bound).toISOString(), keyIndex, existingIndex: existing, existingIndexWhy: found.why, check, partitionNames: parts.names,
-    swap, swapBack, moveBack, restoreKey, rollbackBeforeSwap,
+    parent, parentMark: renames[0].temp, parentDrop: `DROP TABLE ${n.shadow}`,
+    swap, swapWhole, swapBack, moveBack, restoreKey, rollbackBeforeSwap,
   };
 }
 
