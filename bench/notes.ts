@@ -44,24 +44,23 @@ const MISSES: Record<string, string> = {
     '(each range one partition: a sequential scan of the partition and a created_at range of the heap), key ranges only inside a partition too large for one ' +
     'snapshot; repair stays per key.',
   'B8 instant conversion (mode attach) start→swap':
-    'Why (measured, see the phases in the note): mode attach copies no row (WAL 0.05 of mode copy\'s), but before its one locked transaction it still ' +
-    'reads the table three times: preflight\'s data facts (a full scan; 1.2 s of 5.3 at 1M in the calmest run), CREATE UNIQUE INDEX CONCURRENTLY on ' +
-    '(key, partition column) plus the VALIDATE of the bound\'s CHECK (attach prepare, 2.0 s), then the swap activity (1.1 s: its plan and the lock-bounded ' +
-    'statements), and ~1 s of workflow scheduling; on 100k rows those fixed costs alone exceed partition_data_proc\'s whole run. memory_records already ' +
-    'has UNIQUE (id, created_at) (memory_records_id_created_key), yet plan/attach-ddl.ts builds a new one whenever the primary key lacks the partition ' +
-    'column. The reference is measured minutes before ours on a machine whose load swings (partition_data_proc on the same 1M rows: 32.6, 9.3, 7.2, 8.0 s ' +
-    'in four runs), so one run does not settle it; the calmest run gives 0.65 at 1M. Close it: promote an existing valid unique index on (key, column) ' +
-    'instead of building one (plan/attach-ddl.ts); take the plan\'s data facts from pg_class/pg_stats estimates plus min/max through the column\'s index ' +
-    'instead of a full scan when the table is large; the VALIDATE scan is the floor. Measure both interleaved on a quiet machine.',
+    'Why (measured, see the phases in the note): mode attach copies no row and, since 7 Dec, builds no index when the table has a valid unique one on ' +
+    '(key, partition column): memory_records\' UNIQUE (id, created_at) becomes the new table\'s key (plan/attach-ddl.ts existingKeyIndex), so the attach ' +
+    'prepare is the VALIDATE scan of the bound\'s CHECK plus the parent built ahead (at 1M: 0.8 and 1.1 s in the two 7 Dec runs at load 10–19, 2.0 s ' +
+    'with the build on 6 Dec at load 4–5). What is left before the locked transaction is preflight\'s data facts (a full scan: 1.2 s of 5.3 on 6 Dec, ' +
+    '2.8 s of 3.7 and 4.8 s of 6.2 on 7 Dec) and ~1 s of workflow scheduling; on 100k rows those fixed costs alone exceed partition_data_proc\'s whole run. The reference swings with the load ' +
+    '(partition_data_proc on the same 1M rows: 32.6, 9.3, 7.2, 8.0 s on 6 Dec, 23.7 and 11.0 s on 7 Dec), so one run does not settle it. Close it: take the ' +
+    'plan\'s data facts from pg_class/pg_stats estimates plus min/max through the column\'s index instead of a full scan when the table is large ' +
+    '(plan/facts.ts); the VALIDATE scan is the floor. Measure both interleaved on a quiet machine.',
   'B8 instant conversion longest write stall':
-    'Why (measured): the longest write overlaps attachSwap, whose one transaction holds ACCESS EXCLUSIVE while it runs every DDL of the new table ' +
-    '(plan/attach-ddl.ts swap[]: parent, constraints, indexes, grants, the ATTACH, the partitions from the bound with their indexes, renames, triggers, ' +
-    'views, sequences); its lockMs (run summary) swung 40–212 ms between runs on this shared machine, not with the size (58 ms at both 100k and 1M in the ' +
-    'calmest run, where the stall was 50 / 34 ms: met), and mode copy\'s lighter swap swung 10–222 ms the same way: CPU starvation of a DDL-heavy ' +
-    'transaction. Close it: create the parent and its future partitions before the lock under the shadow\'s name (nothing reads it), so the locked ' +
-    'transaction only swaps the key, renames the heap, attaches it (the validated check spares the scan) and renames the parent.',
+    'Why (measured): compare the three figures in the note: the longest write overlapping attachSwap (its one lock-bounded transaction), the longest ' +
+    'in the 3 s the writer ran alone before the run, and the longest over the whole run. On this shared machine the writer alone waits as long as ' +
+    'during the run (CPU starvation of the app\'s writes, not the conversion). Since 7 Dec the prepare builds the parent and its partitions from the ' +
+    'bound under the parked name before the lock (plan/attach-ddl.ts parent[]): the locked transaction only swaps the key, renames the heap, renames ' +
+    'the parent into place, attaches (the validated check spares the scan) and moves triggers, views, sequences and publications (12 statements at 1M ' +
+    'instead of 24, no CREATE; bench/probe-attach-lock.ts). Measure on a quiet machine.',
   'B8 instant conversion WAL':
-    'Why: the WAL of mode attach is the index build and the catalog changes; see the gross and net figures in the note.',
+    'Why: the WAL of mode attach is the index build (none when an existing index is used) and the catalog changes; see the gross and net figures in the note.',
   B9:
     'Why: the forward sync trigger (plan/sync-ddl.ts: today, for every INSERT and UPDATE of the app, an INSERT … ON CONFLICT DO UPDATE of the row into the ' +
     'shadow in the app\'s transaction, behind the pending guard) doubles each app write\'s work: a second index-maintained write into the partitioned shadow ' +

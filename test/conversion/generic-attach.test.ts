@@ -91,6 +91,8 @@ describe('mode attach: the heap becomes the history partition, no row copied', (
     expect(att.phases.map((p) => p.phase)).toEqual(['attach prepare', 'attach swap', 'attach rollback before swap', 'attach rollback after swap', 'attach restore key']);
     expect(att.attach!.bound).toBeGreaterThan(Date.now() + 86_400_000);
     expect(att.phases[1].statements.join('\n')).toMatch(/ATTACH PARTITION "shop"."p_history" FOR VALUES FROM \(MINVALUE\)/);
+    expect(att.phases[1].statements.join('\n')).not.toMatch(/CREATE (TABLE|INDEX|POLICY)/);
+    expect(att.phases[0].statements.join('\n')).toMatch(/CREATE TABLE "shop"."p_partitioned"/);
     const text = renderPlan(att);
     expect(text).toMatch(/MODES \(chosen: attach; recommended: copy/);
     expect(text).toMatch(/▶ attach: rows copied 0/);
@@ -135,7 +137,8 @@ describe('mode attach: the heap becomes the history partition, no row copied', (
     const s = await underLoad('b', async () => {
       const h = await temporal.client.workflow.start('heapToPartitionedConversion', { taskQueue, workflowId: `attach-b-${taskQueue}`, args: [input('b', { approvals: { beforeSwap: true } })] });
       await waitFor('the before-swap gate', async () => (await h.query(statusQuery)).state === 'waiting-for-approval', 60_000);
-      expect(await state('b')).toMatchObject({ k: 'r', checks: 1, key_index: 1 });
+      // The prepare built the parent and its partitions under the parked name: the swap's lock holds no CREATE.
+      expect(await state('b')).toMatchObject({ k: 'r', checks: 1, key_index: 1, parked: 'shop.b_partitioned' });
       await h.executeUpdate(abortUpdate, { args: [{ operator: 'ops', reason: 'not today' }] });
       return (await h.result()) as GenericConversionSummary;
     });
@@ -188,8 +191,8 @@ describe('mode attach: the heap becomes the history partition, no row copied', (
     expect(await acts.attachPrepare(io)).toMatchObject({ indexBuilt: false, checkAdded: false, validated: false });
     // The check refuses a write at the bound until the swap (the plan says so).
     await expect(db.pool.query(`INSERT INTO shop.i (placed_at, customer, total) VALUES (to_timestamp($1 / 1000.0), 1, 1)`, [bound])).rejects.toThrow(/lichen_attach_bound/);
-    expect(await acts.attachRollbackBeforeSwap(io)).toEqual({ droppedCheck: true, droppedIndex: true });
-    expect(await acts.attachRollbackBeforeSwap(io)).toEqual({ droppedCheck: false, droppedIndex: false });
+    expect(await acts.attachRollbackBeforeSwap(io)).toEqual({ droppedCheck: true, droppedIndex: true, droppedParent: true });
+    expect(await acts.attachRollbackBeforeSwap(io)).toEqual({ droppedCheck: false, droppedIndex: false, droppedParent: false });
     expect(await state('i')).toMatchObject({ k: 'r', checks: 0, key_index: 0, pk: 'PRIMARY KEY (id)' });
   });
 

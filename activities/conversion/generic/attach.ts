@@ -95,6 +95,15 @@ async function buildConcurrently(c: Q, schema: string, name: string, create: str
   return true;
 }
 
+/** The parked name: absent, the parent this run's prepare built (its temporary index name is there and on it), or something else. */
+async function parentState(c: Q, parked: string, schema: string, mark: string): Promise<'absent' | 'ours' | 'other'> {
+  const r = await c.query<{ k: string | null; ours: boolean }>(
+    `SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)) AS k,
+            EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(format('%I.%I', $2::text, $3::text)) AND indrelid = to_regclass($1)) AS ours`, [parked, schema, mark]);
+  const x = r.rows[0];
+  return x.k === null ? 'absent' : x.k === 'p' && x.ours ? 'ours' : 'other';
+}
+
 async function schemaOf(c: Q, table: string): Promise<string> {
   return (await c.query<{ s: string }>(`SELECT n.nspname AS s FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`, [table])).rows[0].s;
 }
@@ -157,6 +166,10 @@ export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
             throw err;
           });
         }
+        // The parent and its partitions, built now so that the swap's lock holds only renames and the attach (idempotent: the tool's parent is kept).
+        const parent = await parentState(c, p.names.shadow, schema, x.parentMark);
+        if (parent === 'other') throw nonRetryable('ParkedNameTaken', `${p.names.shadow} exists and is not the partitioned table this run builds (no index ${x.parentMark}): rename or drop it, then start the run again (the check goes with the rollback before the swap)`);
+        if (parent === 'absent') await runPhaseInTransaction(c, stmtPlan(p.table, x.parent, 'attach prepare'), 'attach prepare', i.lockTimeoutMs);
         return { indexBuilt, checkAdded: state === 'absent', validated: state !== 'valid', bound: x.boundText };
       });
     },
@@ -194,7 +207,9 @@ export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
         const p = await planned(c, i);
         const lock = swapLock(i);
         try {
-          const r = await runPhaseInTransaction(c, p, 'attach swap', lock);
+          // A run whose prepare built no parent (started before it did) builds it inside the lock, as then.
+          const ahead = (await parentState(c, p.names.shadow, await schemaOf(c, p.table), p.attach.parentMark)) === 'ours';
+          const r = await runPhaseInTransaction(c, stmtPlan(p.table, ahead ? p.attach.swap : p.attach.swapWhole, 'attach swap'), 'attach swap', lock);
           return { swapped: true, tries: r.tries, lockMs: r.lockMs, transactionMs: r.transactionMs, partitionsCreated: p.attach.partitionNames, history: p.attach.history, bound: p.attach.boundText };
         } catch (err) {
           if ((err as { code?: string }).code === '55P03') throw swapLockTimeout('the attach swap', p.table, lock, err);
@@ -258,7 +273,7 @@ export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
      * The rollback before the swap: the check and the index are the tool's own, both go (the
      * check would refuse writes beyond the bound). Idempotent (IF EXISTS). Refused once swapped.
      */
-    async attachRollbackBeforeSwap(i: AttachInput): Promise<{ droppedCheck: boolean; droppedIndex: boolean }> {
+    async attachRollbackBeforeSwap(i: AttachInput): Promise<{ droppedCheck: boolean; droppedIndex: boolean; droppedParent: boolean }> {
       return deps.profiles.withClient(i.profile, async (c) => {
         const p = await planConversion(c, i.choice, i.planAt, i.facts, { attachBound: i.attachBound });
         if ((await relkind(c, p.table)) === 'p') throw nonRetryable('StillSwapped', `${p.table} is partitioned: swap back first (the saga's swap back runs before this)`);
@@ -274,7 +289,16 @@ export function createAttachActivities(deps: Pick<ActivityDeps, 'profiles'>) {
           // DROP INDEX CONCURRENTLY waits for every transaction older than it: heartbeat meanwhile, stop with a lost worker.
           if (droppedIndex) await runLongStatement(c, deps.profiles, i.profile, `drop ${x.keyIndex.name}`, () => c.query(drop));
         }
-        return { droppedCheck: hadCheck, droppedIndex };
+        // The parent built by the prepare: the tool's own (it still carries the temporary index name) and empty, else kept and named.
+        const parent = await parentState(c, p.names.shadow, await schemaOf(c, p.table), x.parentMark);
+        let droppedParent = false;
+        if (parent === 'ours') {
+          const rows = Number((await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${p.names.shadow}`)).rows[0].n);
+          if (rows > 0) throw nonRetryable('ParkedParentNotEmpty', `${p.names.shadow}, the partitioned table built by this run's prepare, holds ${rows} row(s) (nothing of the tool's writes there before the swap): it is kept; look at its rows, then DROP TABLE ${p.names.shadow} by hand`);
+          await runPhaseInTransaction(c, stmtPlan(p.table, [x.parentDrop], 'attach rollback before swap'), 'attach rollback before swap', i.lockTimeoutMs, 100);
+          droppedParent = true;
+        }
+        return { droppedCheck: hadCheck, droppedIndex, droppedParent };
       });
     },
   };

@@ -26,13 +26,29 @@ export interface AttachDdl {
   /** The bound: every row of the heap is below it; new partitions start there. */
   bound: number;
   boundText: string;
-  /** The index built CONCURRENTLY on the heap (null: the key already holds the partition column). */
+  /** The index built CONCURRENTLY on the heap (null: the key already holds the partition column, or an existing index is used: `existingIndex`). */
   keyIndex: { name: string; create: string; drop: string } | null;
+  /** The user's valid unique index or UNIQUE constraint on exactly (key, partition column) that becomes the parent's key (null: none, or not usable: `existingIndexWhy`). */
+  existingIndex: ExistingKeyIndex | null;
+  /** Why an index of those columns was not used (null: none was found, or it is used). */
+  existingIndexWhy: string | null;
   /** `violators`: the rows VALIDATE refuses (NULL, or at or beyond the bound), for the message when it fails. */
   check: { name: string; add: string; validate: string; drop: string; violators: string };
   /** New partitions from the bound to premake ahead. */
   partitionNames: string[];
+  /**
+   * Before the swap (attach prepare, its own short transaction): the partitioned parent under the
+   * parked name (`<table>_partitioned`), its keys, indexes, grants and policies, and the partitions
+   * from the bound on; `parentMark` is the temporary name of one of its indexes, which only the
+   * tool's parent carries before the swap (the rollback before the swap drops it only then).
+   */
+  parent: string[];
+  parentMark: string;
+  parentDrop: string;
+  /** The swap's lock-bounded transaction: the heap aside, the parent renamed into its place, the attach, the moves. */
   swap: string[];
+  /** The same swap for a run whose prepare built no parent (started before the prepare did): the parent built inside the lock. */
+  swapWhole: string[];
   /** The rollback after the swap, in one transaction (the kept-or-dropped parent is decided in it, after these). */
   swapBack: string[];
   /** The rows the new partitions took since the swap, moved back into the heap (inside swapBack, after the detach). */
@@ -41,6 +57,53 @@ export interface AttachDdl {
   restoreKey: { build: string; swapIn: string[] } | null;
   /** The rollback before the swap: the tool's own index and check go (never the user's). */
   rollbackBeforeSwap: string[];
+}
+
+/**
+ * A unique index of the user's on exactly the key's columns plus the partition column. ATTACH
+ * PARTITION adopts, for each index of the parent, an index of the heap built the same way
+ * (same columns in the same order, same opclasses and collations, same predicate, valid, and backing a
+ * constraint of the same kind when the parent's does: PostgreSQL's AttachPartitionEnsureIndexes;
+ * anything else it BUILDS, inside the swap's lock). So the parent's key takes this index's own
+ * definition (as carried by shadow-ddl.ts) instead of a primary key on (key, column) that would
+ * need a second index: the parent's key is this UNIQUE constraint (or unique index), the heap
+ * keeps its primary key as the history partition's own (a partition may have more indexes than
+ * its parent), and nothing is built.
+ */
+export interface ExistingKeyIndex {
+  index: string;
+  /** The UNIQUE constraint it backs, or null for a plain unique index. */
+  constraint: string | null;
+  /** Its columns in its order (the parent's key declares them so). */
+  columns: string[];
+}
+
+/** The user's index that attach mode uses as the parent's key, or why one of the same columns cannot be (see ExistingKeyIndex). */
+export function existingKeyIndex(d: TableDescriptor, a: Analysis, col: string): { index: ExistingKeyIndex | null; why: string | null } {
+  const key = a.key;
+  if (!key || key.columns.includes(col)) return { index: null, why: null };
+  const want = new Set([...key.columns, col]);
+  const sameColumns = d.indexes.filter((i) => i.unique && i.name !== key.index && i.keyColumns.length === want.size && i.keyColumns.every((c) => c !== null && want.has(c)));
+  const why: string[] = [];
+  const usable = sameColumns.filter((i) => {
+    const con = [d.primaryKey, ...d.constraints].find((c) => c && c.index === i.name) ?? null;
+    const fate = a.uniqueKeys.find((u) => u.index === i.name)?.fate;
+    const no = !i.valid ? 'it is INVALID (a failed CREATE INDEX CONCURRENTLY)'
+      : i.predicate ? 'it is partial'
+        : con && con.type !== 'u' ? `it backs a constraint of type ${con.type}`
+          : con?.deferrable ? 'its constraint is DEFERRABLE'
+            : fate !== 'carried' ? `its fate is ${fate ?? 'unknown'}`
+              : d.publications.length && d.replicaIdentity === 'd' ? 'the table is published with the primary key as replica identity: the new table needs a primary key of its own'
+                : null;
+    if (no) why.push(`${i.name}: ${no}`);
+    return no === null;
+  });
+  // The (key, column) order first (lookups by the key keep their index), then by name.
+  const exact = [...key.columns, col].join(',');
+  usable.sort((x, y) => Number(y.keyColumns.join(',') === exact) - Number(x.keyColumns.join(',') === exact) || x.name.localeCompare(y.name));
+  const i = usable[0];
+  if (!i) return { index: null, why: why.length ? `an index on (${[...want].join(', ')}) exists but is not used (${why.join('; ')}): one is built` : null };
+  return { index: { index: i.name, constraint: i.constraint && d.constraints.some((c) => c.name === i.constraint && c.type === 'u') ? i.constraint : null, columns: i.keyColumns as string[] }, why: null };
 }
 
 /** The check's name on the heap (the tool's own). */
@@ -64,6 +127,10 @@ export function attachBlockers(d: TableDescriptor, a: Analysis, choice: Conversi
   for (const c of d.columns.filter((x) => x.identity)) {
     out.push({ code: 'attach-identity-column', object: c.name, options: [],
       message: `column ${c.name} is an identity column: a table being attached as a partition may not have one (PostgreSQL 17+), and before 17 the parent's own sequence would take over; use mode "copy", or replace the identity by a sequence default first` });
+  }
+  for (const i of d.indexes.filter((x) => !x.valid)) {
+    out.push({ code: 'attach-invalid-index', object: i.name, options: [],
+      message: `index ${i.name} is INVALID (a failed CREATE INDEX CONCURRENTLY): the new table would carry it and ATTACH PARTITION would build it again on the history partition inside the swap's lock; DROP INDEX CONCURRENTLY or REINDEX INDEX CONCURRENTLY it first, or use mode "copy"` });
   }
   for (const u of a.uniqueKeys.filter((x) => x.fate === 'extended' && x.index !== a.key?.index)) {
     out.push({ code: 'attach-unique-key', object: u.constraint ?? u.index, options: [],
@@ -94,8 +161,13 @@ export function attachDdl(d: TableDescriptor, a: Analysis, choice: ConversionCho
   const keyRename = sh.renames[0]; // the primary key (shadow-ddl.ts puts it first)
   const pk = d.primaryKey;
   const keyHasCol = key.columns.includes(col);
+  const found = existingKeyIndex(d, a, col);
+  const existing = found.index;
+  // With the user's index as the parent's key: no primary key on the parent (it would need a second index on every partition).
+  const parentSql = (xs: string[]) => (existing ? xs.filter((x) => !x.includes(qi(keyRename.temp))) : xs);
+  const renames = existing ? sh.renames.slice(1) : sh.renames;
   const keyIndexName = hist(keyRename.final);
-  const keyIndex = keyHasCol ? null : {
+  const keyIndex = keyHasCol || existing ? null : {
     name: keyIndexName,
     create: `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ${qi(keyIndexName)} ON ${T} (${[...key.columns, col].map(qi).join(', ')})`,
     drop: `DROP INDEX CONCURRENTLY IF EXISTS ${qi(n.schema)}.${qi(keyIndexName)}`,
@@ -112,7 +184,8 @@ export function attachDdl(d: TableDescriptor, a: Analysis, choice: ConversionCho
   const colNullable = !d.columns.find((c) => c.name === col)!.notNull;
   // The heap's key index: replaced by the concurrently built one (made its primary key), or, holding the column already, only renamed.
   const keyCon = pk ?? [...d.constraints].find((c) => c.index === key.index) ?? null;
-  const replaceKey = keyHasCol
+  // Kept (the heap's key stays its own, as the history partition's), or held the column already: only renamed.
+  const replaceKey = keyHasCol || existing
     ? [`ALTER INDEX ${qi(n.schema)}.${qi(key.index)} RENAME TO ${qi(keyIndexName)}`]
     : [
       keyCon ? `ALTER TABLE ${T} DROP CONSTRAINT ${qi(keyCon.name)}` : `DROP INDEX ${qi(n.schema)}.${qi(key.index)}`,
@@ -122,7 +195,7 @@ export function attachDdl(d: TableDescriptor, a: Analysis, choice: ConversionCho
   const others = sh.renames.slice(1);
   const droppedFks = choice.options.incomingForeignKeys === 'drop' ? d.incomingForeignKeys : [];
   const ins = rowSql(d);
-  const swap = [
+  const heapAside = [
     `LOCK TABLE ${T} IN ACCESS EXCLUSIVE MODE`,
     ...droppedFks.map((fk) => `ALTER TABLE ${fk.fromTable} DROP CONSTRAINT ${qi(fk.name)}`),
     // Proven by the validated check: no scan (PostgreSQL 12+).
@@ -130,22 +203,30 @@ export function attachDdl(d: TableDescriptor, a: Analysis, choice: ConversionCho
     ...replaceKey,
     ...others.map((r) => `ALTER INDEX ${qi(n.schema)}.${qi(r.final)} RENAME TO ${qi(hist(r.final))}`),
     `ALTER TABLE ${T} RENAME TO ${qi(historyName)}`,
-    ...sh.table, ...sh.constraints, ...sh.indexes, ...sh.security,
+  ];
+  const attachAndMove = [
     `ALTER TABLE ${T} ATTACH PARTITION ${history} FOR VALUES FROM (MINVALUE) TO (${boundLit})`,
     // The partition's own bound replaces the check.
     `ALTER TABLE ${history} DROP CONSTRAINT ${qi(checkName)}`,
-    ...parts.sql,
-    ...sh.renames.map((r) => `ALTER INDEX ${qi(n.schema)}.${qi(r.temp)} RENAME TO ${qi(r.final)}`),
+  ];
+  const moveRest = [
+    ...renames.map((r) => `ALTER INDEX ${qi(n.schema)}.${qi(r.temp)} RENAME TO ${qi(r.final)}`),
     ...addNotValidSql(d, T),
     ...moveTriggers(d, history, T),
     ...viewStatements(d),
     ...sequenceStatements(d, T, history),
     ...publicationStatements(d, history, T),
   ];
+  // Runs whose prepare did not build the parent (started before it did): the whole parent inside the lock.
+  const swapWhole = [...heapAside, ...sh.table, ...parentSql(sh.constraints), ...sh.indexes, ...parentSql(sh.security), ...attachAndMove, ...parts.sql, ...moveRest];
+  // The parent and its partitions from the bound on, built before the swap under the parked name (nothing writes to it yet; only its own catalog locks).
+  const ahead = shadowDdl(d, a, choice, n, []);
+  const parent = [...ahead.table, ...parentSql(ahead.constraints), ...ahead.indexes, ...parentSql(ahead.security), ...partitionStatements(d, n, choice, type, starts).sql];
+  const swap = [...heapAside, `ALTER TABLE ${n.shadow} RENAME TO ${qi(n.name)}`, ...attachAndMove, ...moveRest];
   const parked = n.shadow; // the parent's name while it is compared (keep-or-drop.ts) and dropped or kept aside
   // The original key (without the column) is rebuilt CONCURRENTLY after the swap back, then takes the place of (key, column); the dropped foreign keys come back with it.
   const origIndex = d.indexes.find((i) => i.name === key.index);
-  const keyBack = !keyHasCol && !!origIndex;
+  const keyBack = !keyHasCol && !existing && !!origIndex;
   const fksBack = droppedFks.map((fk) => `ALTER TABLE ${fk.fromTable} ADD CONSTRAINT ${qi(fk.name)} ${fk.definition} NOT VALID`);
   const moveBack = `INSERT INTO ${history} (${ins.insertColumns.join(', ')})${ins.overriding} SELECT ${ins.insertColumns.join(', ')} FROM ${T}`;
   const swapBack = [
@@ -153,11 +234,13 @@ export function attachDdl(d: TableDescriptor, a: Analysis, choice: ConversionCho
     `ALTER TABLE ${T} DETACH PARTITION ${history}`,
     // Lossless: every row the new partitions took since the swap, under the lock; the parent is compared afterwards and dropped only when it holds nothing more.
     moveBack,
-    ...sh.renames.map((r) => `ALTER INDEX ${qi(n.schema)}.${qi(r.final)} RENAME TO ${qi(r.temp)}`),
+    // The column was nullable and in no key of the heap's own: NOT NULL goes with the swap (the restore of the key does it otherwise).
+    ...(existing && colNullable ? [`ALTER TABLE ${history} ALTER COLUMN ${qi(col)} DROP NOT NULL`] : []),
+    ...renames.map((r) => `ALTER INDEX ${qi(n.schema)}.${qi(r.final)} RENAME TO ${qi(r.temp)}`),
     `ALTER TABLE ${T} RENAME TO ${qi(n.shadowName)}`,
     `ALTER TABLE ${history} RENAME TO ${qi(n.name)}`,
     ...others.map((r) => `ALTER INDEX ${qi(n.schema)}.${qi(hist(r.final))} RENAME TO ${qi(r.final)}`),
-    ...(keyHasCol ? [`ALTER INDEX ${qi(n.schema)}.${qi(keyIndexName)} RENAME TO ${qi(key.index)}`] : []),
+    ...(keyHasCol || existing ? [`ALTER INDEX ${qi(n.schema)}.${qi(keyIndexName)} RENAME TO ${qi(key.index)}`] : []),
     ...moveTriggers(d, parked, T),
     ...viewStatements(d),
     ...sequenceStatements(d, T, parked),
@@ -179,8 +262,9 @@ export function attachDdl(d: TableDescriptor, a: Analysis, choice: ConversionCho
   };
   const rollbackBeforeSwap = [check.drop, ...(keyIndex ? [keyIndex.drop] : [])];
   return {
-    historyName, history, bound, boundText: new Date(bound).toISOString(), keyIndex, check, partitionNames: parts.names,
-    swap, swapBack, moveBack, restoreKey, rollbackBeforeSwap,
+    historyName, history, bound, boundText: new Date(bound).toISOString(), keyIndex, existingIndex: existing, existingIndexWhy: found.why, check, partitionNames: parts.names,
+    parent, parentMark: renames[0].temp, parentDrop: `DROP TABLE ${n.shadow}`,
+    swap, swapWhole, swapBack, moveBack, restoreKey, rollbackBeforeSwap,
   };
 }
 

@@ -21,6 +21,8 @@ export interface ModeCost {
   lockTime: string;
   /** What the result looks like. */
   result: string;
+  /** Attach only: the index built before the swap, or why none is. */
+  indexBuild?: string;
 }
 
 export interface ModeChoice {
@@ -36,7 +38,8 @@ export const RATES = { copy: 30_000, parity: 150_000, indexBuild: 200_000, valid
 /** Above this, attach is recommended when it can run (copying costs hours of I/O and twice the disk). */
 export const ATTACH_RECOMMENDED_ROWS = 1_000_000;
 
-export function modeCosts(d: TableDescriptor, rows: number, keyColumns: number, chosen: ConversionMode, copyBlockers: string[], attachBlockers: string[], lockTimeoutMs = 200): ModeChoice {
+/** `noBuild`: why attach builds no index (the key holds the column, or an existing index of (key, column) is used), else null. */
+export function modeCosts(d: TableDescriptor, rows: number, keyColumns: number, chosen: ConversionMode, copyBlockers: string[], attachBlockers: string[], lockTimeoutMs = 200, noBuild: string | null = null): ModeChoice {
   const copy: ModeCost = {
     mode: 'copy', ok: copyBlockers.length === 0, blockers: copyBlockers, rowsCopied: rows, extraDiskBytes: d.totalBytes,
     expectedSeconds: Math.ceil(rows / RATES.copy + rows / RATES.parity),
@@ -45,9 +48,10 @@ export function modeCosts(d: TableDescriptor, rows: number, keyColumns: number, 
   };
   const attach: ModeCost = {
     mode: 'attach', ok: attachBlockers.length === 0, blockers: attachBlockers, rowsCopied: 0,
-    // The (key, partition column) btree: about 16 bytes of tuple header and pointers plus 8 per column per row.
-    extraDiskBytes: rows * (16 + 8 * (keyColumns + 1)),
-    expectedSeconds: Math.ceil(rows / RATES.indexBuild + rows / RATES.validate),
+    // The (key, partition column) btree: about 16 bytes of tuple header and pointers plus 8 per column per row (none when no index is built).
+    extraDiskBytes: noBuild ? 0 : rows * (16 + 8 * (keyColumns + 1)),
+    expectedSeconds: Math.ceil((noBuild ? 0 : rows / RATES.indexBuild) + rows / RATES.validate),
+    ...(noBuild ? { indexBuild: `none: ${noBuild}` } : { indexBuild: `a unique index on (key, partition column) CONCURRENTLY` }),
     lockTime: `one catalog-only transaction under lock_timeout ${lockTimeoutMs} ms (no scan: the validated check proves the bound): milliseconds`,
     result: 'the whole history as ONE partition [MINVALUE, bound), interval partitions from the bound on (splitting the history later is not built yet: retention drops it whole)',
   };

@@ -8,7 +8,7 @@ export function renderPlan(p: ConversionPlan, opts: { allStatements?: boolean } 
   out.push(`conversion plan: ${p.table} → partitioned by range (${p.partitionBy.column}) per ${p.partitionBy.interval}`);
   out.push(`  rows ${p.size.rows}, table ${size(p.size.tableBytes)}, with indexes and TOAST ${size(p.size.totalBytes)}; the copy needs about ${size(p.size.copyNeedsBytes)} more disk, plus as much WAL until a checkpoint recycles it`);
   if (p.size.min) out.push(`  ${p.partitionBy.column} from ${p.size.min} to ${p.size.max}`);
-  out.push(`  key ${p.key ? `(${p.key.columns.join(', ')}) from the ${p.key.source}` : 'none'}; new primary key (${p.primaryKey.join(', ')})`);
+  out.push(`  key ${p.key ? `(${p.key.columns.join(', ')}) from the ${p.key.source}` : 'none'}; ${p.attach?.existingIndex ? `new key ${p.attach.existingIndex.constraint ? `UNIQUE ${p.attach.existingIndex.constraint}` : `unique index ${p.attach.existingIndex.index}`} (${p.attach.existingIndex.columns.join(', ')}): uses the existing index ${p.attach.existingIndex.index}, none is built` : `new primary key (${p.primaryKey.join(', ')})`}`);
   out.push(`  partitions: ${p.partitions.count} named ${p.names.partitionScheme}${p.partitions.first ? ` (${p.partitions.first} … ${p.partitions.last})` : ''}${p.partitions.default ? ` + ${p.partitions.default} (DEFAULT)` : ''}`);
   if (p.attach) out.push(`  mode attach: ${p.table} becomes the partition ${p.attach.history} [MINVALUE, ${p.attach.boundText}); new partitions from ${p.attach.boundText}`);
   else out.push(`  shadow ${p.names.shadow}; the old table becomes ${p.names.old} during retention`);
@@ -17,6 +17,7 @@ export function renderPlan(p: ConversionPlan, opts: { allStatements?: boolean } 
     out.push('', `MODES (chosen: ${m.chosen}; recommended: ${m.recommended}: ${m.why})`);
     for (const x of [m.copy, m.attach]) {
       out.push(`  ${x.mode === m.chosen ? '▶' : ' '} ${x.mode}${x.ok ? '' : ` (blocked: ${x.blockers.join(', ')})`}: rows copied ${x.rowsCopied}, extra disk about ${size(x.extraDiskBytes)}, expected time about ${x.expectedSeconds} s, lock: ${x.lockTime}`);
+      if (x.indexBuild) out.push(`      index: ${x.indexBuild}`);
       out.push(`      result: ${x.result}`);
     }
   }
