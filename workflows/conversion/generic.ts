@@ -1,7 +1,7 @@
 import { ApplicationFailure, CancellationScope, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ConversionActivities } from '../../activities/conversion';
 import type { CopyCheckpoint, GenericInput, GenericParityResult, PlanSummary, PostSwapParityResult, PostSwapStatements } from '../../activities/conversion/generic/activities';
-import type { RangeParityCheckpoint } from '../../activities/conversion/generic/range-parity';
+import type { PartitionParity, RangeParityCheckpoint } from '../../activities/conversion/generic/range-parity';
 import type { SnapshotCopyCheckpoint } from '../../activities/conversion/generic/snapshot-copy';
 import type { KeptTable } from '../../activities/conversion/keep-or-drop';
 import { tableText } from '../../src/conversion/choice/choice';
@@ -26,7 +26,8 @@ export interface GenericConversionSummary {
   cause?: string;
   plan?: PlanSummary;
   copy?: { rows: number; batches: number; resumed: boolean };
-  parity?: { match: boolean; count: string };
+  /** `partitions`: per partition (bound, both counts, match, keys repaired), when parity ranged over them. */
+  parity?: { match: boolean; count: string; partitions?: PartitionParity[] };
   /** The swap: tries, and how long its transaction held ACCESS EXCLUSIVE (ms; null when an earlier attempt swapped). */
   swap?: { tries: number; lockMs?: number | null; refreshed?: number; partitionsCreated?: string[] };
   /** The post-swap check: equal, the partitioned table's count, and the ranges that differ (absent: compared whole, or none). */
@@ -151,7 +152,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
         await ctl.phase('verify', async () => {
           // Per key range, heartbeating (a worker silent as long as the copy's bound is replaced; it resumes at its last range).
           const p = sliced ? await parityInSlices(ctl, s, io) : await copyActs(s.copyHeartbeatTimeoutSeconds).genericParity({ ...io, maxRowsPerSecond: s.maxRowsPerSecond });
-          summary.parity = { match: p.match, count: p.table.count };
+          summary.parity = { match: p.match, count: p.table.count, ...(p.partitions ? { partitions: p.partitions } : {}) };
           if (p.repaired) ctl.note(`parity: ${p.repaired} key(s) re-copied from ${target} into the shadow by range repairs (${p.ranges} ranges, ${p.rows} rows)`);
           if (!p.match) throw ApplicationFailure.nonRetryable(`parity differs: ${target} ${p.table.count} rows (${p.table.sum}), shadow ${p.shadow.count} rows (${p.shadow.sum})${p.differing?.length ? `; ranges still differing after repair: ${p.differing.join('; ')}` : ''}`, 'ParityMismatch');
         });
@@ -257,7 +258,9 @@ async function copyByLog(ctl: RunController, s: GenericConversionSettings, io: G
 /** Parity, slice after slice of ranges; the progress after each. */
 async function parityInSlices(ctl: RunController, s: GenericConversionSettings, io: GenericInput): Promise<GenericParityResult> {
   const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
-  return rangesInSlices(ctl, (from) => acts.genericParity({ ...io, maxRowsPerSecond: s.maxRowsPerSecond, from, sliceSeconds: SLICE_SECONDS }), io.facts?.rows ?? 0);
+  // New runs: ranges over the shadow's partitions, with a result per partition (runs before: key ranges).
+  const byPartition = patched(PATCHES.genericParityByPartition.id) ? { ranges: 'partitions' as const } : {};
+  return rangesInSlices(ctl, (from) => acts.genericParity({ ...io, ...byPartition, maxRowsPerSecond: s.maxRowsPerSecond, from, sliceSeconds: SLICE_SECONDS }), io.facts?.rows ?? 0);
 }
 
 /**
