@@ -370,6 +370,9 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         // New runs (`ranges: 'partitions'`): ranges over the shadow's partitions when the heap can read a bound through an index on the column.
         const parts = i.ranges === 'partitions' ? await partitionRanges(c, p, i.choice.column) : undefined;
         const budget = i.rangeRows ?? (parts ? PARITY_PARTITION_ROWS : PARITY_RANGE_ROWS);
+        // The log's statistics (the tool's own small table, never analyzed by autovacuum while near empty): without them the planner
+        // takes it for 1,540 rows and, for a partition's range, hashes the heap's rows to anti-join them with the log, not the log.
+        if (parts && p.changeLog) await c.query(`ANALYZE ${p.changeLog.table}`);
         const r = await rangeParity(c, p, { rangeRows: budget, maxRowsPerSecond: i.maxRowsPerSecond, throttle, expectedRows: i.facts?.rows ?? p.size.rows, settle, from: i.from, sliceMs: i.sliceSeconds === undefined ? undefined : i.sliceSeconds * 1000 }, parts);
         const { done, ...checkpoint } = r;
         return {
