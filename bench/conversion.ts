@@ -66,7 +66,7 @@ async function onEmbedded(ctx: Ctx, rows: number): Promise<void> {
     ctx.entries.push(entry({
       name: 'B3b conversion parity (heap↔shadow) rows/s', ours: f.parity.rowsPerSec, reference: f.parity.limitRowsPerSec, unit: 'rows/s', rows, size: rows,
       target: 'ratio ≥ 0.8', met: (r) => r >= 0.8,
-      notes: [`ours: genericParity as new runs call it (ranges: 'partitions': each range one partition's bound, the partition read whole and the heap's rows of the bound through its created_at index, each range in its own REPEATABLE READ snapshot; ${f.parity.ranges} ranges, ${f.parity.partitions} partitions with rows, unthrottled); limit: two bare scans summing the same row checksum (md5 of the row image) over the heap and the shadow.`],
+      notes: [`ours: genericParity as new runs call it (ranges: 'partitions': each range one partition's bound, the partition read whole and the heap's rows of the bound through its created_at index, each range in its own REPEATABLE READ snapshot; ${f.parity.ranges} ranges, ${f.parity.partitions} partition results, unthrottled); limit: two bare scans summing the same row checksum (md5 of the row image) over the heap and the shadow.`],
     }));
   } finally {
     await db.drop();
