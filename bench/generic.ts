@@ -64,11 +64,11 @@ export async function runGenericCopy(profiles: ProfileResolver, io: GenericInput
   return { rows: result.rows, ms, batches: result.batches, parallelism: 1 };
 }
 
-/** The engine's parity (per key range, each range in its own snapshot), unthrottled. */
-export async function runGenericParity(profiles: ProfileResolver, io: GenericInput): Promise<{ rows: number; ms: number; ranges: number; match: boolean }> {
+/** The engine's parity as new runs call it (per partition range, each range in its own snapshot), unthrottled. */
+export async function runGenericParity(profiles: ProfileResolver, io: GenericInput): Promise<{ rows: number; ms: number; ranges: number; match: boolean; partitions: number }> {
   const acts = createConversionActivities({ profiles });
-  const { result, ms } = await timed(() => runActivity(acts.genericParity, { ...io, maxRowsPerSecond: 0 }));
-  return { rows: result.rows, ms, ranges: result.ranges, match: result.match };
+  const { result, ms } = await timed(() => runActivity(acts.genericParity, { ...io, maxRowsPerSecond: 0, ranges: 'partitions' }));
+  return { rows: result.rows, ms, ranges: result.ranges, match: result.match, partitions: result.partitions?.length ?? 0 };
 }
 
 /** The row checksum the engine's parity sums (plan/range-parity-sql.ts: md5 of the whole row image), as one bare scan. */

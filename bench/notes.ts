@@ -21,7 +21,7 @@ const MISSES: Record<string, string> = {
     'the guard is not safe (dual-writes may already have written any id, and a delete must never be undone). What is left: the workflow runs 2 lanes by default, ' +
     'while this figure is one lane against one COPY stream; and the default batch (2000) is small for the staged path, whose per-slab cost is two statements.',
   B2:
-    'Why: met on the change-log engine (1.79 at 100k, 3.08 at 1M, 6 Dec). Before it, the row-sync copy (copyGeneric, kept for runs started before the patch ' +
+    'Why: met on the change-log engine (1.79 at 100k, 3.08 at 1M, 6 Dec); the run of 7 Dec (--only B2, load average 11–14 on the 2 cores from other work) gave 1.46 at 100k and 3.18 at 1M, its limit 3× slower than on 6 Dec: the load, the engine unchanged. Before it, the row-sync copy (copyGeneric, kept for runs started before the patch ' +
     'generic-change-log) reached 0.21–0.38: keyset batches in key order, FOR SHARE and ON CONFLICT into the indexed shadow (bench/probe-copy.ts split the costs).',
   B2b:
     'Why (measured on the change-log engine, 6 Dec: 1.54 at 100k, 1.82 at 1M, from 0.24–0.42 with the row-sync copy): ours fills each partition from one ' +
@@ -37,12 +37,17 @@ const MISSES: Record<string, string> = {
     'Close it: per-month running sums in the memory store (O(1) for a month-aligned range); the workflow calls verifyMonth per month, so one GROUP BY scan of all months ' +
     'would need a new activity (not done: no new activity calls in workflows)',
   B3b:
-    'Why (measured on the any-table engine): genericParity compares per key range (50,000 rows a range, each in its own REPEATABLE READ snapshot): each range ' +
-    'reads the heap through its key index in key order (uuid: random heap order) and the shadow through the key index of every partition (an Append of index ' +
-    'scans over all partitions for every range), md5 of each row image; the limit is two sequential scans summing the same checksum. At 1M rows that is 20 ranges × ' +
-    '(1 + partitions) index scans. Close it (generic/range-parity.ts, the `choice` helper\'s file): ranges over the partition column aligned on the partitions ' +
-    '(each range one partition: a sequential scan of the partition and a created_at range of the heap), key ranges only inside a partition too large for one ' +
-    'snapshot; repair stays per key.',
+    'Why (measured 7 Dec on the any-table engine, load average 11–14 on the 2 cores): genericParity now ranges over the partitions (patch generic-parity-by-partition: ' +
+    'each range one partition\'s bound, both sides in one short snapshot; 0.28 → 0.50 at 1M, where key ranges read the heap in key order and every partition\'s ' +
+    'key index per range). Timed apart at 100k rows (the same statements, one connection, twice): the range statements alone take 2.2–2.8× the two bare scans ' +
+    '(1.75–2.15 s vs 0.78 s) and the activity adds 0.3–0.8 s of fixed cost (the plan recomputed from the catalog, the log replayed, the log ANALYZEd, the ' +
+    'partitions\' bounds read per range), which is why 100k (0.32) is below 1M. Per side, a partition\'s statement costs 1.5–2× the bare scan of that side with ' +
+    'or without the change log\'s anti-join: the shadow\'s partitions have no statistics (never analyzed after the copy), so the planner estimates a whole ' +
+    'partition at ~57 rows and reads it by a bitmap scan of its created_at index with the bound rechecked on every row, not a sequential scan; the heap\'s ' +
+    'side is an index scan of the bound (the data is in created_at order here) instead of one sequential scan. Close it (generic/range-parity.ts, ' +
+    'plan/range-parity-sql.ts): read an own partition by name with no bound predicate (FROM ONLY the partition: a plain sequential scan, the partition\'s ' +
+    'constraint is the bound), read the bounds once per activity instead of per range, and measure on a quiet machine (the two bare scans swing ±40% between ' +
+    'runs at this load).',
   'B8 instant conversion (mode attach) start→swap':
     'Why (measured, see the phases in the note): mode attach copies no row and, since 7 Dec, builds no index when the table has a valid unique one on ' +
     '(key, partition column): memory_records\' UNIQUE (id, created_at) becomes the new table\'s key (plan/attach-ddl.ts existingKeyIndex), so the attach ' +

@@ -202,4 +202,14 @@ export const PATCHES = {
     newPathFixtures: ['handover-generic-conversion', 'handover-continued-generic-conversion-first-run'],
     deprecateWhen: 'No conversion of a table started before the patch is still before its swap: then deprecatePatch (a run without the marker only hands over after the swap, as before).',
   },
+  genericParityByPartition: {
+    id: 'generic-parity-by-partition',
+    where: 'workflows/conversion/generic.ts (parityInSlices: phase verify)',
+    changed:
+      'The parity of any table passes `ranges: \'partitions\'` to genericParity: its ranges follow the shadow\'s partitions (each one partition\'s bound, read whole, and the heap\'s rows of that bound through its index on the column; the gaps around them and the NULL range too; key sub-ranges inside a partition over the budget), and the summary\'s parity names each partition (bound, both counts, match, keys repaired) (before: key ranges of 50,000 rows over the whole key space, no per-partition result). A checkpoint begun on key ranges ends on them.',
+    oldPathFixtures: ['current-generic-conversion'],
+    // FIXTURES=generic-conversion FIXTURES_PREFIX=partparity- npm run fixtures:histories
+    newPathFixtures: ['partparity-generic-conversion'],
+    deprecateWhen: 'No conversion of a table started before the patch is still in its verify phase: then deprecatePatch and drop the key-range call (the activity keeps key ranges for checkpoints begun on them until then).',
+  },
 } as const satisfies Record<string, PatchEntry>;

@@ -1,7 +1,7 @@
 import { ApplicationFailure, CancellationScope, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ConversionActivities } from '../../activities/conversion';
 import type { CopyCheckpoint, GenericInput, GenericParityResult, PlanSummary, PostSwapParityResult, PostSwapStatements } from '../../activities/conversion/generic/activities';
-import type { RangeParityCheckpoint } from '../../activities/conversion/generic/range-parity';
+import type { PartitionParity, RangeParityCheckpoint } from '../../activities/conversion/generic/range-parity';
 import type { SnapshotCopyCheckpoint, SnapshotCopyResume } from '../../activities/conversion/generic/snapshot-copy';
 import type { KeptTable } from '../../activities/conversion/keep-or-drop';
 import { tableText } from '../../src/conversion/choice/choice';
@@ -26,7 +26,8 @@ export interface GenericConversionSummary {
   cause?: string;
   plan?: PlanSummary;
   copy?: GenericCopySummary;
-  parity?: { match: boolean; count: string };
+  /** `partitions`: per partition (bound, both counts, match, keys repaired), when parity ranged over them. */
+  parity?: { match: boolean; count: string; partitions?: PartitionParity[] };
   /**
    * The swap: tries (of its last activity), how long it held ACCESS EXCLUSIVE and its whole
    * transaction (ms; null when an earlier attempt swapped), and how many times an operator
@@ -185,7 +186,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
           // Between two parity slices a run past its budget hands over, carrying the parity's checkpoint.
           const safePoint = handOverInSlices ? (at: RangeParityCheckpoint) => checkpoint('verify', { parity: { from: at, ...(ctl.status.progress ? { progress: ctl.status.progress } : {}) } }) : undefined;
           const p = sliced ? await parityInSlices(ctl, s, io, c?.stage === 'verify' ? c.parity : undefined, safePoint) : await copyActs(s.copyHeartbeatTimeoutSeconds).genericParity({ ...io, maxRowsPerSecond: s.maxRowsPerSecond });
-          summary.parity = { match: p.match, count: p.table.count };
+          summary.parity = { match: p.match, count: p.table.count, ...(p.partitions ? { partitions: p.partitions } : {}) };
           if (p.repaired) ctl.note(`parity: ${p.repaired} key(s) re-copied from ${target} into the shadow by range repairs (${p.ranges} ranges, ${p.rows} rows)`);
           if (!p.match) throw ApplicationFailure.nonRetryable(`parity differs: ${target} ${p.table.count} rows (${p.table.sum}), shadow ${p.shadow.count} rows (${p.shadow.sum})${p.differing?.length ? `; ranges still differing after repair: ${p.differing.join('; ')}` : ''}`, 'ParityMismatch');
         });
@@ -316,8 +317,10 @@ interface RangesStart { from: RangeParityCheckpoint; progress?: Progress }
 /** Parity, slice after slice of ranges; the progress after each; between two slices `safePoint` may hand over. */
 async function parityInSlices(ctl: RunController, s: GenericConversionSettings, io: GenericInput, start?: RangesStart, safePoint?: (at: RangeParityCheckpoint) => Promise<void>): Promise<GenericParityResult> {
   const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
+  // New runs: ranges over the shadow's partitions, with a result per partition (runs before: key ranges).
+  const byPartition = patched(PATCHES.genericParityByPartition.id) ? { ranges: 'partitions' as const } : {};
   const ranges = s.parityRangeRows !== undefined ? { rangeRows: s.parityRangeRows } : {};
-  return rangesInSlices(ctl, (from) => acts.genericParity({ ...io, maxRowsPerSecond: s.maxRowsPerSecond, ...ranges, from, sliceSeconds: s.sliceSeconds }), io.facts?.rows ?? 0, start, safePoint);
+  return rangesInSlices(ctl, (from) => acts.genericParity({ ...io, ...byPartition, maxRowsPerSecond: s.maxRowsPerSecond, ...ranges, from, sliceSeconds: s.sliceSeconds }), io.facts?.rows ?? 0, start, safePoint);
 }
 
 /**

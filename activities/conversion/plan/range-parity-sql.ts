@@ -106,3 +106,77 @@ export function parityFromPhase(statements: string[]): RangeParitySql | null {
   if (statements.length !== ORDER.length) return null;
   return Object.fromEntries(ORDER.map((x, i) => [x, statements[i]])) as unknown as RangeParitySql;
 }
+
+/**
+ * The comparison per partition range (new runs): ranges of the partition column `[from, to)` whose
+ * bounds are the shadow's partition bounds, so the shadow side of a range is one partition, read
+ * whole (a sequential scan), and the heap side the rows of that bound (through the heap's index
+ * on the column). Between and around the partitions the gaps are ranges too (their shadow side is
+ * the DEFAULT partition, or nothing), and a last range takes the rows whose column is NULL: every
+ * row of either table is in exactly one range. A partition larger than a range's budget is split
+ * into key sub-ranges `(lo, hi]` inside its bound.
+ *
+ * Parameters: $1 `from` (NULL: no lower bound), $2 `to` (NULL: no upper bound), $3 true for the
+ * NULL range (then $1, $2 are ignored), $4..$3+k the lower key (all NULL: from the first),
+ * $4+k..$3+2k the upper key (all NULL: no bound; `upper` has none: its limit is $4+k), `differing` its limit after them.
+ */
+export function partitionRangeSql(k0: RangeKey, column: { name: string; type: string }, left: string, right: string, exclude?: (alias: string) => string): RangeCompareSql {
+  const key = k0.columns;
+  const k = key.length;
+  const types = k0.types;
+  const col = (alias: string) => `${alias}.${qi(column.name)}`;
+  const T = column.type;
+  const params = (from: number) => `(${key.map((_, i) => `$${from + i}::${types[i]}`).join(', ')})`;
+  const tuple = (alias: string) => `(${key.map((c) => `${alias}.${qi(c)}`).join(', ')})`;
+  // Constant parameters fold away in the custom plan of each execution: the shadow side is pruned to the bound's partition.
+  const inBound = (alias: string) => `(($3::boolean AND ${col(alias)} IS NULL) OR (NOT $3::boolean AND ($1::${T} IS NULL OR ${col(alias)} >= $1::${T}) AND ($2::${T} IS NULL OR ${col(alias)} < $2::${T})))`;
+  const inKeys = (alias: string) => `($4::${types[0]} IS NULL OR ${tuple(alias)} > ${params(4)}) AND ($${k + 4}::${types[0]} IS NULL OR ${tuple(alias)} <= ${params(k + 4)})`;
+  const inRange = (alias: string) => `${inBound(alias)} AND ${inKeys(alias)}${exclude ? ` AND ${exclude(alias)}` : ''}`;
+  const checksum = (table: string) => `SELECT count(*)::bigint::text AS count, coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint), 0)::text AS sum
+  FROM ${table} t WHERE ${inRange('t')}`;
+  const aliases = key.map((_, i) => `k${i}`);
+  const side = (table: string, alias: string) => `SELECT ${key.map((c, i) => `${alias}.${qi(c)} AS k${i}`).join(', ')}, md5(${alias}::text) AS m FROM ${table} ${alias} WHERE ${inRange(alias)}`;
+  return {
+    // The sub-range's upper key: the shadow partition's own key index orders it (pruned to the bound's partition).
+    upper: `SELECT json_build_array(${key.map((c) => `s.${qi(c)}::text`).join(', ')}) AS upper FROM ${right} s WHERE ${inBound('s')} AND ($4::${types[0]} IS NULL OR ${tuple('s')} > ${params(4)})
+   ORDER BY ${key.map((c) => `s.${qi(c)}`).join(', ')} OFFSET $${k + 4}::bigint - 1 LIMIT 1`,
+    heap: checksum(left),
+    shadow: checksum(right),
+    differing: `SELECT json_build_array(${aliases.join(', ')}) AS key FROM (${side(left, 'h')}) x FULL JOIN (${side(right, 's')}) y USING (${aliases.join(', ')})
+   WHERE x.m IS DISTINCT FROM y.m LIMIT $${2 * k + 4}`,
+  };
+}
+
+/** The partitions of `parent` with their bounds (pg_get_expr of relpartbound: `FOR VALUES FROM (…) TO (…)` or `DEFAULT`). */
+export const partitionBoundsSql = `SELECT c.relname AS name, c.oid::regclass::text AS rel, pg_get_expr(c.relpartbound, c.oid) AS bound
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass($1) ORDER BY c.relname`;
+
+/** A bound's value as text (NULL for MINVALUE / MAXVALUE), from pg_get_expr's `'…'` literal or bare number. */
+export function boundValue(v: string): string | null {
+  const s = v.trim();
+  if (s === 'MINVALUE' || s === 'MAXVALUE') return null;
+  if (s.startsWith("'") && s.endsWith("'")) return s.slice(1, -1).replace(/''/g, "'");
+  return s;
+}
+
+/** `FOR VALUES FROM (a) TO (b)` → [a, b]; `DEFAULT` → null (a single-column range bound only). */
+export function rangeBound(bound: string): [string | null, string | null] | null {
+  const m = /^FOR VALUES FROM \((.*)\) TO \((.*)\)$/s.exec(bound.trim());
+  if (!m) return null;
+  return [boundValue(m[1]), boundValue(m[2])];
+}
+
+/**
+ * The next range from `$2` (NULL: the lowest), over the bound values `$1` (text): its upper bound
+ * (NULL: none above), and `$2` and the partitions' bounds `$3`, `$4` normalised by the column's
+ * type (text equality then means the same value).
+ */
+export const nextBoundSql = (type: string) => `SELECT (SELECT v::${type}::text FROM unnest($1::text[]) v WHERE $2::text IS NULL OR v::${type} > $2::${type} ORDER BY v::${type} LIMIT 1) AS next,
+  $2::${type}::text AS at,
+  ARRAY(SELECT v::${type}::text FROM unnest($3::text[]) WITH ORDINALITY u(v, o) ORDER BY o) AS lo,
+  ARRAY(SELECT v::${type}::text FROM unnest($4::text[]) WITH ORDINALITY u(v, o) ORDER BY o) AS hi`;
+
+/** Whether the heap has a valid, whole-table btree index whose first column is `$2` (the heap side of a partition range reads through it). */
+export const columnIndexedSql = `SELECT EXISTS (SELECT 1 FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_am am ON am.oid = ic.relam
+  JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
+  WHERE x.indrelid = to_regclass($1) AND x.indisvalid AND x.indpred IS NULL AND am.amname = 'btree' AND a.attname = $2) AS indexed`;
