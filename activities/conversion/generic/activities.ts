@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { ClientBase } from 'pg';
 import type { ActivityDeps } from '../../index';
 import { nonRetryable, preflightFailed, runAlreadyActive } from '../../lib/errors';
+import { REPLAY_SHORT_AT, REPLAY_SHORT_AT_SWAP } from '../plan/change-log-view';
 import { registerRun } from '../../../src/shared/pg-catalog';
 import type { ConversionChoice } from '../plan/choice';
 import { planConversion, type ConversionPlan, type PlanPhase } from '../plan/plan';
@@ -565,9 +566,9 @@ export interface CopyGenericResult {
 }
 
 /** The log is short when a replay round took at most this many keys (the rest waits for the next round, or the swap's drain). */
-export const LOG_SHORT = 1000;
+export const LOG_SHORT = REPLAY_SHORT_AT;
 /** Before the swap: the tail its transaction drains under the lock stays this short (the lock's time grows with it). */
-export const LOG_SHORT_AT_SWAP = 100;
+export const LOG_SHORT_AT_SWAP = REPLAY_SHORT_AT_SWAP;
 
 /** Rows per parity range: its snapshot lasts about as long as reading this many rows on both sides. */
 export const PARITY_RANGE_ROWS = 50_000;

@@ -79,7 +79,7 @@ function indexStatements(indexes: ParentIndex[], fill: string): string[] {
 }
 
 /** The lanes by default: the cores the database's host has when Postgres lets the worker read it, else 2. */
-export async function defaultParallelism(pool: Pool): Promise<number> {
+export async function defaultParallelism(pool: Pick<Pool, 'query'>): Promise<number> {
   try {
     const r = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM regexp_matches(pg_read_file('/proc/cpuinfo'), '^processor', 'gm')`);
     return r.rows[0].n > 0 ? r.rows[0].n : 2;
