@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { checkout } from '../../../src/config/pg-checkout';
-import { qi, withSuffix } from '../descriptor/names';
+import { qi, withSuffix } from '../../../src/conversion/choice/names';
 import type { ConversionPlan } from '../plan/plan';
 import { retargetIndexDef } from '../plan/sqltext';
 

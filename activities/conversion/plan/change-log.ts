@@ -1,8 +1,8 @@
-import { qi, withSuffix } from '../descriptor/names';
+import { qi, withSuffix } from '../../../src/conversion/choice/names';
 import type { TableDescriptor } from '../descriptor/types';
 import type { Analysis } from './analyse';
-import type { ConversionChoice } from './choice';
-import type { PartitionType } from './intervals';
+import type { ConversionChoice } from '../../../src/conversion/choice/choice';
+import type { PartitionType } from '../../../src/conversion/choice/intervals';
 import type { ConversionNames } from './names';
 import { PENDING_NO_PARTITION, placementSql } from './pending';
 import { rowSql } from './sync-ddl';

@@ -1,7 +1,7 @@
-import { qi } from '../descriptor/names';
+import { qi } from '../../../src/conversion/choice/names';
 import type { ColumnDesc, TableDescriptor } from '../descriptor/types';
 import type { Analysis } from './analyse';
-import type { PartitionType } from './intervals';
+import type { PartitionType } from '../../../src/conversion/choice/intervals';
 import type { ConversionNames } from './names';
 import { truncateGuardSql } from './truncate-guard';
 
