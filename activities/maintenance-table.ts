@@ -10,7 +10,7 @@ import { boundLiteral, floorTo, INTERVALS, nextStart, partitionName, PARTITION_T
 /**
  * Partition maintenance of any range-partitioned table (input `table`; workflows/maintenance.ts):
  * the interval is read from the table's own partitions, partitions are named by the scheme of
- * activities/conversion/plan/intervals.ts, bounds computed in UTC whatever the session's
+ * src/conversion/choice/intervals.ts, bounds computed in UTC whatever the session's
  * TimeZone. Each DDL statement runs in its own short transaction under lock_timeout.
  */
 

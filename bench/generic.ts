@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Pool } from 'pg';
 import { createConversionActivities } from '../activities/conversion';
 import type { GenericInput, PlanSummary } from '../activities/conversion/generic/activities';
-import { parseConversionChoice } from '../activities/conversion/plan/choice';
+import { parseConversionChoice } from '../src/conversion/choice/choice';
 import type { ProfileResolver } from '../src/config/profiles';
 import { DEFAULT_COPY_BATCH } from '../workflows/conversion-input';
 import { runActivity, rowsPerSecond, timed } from './env';

@@ -22,9 +22,9 @@ describe('lint rules for workflow files', () => {
 
   it('bans value imports from activities/ in workflows (the layering: workflows above activities)', async () => {
     const banned = [
-      `import { readConversionChoice } from '../../activities/conversion/plan/choice';\nexport const x = readConversionChoice;\n`,
+      `import { planConversion } from '../../activities/conversion/plan/plan';\nexport const x = planConversion;\n`,
       `import { createActivities } from '../activities';\nexport const x = createActivities;\n`,
-      `export { qi } from '../../activities/conversion/descriptor/names';\n`,
+      `export { conversionNames } from '../../activities/conversion/plan/names';\n`,
     ];
     for (const code of banned) expect(await lint('workflows/conversion/bad-example.ts', code)).toContain('no-restricted-imports');
     expect(await lint('workflows/conversion/ok-example.ts', `import type { GenericInput } from '../../activities/conversion/generic/activities';\nimport { readConversionChoice } from '../../src/conversion/choice/choice';\nexport type G = GenericInput;\nexport const x = readConversionChoice;\n`)).toEqual([]);

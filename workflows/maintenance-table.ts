@@ -27,7 +27,7 @@ const detachActs = proxyActivities<MaintenanceActivities>({ ...SHORT_STEP, start
  * Partition maintenance of any range-partitioned table (the `table` form of the input): inspect
  * (the interval the partitions use), premake the current + N intervals, report a default
  * partition holding rows, detach partitions wholly older than the retention window, drop them
- * only when enabled. Names and bounds follow activities/conversion/plan/intervals.ts (UTC).
+ * only when enabled. Names and bounds follow src/conversion/choice/intervals.ts (UTC).
  */
 export async function tableMaintenance(s: TableMaintenanceSettings): Promise<TableMaintenanceSummary> {
   const label = spellTable(s.table);

@@ -1,7 +1,7 @@
 import type { ProductionSettings } from '../../workflows/production-input';
 import type { ConversionSettings } from '../../workflows/conversion-input';
 import type { GenericConversionSettings } from '../../workflows/conversion/generic-input';
-import { tableText } from '../../activities/conversion/plan/choice';
+import { tableText } from '../conversion/choice/choice';
 import type { MaintenanceSettings } from '../../workflows/maintenance-input';
 
 /**

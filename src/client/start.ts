@@ -4,7 +4,7 @@ import { InputError } from '../../workflows/common/validate';
 import { parseProductionInput, type ProductionCutoverInput, type ProductionSettings } from '../../workflows/production-input';
 import { parseConversionInput, type ConversionInput, type ConversionSettings } from '../../workflows/conversion-input';
 import { isGenericConversionInput, parseGenericConversionInput, type GenericConversionSettings } from '../../workflows/conversion/generic-input';
-import { tableText } from '../../activities/conversion/plan/choice';
+import { tableText } from '../conversion/choice/choice';
 import { parseMaintenanceInput, type MaintenanceInput, type MaintenanceSettings } from '../../workflows/maintenance-input';
 import type { productionCutover } from '../../workflows/production';
 import type { heapToPartitionedConversion } from '../../workflows/conversion';

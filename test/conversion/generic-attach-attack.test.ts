@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Pool } from 'pg';
 import { useTestDatabase } from '../helpers/db';
 import { readTableDescriptor, parseTableName } from '../../activities/conversion/descriptor';
-import { parseConversionChoice } from '../../activities/conversion/plan/choice';
+import { parseConversionChoice } from '../../src/conversion/choice/choice';
 import { planConversion } from '../../activities/conversion/plan/plan';
 import { createAttachActivities, type AttachInput } from '../../activities/conversion/generic/attach';
 import { keySql, rowKeyOf, startSqlLoad } from '../../src/loadgen/sql/sql-load';

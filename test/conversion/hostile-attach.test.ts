@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db';
-import { parseConversionChoice, type ConversionChoice } from '../../activities/conversion/plan/choice';
+import { parseConversionChoice, type ConversionChoice } from '../../src/conversion/choice/choice';
 import { planConversion } from '../../activities/conversion/plan/plan';
-import { qualified } from '../../activities/conversion/descriptor/names';
+import { qualified } from '../../src/conversion/choice/names';
 import { readTableDescriptor } from '../../activities/conversion/descriptor';
 import { createAttachActivities, type AttachInput } from '../../activities/conversion/generic/attach';
 import { keySql, rowKeyOf, startSqlLoad } from '../../src/loadgen/sql/sql-load';

@@ -2,9 +2,10 @@ import { Context } from '@temporalio/activity';
 import type { ClientBase } from 'pg';
 import type { ActivityDeps } from '../../index';
 import { nonRetryable, preflightFailed, runAlreadyActive } from '../../lib/errors';
+import { REPLAY_SHORT_AT, REPLAY_SHORT_AT_SWAP } from '../plan/change-log-view';
 import { registerRun, type ActiveRun } from '../../../src/shared/pg-catalog';
 import { spellPart, spellTable } from '../../../src/conversion/choice/names';
-import type { ConversionChoice } from '../plan/choice';
+import type { ConversionChoice } from '../../../src/conversion/choice/choice';
 import { planConversion, type ConversionPlan, type PlanPhase } from '../plan/plan';
 import type { DataFacts } from '../plan/facts';
 import { dropOld, DropWaitsError, phase, runPhaseInTransaction, wholeParity } from './execute';
@@ -14,10 +15,10 @@ import { scanThrottleOf, throttleScan, type ScanLimits } from './throttle';
 import { lagPauseReason } from '../../lib/replica-lag';
 import { dropUnlessOnlyThere, keptTables, type KeptTable } from '../keep-or-drop';
 import { conversionNames } from '../plan/names';
-import { qi } from '../descriptor/names';
+import { qi } from '../../../src/conversion/choice/names';
 import { createTableMaintenanceActivities } from '../../maintenance-table';
 import { aheadStarts, partitionsAhead, partitionsForHeap, settlePending, type PartitionOps } from './partitions';
-import { nextStart } from '../plan/intervals';
+import { nextStart } from '../../../src/conversion/choice/intervals';
 import { PENDING_NO_PARTITION } from '../plan/pending';
 import type { AfterSwap } from '../plan/after-swap';
 import type { ModeChoice } from '../plan/modes';
@@ -644,9 +645,9 @@ export interface CopyGenericResult {
 }
 
 /** The log is short when a replay round took at most this many keys (the rest waits for the next round, or the swap's drain). */
-export const LOG_SHORT = 1000;
+export const LOG_SHORT = REPLAY_SHORT_AT;
 /** Before the swap: the tail its transaction drains under the lock stays this short (the lock's time grows with it). */
-export const LOG_SHORT_AT_SWAP = 100;
+export const LOG_SHORT_AT_SWAP = REPLAY_SHORT_AT_SWAP;
 
 /** Rows per parity range: its snapshot lasts about as long as reading this many rows on both sides. */
 export const PARITY_RANGE_ROWS = 50_000;

@@ -1,6 +1,6 @@
 import { checkout } from '../../../src/config/pg-checkout';
-import type { ConversionChoice } from '../plan/choice';
-import { utcDay } from '../plan/intervals';
+import type { ConversionChoice } from '../../../src/conversion/choice/choice';
+import { utcDay } from '../../../src/conversion/choice/intervals';
 import type { ConversionPlan } from '../plan/plan';
 import { create, refuseUnplaceable, type PartitionOps } from './partitions';
 

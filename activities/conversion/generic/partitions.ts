@@ -2,8 +2,8 @@ import type { Pool } from 'pg';
 import { nonRetryable } from '../../lib/errors';
 import { checkout } from '../../../src/config/pg-checkout';
 import type { createTableMaintenanceActivities } from '../../maintenance-table';
-import type { ConversionChoice } from '../plan/choice';
-import { floorTo, intervalStarts, nextStart, utcDay, type PartitionType } from '../plan/intervals';
+import type { ConversionChoice } from '../../../src/conversion/choice/choice';
+import { floorTo, intervalStarts, nextStart, utcDay, type PartitionType } from '../../../src/conversion/choice/intervals';
 import type { ConversionPlan } from '../plan/plan';
 
 /**

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { checkout } from '../../../src/config/pg-checkout';
-import { qi, withSuffix } from '../descriptor/names';
+import { qi, withSuffix } from '../../../src/conversion/choice/names';
 import type { ConversionPlan } from '../plan/plan';
 import { retargetIndexDef } from '../plan/sqltext';
 
@@ -96,7 +96,7 @@ function indexStatements(indexes: ParentIndex[], fill: string): string[] {
 }
 
 /** The lanes by default: the cores the database's host has when Postgres lets the worker read it, else 2. */
-export async function defaultParallelism(pool: Pool): Promise<number> {
+export async function defaultParallelism(pool: Pick<Pool, 'query'>): Promise<number> {
   try {
     const r = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM regexp_matches(pg_read_file('/proc/cpuinfo'), '^processor', 'gm')`);
     return r.rows[0].n > 0 ? r.rows[0].n : 2;

@@ -1,12 +1,13 @@
-import { qi, withSuffix } from '../descriptor/names';
+import { qi, withSuffix } from '../../../src/conversion/choice/names';
 import type { TableDescriptor } from '../descriptor/types';
 import type { Analysis } from './analyse';
-import type { ConversionChoice } from './choice';
-import type { PartitionType } from './intervals';
+import type { ConversionChoice } from '../../../src/conversion/choice/choice';
+import type { PartitionType } from '../../../src/conversion/choice/intervals';
 import type { ConversionNames } from './names';
 import { PENDING_NO_PARTITION, placementSql } from './pending';
 import { rowSql } from './sync-ddl';
 import { partitionSecuritySql } from './shadow-ddl';
+import { truncateGuardSql } from './truncate-guard';
 
 /**
  * The change-log engine's SQL (issue 25 item 2, the design of pg_repack and pg-osc on partitions).
@@ -136,12 +137,13 @@ SELECT (SELECT count(*) FROM ins)::int AS n, (SELECT json_build_array(${kq.map((
   };
 }
 
-/** The forward sync of the change-log engine: the log, its function, the trigger (as the row sync's). */
+/** The forward sync of the change-log engine: the log, its function, the trigger (as the row sync's), and the guard refusing a TRUNCATE (plan/truncate-guard.ts). */
 export function changeLogSync(log: ChangeLogSql, n: ConversionNames): string[] {
   return [
     log.create,
     log.logFunction,
     `CREATE TRIGGER ${n.forwardTrigger} AFTER INSERT OR UPDATE OR DELETE ON ${n.table} FOR EACH ROW EXECUTE FUNCTION ${n.forwardFn}()`,
     `ALTER TABLE ${n.table} ENABLE ALWAYS TRIGGER ${n.forwardTrigger}`,
+    ...truncateGuardSql(n).install(n.table),
   ];
 }

@@ -23,6 +23,8 @@ export interface ModeCost {
   result: string;
   /** Attach only: the index built before the swap, or why none is. */
   indexBuild?: string;
+  /** How the rows move (the copy mode: the change-log engine's snapshot copy, or the row sync of runs started before it). */
+  how?: string;
 }
 
 export interface ModeChoice {
@@ -34,18 +36,34 @@ export interface ModeChoice {
 }
 
 /** Conservative rates (rows/s): the copy with its index maintenance, one index build, one validating scan. */
-export const RATES = { copy: 30_000, parity: 150_000, indexBuild: 200_000, validate: 1_000_000 } as const;
+export const RATES = { copy: 30_000, fill: 60_000, parity: 150_000, indexBuild: 200_000, validate: 1_000_000 } as const;
 /** Above this, attach is recommended when it can run (copying costs hours of I/O and twice the disk). */
 export const ATTACH_RECOMMENDED_ROWS = 1_000_000;
 
-/** `noBuild`: why attach builds no index (the key holds the column, or an existing index of (key, column) is used), else null. */
-export function modeCosts(d: TableDescriptor, rows: number, keyColumns: number, chosen: ConversionMode, copyBlockers: string[], attachBlockers: string[], lockTimeoutMs = 200, noBuild: string | null = null): ModeChoice {
-  const copy: ModeCost = {
-    mode: 'copy', ok: copyBlockers.length === 0, blockers: copyBlockers, rowsCopied: rows, extraDiskBytes: d.totalBytes,
-    expectedSeconds: Math.ceil(rows / RATES.copy + rows / RATES.parity),
-    lockTime: `one transaction under lock_timeout ${lockTimeoutMs} ms (renames, the pending keys' replay): milliseconds`,
-    result: 'every interval of the data in its own partition',
-  };
+/**
+ * `noBuild`: why attach builds no index (the key holds the column, or an existing index of (key, column) is used), else null.
+ * `engine`: the change-log engine's copy (new runs): each lane fills plain tables with no index
+ * (RATES.fill rows/s) and then builds each partition's indexes (RATES.indexBuild rows/s per
+ * index), lanes in parallel; absent: the row sync's keyset copy into the indexed shadow (runs
+ * started before the change-log engine).
+ */
+export function modeCosts(d: TableDescriptor, rows: number, keyColumns: number, chosen: ConversionMode, copyBlockers: string[], attachBlockers: string[], lockTimeoutMs = 200, noBuild: string | null = null, engine?: { lanes: number; indexesPerPartition: number; partitions: number }): ModeChoice {
+  const lanes = Math.max(1, Math.min(engine?.lanes ?? 1, engine?.partitions || 1));
+  const copy: ModeCost = engine
+    ? {
+      mode: 'copy', ok: copyBlockers.length === 0, blockers: copyBlockers, rowsCopied: rows, extraDiskBytes: d.totalBytes,
+      expectedSeconds: Math.ceil((rows / RATES.fill + (rows * engine.indexesPerPartition) / RATES.indexBuild) / lanes + rows / RATES.parity),
+      lockTime: `one transaction under lock_timeout ${lockTimeoutMs} ms (renames, the change log's tail drained: the keys written since the last replay): milliseconds`,
+      result: 'every interval of the data in its own partition',
+      how: `change-log engine: one snapshot, ${engine.partitions} partition(s) in ${lanes} lane(s), each filled with no index then its ${engine.indexesPerPartition} index(es) built, then the log replayed`,
+    }
+    : {
+      mode: 'copy', ok: copyBlockers.length === 0, blockers: copyBlockers, rowsCopied: rows, extraDiskBytes: d.totalBytes,
+      expectedSeconds: Math.ceil(rows / RATES.copy + rows / RATES.parity),
+      lockTime: `one transaction under lock_timeout ${lockTimeoutMs} ms (renames, the pending keys' replay): milliseconds`,
+      result: 'every interval of the data in its own partition',
+      how: 'row sync: keyset batches into the indexed shadow (runs started before the change-log engine)',
+    };
   const attach: ModeCost = {
     mode: 'attach', ok: attachBlockers.length === 0, blockers: attachBlockers, rowsCopied: 0,
     // The (key, partition column) btree: about 16 bytes of tuple header and pointers plus 8 per column per row (none when no index is built).

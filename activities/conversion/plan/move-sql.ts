@@ -1,4 +1,4 @@
-import { qi } from '../descriptor/names';
+import { qi } from '../../../src/conversion/choice/names';
 import type { TableDescriptor } from '../descriptor/types';
 import type { Analysis } from './analyse';
 import type { ConversionNames } from './names';

@@ -15,10 +15,14 @@ export interface ConversionNames {
   reverseFn: string;
   forwardTrigger: string;
   reverseTrigger: string;
+  /** The BEFORE TRUNCATE guard installed with the sync (plan/truncate-guard.ts). */
+  truncateFn: string;
+  truncateTrigger: string;
 }
 
 export const FORWARD_TRIGGER_NAME = 'lichen_conversion_sync_forward';
 export const REVERSE_TRIGGER_NAME = 'lichen_conversion_sync_reverse';
+export const TRUNCATE_TRIGGER_NAME = 'lichen_conversion_sync_truncate';
 
 export function conversionNames(d: Pick<TableDescriptor, 'schema' | 'name'>): ConversionNames {
   const q = (n: string) => `${qi(d.schema)}.${qi(n)}`;
@@ -36,6 +40,8 @@ export function conversionNames(d: Pick<TableDescriptor, 'schema' | 'name'>): Co
     reverseFn: q(withSuffix(`lichen_sync_rev_${d.name}`, '')),
     forwardTrigger: qi(FORWARD_TRIGGER_NAME),
     reverseTrigger: qi(REVERSE_TRIGGER_NAME),
+    truncateFn: q(withSuffix(`lichen_sync_trunc_${d.name}`, '')),
+    truncateTrigger: qi(TRUNCATE_TRIGGER_NAME),
   };
 }
 

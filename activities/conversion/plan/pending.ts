@@ -1,8 +1,8 @@
-import { lit, qi, withSuffix } from '../descriptor/names';
+import { lit, qi, withSuffix } from '../../../src/conversion/choice/names';
 import type { TableDescriptor } from '../descriptor/types';
 import type { Analysis } from './analyse';
-import type { ConversionChoice } from './choice';
-import { partitionName, partitionSuffix, partitionSuffixSql, type PartitionType } from './intervals';
+import type { ConversionChoice } from '../../../src/conversion/choice/choice';
+import { partitionName, partitionSuffix, partitionSuffixSql, type PartitionType } from '../../../src/conversion/choice/intervals';
 import type { ConversionNames } from './names';
 import { rowSql, utcExpr } from './sync-ddl';
 
@@ -53,12 +53,12 @@ export const PENDING_NO_PARTITION = 'LP001';
 
 /**
  * SQL expressions placing a value of the partition column (`x`, an SQL expression) among the
- * table's interval partitions, by the naming scheme of plan/intervals.ts: whether it is finite
+ * table's interval partitions, by the naming scheme of src/conversion/choice/intervals.ts: whether it is finite
  * (an interval can hold it), its interval's start, and whether that partition exists.
  */
 export function placementSql(d: Pick<TableDescriptor, 'schema' | 'name'>, choice: Pick<ConversionChoice, 'interval'>, type: PartitionType) {
   const finite = (x: string) => `(isfinite(${x}) AND extract(year FROM ${x}) BETWEEN 1 AND 9999)`;
-  // The name of the partition holding `x` (a finite value), by the scheme of plan/intervals.ts; it exists, or the value has no place yet.
+  // The name of the partition holding `x` (a finite value), by the scheme of src/conversion/choice/intervals.ts; it exists, or the value has no place yet.
   const probe = partitionName(d.name, choice.interval, 0);
   const base = probe.slice(0, probe.length - partitionSuffix(choice.interval, 0).length);
   const nameOf = (truncated: string) => `pg_catalog.format('%I.%I', ${lit(d.schema)}, ${lit(base)} || ${partitionSuffixSql(choice.interval, truncated)})`;

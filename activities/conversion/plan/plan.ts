@@ -18,13 +18,14 @@ import { pendingSql, type PendingSql } from './pending';
 import { changeLogSql, changeLogSync, type ChangeLogSql } from './change-log';
 import { attachBlockers, attachBound, attachDdl, existingKeyIndex, withoutAttachObjects, type AttachDdl } from './attach-ddl';
 import { modeCosts, type ModeChoice } from './modes';
+import { changeLogPhases, REPLAY_SHORT_AT_SWAP, type CopyShape } from './change-log-view';
 
 /** Blocker codes of the copy mode that do not apply to attach (its history is one partition, whatever the data's span). */
 const NOT_FOR_ATTACH = new Set(['too-many-partitions', 'values-outside-intervals']);
 
 /** One phase of the run and every statement it executes, in order. */
 export interface PlanPhase {
-  phase: 'shadow' | 'sync' | 'partitions' | 'copy' | 'parity' | 'swap' | 'refresh' | 'drop' | 'rollback before swap' | 'rollback after swap'
+  phase: 'shadow' | 'sync' | 'partitions' | 'copy' | 'replay' | 'parity' | 'swap' | 'refresh' | 'drop' | 'rollback before swap' | 'rollback after swap'
     | 'attach prepare' | 'attach swap' | 'attach rollback before swap' | 'attach rollback after swap' | 'attach restore key';
   what: string;
   statements: string[];
@@ -67,6 +68,8 @@ export interface ConversionPlan {
   attach: AttachDdl | null;
   /** The change-log engine's log and replay (plan/change-log.ts); null on the row-sync engine (runs before patch generic-change-log), in mode attach, or when blocked. */
   changeLog: ChangeLogSql | null;
+  /** The change-log engine's copy: partitions, lanes, indexes per partition (null otherwise). */
+  copyShape: CopyShape | null;
 }
 
 const SCHEME: Record<ConversionChoice['interval'], string> = {
@@ -86,6 +89,8 @@ export function partitionStarts(choice: ConversionChoice, facts: DataFacts | nul
 export interface PlanFixed {
   attachBound?: number;
   changeLog?: boolean;
+  /** The change-log copy's lanes, for the plan's copy phase and cost (`cutover plan`: the input's copy.parallelism or the database's cores); absent: 2. */
+  lanes?: number;
 }
 
 /** `fixed.attachBound`: the bound chosen at preflight (every later activity plans the same statements). `fixed.changeLog`: the change-log engine's sync, swap and parity. */
@@ -105,13 +110,14 @@ export function buildPlan(d0: TableDescriptor, facts: DataFacts | null, choice: 
   const attachOpen = [...copyOpen.filter((b) => !NOT_FOR_ATTACH.has(b.code)), ...attachOwn];
   const open = attachMode ? attachOpen : copyOpen;
   const existing = a.key ? existingKeyIndex(d, a, choice.column).index : null;
-  const modes = modeCosts(d, facts?.rows ?? Math.max(0, d.estimatedRows), a.key?.columns.length ?? 1, choice.mode ?? 'copy', copyOpen.map((b) => b.code), attachOpen.map((b) => b.code), undefined, a.key?.columns.includes(choice.column) ? 'the key holds the column' : existing ? `uses the existing index ${existing.index}` : null);
+  const rows = facts?.rows ?? Math.max(0, d.estimatedRows);
   let attach: AttachDdl | null = null;
   const phases: PlanPhase[] = [];
   let renames: IndexRename[] = [];
   let partitionNames: string[] = [];
   let pending: PendingSql | null = null;
   let changeLog: ChangeLogSql | null = null;
+  let copyShape: CopyShape | null = null;
   let refresh: string[] = [];
   if (attachMode && a.key && a.partitionType && !a.blockers.some((b) => ['not-a-table', 'already-partitioned', 'partition-column-missing', 'partition-column-generated'].includes(b.code))) {
     attach = attachDdl(d, a, choice, names, a.partitionType, fixed.attachBound ?? attachBound(choice, facts, now), now);
@@ -139,21 +145,32 @@ export function buildPlan(d0: TableDescriptor, facts: DataFacts | null, choice: 
     const sideTables = log ? { swapCheck: log.swapCheck, replay: log.replay, drop: `DROP TABLE IF EXISTS ${log.table}, ${pending.table}`, beforeRollback: log.forget } : pending;
     const sw = swapDdl(d, choice, names, sh.renames, sync.reverse, sideTables);
     refresh = sw.refresh;
+    const view = log ? changeLogPhases({ choice, names, schema: d.schema, log, pending, type, starts, partitionNames: sh.partitionNames, indexes: sh.renames.length, lanes: fixed.lanes ?? 2 }) : null;
+    copyShape = view?.shape ?? null;
+    const ofView = (name: 'partitions' | 'copy' | 'replay') => view!.phases.find((x) => x.phase === name)!;
     phases.push(
       { phase: 'shadow', what: `the partitioned shadow ${names.shadow}: keys, indexes, constraints, security, comments, then ${sh.partitionNames.length} partitions (each owned by ${d.owner} with the table's grants)`, statements: [...sh.table, ...sh.constraints, ...sh.indexes, ...sh.security, ...sh.partitions] },
       log
-        ? { phase: 'sync', what: `a row trigger on ${names.table} appends the key of every write to ${log.table} in the writer's transaction (installed under lock_timeout, with retries); the copy reads one snapshot taken after it, the log is replayed from the heap's current state until short, its tail drained in the swap's transaction`, statements: changeLogSync(log, names) }
-        : { phase: 'sync', what: `a row trigger on ${names.table} mirrors every write into the shadow in the writer's transaction (installed under lock_timeout, with retries)`, statements: sync.forward },
-      { phase: 'partitions', what: `the sync never creates a partition (it would lock the shadow inside the application's transaction): before the swap, a write whose ${choice.interval} has no partition in the shadow yet (the shadow is made with ${rangeText(choice, type, starts)}) is kept out of it and its key recorded in ${pending.table} (the copy does the same with such a row); right after the sync's installation the run creates a partition for every ${choice.interval} of the heap's rows that has none (rows written since the plan's scan), and before parity and before the swap it creates the partitions the recorded keys need (each in its own lock_timeout transaction) and replays them from the heap${choice.options.defaultPartition ? ' (with the DEFAULT partition nothing is recorded: every write has a place)' : ''}`, statements: [pending.heapOutsideSql, pending.pendingStartsSql, ...pending.replay] },
-      { phase: 'copy', what: `keyset batches over (${a.key.columns.join(', ')}) up to the last key when the sync began, heartbeating the last key; repeated until done`, statements: [lastKeySql(a, names), copyBatchSql(d, a, names, pending)] },
+        ? { phase: 'sync', what: `a row trigger on ${names.table} appends the key of every write (INSERT: NEW's; DELETE: OLD's; UPDATE: OLD's, and NEW's when the key changed) to ${log.table} in the writer's transaction, and a statement trigger refuses a TRUNCATE until the run ends (installed together under lock_timeout, with retries); the copy reads one snapshot taken after it, the log is replayed from the heap's current state until short, its tail drained in the swap's transaction`, statements: changeLogSync(log, names) }
+        : { phase: 'sync', what: `a row trigger on ${names.table} mirrors every write into the shadow in the writer's transaction, and a statement trigger refuses a TRUNCATE until the run ends (installed together under lock_timeout, with retries)`, statements: sync.forward },
+      ...(view
+        ? [ofView('partitions'), ofView('copy'), ofView('replay')]
+        : [
+          { phase: 'partitions' as const, what: `the sync never creates a partition (it would lock the shadow inside the application's transaction): before the swap, a write whose ${choice.interval} has no partition in the shadow yet (the shadow is made with ${rangeText(choice, type, starts)}) is kept out of it and its key recorded in ${pending.table} (the copy does the same with such a row); right after the sync's installation the run creates a partition for every ${choice.interval} of the heap's rows that has none (rows written since the plan's scan), and before parity and before the swap it creates the partitions the recorded keys need (each in its own lock_timeout transaction) and replays them from the heap${choice.options.defaultPartition ? ' (with the DEFAULT partition nothing is recorded: every write has a place)' : ''}`, statements: [pending.heapOutsideSql, pending.pendingStartsSql, ...pending.replay] },
+          { phase: 'copy' as const, what: `keyset batches over (${a.key.columns.join(', ')}) up to the last key when the sync began, heartbeating the last key; repeated until done`, statements: [lastKeySql(a, names), copyBatchSql(d, a, names, pending)] },
+        ]),
       { phase: 'parity', what: `count and md5 of every row's whole image per range of (${a.key.columns.join(', ')}) (its upper key found first), both tables in the range's own short REPEATABLE READ snapshot, heartbeating; a range that differs has its differing keys re-read from the heap and upserted (or deleted) in the shadow, then it is compared again`, statements: paritySql(log ? rangeParitySql(d, a, names, null, log.notLogged) : rangeParitySql(d, a, names, pending)) },
-      { phase: 'swap', what: 'one transaction under a short lock_timeout, retried with backoff: renames, the sync turned around, triggers, views, sequences and publications moved', statements: sw.swap },
+      { phase: 'swap', what: `${log ? `the log replayed once more outside the lock (until a round takes at most ${REPLAY_SHORT_AT_SWAP} keys), then ` : ''}one transaction under a short lock_timeout, retried with backoff: ${log ? `ACCESS EXCLUSIVE on ${names.table} and the shadow, the log's tail drained (no writer left), ` : ''}renames, the sync turned around (the reverse row mirror into ${names.old} and the TRUNCATE guard on the partitioned table), triggers, views, sequences and publications moved`, statements: sw.swap },
       ...(refresh.length ? [{ phase: 'refresh' as const, what: `after the swap commits (and after a swap back), outside its lock: ${d.views.filter((v) => v.kind !== 'view').map((v) => v.name).join(', ')} ${refresh.length > 1 ? 'are' : 'is'} recreated WITH NO DATA inside the swap and refilled here; from the swap's commit until this REFRESH ends (about as long as the view's query takes over ${facts?.rows ?? Math.max(0, d.estimatedRows)} rows) a read of it fails with 55000 "has not been populated"`, statements: refresh }] : []),
       { phase: 'drop', what: `after retention and an approval: the reverse sync and ${names.old} go (never CASCADE: any dependent is named and the drop waits)`, statements: sw.drop },
       { phase: 'rollback before swap', what: 'the sync goes; the shadow goes only when it holds no row the table lacks (checked in the same transaction), else it is kept aside as <table>_rolled_back; the table is untouched', statements: sw.rollbackBeforeSwap },
       { phase: 'rollback after swap', what: 'the mirror image of the swap in one transaction (the reverse sync kept the old table equal); in it, after its locks, the partitioned table is dropped only when it holds no row the old table lacks, else kept aside as <table>_rolled_back and named in the result', statements: sw.swapBack },
     );
   }
+  const modes = modeCosts(d, rows, a.key?.columns.length ?? 1, choice.mode ?? 'copy', copyOpen.map((b) => b.code), attachOpen.map((b) => b.code), undefined,
+    a.key?.columns.includes(choice.column) ? 'the key holds the column' : existing ? `uses the existing index ${existing.index}` : null,
+    // New runs copy with the change-log engine (mode attach's plan costs the copy it would otherwise take the same way).
+    fixed.changeLog ? { lanes: fixed.lanes ?? 2, indexesPerPartition: copyShape?.indexesPerPartition ?? d.indexes.length, partitions: copyShape?.partitions ?? starts.length } : undefined);
   return {
     table: d.qualified,
     partitionBy: { column: choice.column, interval: choice.interval, type: a.partitionType },
@@ -182,6 +199,7 @@ export function buildPlan(d0: TableDescriptor, facts: DataFacts | null, choice: 
     modes,
     attach,
     changeLog,
+    copyShape,
   };
 }
 

@@ -12,6 +12,11 @@ export function renderPlan(p: ConversionPlan, opts: { allStatements?: boolean } 
   out.push(`  partitions: ${p.partitions.count} named ${p.names.partitionScheme}${p.partitions.first ? ` (${p.partitions.first} … ${p.partitions.last})` : ''}${p.partitions.default ? ` + ${p.partitions.default} (DEFAULT)` : ''}`);
   if (p.attach) out.push(`  mode attach: ${p.table} becomes the partition ${p.attach.history} [MINVALUE, ${p.attach.boundText}); new partitions from ${p.attach.boundText}`);
   else out.push(`  shadow ${p.names.shadow}; the old table becomes ${p.names.old} during retention`);
+  const cs = p.copyShape;
+  if (cs) {
+    out.push(`  engine: change log — the sync trigger appends each write's key to ${cs.log} (and refuses TRUNCATE); one exported snapshot; ${cs.partitions} partition(s) filled in ${cs.lanes} lane(s) as plain tables, ${cs.indexesPerPartition} index(es) built on each after its fill, then attached;`);
+    out.push(`  the log replayed from the heap until a round takes at most ${cs.replayShortAt} keys, its tail drained inside the swap's lock`);
+  } else if (!p.attach && p.phases.length) out.push('  engine: row sync — the sync trigger mirrors each write into the indexed shadow; keyset batches copy the rest (runs started before the change-log engine)');
   const m = p.modes;
   if (m) {
     out.push('', `MODES (chosen: ${m.chosen}; recommended: ${m.recommended}: ${m.why})`);
@@ -19,6 +24,7 @@ export function renderPlan(p: ConversionPlan, opts: { allStatements?: boolean } 
       out.push(`  ${x.mode === m.chosen ? '▶' : ' '} ${x.mode}${x.ok ? '' : ` (blocked: ${x.blockers.join(', ')})`}: rows copied ${x.rowsCopied}, extra disk about ${size(x.extraDiskBytes)}, expected time about ${x.expectedSeconds} s, lock: ${x.lockTime}`);
       if (x.indexBuild) out.push(`      index: ${x.indexBuild}`);
       out.push(`      result: ${x.result}`);
+      if (x.how) out.push(`      how: ${x.how}`);
     }
   }
   out.push('');

@@ -6,6 +6,7 @@ import { grantSql } from './shadow-ddl';
 import { oldIndexName, type ConversionNames } from './names';
 import type { IndexRename } from './shadow-ddl';
 import type { PendingSql } from './pending';
+import { truncateGuardSql } from './truncate-guard';
 
 /**
  * The swap (one transaction, under a short lock_timeout), its mirror image for a rollback after
@@ -89,6 +90,8 @@ const renameIndexes = (schema: string, pairs: [string, string][]) => pairs.map((
 /** `pending.beforeRollback`: run in the rollback before the swap right after its locks (the change-log engine drops the shadow's images of logged keys: the heap holds newer ones). */
 export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: ConversionNames, renames: IndexRename[], reverse: string[], pending: Pick<PendingSql, 'swapCheck' | 'replay' | 'drop'> & { beforeRollback?: string[] }): SwapDdl {
   const droppedFks = choice.options.incomingForeignKeys === 'drop' ? d.incomingForeignKeys : [];
+  // The TRUNCATE guard follows the sync: off the heap at the swap (the reverse sync puts it on the partitioned table), gone with the sync.
+  const guard = truncateGuardSql(n);
   const swap = [
     `LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`,
     pending.swapCheck,
@@ -100,6 +103,7 @@ export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: Convers
     ...addNotValidSql(d, n.table),
     `DROP TRIGGER ${n.forwardTrigger} ON ${n.old}`,
     `DROP FUNCTION ${n.forwardFn}()`,
+    guard.dropTrigger(n.old),
     pending.drop,
     ...moveTriggers(d, n.old, n.table),
     ...viewStatements(d),
@@ -111,6 +115,7 @@ export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: Convers
     `LOCK TABLE ${n.table}, ${n.old} IN ACCESS EXCLUSIVE MODE`,
     `DROP TRIGGER ${n.reverseTrigger} ON ${n.table}`,
     `DROP FUNCTION ${n.reverseFn}()`,
+    ...guard.remove(n.table),
     `ALTER TABLE ${n.table} RENAME TO ${qi(n.shadowName)}`,
     `ALTER TABLE ${n.old} RENAME TO ${qi(n.name)}`,
     ...renameIndexes(n.schema, renames.flatMap((r) => [[r.final, r.temp], [oldIndexName(r.final), r.final]] as [string, string][])),
@@ -123,11 +128,12 @@ export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: Convers
     // the old table lacks, checked in this transaction (activities/conversion/keep-or-drop.ts).
   ];
   // The shadow likewise: dropped by the same check, in the same transaction, or kept aside (the pending keys' table is the run's own bookkeeping).
-  const rollbackBeforeSwap = [`LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`, ...(pending.beforeRollback ?? []), `DROP TRIGGER IF EXISTS ${n.forwardTrigger} ON ${n.table}`, `DROP FUNCTION IF EXISTS ${n.forwardFn}()`, pending.drop];
+  const rollbackBeforeSwap = [`LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`, ...(pending.beforeRollback ?? []), `DROP TRIGGER IF EXISTS ${n.forwardTrigger} ON ${n.table}`, `DROP FUNCTION IF EXISTS ${n.forwardFn}()`, ...guard.remove(n.table), pending.drop];
   const drop = [
     `LOCK TABLE ${n.table}, ${n.old} IN ACCESS EXCLUSIVE MODE`,
     `DROP TRIGGER IF EXISTS ${n.reverseTrigger} ON ${n.table}`,
     `DROP FUNCTION IF EXISTS ${n.reverseFn}()`,
+    ...guard.remove(n.table),
     `DROP TABLE ${n.old} RESTRICT`,
   ];
   return { swap, swapBack, rollbackBeforeSwap, drop, refresh: refreshStatements(d) };

@@ -1,8 +1,9 @@
-import { qi } from '../descriptor/names';
+import { qi } from '../../../src/conversion/choice/names';
 import type { ColumnDesc, TableDescriptor } from '../descriptor/types';
 import type { Analysis } from './analyse';
-import type { PartitionType } from './intervals';
+import type { PartitionType } from '../../../src/conversion/choice/intervals';
 import type { ConversionNames } from './names';
+import { truncateGuardSql } from './truncate-guard';
 
 /**
  * The generated SQL that moves rows: the sync functions (forward heap → shadow, reverse new →
@@ -87,16 +88,19 @@ export function syncDdl(d: TableDescriptor, a: Analysis, names: ConversionNames,
     `CREATE TRIGGER ${name} AFTER INSERT OR UPDATE OR DELETE ON ${on} FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
     `ALTER TABLE ${on} ENABLE ALWAYS TRIGGER ${name}`,
   ];
+  const guard = truncateGuardSql(names);
   return {
     forward: [
       pending.create,
       mirrorFunctionSql(names.forwardFn, names.shadow, d, a.conflictColumns, a.conflictColumns, pending.guard || null),
       ...trigger(names.forwardTrigger, names.table, names.forwardFn),
+      ...guard.install(names.table),
     ],
     // After the swap names.table is the partitioned table and names.old the heap (unique on the key).
     reverse: [
       mirrorFunctionSql(names.reverseFn, names.old, d, key, key, null),
       ...trigger(names.reverseTrigger, names.table, names.reverseFn),
+      ...guard.install(names.table),
     ],
   };
 }

@@ -6,6 +6,7 @@ import { parseGenericConversionInput } from '../../../workflows/conversion/gener
 import { readInputFile } from '../input-file';
 import { planConversion } from '../../../activities/conversion/plan/plan';
 import { renderPlan } from '../../../activities/conversion/plan/render';
+import { defaultParallelism } from '../../../activities/conversion/generic/snapshot-copy';
 import { bool, positionals, requireStr, str } from '../args';
 import { NotFoundError, UsageError } from '../exit-codes';
 import { profileOf, withProfileClient } from '../db';
@@ -41,7 +42,7 @@ const FLAG_OF: Record<string, string> = { table: '--table', 'partitionBy.column'
  * workflow's own parser (parseGenericConversionInput): the plan accepts and refuses exactly what
  * the run would.
  */
-function runOf(args: Parameters<Command['run']>[0]['args']): { choice: ConversionChoice; profile: string } {
+function runOf(args: Parameters<Command['run']>[0]['args']): { choice: ConversionChoice; profile: string; lanes?: number } {
   const inputFile = str(args, 'input');
   const input = readInputFile('plan', inputFile);
   const flagged = new Set<string>();
@@ -100,7 +101,7 @@ function runOf(args: Parameters<Command['run']>[0]['args']): { choice: Conversio
   if (Object.keys(options).length || 'options' in input) input.options = options;
   try {
     const s = parseGenericConversionInput(input);
-    return { choice: s.choice, profile: s.connectionProfile };
+    return { choice: s.choice, profile: s.connectionProfile, lanes: s.copyParallelism };
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
     // A field a flag set (or that only a flag can set: no --input) is named by its flag; one of the file by its JSON path.
@@ -121,10 +122,11 @@ export const plan: Command = {
   async run({ io, args }) {
     const [what] = positionals('plan', args, ['kind']);
     if (what !== 'conversion') throw new UsageError(`plan: the only kind is "conversion", got ${JSON.stringify(what)}`);
-    const { choice, profile } = runOf(args);
+    const { choice, profile, lanes } = runOf(args);
     let p;
     try {
-      p = await withProfileClient(profile, (c) => planConversion(c, choice));
+      // A new run takes the change-log engine (patch generic-change-log) with copy.parallelism lanes, else the database's cores.
+      p = await withProfileClient(profile, async (c) => planConversion(c, choice, Date.now(), undefined, { changeLog: true, lanes: lanes ?? (await defaultParallelism(c)) }));
     } catch (err) {
       if (err instanceof TableNotFoundError) throw new NotFoundError(`plan: ${err.message} (profile ${profile})`);
       throw err;

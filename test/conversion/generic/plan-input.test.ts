@@ -75,4 +75,39 @@ describe('cutover plan conversion --input: the run\'s own start input, checked b
     expect(badFlag.code).toBe(2);
     expect(badFlag.stderr).toContain('plan: --mode: ');
   });
+
+  it('shows the engine a new run takes: the key log and its trigger, one snapshot, the partitions in copy.parallelism lanes with their indexes built after the fill, the replay and the drain in the swap, and that engine\'s cost', async () => {
+    const input = inputFile('lanes.json', { ...START, copy: { parallelism: 3 } });
+    const r = await runCli(['plan', 'conversion', '--input', input, '--all', '--json'], env());
+    expect(r.code, r.stderr).toBe(0);
+    const p = r.json<ConversionPlan>();
+    const ph = (name: string) => p.phases.find((x) => x.phase === name)!;
+    // Two indexes carried (the key, the unique number extended), so two built per partition.
+    expect(p.copyShape).toMatchObject({ engine: 'change-log', log: '"shop"."receipts_lichen_log"', lanes: 3, indexesPerPartition: 2, partitions: p.partitions.count, replayShortAt: 1000 });
+    // The sync logs keys (no upsert into the shadow) and refuses TRUNCATE.
+    const sync = ph('sync').statements.join('\n');
+    expect(sync).toContain('CREATE TABLE IF NOT EXISTS "shop"."receipts_lichen_log" (seq bigserial PRIMARY KEY, op "char" NOT NULL, "id" bigint)');
+    expect(sync).toContain('INSERT INTO "shop"."receipts_lichen_log" (op, "id")');
+    expect(sync).toContain('BEFORE TRUNCATE ON "shop"."receipts" FOR EACH STATEMENT');
+    expect(sync).not.toContain('ON CONFLICT');
+    // The copy: plain tables filled under one exported snapshot, indexes after, attached; no keyset batch.
+    const copy = ph('copy');
+    expect(copy.what).toMatch(/filled in 3 lane\(s\)/);
+    expect(copy.statements.join('\n')).toMatch(/pg_export_snapshot[\s\S]*SET TRANSACTION SNAPSHOT[\s\S]*INSERT INTO "shop"\."receipts_p\d{4}_\d{2}_lichen_fill"[\s\S]*2 index\(es\)[\s\S]*ATTACH PARTITION/);
+    expect(copy.statements.join('\n')).not.toContain('ON CONFLICT');
+    expect(ph('replay').statements[0]).toContain('DELETE FROM "shop"."receipts_lichen_log"');
+    // The swap drains the log's tail under its lock.
+    expect(ph('swap').what).toMatch(/the log's tail drained/);
+    expect(ph('swap').statements.join('\n')).toContain('DELETE FROM "shop"."receipts_lichen_log"');
+    // The cost of that engine: every row copied, as much disk, the time of fills and index builds over 3 lanes.
+    expect(p.modes.copy).toMatchObject({ rowsCopied: 200, how: expect.stringMatching(/^change-log engine: one snapshot, \d+ partition\(s\) in 3 lane\(s\)/), lockTime: expect.stringContaining("the change log's tail drained") });
+
+    // The text says it too.
+    const text = await runCli(['plan', 'conversion', '--input', input], env());
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/engine: change log — the sync trigger appends each write's key to "shop"\."receipts_lichen_log" \(and refuses TRUNCATE\); one exported snapshot; \d+ partition\(s\) filled in 3 lane\(s\) as plain tables, 2 index\(es\) built on each after its fill/);
+    expect(text.stdout).toContain('-- phase replay:');
+    expect(text.stdout).toMatch(/how: change-log engine/);
+    expect(text.stdout).not.toMatch(/-- phase copy: keyset batches/);
+  });
 });

@@ -35,7 +35,8 @@ describe('cutover plan conversion: what the run will do, before anything changes
     expect(b.blockers).toEqual([expect.objectContaining({ code: 'unique-without-partition-column', object: 'invoices_number_key', options: [expect.objectContaining({ choice: 'extend' }), expect.objectContaining({ choice: 'drop' })] })]);
     expect(b.size.rows).toBe(300);
     expect(b.size.copyNeedsBytes).toBeGreaterThan(0);
-    expect(b.phases.map((p) => p.phase)).toEqual(['shadow', 'sync', 'partitions', 'copy', 'parity', 'swap', 'refresh', 'drop', 'rollback before swap', 'rollback after swap']);
+    // A new run's engine: the change log (its replay a phase of its own).
+    expect(b.phases.map((p) => p.phase)).toEqual(['shadow', 'sync', 'partitions', 'copy', 'replay', 'parity', 'swap', 'refresh', 'drop', 'rollback before swap', 'rollback after swap']);
 
     const ok = await runCli(['plan', 'conversion', '--table', 'billing.invoices', '--partition-by', 'issued_at', '--interval', 'month', '--profile', 'test', '--unique-key', 'invoices_number_key=extend'], env());
     expect(ok.code, ok.stderr).toBe(0);

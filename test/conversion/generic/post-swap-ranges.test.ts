@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { CancelledFailure } from '@temporalio/common';
 import { useTestDatabase } from '../../helpers/db';
-import { parseConversionChoice } from '../../../activities/conversion/plan/choice';
+import { parseConversionChoice } from '../../../src/conversion/choice/choice';
 import { createGenericConversionActivities, type GenericInput, type PostSwapParityResult } from '../../../activities/conversion/generic/activities';
 import type { RangeParityCheckpoint } from '../../../activities/conversion/generic/range-parity';
 import { createProfileResolver } from '../../../src/config/profiles';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Pool } from 'pg';
 import { useTestDatabase } from '../../helpers/db';
-import { parseConversionChoice } from '../../../activities/conversion/plan/choice';
+import { parseConversionChoice } from '../../../src/conversion/choice/choice';
 import { planConversion } from '../../../activities/conversion/plan/plan';
 import { dropOld, runPhase, runPhaseInTransaction, wholeParity } from '../../../activities/conversion/generic/execute';
 import { columnType } from '../../../activities/conversion/generic/activities';
