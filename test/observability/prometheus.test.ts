@@ -204,7 +204,7 @@ describe.skipIf(skip)('metrics of a real cutover in Prometheus, with the dashboa
       }
       const rules = await prom!.api<{ groups: { rules: { name: string; type: string; query: string; health: string; lastError?: string }[] }[] }>('rules');
       const all = rules.groups.flatMap((g) => g.rules);
-      expect(all.filter((r) => r.type === 'alerting').map((r) => r.name).sort()).toEqual(['LichenCutoverApprovalWaiting', 'LichenCutoverPhaseStuck', 'LichenCutoverThrottledTooLong', 'LichenDualWriteFailuresRising']);
+      expect(all.filter((r) => r.type === 'alerting').map((r) => r.name).sort()).toEqual(['LichenCutoverApprovalWaiting', 'LichenCutoverPhaseStuck', 'LichenCutoverThrottledTooLong', 'LichenDualWriteFailuresRising', 'LichenOrphanRecords']);
       for (const rule of all) {
         expect(`${rule.name}: ${rule.health} ${rule.lastError ?? ''}`.trim()).toBe(`${rule.name}: ok`);
         const measure = withBoolComparisons(rule.query);
