@@ -113,12 +113,17 @@ export async function registerRun(c: Queryable, run: { runId: string; workflowId
     return null;
   } catch (err) {
     if (sqlState(err) !== SQLSTATE.uniqueViolation) throw err;
-    const other = await c.query<{ workflow_id: string; kind: string; started_at: string }>(
-      `SELECT workflow_id, kind, started_at::text FROM cutover_runs WHERE target = $1 AND status = 'active'`, [run.target]);
-    const o = other.rows[0];
     // The other run ended between the INSERT and the SELECT: report it as unknown rather than retry here.
-    return o ? { workflowId: o.workflow_id, kind: o.kind, startedAt: o.started_at } : { workflowId: '?', kind: '?', startedAt: '?' };
+    return (await activeRunOf(c, [run.target], run.runId)) ?? { workflowId: '?', kind: '?', startedAt: '?' };
   }
+}
+
+/** The active run registered under any of `targets`, other than `exceptRunId` (a retried preflight finds its own entry). */
+export async function activeRunOf(c: Queryable, targets: string[], exceptRunId: string): Promise<ActiveRun | null> {
+  const r = await c.query<{ workflow_id: string; kind: string; started_at: string }>(
+    `SELECT workflow_id, kind, started_at::text FROM cutover_runs WHERE target = ANY($1::text[]) AND status = 'active' AND run_id <> $2 ORDER BY started_at LIMIT 1`, [targets, exceptRunId]);
+  const o = r.rows[0];
+  return o ? { workflowId: o.workflow_id, kind: o.kind, startedAt: o.started_at } : null;
 }
 
 /**

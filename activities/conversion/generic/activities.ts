@@ -3,7 +3,7 @@ import type { ClientBase } from 'pg';
 import type { ActivityDeps } from '../../index';
 import { nonRetryable, preflightFailed, runAlreadyActive } from '../../lib/errors';
 import { REPLAY_SHORT_AT, REPLAY_SHORT_AT_SWAP } from '../plan/change-log-view';
-import { registerRun, type ActiveRun } from '../../../src/shared/pg-catalog';
+import { activeRunOf, registerRun } from '../../../src/shared/pg-catalog';
 import { spellPart, spellTable } from '../../../src/conversion/choice/names';
 import type { ConversionChoice } from '../../../src/conversion/choice/choice';
 import { planConversion, type ConversionPlan, type PlanPhase } from '../plan/plan';
@@ -174,18 +174,6 @@ export async function registryTarget(c: Pick<ClientBase, 'query'>, table: string
   return schema === 'public' ? spellPart(name) : spellTable({ schema, name });
 }
 
-/**
- * The active run registered under any of `targets` (the registry key, and the quoted qualified name
- * the conversion of any table registered under before: a run in flight on an older worker), other
- * than this run itself (a retried preflight finds its own entry).
- */
-async function activeRunOn(c: Pick<ClientBase, 'query'>, targets: string[], runId: string): Promise<ActiveRun | null> {
-  const r = await c.query<{ workflow_id: string; kind: string; started_at: string }>(
-    `SELECT workflow_id, kind, started_at::text FROM cutover_runs WHERE target = ANY($1::text[]) AND status = 'active' AND run_id <> $2 ORDER BY started_at LIMIT 1`, [targets, runId]);
-  const o = r.rows[0];
-  return o ? { workflowId: o.workflow_id, kind: o.kind, startedAt: o.started_at } : null;
-}
-
 const shadowNameOf = async (c: Pick<ClientBase, 'query'>, post: PostSwapStatements) => conversionNames(await nameParts(c, post.table)).shadowName;
 
 async function alreadyKept(c: Pick<ClientBase, 'query'>, schema: string, name: string): Promise<Pick<SwapBackResult, 'keptEarlier'>> {
@@ -254,7 +242,8 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         const summary = summarisePlan(p);
         // One active run per table, whatever the workflow: checked first (a second run is told why the shadow exists).
         const target = await registryTarget(c, p.table);
-        const active = await activeRunOn(c, [target, p.table], i.runId);
+        // The key, and the quoted qualified name the conversion of any table registered under before (a run in flight on an older worker).
+        const active = await activeRunOf(c, [target, p.table], i.runId);
         if (active) throw runAlreadyActive(target, active);
         if (!p.ok || p.phases.length === 0) {
           const what = p.blockers.map((b) => `${b.code} (${b.object}): ${b.message}` + (b.options.length ? `; options: ${b.options.map((o) => o.choice).join(' | ')}` : '; fix it by hand first'));
