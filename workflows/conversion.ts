@@ -1,3 +1,5 @@
+import { patched } from '@temporalio/workflow';
+import { asConversionSummary, memoryRecordsPreset } from './conversion/one-engine';
 import { parseWorkflowInput } from './common/validate';
 import { parseConversionInput, type ConversionInput } from './conversion-input';
 import { preflight } from './conversion/preflight';
@@ -36,6 +38,10 @@ export async function heapToPartitionedConversion(input: ConversionInput): Promi
   }
   const s = parseWorkflowInput(() => parseConversionInput(input));
   acceptContinued(s.continued);
+  if (!s.continued && s.sync === 'trigger' && patched('one-engine')) {
+    const { continued: _c2, ...given2 } = (input ?? {}) as ConversionInput & Record<string, unknown>;
+    return asConversionSummary(await genericConversion(memoryRecordsPreset(s), given2), s);
+  }
   const { continued, ...given } = (input ?? {}) as ConversionInput & Record<string, unknown>;
   const run = continued ? resumeConversion({ ...s, continued }, given) : startConversion(s, given);
   const { ctl, locals } = run;

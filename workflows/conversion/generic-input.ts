@@ -47,6 +47,8 @@ export interface GenericConversionSettings {
   approveBeforeSwap: boolean;
   /** Each run's history budget (input `history`, workflows/common/continuation.ts). */
   history: HistoryBudget;
+  /** The table's preset (memory_records: the form without `table`); absent for the form with `table`. */
+  preset?: 'memory_records';
   /** Written by the workflow itself when it continues as new; never set it. */
   continued?: GenericContinuation;
 }

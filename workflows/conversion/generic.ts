@@ -231,7 +231,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
       await ctl.phase('drop old table', () => untilDone(ctl, 'DropWaits', () => lockStep.dropGenericOld({ profile, post: old, lockTimeoutMs: s.lockTimeoutMs, swapRetry: s.swapRetry })));
       summary.droppedOldTable = true;
       saga.clear();
-      if (patched(PATCHES.genericKeepsWorking.id)) await keepWorking(ctl, io, summary);
+      if (!s.preset && patched(PATCHES.genericKeepsWorking.id)) await keepWorking(ctl, io, summary);
     });
     await ctl.phase('summary', () => step.finishConversionRun({ profile, runId, status: 'completed' }));
     ctl.setState('completed');
