@@ -20,7 +20,7 @@ export function memoryRecordsPreset(s: ConversionSettings): GenericConversionSet
     batchSize: s.copy.batchSize, maxRowsPerSecond: s.copy.maxRowsPerSecond, sliceSeconds: s.copy.sliceSeconds,
     maxReplicaLagMs: s.copy.maxReplicaLagMs, maxSlotRetainedWalBytes: s.copy.maxSlotRetainedWalBytes,
     copyHeartbeatTimeoutSeconds: s.copy.heartbeatTimeoutSeconds,
-    lockTimeoutMs: s.lock.lockTimeoutMs, approveBeforeSwap: s.approveBeforeSwap, history: s.history,
+    lockTimeoutMs: s.lock.lockTimeoutMs, swapRetry: { maxTries: s.lock.maxTries, backoffMs: s.lock.backoffMs, maxBackoffMs: s.lock.maxBackoffMs }, approveBeforeSwap: s.approveBeforeSwap, history: s.history,
   };
 }
 
