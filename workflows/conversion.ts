@@ -1,5 +1,9 @@
 import { patched } from '@temporalio/workflow';
-import { asConversionSummary, memoryRecordsPreset } from './conversion/one-engine';
+import { asConversionSummary, isOneEngineContinuation, memoryRecordsPreset } from './conversion/one-engine';
+import { PATCHES } from './patches';
+import { Reader } from './common/validate';
+import { readContinued } from './common/history-budget';
+import { GENERIC_STAGES } from './conversion/stages';
 import { parseWorkflowInput } from './common/validate';
 import { parseConversionInput, type ConversionInput } from './conversion-input';
 import { preflight } from './conversion/preflight';
@@ -14,7 +18,7 @@ import { startConversion, type ConversionSummary } from './conversion/run';
 import { conversionCheckpoint, resumeConversion } from './conversion/continuation-state';
 import { CONVERSION_STAGE_ORDER, type ConversionStage } from './conversion/stages';
 import { acceptContinued, isHandOver } from './common/continuation';
-import { genericConversion, type GenericConversionSummary } from './conversion/generic';
+import { genericConversion, type GenericContinuation, type GenericConversionSummary } from './conversion/generic';
 import { isGenericConversionInput, parseGenericConversionInput } from './conversion/generic-input';
 
 export type { ConversionInput } from './conversion-input';
@@ -36,13 +40,20 @@ export async function heapToPartitionedConversion(input: ConversionInput): Promi
     acceptContinued(g.continued);
     return genericConversion(g, given);
   }
+  const { continued, ...given } = (input ?? {}) as ConversionInput & Record<string, unknown>;
+  // memory_records on the one engine (issue 25 item 1): a run the any-table engine handed over goes on there.
+  if (isOneEngineContinuation(continued)) {
+    const s = parseWorkflowInput(() => parseConversionInput(given));
+    const g = memoryRecordsPreset(s, parseWorkflowInput(() => readContinued<GenericContinuation>(Reader.root({ continued }, 'input'), GENERIC_STAGES)));
+    acceptContinued(g.continued);
+    return asConversionSummary(await genericConversion(g, given), s);
+  }
   const s = parseWorkflowInput(() => parseConversionInput(input));
   acceptContinued(s.continued);
-  if (!s.continued && s.sync === 'trigger' && patched('one-engine')) {
-    const { continued: _c2, ...given2 } = (input ?? {}) as ConversionInput & Record<string, unknown>;
-    return asConversionSummary(await genericConversion(memoryRecordsPreset(s), given2), s);
+  // New runs take the one engine; runs started before (and their hand-overs, s.continued) finish on memory_records' own.
+  if (!s.continued && s.sync === 'trigger' && patched(PATCHES.oneEngine.id)) {
+    return asConversionSummary(await genericConversion(memoryRecordsPreset(s), given), s);
   }
-  const { continued, ...given } = (input ?? {}) as ConversionInput & Record<string, unknown>;
   const run = continued ? resumeConversion({ ...s, continued }, given) : startConversion(s, given);
   const { ctl, locals } = run;
   // A run that took over after a hand-over (bounded histories) starts at the stage it carried.

@@ -35,7 +35,7 @@ export interface GenericConversionSummary {
    */
   swap?: { tries: number; lockMs?: number | null; transactionMs?: number | null; operatorRetries?: number; refreshed?: number; partitionsCreated?: string[] };
   /** The post-swap check: equal, the partitioned table's count, and the ranges that differ (absent: compared whole, or none). */
-  postSwap?: { match: boolean; count: string; differing?: string[]; differingRanges?: number };
+  postSwap?: { match: boolean; count: string; differing?: string[]; differingRanges?: number; partitions?: PartitionParity[] };
   retention?: RetentionSummary;
   droppedOldTable: boolean;
   /** Tables a rollback kept aside instead of dropping (they held rows the table in use lacks), each with its drop statement. */
@@ -202,7 +202,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
         if (typeof summary.swap.lockMs === 'number') ctl.note(`swap: ${target} held ACCESS EXCLUSIVE for ${summary.swap.lockMs} ms (try ${summary.swap.tries})`);
         await ctl.phase('post-swap check', async () => {
           const p = await postSwapParity(ctl, s, io, post!);
-          summary.postSwap = { match: p.match, count: p.table.count, ...(p.differing?.length ? { differing: p.differing, differingRanges: p.differingRanges } : {}) };
+          summary.postSwap = { match: p.match, count: p.table.count, ...(p.differing?.length ? { differing: p.differing, differingRanges: p.differingRanges } : {}), ...(p.partitions ? { partitions: p.partitions } : {}) };
           if (!p.match) throw ApplicationFailure.nonRetryable(`post-swap check failed: ${target} ${p.table.count} rows, ${post!.old} ${p.old.count} rows (the reverse sync lost a write)${p.differing?.length ? `; ${p.differingRanges ?? p.differing.length} range(s) differing: ${p.differing.join('; ')}${(p.differingRanges ?? 0) > p.differing.length ? '; …' : ''}` : ''}`, 'PostSwapCheckFailed');
         });
       }
@@ -219,7 +219,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
             },
             check: async () => {
               const h = await postSwapParity(ctl, s, io, old);
-              const drifted = h.match ? [] : h.differing?.length ? h.differing : [`${old.old} ${h.old.count} rows, ${target} ${h.table.count} rows`];
+              const drifted = h.match ? [] : driftNames(h, s) ?? (h.differing?.length ? h.differing : [`${old.old} ${h.old.count} rows, ${target} ${h.table.count} rows`]);
               return { ok: h.match, drifted, health: { reverseSyncParity: h.match } };
             },
           });
@@ -240,6 +240,17 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
     if (isHandOver(err)) throw err; // continued as new: the next run goes on
     return rollBackGeneric(ctl, saga, summary, err, registered, profile, runId);
   }
+}
+
+/**
+ * What drifted, when the check compared per partition: the partitions that differ — by month
+ * (`2026-11`) for memory_records' preset, as its checks always named them, else by partition name.
+ * Undefined when compared by key ranges (the ranges name themselves).
+ */
+function driftNames(h: PostSwapParityResult, s: GenericConversionSettings): string[] | undefined {
+  const differ = h.partitions?.filter((x) => !x.match);
+  if (!differ?.length) return undefined;
+  return differ.map((x) => (s.preset === 'memory_records' && /^\[\d{4}-\d{2}/.test(x.bound) ? x.bound.slice(1, 8) : x.partition));
 }
 
 /** The copy's counts in the summary: slices (copy activities) and the retries that resumed from a heartbeated checkpoint. */
@@ -333,7 +344,9 @@ async function postSwapParity(ctl: RunController, s: GenericConversionSettings, 
   const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
   // In the retention window the window's own progress (minutes) stays until a check outlasts its first slice.
   const inWindow = ctl.status.phase === 'retention';
-  return rangesInSlices(ctl, (from) => acts.genericPostSwapParity({ profile: io.profile, post, maxRowsPerSecond: s.maxRowsPerSecond, expectedRows: io.facts?.rows ?? 0, from, sliceSeconds: s.sliceSeconds }), inWindow ? undefined : io.facts?.rows ?? 0);
+  // New runs: per partition of the partitioned table, a result per partition (runs before: key ranges).
+  const byPartition = patched(PATCHES.genericPostSwapPartitions.id) ? { ranges: 'partitions' as const } : {};
+  return rangesInSlices(ctl, (from) => acts.genericPostSwapParity({ profile: io.profile, post, maxRowsPerSecond: s.maxRowsPerSecond, expectedRows: io.facts?.rows ?? 0, from, sliceSeconds: s.sliceSeconds, ...byPartition }), inWindow ? undefined : io.facts?.rows ?? 0);
 }
 
 /**

@@ -1,15 +1,16 @@
 import { readConversionChoice } from '../../src/conversion/choice/choice';
 import type { ConversionSettings } from '../conversion-input';
 import type { GenericConversionSettings } from './generic-input';
-import type { GenericConversionSummary } from './generic';
+import type { GenericContinuation, GenericConversionSummary } from './generic';
 import type { ConversionSummary } from './run';
 
 /**
  * memory_records on the any-table engine (issue 25 item 1): the preset of the form without
- * `table` — monthly partitions by created_at, premakeMonths ahead — and the settings that form
- * gives, as the any-table engine takes them.
+ * `table` — monthly partitions by created_at, premakeMonths ahead, no maintenance Schedule of
+ * its own (the production path's partition maintenance keeps memory_records) — and the settings
+ * that form gives, as the any-table engine takes them.
  */
-export function memoryRecordsPreset(s: ConversionSettings): GenericConversionSettings {
+export function memoryRecordsPreset(s: ConversionSettings, continued?: GenericContinuation): GenericConversionSettings {
   const choice = readConversionChoice({
     table: 'memory_records', partitionBy: { column: 'created_at', interval: 'month' },
     options: { premake: s.premakeMonths, maintenance: { schedule: false } },
@@ -20,22 +21,49 @@ export function memoryRecordsPreset(s: ConversionSettings): GenericConversionSet
     batchSize: s.copy.batchSize, maxRowsPerSecond: s.copy.maxRowsPerSecond, sliceSeconds: s.copy.sliceSeconds,
     maxReplicaLagMs: s.copy.maxReplicaLagMs, maxSlotRetainedWalBytes: s.copy.maxSlotRetainedWalBytes,
     copyHeartbeatTimeoutSeconds: s.copy.heartbeatTimeoutSeconds,
-    lockTimeoutMs: s.lock.lockTimeoutMs, swapRetry: { maxTries: s.lock.maxTries, backoffMs: s.lock.backoffMs, maxBackoffMs: s.lock.maxBackoffMs }, approveBeforeSwap: s.approveBeforeSwap, history: s.history,
+    lockTimeoutMs: s.lock.lockTimeoutMs, swapRetry: { maxTries: s.lock.maxTries, backoffMs: s.lock.backoffMs, maxBackoffMs: s.lock.maxBackoffMs },
+    approveBeforeSwap: s.approveBeforeSwap, history: s.history,
+    ...(continued ? { continued } : {}),
   };
 }
 
-/** The any-table engine's summary in the shape memory_records' runs have always returned. */
-export function asConversionSummary(g: GenericConversionSummary, s: ConversionSettings): ConversionSummary {
-  return {
-    outcome: g.outcome, target: 'memory_records', sync: s.sync, ...(g.cause ? { cause: g.cause } : {}),
-    partitions: [],
-    copy: { rows: g.copy?.rows ?? 0, batches: g.copy?.batches ?? 0, slices: g.copy?.slices ?? 0, ms: 0, resumes: (g.copy?.resumes ?? []) as never[] },
-    parity: { rounds: 1, months: [], repaired: [] },
-    ...(g.swap ? { swap: { alreadySwapped: false, tries: g.swap.tries, lockHoldMs: g.swap.lockMs ?? null, transactionMs: g.swap.lockMs ?? null, operatorRetries: 0 } } : {}),
-    ...(g.postSwap ? { postSwap: { ok: g.postSwap.match, problems: g.postSwap.match ? [] : [`differs: ${g.postSwap.differing?.join('; ') ?? ''}`], landedIn: null, mirrored: g.postSwap.match, recentWrites: 0 } } : {}),
-    ...(g.retention ? { retention: g.retention } : {}),
-    droppedOldTable: g.droppedOldTable,
-    ...(g.keptTables ? { keptTables: g.keptTables } : {}),
-    rollbacks: g.rollbacks, phases: g.phases, decisions: g.decisions,
-  } as ConversionSummary;
+/** A continuation the any-table engine wrote (it carries `planAt`); memory_records' own engine's never does. */
+export function isOneEngineContinuation(continued: unknown): continued is GenericContinuation {
+  return typeof continued === 'object' && continued !== null && 'planAt' in continued;
+}
+
+/** The bound's lower value of a partition range `[from, to)` (null: none, or not a range). */
+const lowerBound = (bound: string | undefined): string | null => (bound && /^\[(.+?), /.exec(bound)?.[1]) || null;
+
+/**
+ * The any-table engine's summary, with the fields memory_records' runs have always returned beside
+ * its own (one object: the engine's names and the old ones both read): `sync`, `parity.months`,
+ * `copy.resumes` with the cursor fields, `swap.lockHoldMs`, `postSwap.ok` / `mirrored`, and the
+ * kept tables compared with `memory_records` (not its quoted name).
+ */
+export function asConversionSummary(g: GenericConversionSummary, s: ConversionSettings): ConversionSummary & GenericConversionSummary {
+  const parts = g.parity?.partitions ?? [];
+  const months = parts.filter((p) => /^\[\d{4}-\d{2}-\d{2}/.test(p.bound)).map((p) => ({
+    month: p.bound.slice(1, 11), source: { count: p.table }, shadow: { count: p.shadow }, match: p.match,
+  }));
+  const firstLeft = (name: string | null) => lowerBound(parts.find((p) => p.partition === name)?.bound) ?? name ?? 'infinity';
+  const copy = g.copy ?? { rows: 0, batches: 0, resumed: false };
+  const out = {
+    ...g,
+    sync: s.sync,
+    partitions: parts.filter((p) => p.bound !== 'NULL' && !p.partition.startsWith('(')).map((p) => p.partition),
+    preflight: g.plan?.facts ? { heapRows: g.plan.facts.rows, heapBytes: g.plan.size.tableBytes, months: months.map((m) => m.month) } : undefined,
+    copy: {
+      ...copy, slices: copy.slices ?? 1, ms: 0,
+      resumes: (copy.resumes ?? []).map((r) => ({ ...r, rowsScannedBefore: r.rowsBefore, createdAt: firstLeft(r.resumedAt), id: '' })),
+    },
+    parity: {
+      ...(g.parity ?? { match: false, count: '0' }), rounds: 1, months,
+      repaired: parts.filter((p) => p.repaired > 0).map((p) => ({ month: p.bound.slice(1, 11), upserted: p.repaired, deleted: 0 })),
+    },
+    ...(g.swap ? { swap: { ...g.swap, alreadySwapped: g.swap.lockMs === null, lockHoldMs: g.swap.lockMs ?? null, transactionMs: g.swap.transactionMs ?? null, operatorRetries: g.swap.operatorRetries ?? 0 } } : {}),
+    ...(g.postSwap ? { postSwap: { ...g.postSwap, ok: g.postSwap.match, problems: g.postSwap.match ? [] : (g.postSwap.differing ?? [`${g.postSwap.count} rows differ from memory_records_old`]), landedIn: null, mirrored: g.postSwap.match, recentWrites: 0 } } : {}),
+    ...(g.keptTables ? { keptTables: g.keptTables.map((k) => (k.comparedWith === '"public"."memory_records"' ? { ...k, comparedWith: 'memory_records' } : k)) } : {}),
+  };
+  return out as unknown as ConversionSummary & GenericConversionSummary;
 }

@@ -10,7 +10,7 @@ import { planConversion, type ConversionPlan, type PlanPhase } from '../plan/pla
 import type { DataFacts } from '../plan/facts';
 import { dropOld, DropWaitsError, phase, runPhaseInTransaction, wholeParity } from './execute';
 import { rangeCompare, rangeParity, type PartitionParity, type RangeParityCheckpoint, type Sums } from './range-parity';
-import { columnIndexedSql, rangeCompareSql, type RangeCompareSql } from '../plan/range-parity-sql';
+import { columnIndexedSql, partitionRangeSql, rangeCompareSql, type RangeCompareSql } from '../plan/range-parity-sql';
 import { scanThrottleOf, throttleScan, type ScanLimits } from './throttle';
 import { lagPauseReason } from '../../lib/replica-lag';
 import { dropUnlessOnlyThere, keptTables, type KeptTable } from '../keep-or-drop';
@@ -102,6 +102,13 @@ export interface PostSwapStatements {
    * check compares the whole tables in one snapshot.
    */
   ranges?: { sql: RangeCompareSql; keyLength: number };
+  /**
+   * The same checks per partition of the partitioned table (runs with patched(generic-post-swap-partitions)):
+   * the old heap's rows of each bound through its index on the column (`heap` side) against the partition
+   * read whole (`shadow` side), a result per partition. Absent when the heap has no index leading with the
+   * column (then key ranges) and in runs recorded before it.
+   */
+  partitions?: { sql: RangeCompareSql; keyLength: number; column: string; type: string };
 }
 
 export function summarisePlan(p: ConversionPlan): PlanSummary {
@@ -433,10 +440,13 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         const key = p.key!.columns;
         const types: string[] = [];
         for (const k of key) types.push(await columnType(c, p.table, k));
+        // Before the swap p.table is the heap: its index on the column is the old heap's after it.
+        const parts = await partitionRanges(c, p, i.choice.column);
         return {
           table: p.table, old: p.names.old, column: i.choice.column, columnType: await columnType(c, p.table, i.choice.column), swapBack: phase(p, 'rollback after swap'), drop: phase(p, 'drop'), refresh: refreshOf(p),
           // After the swap p.table names the partitioned table and p.names.old the heap.
           ranges: { sql: rangeCompareSql({ columns: key, types }, p.table, p.names.old), keyLength: key.length },
+          ...(parts ? { partitions: { sql: partitionRangeSql({ columns: key, types }, { name: parts.column, type: parts.type }, p.names.old, p.table), keyLength: key.length, column: parts.column, type: parts.type } } : {}),
         };
       });
     },
@@ -527,8 +537,22 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
      * a differing range is reported (bounds and counts), never repaired. A `post` recorded before
      * ranges compares the whole tables in one snapshot.
      */
-    async genericPostSwapParity(i: { profile: string; post: PostSwapStatements; maxRowsPerSecond?: number; rangeRows?: number; expectedRows?: number; from?: RangeParityCheckpoint; sliceSeconds?: number }): Promise<PostSwapParityResult> {
+    async genericPostSwapParity(i: { profile: string; post: PostSwapStatements; maxRowsPerSecond?: number; rangeRows?: number; expectedRows?: number; from?: RangeParityCheckpoint; sliceSeconds?: number; ranges?: 'partitions' }): Promise<PostSwapParityResult> {
       return deps.profiles.withClient(i.profile, async (c) => {
+        const parts = i.ranges === 'partitions' ? i.post.partitions : undefined;
+        if (parts) {
+          // The old heap is the comparison's left side here (read through its index on the column), the partitioned table its right.
+          const r = await rangeCompare(c, { sql: parts.sql, keyLength: parts.keyLength, left: i.post.old, right: i.post.table }, {
+            rangeRows: i.rangeRows ?? PARITY_PARTITION_ROWS, maxRowsPerSecond: i.maxRowsPerSecond, expectedRows: i.expectedRows ?? 0, from: i.from,
+            sliceMs: i.sliceSeconds === undefined ? undefined : i.sliceSeconds * 1000,
+          }, { shadow: i.post.table, column: parts.column, type: parts.type });
+          const { done, ...checkpoint } = r;
+          const partitions = (r.partitions ?? []).map((x) => ({ ...x, table: x.shadow, shadow: x.table }));
+          return {
+            done, checkpoint, progress: r.progress, match: r.differing.length === 0, table: r.shadow, old: r.table, ranges: r.ranges, rows: r.rows,
+            differing: r.differing, differingRanges: r.differingRanges ?? r.differing.length, partitions,
+          };
+        }
         const ranges = i.post.ranges;
         if (!ranges) {
           const r = await wholeParity(c, i.post.table, i.post.old, i.post.column, i.post.columnType);
@@ -687,6 +711,8 @@ export interface PostSwapParityResult {
   /** Ranges that differ: bounds, then both counts (the first 20), and how many differ in all. */
   differing?: string[];
   differingRanges?: number;
+  /** Compared per partition: each partition's bound and counts (`table`: the partitioned table's, `shadow`: the old heap's), and whether they match. */
+  partitions?: PartitionParity[];
 }
 
 export type GenericConversionActivities = ReturnType<typeof createGenericConversionActivities>;
