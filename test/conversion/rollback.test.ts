@@ -17,7 +17,8 @@ describe('rollback of the conversion, driven by an operator abort', () => {
     });
     const waiting = await waitForStatus(handle, 'the before-swap gate', (s) => s.state === 'waiting-for-approval');
     expect(waiting.waitingOn).toMatch(/approval of "before-swap"/);
-    expect(await syncTriggers(db.pool)).toEqual(['lichen_conversion_sync_forward on memory_records']);
+    // The sync, and the guard that refuses a TRUNCATE while it is installed (the one engine's, as for every table).
+    expect(await syncTriggers(db.pool)).toEqual(['lichen_conversion_sync_forward on memory_records', 'lichen_conversion_sync_truncate on memory_records']);
     await new Promise((r) => setTimeout(r, 500));
     await handle.executeUpdate(abortUpdate, { args: [{ operator: 'ops', reason: 'change window closed' }] });
     const summary = (await handle.result()) as ConversionSummary;

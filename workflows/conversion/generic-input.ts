@@ -25,6 +25,11 @@ export interface GenericConversionSettings {
   /** Upper bound of rows/s of the copy (0: unbounded). */
   maxRowsPerSecond: number;
   /**
+   * Upper bound of rows/s of the parity and the post-swap and retention checks; absent: `maxRowsPerSecond`
+   * (the form with `table`). memory_records' preset sets 0: its `copy.maxRowsPerSecond` bounds the copy only, as it always did.
+   */
+  checkMaxRowsPerSecond?: number;
+  /**
    * The replica-lag throttle of every scan (input `copy.maxReplicaLagMs`, ms, and
    * `copy.maxSlotRetainedWalBytes`, bytes; 0 = off, the default): the parity (and the copy) pause
    * while a standby lags or a replication slot retains more WAL than this, failing closed while

@@ -5,6 +5,7 @@ import type { PartitionParity, RangeParityCheckpoint } from '../../activities/co
 import type { SnapshotCopyCheckpoint, SnapshotCopyResume } from '../../activities/conversion/generic/snapshot-copy';
 import type { KeptTable } from '../../activities/conversion/keep-or-drop';
 import { tableText } from '../../src/conversion/choice/choice';
+import { parseTableName, spellPart } from '../../src/conversion/choice/names';
 import { describeFailure, isFailureOfType } from '../common/failures';
 import { RunController } from '../common/run-controller';
 import { rollbackIncomplete, Saga, type Compensation } from '../common/saga';
@@ -185,7 +186,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
           // Per key range, heartbeating (a worker silent as long as the copy's bound is replaced; it resumes at its last range).
           // Between two parity slices a run past its budget hands over, carrying the parity's checkpoint.
           const safePoint = handOverInSlices ? (at: RangeParityCheckpoint) => checkpoint('verify', { parity: { from: at, ...(ctl.status.progress ? { progress: ctl.status.progress } : {}) } }) : undefined;
-          const p = sliced ? await parityInSlices(ctl, s, io, c?.stage === 'verify' ? c.parity : undefined, safePoint) : await copyActs(s.copyHeartbeatTimeoutSeconds).genericParity({ ...io, maxRowsPerSecond: s.maxRowsPerSecond });
+          const p = sliced ? await parityInSlices(ctl, s, io, c?.stage === 'verify' ? c.parity : undefined, safePoint) : await copyActs(s.copyHeartbeatTimeoutSeconds).genericParity({ ...io, maxRowsPerSecond: checkRate(s) });
           summary.parity = { match: p.match, count: p.table.count, ...(p.partitions ? { partitions: p.partitions } : {}) };
           if (p.repaired) ctl.note(`parity: ${p.repaired} key(s) re-copied from ${target} into the shadow by range repairs (${p.ranges} ranges, ${p.rows} rows)`);
           if (!p.match) throw ApplicationFailure.nonRetryable(`parity differs: ${target} ${p.table.count} rows (${p.table.sum}), shadow ${p.shadow.count} rows (${p.shadow.sum})${p.differing?.length ? `; ranges still differing after repair: ${p.differing.join('; ')}` : ''}`, 'ParityMismatch');
@@ -207,11 +208,13 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
         });
       }
       const old = post!;
+      // The old table as the run names its table: a table named without its schema (memory_records' preset) names the old one so too.
+      const oldShown = s.choice.table.schema === null ? spellPart(parseTableName(old.old, 'old').name) : old.old;
       if (reached('retention')) {
         await checkpoint('retention');
         await ctl.phase('retention', async () => {
           await retentionWindow(ctl, {
-            minutes: s.retentionMinutes, tickMinutes: s.retentionCheckMinutes, old: old.old, table: target, into: (ret) => (summary.retention = ret),
+            minutes: s.retentionMinutes, tickMinutes: s.retentionCheckMinutes, old: oldShown, table: target, into: (ret) => (summary.retention = ret),
             resume: retention,
             safePoint: async (p) => {
               retention = p;
@@ -227,7 +230,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
         retention = undefined;
       }
       await checkpoint('drop');
-      await dropGate(ctl, summary.retention, old.old);
+      await dropGate(ctl, summary.retention, oldShown);
       await ctl.phase('drop old table', () => untilDone(ctl, 'DropWaits', () => lockStep.dropGenericOld({ profile, post: old, lockTimeoutMs: s.lockTimeoutMs, swapRetry: s.swapRetry })));
       summary.droppedOldTable = true;
       saga.clear();
@@ -322,6 +325,9 @@ async function copyByLog(ctl: RunController, s: GenericConversionSettings, io: G
   return copy;
 }
 
+/** The rows/s bound of the parity and the post-swap and retention checks: the copy's, unless the settings give the checks their own (memory_records' preset: none, as its own engine's checks had none). */
+const checkRate = (s: GenericConversionSettings): number => s.checkMaxRowsPerSecond ?? s.maxRowsPerSecond;
+
 /** Where a parity goes on after a hand-over: the last slice's checkpoint and the progress shown. */
 interface RangesStart { from: RangeParityCheckpoint; progress?: Progress }
 
@@ -331,7 +337,7 @@ async function parityInSlices(ctl: RunController, s: GenericConversionSettings, 
   // New runs: ranges over the shadow's partitions, with a result per partition (runs before: key ranges).
   const byPartition = patched(PATCHES.genericParityByPartition.id) ? { ranges: 'partitions' as const } : {};
   const ranges = s.parityRangeRows !== undefined ? { rangeRows: s.parityRangeRows } : {};
-  return rangesInSlices(ctl, (from) => acts.genericParity({ ...io, ...byPartition, maxRowsPerSecond: s.maxRowsPerSecond, ...ranges, from, sliceSeconds: s.sliceSeconds }), io.facts?.rows ?? 0, start, safePoint);
+  return rangesInSlices(ctl, (from) => acts.genericParity({ ...io, ...byPartition, maxRowsPerSecond: checkRate(s), ...ranges, from, sliceSeconds: s.sliceSeconds }), io.facts?.rows ?? 0, start, safePoint);
 }
 
 /**
@@ -346,7 +352,7 @@ async function postSwapParity(ctl: RunController, s: GenericConversionSettings, 
   const inWindow = ctl.status.phase === 'retention';
   // New runs: per partition of the partitioned table, a result per partition (runs before: key ranges).
   const byPartition = patched(PATCHES.genericPostSwapPartitions.id) ? { ranges: 'partitions' as const } : {};
-  return rangesInSlices(ctl, (from) => acts.genericPostSwapParity({ profile: io.profile, post, maxRowsPerSecond: s.maxRowsPerSecond, expectedRows: io.facts?.rows ?? 0, from, sliceSeconds: s.sliceSeconds, ...byPartition }), inWindow ? undefined : io.facts?.rows ?? 0);
+  return rangesInSlices(ctl, (from) => acts.genericPostSwapParity({ profile: io.profile, post, maxRowsPerSecond: checkRate(s), expectedRows: io.facts?.rows ?? 0, from, sliceSeconds: s.sliceSeconds, ...byPartition }), inWindow ? undefined : io.facts?.rows ?? 0);
 }
 
 /**

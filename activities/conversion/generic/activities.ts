@@ -264,7 +264,10 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         const taken = (await c.query<{ n: string }>(`SELECT n FROM unnest($1::text[]) n WHERE to_regclass(format('%I.%I', $2::text, n)) IS NOT NULL`, [[...p.partitions.names, ...p.indexRenames.map((r) => r.temp)], schema])).rows.map((r) => r.n);
         if (taken.length) {
           const kept = await keptTables(c, schema, (await nameParts(c, p.table)).name);
-          throw preflightFailed(`partition or index name(s) ${taken.slice(0, 5).join(', ')}${taken.length > 5 ? ` and ${taken.length - 5} more` : ''} exist in ${schema}` + (kept.length ? ` (partitions of ${kept.join(', ')}, kept aside by an earlier rollback: look at it, then DROP TABLE it or rename its partitions)` : ': rename or drop them before converting'), summary);
+          const names = `partition or index name(s) ${taken.slice(0, 5).join(', ')}${taken.length > 5 ? ` and ${taken.length - 5} more` : ''}`;
+          throw preflightFailed(kept.length
+            ? `${kept.join(', ')} exists: kept aside by an earlier rollback and holding the names this conversion creates (${names}, partitions of ${kept.join(', ')}); look at it, then DROP TABLE it or rename its partitions before converting again`
+            : `${names} exist in ${schema}: rename or drop them before converting`, summary);
         }
         const other = await registerRun(c, { runId: i.runId, workflowId: i.workflowId, target, kind: 'conversion' });
         if (other) throw runAlreadyActive(target, other);

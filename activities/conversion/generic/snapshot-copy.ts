@@ -116,7 +116,7 @@ const fillOf = (part: Pick<Part, 'schema' | 'name'>) => `${qi(part.schema)}.${qi
  * waits for its locks without a timeout (only the run's own lanes take the shadow's; the
  * application never does): an abort cancels the query. Returns the rows copied.
  */
-async function copyPartition(c: PoolClient, p: ConversionPlan, part: Part, snapshot: string, indexes: ParentIndex[], rate = 0, signal?: AbortSignal): Promise<number> {
+async function copyPartition(c: PoolClient, p: ConversionPlan, part: Part, snapshot: string, indexes: ParentIndex[], pace?: Pace, signal?: AbortSignal): Promise<number> {
   const log = p.changeLog!;
   const target = `${qi(part.schema)}.${qi(part.name)}`;
   const fill = fillOf(part);
@@ -130,7 +130,7 @@ async function copyPartition(c: PoolClient, p: ConversionPlan, part: Part, snaps
     await c.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
     await c.query(`SELECT set_config('row_security', 'off', true)`); // every row or an error, never a filter
     await c.query(`SELECT set_config('lock_timeout', '0', true)`);
-    const n = rate > 0 ? await chunked(c, log.chunkSql(fill, bound), p.key!.columns.length, rate, signal)
+    const n = pace ? await chunked(c, log.chunkSql(fill, bound), p.key!.columns.length, pace, signal)
       : (await c.query(`INSERT INTO ${fill} (${cols}) SELECT ${cols} FROM ${p.table} WHERE ${bound}`)).rowCount ?? 0;
     for (const st of indexStatements(indexes, fill)) await c.query(st);
     await c.query(`DROP TABLE ${target}`);
@@ -147,20 +147,36 @@ async function copyPartition(c: PoolClient, p: ConversionPlan, part: Part, snaps
   }
 }
 
-/** The rate-bounded insert: chunks of at most a second's share, in key order, in the lane's one snapshot transaction. */
-async function chunked(c: PoolClient, sql: string, k: number, rate: number, signal?: AbortSignal): Promise<number> {
-  const size = Math.max(1, Math.min(5000, Math.floor(rate)));
+/**
+ * A lane's share of the rate bound, kept over all its partitions (a bound per partition would let
+ * a lane of partitions smaller than a second's share run unbounded): rows inserted since `t0`.
+ */
+export interface Pace { rate: number; rows: number; t0: number }
+
+/** Waits until the lane's rows are within its share of the rate bound. */
+export async function keepPace(pace: Pace | undefined, signal?: AbortSignal): Promise<void> {
+  if (!pace) return;
+  const due = (pace.rows / pace.rate) * 1000 - (Date.now() - pace.t0);
+  if (due > 0) await new Promise((res) => setTimeout(res, due));
+  if (signal?.aborted) throw signal.reason;
+}
+
+/**
+ * The rate-bounded insert: chunks of at most a second's share, in key order, in the lane's one
+ * snapshot transaction, pausing between chunks; after a partition's last chunk the lane waits
+ * outside the transaction (`keepPace` after its commit).
+ */
+async function chunked(c: PoolClient, sql: string, k: number, pace: Pace, signal?: AbortSignal): Promise<number> {
+  const size = Math.max(1, Math.min(5000, Math.floor(pace.rate)));
   let cursor: (string | null)[] = Array<null>(k).fill(null);
   let rows = 0;
-  const t0 = Date.now();
   for (;;) {
     const r = (await c.query<{ n: number; last_key: string[] | null }>(sql, [...cursor, size])).rows[0];
     rows += r.n;
+    pace.rows += r.n;
     if (r.n < size || !r.last_key) return rows;
     cursor = r.last_key;
-    if (signal?.aborted) throw signal.reason;
-    const due = (rows / rate) * 1000 - (Date.now() - t0);
-    if (due > 0) await new Promise((res) => setTimeout(res, due));
+    await keepPace(pace, signal);
   }
 }
 
@@ -216,12 +232,13 @@ export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCop
     let laneRate = 0;
     const snapshot = (await exporter.query<{ id: string }>(`SELECT pg_export_snapshot() AS id`)).rows[0].id;
     const lane = async (c: PoolClient, from: Part[]) => {
+      const pace = laneRate > 0 ? { rate: laneRate, rows: 0, t0: Date.now() } : undefined;
       for (let part = (await stop()) ? undefined : from.shift(); part; part = (await stop()) ? undefined : from.shift()) {
         if (cancelled || o.signal?.aborted) throw o.signal?.reason ?? new Error('copy cancelled');
         for (let attempt = 1; ; attempt++) {
           try {
             // Read after the await: lanes run concurrently (`cp.rows += await …` would add to a stale value).
-            const n = await copyPartition(c, p, part, snapshot, indexes, laneRate, o.signal);
+            const n = await copyPartition(c, p, part, snapshot, indexes, pace, o.signal);
             cp.rows += n;
             break;
           } catch (err) {
@@ -232,6 +249,7 @@ export async function snapshotCopy(pool: Pool, p: ConversionPlan, o: SnapshotCop
         }
         cp.done.push(part.name);
         o.beat({ ...cp, done: [...cp.done] });
+        await keepPace(pace, o.signal); // after the commit: no snapshot is held while the lane waits
       }
     };
     const n = Math.max(1, Math.min(o.parallelism, ranges.length || 1));
