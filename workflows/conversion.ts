@@ -38,7 +38,8 @@ export async function heapToPartitionedConversion(input: ConversionInput): Promi
   }
   const s = parseWorkflowInput(() => parseConversionInput(input));
   acceptContinued(s.continued);
-  if (!s.continued && s.sync === 'trigger' && patched('one-engine')) {
+  // Either sync: "trigger", or "app-dual-write" as the any-table engine's option (workflows/conversion/generic-app-sync.ts).
+  if (!s.continued && patched('one-engine')) {
     const { continued: _c2, ...given2 } = (input ?? {}) as ConversionInput & Record<string, unknown>;
     return asConversionSummary(await genericConversion(memoryRecordsPreset(s), given2), s);
   }

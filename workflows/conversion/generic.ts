@@ -18,6 +18,7 @@ import { scanThrottle, type GenericConversionSettings } from './generic-input';
 import type { ConversionOutcome } from './run';
 import { recordKept } from './kept';
 import { attachConversion } from './generic-attach';
+import { APP_BRANCHES, installAppMirror, withAppTarget } from './generic-app-sync';
 import { dropGate, retentionWindow, type RetentionProgress, type RetentionSummary } from './retention';
 
 export interface GenericConversionSummary {
@@ -31,15 +32,18 @@ export interface GenericConversionSummary {
   /**
    * The swap: tries (of its last activity), how long it held ACCESS EXCLUSIVE and its whole
    * transaction (ms; null when an earlier attempt swapped), and how many times an operator
-   * resumed it after its tries ran out on lock timeouts.
+   * resumed it after its tries ran out on lock timeouts. `mirror` (sync "app-dual-write"): the
+   * control epoch that moved the app's mirror to the old table, and the instances whose barrier acknowledged it.
    */
-  swap?: { tries: number; lockMs?: number | null; transactionMs?: number | null; operatorRetries?: number; refreshed?: number; partitionsCreated?: string[] };
+  swap?: { tries: number; lockMs?: number | null; transactionMs?: number | null; operatorRetries?: number; refreshed?: number; partitionsCreated?: string[]; mirror?: { epoch: number; acknowledged: string[] } };
   /** The post-swap check: equal, the partitioned table's count, and the ranges that differ (absent: compared whole, or none). */
-  postSwap?: { match: boolean; count: string; differing?: string[]; differingRanges?: number };
+  postSwap?: { match: boolean; count: string; differing?: string[]; differingRanges?: number; mirrored?: boolean };
   retention?: RetentionSummary;
   droppedOldTable: boolean;
   /** Tables a rollback kept aside instead of dropping (they held rows the table in use lacks), each with its drop statement. */
   keptTables?: KeptTable[];
+  /** Sync "app-dual-write" (absent: the trigger): the application mirrored every write (generic-app-sync.ts). */
+  sync?: 'app-dual-write';
   /** The conversion's mode (absent: copy, as every run before modes). */
   mode?: 'copy' | 'attach';
   /** Mode attach: the heap's partition, its bound, the prepare step and the rollback's moved rows. */
@@ -111,8 +115,11 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
   const workflowId = info.workflowId;
   const profile = s.connectionProfile;
   const io: GenericInput = { profile, choice: s.choice, planAt: c?.planAt ?? info.startTime.getTime(), lockTimeoutMs: s.lockTimeoutMs, swapRetry: s.swapRetry, ...scanThrottle(s) };
+  // Sync "app-dual-write" (generic-app-sync.ts): only from that input value, decided at the chain's start and carried.
+  const app = c ? c.decided?.sync === 'app-dual-write' : s.sync === 'app-dual-write';
+  if (app) io.app = { barrierTimeoutSeconds: s.appBarrierTimeoutSeconds ?? 60 };
   const saga = new Saga();
-  const summary: GenericConversionSummary = { outcome: 'completed', target, droppedOldTable: false, rollbacks: ctl.status.rollbacks, phases: ctl.status.phases, decisions: ctl.status.decisions };
+  const summary: GenericConversionSummary = { outcome: 'completed', target, ...(app ? { sync: 'app-dual-write' as const } : {}), droppedOldTable: false, rollbacks: ctl.status.rollbacks, phases: ctl.status.phases, decisions: ctl.status.decisions };
   let registered = c?.registered ?? false;
   let post: PostSwapStatements | undefined = c?.post;
   let retention: RetentionProgress | undefined = c?.retention;
@@ -121,13 +128,14 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
   const keptAside = (r: Parameters<typeof recordKept>[2]) => recordKept(ctl, summary, r);
   const undo = (key: GenericCompensationKey): Compensation => key === 'remove-shadow'
     ? { key, name: 'remove sync and shadow', undo: async () => keptAside(await undoStep.rollbackGenericBeforeSwap(io)), byHand: `drop the lichen_conversion_sync_forward trigger on ${target} and the tool's side tables beside it (<table>_lichen_log, <table>_lichen_pending, *_lichen_fill); DROP TABLE ${summary.plan!.names.shadow} only after checking it holds no row ${target} lacks (the table itself is untouched)` }
-    : { key, name: SWAP_BACK, undo: async () => keptAside(await undoStep.swapBackGeneric({ profile, post: post!, lockTimeoutMs: s.lockTimeoutMs })), byHand: `rename ${target} → its shadow name and ${post!.old} → ${target} in one transaction, then remove the reverse sync; keep the partitioned table until you have checked it holds no row ${target} lacks` };
+    : { key, name: SWAP_BACK, undo: async () => keptAside(await undoStep.swapBackGeneric({ profile, post: post!, lockTimeoutMs: s.lockTimeoutMs, ...(io.app ? { app: io.app } : {}) })), byHand: `rename ${target} → its shadow name and ${post!.old} → ${target} in one transaction, then remove the reverse sync; keep the partitioned table until you have checked it holds no row ${target} lacks` };
   if (c) {
     Object.assign(summary, c.summary, { history: { runs: c.chain.previous.length + 1, continuedAt: c.chain.previous } });
     for (const key of c.saga) saga.add(undo(key));
     ctl.note(`continued from run ${c.chain.previous[c.chain.previous.length - 1]?.runId} at ${c.stage} (run ${c.chain.previous.length + 1} of the chain)`);
   }
   if (summary.plan?.facts !== undefined) io.facts = summary.plan.facts;
+  withAppTarget(io, summary.plan);
   // Decided once in the chain's first run and carried: the engine, slices, hand-overs in the copy and the parity.
   let changeLog = c?.decided?.engine === 'change-log';
   let sliced = c?.decided?.sliced ?? false;
@@ -145,7 +153,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
         stage, registryRunId: runId, registered, planAt: io.planAt, post, retention, ctl: ctl.snapshot(), summary: rest,
         saga: saga.keys() as GenericCompensationKey[], chain: nextChain(chain, stage),
         // Runs started before the hand-over patch carry what they always did.
-        ...(handOverInSlices ? { decided: { handOver: true, sliced, ...(io.engine ? { engine: io.engine } : {}) }, ...at } : {}),
+        ...(handOverInSlices ? { decided: { handOver: true, sliced, ...(io.engine ? { engine: io.engine } : {}), ...(app ? { sync: 'app-dual-write' as const } : {}) }, ...at } : {}),
       };
       return { ...rawInput, continued: carried };
     });
@@ -157,17 +165,21 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
     await ctl.runCancellable(async () => {
       if (reached('preflight')) {
         // The engine, decided once at the run's start: new runs log keys and copy under one snapshot; runs started before keep the row sync.
-        changeLog = patched(PATCHES.genericChangeLog.id);
+        // Sync "app-dual-write" takes the row-sync path: the app mirrors whole rows into the shadow, no change log.
+        changeLog = !app && patched(PATCHES.genericChangeLog.id);
         if (changeLog) io.engine = 'change-log';
         // New runs hand over between copy slices and between parity slices; decided here once, carried, never re-decided.
         handOverInSlices = patched(PATCHES.genericHandOver.id);
         summary.plan = await ctl.phase('preflight', () => step.planGenericConversion({ ...io, runId, workflowId }));
         registered = true;
         io.facts = summary.plan.facts; // preflight's one scan: no later activity scans the table to re-plan
+        withAppTarget(io, summary.plan);
         for (const d of summary.plan.decisions) ctl.note(`option chosen for ${d.code} (${d.object}): ${d.choice}`);
         saga.add(undo('remove-shadow'));
         await ctl.phase('create shadow', () => lockStep.createGenericShadow(io));
-        await ctl.phase('install sync', () => lockStep.installGenericSync(io));
+        // Sync "app-dual-write": the shadow's undo removes the app's mirror first (rollbackGenericBeforeSwap, given io.app).
+        if (app) await installAppMirror(ctl, io, summary.plan);
+        else await ctl.phase('install sync', () => lockStep.installGenericSync(io));
         // Copy and parity in slices of about `copy.sliceSeconds`, each continuing from the last one's checkpoint: the progress shows between them.
         sliced = patched(PATCHES.genericSlices.id);
       }
@@ -202,7 +214,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
         if (typeof summary.swap.lockMs === 'number') ctl.note(`swap: ${target} held ACCESS EXCLUSIVE for ${summary.swap.lockMs} ms (try ${summary.swap.tries})`);
         await ctl.phase('post-swap check', async () => {
           const p = await postSwapParity(ctl, s, io, post!);
-          summary.postSwap = { match: p.match, count: p.table.count, ...(p.differing?.length ? { differing: p.differing, differingRanges: p.differingRanges } : {}) };
+          summary.postSwap = { match: p.match, count: p.table.count, ...(p.differing?.length ? { differing: p.differing, differingRanges: p.differingRanges } : {}), ...(app ? { mirrored: summary.swap?.mirror !== undefined } : {}) };
           if (!p.match) throw ApplicationFailure.nonRetryable(`post-swap check failed: ${target} ${p.table.count} rows, ${post!.old} ${p.old.count} rows (the reverse sync lost a write)${p.differing?.length ? `; ${p.differingRanges ?? p.differing.length} range(s) differing: ${p.differing.join('; ')}${(p.differingRanges ?? 0) > p.differing.length ? '; …' : ''}` : ''}`, 'PostSwapCheckFailed');
         });
       }
@@ -228,7 +240,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
       }
       await checkpoint('drop');
       await dropGate(ctl, summary.retention, old.old);
-      await ctl.phase('drop old table', () => untilDone(ctl, 'DropWaits', () => lockStep.dropGenericOld({ profile, post: old, lockTimeoutMs: s.lockTimeoutMs, swapRetry: s.swapRetry })));
+      await ctl.phase('drop old table', () => untilDone(ctl, 'DropWaits', () => lockStep.dropGenericOld({ profile, post: old, lockTimeoutMs: s.lockTimeoutMs, swapRetry: s.swapRetry, ...(io.app ? { app: io.app } : {}) })));
       summary.droppedOldTable = true;
       saga.clear();
       if (!s.preset && patched(PATCHES.genericKeepsWorking.id)) await keepWorking(ctl, io, summary);
@@ -238,7 +250,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
     return summary;
   } catch (err) {
     if (isHandOver(err)) throw err; // continued as new: the next run goes on
-    return rollBackGeneric(ctl, saga, summary, err, registered, profile, runId);
+    return rollBackGeneric(ctl, saga, summary, err, registered, profile, runId, app ? APP_BRANCHES : undefined);
   }
 }
 
@@ -405,7 +417,7 @@ export interface GenericContinuation {
   saga: GenericCompensationKey[];
   chain: ChainInfo;
   /** Decided in the chain's first run, never again (absent in chains started before patched(generic-hand-over)). */
-  decided?: { handOver: true; sliced: boolean; engine?: 'change-log' };
+  decided?: { handOver: true; sliced: boolean; engine?: 'change-log'; sync?: 'app-dual-write' };
   /** Stage 'copy': the checkpoint the next copy slice starts from, and the progress shown. */
   copy?: { from: SnapshotCopyCheckpoint; progress?: Progress };
   /** Stage 'verify': the checkpoint the next parity slice starts from, and the progress shown. */

@@ -16,6 +16,7 @@ export function memoryRecordsPreset(s: ConversionSettings): GenericConversionSet
   });
   return {
     preset: 'memory_records', choice, connectionProfile: s.connectionProfile, nonProduction: s.nonProduction,
+    ...(s.sync === 'app-dual-write' ? { sync: s.sync, appBarrierTimeoutSeconds: s.appBarrierTimeoutSeconds } : {}),
     retentionMinutes: s.retentionMinutes, retentionCheckMinutes: s.retentionCheckMinutes,
     batchSize: s.copy.batchSize, maxRowsPerSecond: s.copy.maxRowsPerSecond, sliceSeconds: s.copy.sliceSeconds,
     maxReplicaLagMs: s.copy.maxReplicaLagMs, maxSlotRetainedWalBytes: s.copy.maxSlotRetainedWalBytes,
@@ -32,7 +33,7 @@ export function asConversionSummary(g: GenericConversionSummary, s: ConversionSe
     copy: { rows: g.copy?.rows ?? 0, batches: g.copy?.batches ?? 0, slices: g.copy?.slices ?? 0, ms: 0, resumes: (g.copy?.resumes ?? []) as never[] },
     parity: { rounds: 1, months: [], repaired: [] },
     ...(g.swap ? { swap: { alreadySwapped: false, tries: g.swap.tries, lockHoldMs: g.swap.lockMs ?? null, transactionMs: g.swap.lockMs ?? null, operatorRetries: 0 } } : {}),
-    ...(g.postSwap ? { postSwap: { ok: g.postSwap.match, problems: g.postSwap.match ? [] : [`differs: ${g.postSwap.differing?.join('; ') ?? ''}`], landedIn: null, mirrored: g.postSwap.match, recentWrites: 0 } } : {}),
+    ...(g.postSwap ? { postSwap: { ok: g.postSwap.match, problems: g.postSwap.match ? [] : [`differs: ${g.postSwap.differing?.join('; ') ?? ''}`], landedIn: null, mirrored: g.postSwap.mirrored ?? g.postSwap.match, recentWrites: 0 } } : {}),
     ...(g.retention ? { retention: g.retention } : {}),
     droppedOldTable: g.droppedOldTable,
     ...(g.keptTables ? { keptTables: g.keptTables } : {}),
