@@ -47,7 +47,7 @@ export interface MirrorResult {
   already: boolean;
 }
 
-function liveInstancesOf(pool: Pick<Pool, 'query'>, input: AppSyncInput) {
+function liveInstancesOf(pool: Pick<Pool, 'query'>, input: Pick<AppSyncInput, 'target' | 'heartbeatTtlMs'>) {
   return liveInstances(pool, input.target, { heartbeatTtlMs: input.heartbeatTtlMs });
 }
 
@@ -132,7 +132,7 @@ export function describeControl(row: ControlRow | null): string {
  * mirror in force but `shadow` (another conversion's leftovers). Read-only: the problem, or the
  * live instances and the control row.
  */
-export async function appSyncCheck(pool: Pick<Pool, 'query'>, input: AppSyncInput & { shadow: string }): Promise<{ problem: string } | { instances: string[]; control: string }> {
+export async function appSyncCheck(pool: Pick<Pool, 'query'>, input: Pick<AppSyncInput, 'target' | 'heartbeatTtlMs'> & { shadow: string }): Promise<{ problem: string } | { instances: string[]; control: string }> {
   const live = await liveInstancesOf(pool, input);
   if (live.length === 0) {
     return { problem: `sync "app-dual-write" needs the app: no live instance of ${input.target} is registered on the control plane (cutover_instances); ` +

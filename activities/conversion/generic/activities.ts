@@ -27,6 +27,7 @@ import { InputError } from '../../../src/shared/input-reader';
 import { missingPartitions, replayLog, type ReplayResult } from './change-log';
 import { defaultParallelism, dropFills, snapshotCopy, type SnapshotCopyCheckpoint, type SnapshotCopyResume } from './snapshot-copy';
 import { heartbeating, swapLock, swapLockTimeout, type SwapRetry } from './swap-lock';
+import { appSyncCheck } from '../app-sync';
 import { appInput, mirrorsInto, finishSwapBackMirror, finishSwapMirror, mirrorBackInSwapBack, mirrorToOldInSwap, removeMirror, requireAppSync, requireMirrorOnShadow, type GenericAppSync, type MirrorNames } from './app-mirror';
 
 /** Every generic activity takes the choice and the instant the run planned at (same partitions on every recompute). */
@@ -228,6 +229,17 @@ function upToDate(plan: ConversionPlan): ConversionPlan {
 
 /** The refill of the materialized views after a swap (plan phase `refresh`; none without one). */
 const refreshOf = (p: ConversionPlan): string[] => p.phases.find((x) => x.phase === 'refresh')?.statements ?? [];
+
+/**
+ * `cutover plan` with sync "app-dual-write": the app cannot mirror the table now (no live
+ * instance on the control plane, one not in Postgres, another mirror in force) is a blocker of
+ * the plan, as preflight refuses it (appSyncCheck). Read-only.
+ */
+export async function appSyncBlocker(c: Pick<ClientBase, 'query'>, table: string): Promise<ConversionPlan['blockers'][number] | null> {
+  const target = await registryTarget(c, table);
+  const r = await appSyncCheck(c, { target, shadow: (await mirrorNames(c, table)).shadow });
+  return 'problem' in r ? { code: 'app-sync-unavailable', object: target, message: r.problem, options: [] } : null;
+}
 
 /**
  * Sync "app-dual-write", before the shadow (or, after a swap back, the partitioned table) is
