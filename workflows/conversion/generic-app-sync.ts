@@ -2,6 +2,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { ConversionActivities } from '../../activities/conversion';
 import type { GenericInput, PlanSummary } from '../../activities/conversion/generic/activities';
 import type { RunController } from '../common/run-controller';
+import type { GenericContinuation, GenericConversionSummary, GenericCopySummary, RowCopyStart } from './generic';
 import { BARRIER_STEP } from '../common/timeouts';
 
 /**
@@ -33,4 +34,18 @@ export async function installAppMirror(ctl: RunController, io: GenericInput, pla
     const r = await barrier.installAppMirror({ ...appSyncInput(io, plan), mirrorTable: plan.appSync!.shadow });
     ctl.note(`the app mirrors every write into ${plan.appSync!.shadow} from control epoch ${r.epoch}` + (r.acknowledged.length ? ` (acknowledged by ${r.acknowledged.join(', ')})` : ''));
   });
+}
+
+/**
+ * The row-sync copy's hand-over (sync "app-dual-write"): where a continued run's copy goes on (the
+ * copy's counts in the summary, the checkpoint it carried), and the safe point between two slices
+ * that records the counts and hands over past the history budget (`handOver`: generic.ts's checkpoint at 'copy').
+ */
+export function appCopyHandOver(c: GenericContinuation | undefined, summary: GenericConversionSummary, handOver: (at: RowCopyStart) => Promise<void>):
+  [{ summary?: GenericCopySummary; at?: RowCopyStart }, (copy: GenericCopySummary, at: RowCopyStart) => Promise<void>] {
+  const start = c?.stage === 'copy' && c.rowCopy ? { summary: summary.copy, at: c.rowCopy } : {};
+  return [start, async (copy, at) => {
+    summary.copy = copy;
+    await handOver(at);
+  }];
 }

@@ -18,7 +18,7 @@ import { scanThrottle, type GenericConversionSettings } from './generic-input';
 import type { ConversionOutcome } from './run';
 import { recordKept } from './kept';
 import { attachConversion } from './generic-attach';
-import { APP_BRANCHES, installAppMirror, withAppTarget } from './generic-app-sync';
+import { APP_BRANCHES, appCopyHandOver, installAppMirror, withAppTarget } from './generic-app-sync';
 import { dropGate, retentionWindow, type RetentionProgress, type RetentionSummary } from './retention';
 
 export interface GenericConversionSummary {
@@ -142,7 +142,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
   let handOverInSlices = c?.decided?.handOver ?? false;
   if (changeLog) io.engine = 'change-log';
   /** A safe point: past the history budget (and not aborted), hand over to a run that resumes at `stage` (with `at`: where in it). */
-  const checkpoint = async (stage: GenericStage, at: Pick<GenericContinuation, 'copy' | 'parity'> = {}): Promise<void> => {
+  const checkpoint = async (stage: GenericStage, at: Pick<GenericContinuation, 'copy' | 'parity' | 'rowCopy'> = {}): Promise<void> => {
     if (ctl.aborted || !handOverDue(s.history)) return;
     await handOver('heapToPartitionedConversion', () => {
       const i = workflowInfo();
@@ -185,12 +185,14 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
       }
       if (reached('copy')) {
         // Between two copy slices a run past its budget hands over, carrying the copy's checkpoint (and its counts in the summary).
+        // Sync "app-dual-write" copies by rows (copyInSlices) and hands over between its slices the same way.
+        const rowCopy = app ? appCopyHandOver(c, summary, (at) => checkpoint('copy', { rowCopy: at })) : undefined;
         const safePoint = handOverInSlices ? async (copy: GenericCopySummary, at: SnapshotCopyCheckpoint) => {
           summary.copy = copy;
           await checkpoint('copy', { copy: { from: at, ...(ctl.status.progress ? { progress: ctl.status.progress } : {}) } });
         } : undefined;
         summary.copy = await ctl.phase('copy', () => changeLog ? copyByLog(ctl, s, io, c?.stage === 'copy' ? { summary: summary.copy, ...c.copy } : {}, safePoint)
-          : sliced ? copyInSlices(ctl, s, io) : copyActs(s.copyHeartbeatTimeoutSeconds).copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond }).then((r) => ({ ...r, slices: 1 })));
+          : sliced ? copyInSlices(ctl, s, io, rowCopy?.[0], rowCopy?.[1]) : copyActs(s.copyHeartbeatTimeoutSeconds).copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond }).then((r) => ({ ...r, slices: 1 })));
       }
       if (reached('verify')) {
         await ctl.phase('verify', async () => {
@@ -265,14 +267,23 @@ export interface GenericCopySummary {
   resumes?: SnapshotCopyResume[];
 }
 
-/** The copy, slice after slice from the checkpoint the last returned; the progress (rows of preflight's count, rate, ETA) after each. */
-async function copyInSlices(ctl: RunController, s: GenericConversionSettings, io: GenericInput): Promise<GenericCopySummary> {
+/** Where a row-sync copy goes on after a hand-over (sync "app-dual-write"): the last slice's checkpoint and the progress shown. */
+export interface RowCopyStart { from: CopyCheckpoint; progress?: Progress }
+
+/**
+ * The copy, slice after slice from the checkpoint the last returned; the progress (rows of
+ * preflight's count, rate, ETA) after each. Sync "app-dual-write" only (generic-app-sync.ts
+ * `appCopyHandOver`): it goes on from `start` after a hand-over, and between two slices
+ * `safePoint` may hand over (runs of the trigger's row sync pass neither: their commands are as before).
+ */
+async function copyInSlices(ctl: RunController, s: GenericConversionSettings, io: GenericInput, start?: { summary?: GenericCopySummary; at?: RowCopyStart }, safePoint?: (copy: GenericCopySummary, at: RowCopyStart) => Promise<void>): Promise<GenericCopySummary> {
   const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
   const total = io.facts?.rows ?? 0;
-  let from: CopyCheckpoint | undefined;
-  let resumed = false;
-  let slices = 0;
-  ctl.setProgress({ done: 0, total, unit: 'rows' }); // the phase's total at once; rows/s and ETA after the first slice
+  let from: CopyCheckpoint | undefined = start?.at?.from;
+  let resumed = start?.summary?.resumed ?? false;
+  let slices = start?.summary?.slices ?? 0;
+  // The phase's total at once (a continued copy: the rows so far); rows/s and ETA after the first slice.
+  ctl.setProgress(start?.at?.progress ?? { done: from?.rows ?? 0, total, unit: 'rows' });
   for (;;) {
     const r = await acts.copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond, from, sliceSeconds: s.sliceSeconds });
     slices++;
@@ -280,7 +291,9 @@ async function copyInSlices(ctl: RunController, s: GenericConversionSettings, io
     if (r.done !== false || !r.checkpoint) return { rows: r.rows, batches: r.batches, resumed, slices };
     from = r.checkpoint;
     const rate = r.rowsPerSecond ?? 0;
-    ctl.setProgress({ done: r.rows, total: Math.max(total, r.rows), unit: 'rows', ratePerSec: rate, ...(rate > 0 ? { etaSeconds: Math.max(0, total - r.rows) / rate } : {}) });
+    const progress: Progress = { done: r.rows, total: Math.max(total, r.rows), unit: 'rows', ratePerSec: rate, ...(rate > 0 ? { etaSeconds: Math.max(0, total - r.rows) / rate } : {}) };
+    ctl.setProgress(progress);
+    await safePoint?.({ rows: r.rows, batches: r.batches, resumed, slices }, { from, progress });
   }
 }
 
@@ -420,6 +433,8 @@ export interface GenericContinuation {
   decided?: { handOver: true; sliced: boolean; engine?: 'change-log'; sync?: 'app-dual-write' };
   /** Stage 'copy': the checkpoint the next copy slice starts from, and the progress shown. */
   copy?: { from: SnapshotCopyCheckpoint; progress?: Progress };
+  /** Stage 'copy' of the row-sync copy (sync "app-dual-write"): the checkpoint the next copy slice starts from, and the progress shown. */
+  rowCopy?: RowCopyStart;
   /** Stage 'verify': the checkpoint the next parity slice starts from, and the progress shown. */
   parity?: { from: RangeParityCheckpoint; progress?: Progress };
 }
