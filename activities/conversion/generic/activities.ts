@@ -28,7 +28,7 @@ import { missingPartitions, replayLog, type ReplayResult } from './change-log';
 import { defaultParallelism, dropFills, snapshotCopy, type SnapshotCopyCheckpoint, type SnapshotCopyResume } from './snapshot-copy';
 import { heartbeating, swapLock, swapLockTimeout, type SwapRetry } from './swap-lock';
 import { appSyncCheck } from '../app-sync';
-import { appInput, mirrorsInto, finishSwapBackMirror, finishSwapMirror, mirrorBackInSwapBack, mirrorToOldInSwap, removeMirror, requireAppSync, requireMirrorOnShadow, type GenericAppSync, type MirrorNames } from './app-mirror';
+import { appInput, judgedCovered, markCovered, mirrorsInto, finishSwapBackMirror, finishSwapMirror, mirrorBackInSwapBack, mirrorToOldInSwap, removeMirror, requireAppSync, requireMirrorOnShadow, type GenericAppSync, type MirrorNames } from './app-mirror';
 
 /** Every generic activity takes the choice and the instant the run planned at (same partitions on every recompute). */
 export interface GenericInput {
@@ -247,20 +247,19 @@ export async function appSyncBlocker(c: Pick<ClientBase, 'query'>, table: string
  * writes alone and the images differ — so they are judged before, under both tables' ACCESS
  * EXCLUSIVE locks while the mirror is still on (every write until then reached both tables in one
  * transaction, none after it reaches the shadow): a shadow holding no image the table lacks then
- * holds nothing of its own afterwards (true: drop it). Then the mirror is removed (barrier).
- * Without a mirror on the shadow (never installed, or removed by an earlier attempt): false, the
- * rollback's usual check decides. Idempotent.
+ * holds nothing of its own afterwards (marked so in that transaction; true: drop it). Then the
+ * mirror is removed (barrier). Without a mirror on the shadow and without the mark (never
+ * installed, or removed outside this run): false, the rollback's usual check decides. Idempotent.
  */
 async function stopMirrorBeforeDrop(c: ClientBase, pool: Pool, a: ReturnType<typeof appInput>, p: ConversionPlan, lockTimeoutMs: number): Promise<boolean> {
   const n = await mirrorNames(c, p.table);
-  let covered = false;
   if ((await relkindOf(c, p.names.shadow)) === 'p' && (await mirrorsInto(c, a, n.shadow))) {
-    const r = await runPhaseInTransaction(c, stmtPlan(p.table, 'rollback before swap', [`LOCK TABLE ${p.table}, ${p.names.shadow} IN ACCESS EXCLUSIVE MODE`]), 'rollback before swap', lockTimeoutMs, 100,
-      (t) => rowsOnlyIn(t, p.names.shadow, p.table));
-    covered = r.finished === 0;
+    // A covered shadow is marked in the same transaction: a retry after the mirror's removal (a lost worker) still knows.
+    await runPhaseInTransaction(c, stmtPlan(p.table, 'rollback before swap', [`LOCK TABLE ${p.table}, ${p.names.shadow} IN ACCESS EXCLUSIVE MODE`]), 'rollback before swap', lockTimeoutMs, 100,
+      async (t) => ((await rowsOnlyIn(t, p.names.shadow, p.table)) === 0 ? markCovered(t, p.names.shadow) : undefined));
   }
   await removeMirror(pool, a, 'conversion rolled back: the app stops mirroring into the shadow');
-  return covered;
+  return (await relkindOf(c, p.names.shadow)) === 'p' && (await judgedCovered(c, p.names.shadow));
 }
 
 /** The shadow judged covered by stopMirrorBeforeDrop: dropped in the rollback's transaction. */

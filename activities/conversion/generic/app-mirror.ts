@@ -2,7 +2,7 @@ import type { ClientBase, Pool } from 'pg';
 import { appSyncCheck, finishMirrorMove, moveMirrorInTransaction, removeMirrorAndWait, type AppSyncInput } from '../app-sync';
 import { getControl } from '../../../src/memory-layer/control-plane';
 import { relkind } from '../../../src/shared/pg-catalog';
-import { qi } from '../../../src/conversion/choice/names';
+import { lit, qi } from '../../../src/conversion/choice/names';
 import { nonRetryable } from '../../lib/errors';
 
 /**
@@ -86,4 +86,18 @@ export async function finishSwapBackMirror(pool: Pool, a: AppSyncInput, n: Mirro
 /** Before a table the app mirrors into is dropped (the shadow at a rollback, the old table after retention): no mirror, then the barrier. Idempotent. */
 export async function removeMirror(pool: Pool, a: AppSyncInput, reason: string): Promise<void> {
   await removeMirrorAndWait(pool, a, reason);
+}
+
+/** The mark of a shadow judged covered while the app still mirrored into it (its table comment: the shadow is the tool's own and is dropped next). */
+const COVERED = 'lichen-cutover: judged under both locks while the app still mirrored into it: holds no row image the table lacked; dropped once the mirror is removed';
+
+/** In the judging transaction: the shadow is marked covered. */
+export async function markCovered(c: Pick<ClientBase, 'query'>, shadow: string): Promise<void> {
+  await c.query(`COMMENT ON TABLE ${shadow} IS ${lit(COVERED)}`);
+}
+
+/** The shadow carries the mark of markCovered (this attempt's, or an earlier one's before it lost its worker). */
+export async function judgedCovered(c: Pick<ClientBase, 'query'>, shadow: string): Promise<boolean> {
+  const r = await c.query<{ d: string | null }>(`SELECT obj_description(to_regclass($1), 'pg_class') AS d`, [shadow]);
+  return r.rows[0]?.d === COVERED;
 }
