@@ -77,6 +77,7 @@ describe('the plan of sync "app-dual-write", and cutover plan refusing it withou
     expect(phase(trigger, 'sync').join('\n')).toMatch(/lichen_conversion_sync_forward/);
     expect(phase(app, 'sync')).toEqual([]);
     expect(app.phases.find((x) => x.phase === 'sync')!.what).toMatch(/^no trigger: every live instance of the application mirrors each write/);
+    expect(app.phases.find((x) => x.phase === 'partitions')!.what).toMatch(/the app's mirror writes in the application's transaction and cannot keep a write out/);
     for (const name of ['swap', 'rollback after swap'] as const) {
       expect(phase(trigger, name).join('\n')).toMatch(/lichen_conversion_sync/);
       expect(phase(app, name).join('\n')).not.toMatch(/lichen_conversion_sync|lichen_sync_/);
