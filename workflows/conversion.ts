@@ -50,8 +50,9 @@ export async function heapToPartitionedConversion(input: ConversionInput): Promi
   }
   const s = parseWorkflowInput(() => parseConversionInput(input));
   acceptContinued(s.continued);
-  // New runs take the one engine; runs started before (and their hand-overs, s.continued) finish on memory_records' own.
-  if (!s.continued && s.sync === 'trigger' && patched(PATCHES.oneEngine.id)) {
+  // New runs take the one engine, either sync ("trigger", or "app-dual-write" as the engine's option: workflows/conversion/generic-app-sync.ts);
+  // runs started before (and their hand-overs, s.continued) finish on memory_records' own.
+  if (!s.continued && patched(PATCHES.oneEngine.id)) {
     return asConversionSummary(await genericConversion(memoryRecordsPreset(s), given), s);
   }
   const run = continued ? resumeConversion({ ...s, continued }, given) : startConversion(s, given);

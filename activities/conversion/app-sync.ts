@@ -7,6 +7,7 @@ import { liveInstances, relkind } from '../../src/shared/pg-catalog';
 import type { PersistenceMode } from '../../workflows/types';
 import { barrierFailure } from '../lib/errors';
 import { grantAppDml } from '../lib/app-role';
+import { qi } from '../../src/conversion/choice/names';
 
 /**
  * sync "app-dual-write": the application keeps the shadow in sync instead of a trigger. The
@@ -46,7 +47,7 @@ export interface MirrorResult {
   already: boolean;
 }
 
-function liveInstancesOf(pool: Pick<Pool, 'query'>, input: AppSyncInput) {
+function liveInstancesOf(pool: Pick<Pool, 'query'>, input: Pick<AppSyncInput, 'target' | 'heartbeatTtlMs'>) {
   return liveInstances(pool, input.target, { heartbeatTtlMs: input.heartbeatTtlMs });
 }
 
@@ -78,14 +79,19 @@ async function barrier(pool: Pool, input: AppSyncInput, epoch: number): Promise<
   }
 }
 
+/** A mirror name (unquoted, as the control row holds it) as SQL: qualified by `schema` when given (any table), else as is (memory_records' old engine). */
+const sqlName = (name: string, schema?: string) => (schema ? `${qi(schema)}.${qi(name)}` : name);
+
 /**
  * Inside the swap (or swap-back) transaction, after the renames: a bridge view under the name
  * the instances still mirror to, pointing at the table that now plays that part, and the
- * control row's mirror moved to the new name (NOTIFY delivered at commit).
+ * control row's mirror moved to the new name (NOTIFY delivered at commit). `bridge` and `to` are
+ * the unquoted names the control row holds; `schema` (any table) qualifies them in the SQL.
  */
-export async function moveMirrorInTransaction(c: ClientBase, input: { target: string; bridge: string; to: string; reason: string }): Promise<number> {
-  await c.query(`CREATE VIEW ${input.bridge} AS SELECT * FROM ${input.to}`);
-  await grantAppDml(c, input.bridge); // the instances write through it as the app role
+export async function moveMirrorInTransaction(c: ClientBase, input: { target: string; bridge: string; to: string; reason: string; schema?: string }): Promise<number> {
+  const bridge = sqlName(input.bridge, input.schema);
+  await c.query(`CREATE VIEW ${bridge} AS SELECT * FROM ${sqlName(input.to, input.schema)}`);
+  await grantAppDml(c, input.bridge, input.schema); // the instances write through it as the app role
   const { epoch } = await setMode(c, { target: input.target, mode: mirrorMode(input.to), actor: 'heapToPartitionedConversion', reason: input.reason });
   return epoch;
 }
@@ -94,7 +100,7 @@ export async function moveMirrorInTransaction(c: ClientBase, input: { target: st
  * After the swap (or swap back) committed, or on a retry: waits until every live instance
  * mirrors to `to`, then drops the bridge view `bridge`. Idempotent.
  */
-export async function finishMirrorMove(pool: Pool, input: AppSyncInput & { bridge: string; to: string }): Promise<{ epoch: number; acknowledged: string[] }> {
+export async function finishMirrorMove(pool: Pool, input: AppSyncInput & { bridge: string; to: string; schema?: string }): Promise<{ epoch: number; acknowledged: string[] }> {
   const row = await getControl(pool, input.target);
   if (!row || row.mode.mirrorTable !== input.to) {
     throw ApplicationFailure.nonRetryable(
@@ -102,7 +108,8 @@ export async function finishMirrorMove(pool: Pool, input: AppSyncInput & { bridg
       'PreflightFailed');
   }
   const r = await barrier(pool, input, row.epoch);
-  if ((await relkind(pool, input.bridge)) === 'v') await pool.query(`DROP VIEW ${input.bridge}`);
+  const bridge = sqlName(input.bridge, input.schema);
+  if ((await relkind(pool, bridge)) === 'v') await pool.query(`DROP VIEW ${bridge}`);
   return r;
 }
 
@@ -119,35 +126,46 @@ export function describeControl(row: ControlRow | null): string {
   return `${row.mode.persistence}${row.mode.mirrorTable ? ` mirroring to ${row.mode.mirrorTable}` : ''} (epoch ${row.epoch})`;
 }
 
+/**
+ * What sync "app-dual-write" needs of the control plane: at least one live app instance of the
+ * target (its registry key), every live one applying persistence 'postgres' on the table, and no
+ * mirror in force but `shadow` (another conversion's leftovers). Read-only: the problem, or the
+ * live instances and the control row.
+ */
+export async function appSyncCheck(pool: Pick<Pool, 'query'>, input: Pick<AppSyncInput, 'target' | 'heartbeatTtlMs'> & { shadow: string }): Promise<{ problem: string } | { instances: string[]; control: string }> {
+  const live = await liveInstancesOf(pool, input);
+  if (live.length === 0) {
+    return { problem: `sync "app-dual-write" needs the app: no live instance of ${input.target} is registered on the control plane (cutover_instances); ` +
+      `start the application against this database (for memory_records: the memory-layer service), or use sync "trigger"` };
+  }
+  const notPg = live.filter((i) => (i.appliedMode as Partial<PersistenceMode>).persistence !== 'postgres');
+  if (notPg.length) {
+    return { problem: `sync "app-dual-write" needs every live instance in persistence "postgres" on the heap table; ` +
+      `${notPg.map((i) => `${i.instanceId} is in ${JSON.stringify((i.appliedMode as Partial<PersistenceMode>).persistence ?? 'unknown')}`).join(', ')}; use sync "trigger" or switch the app first` };
+  }
+  const row = await getControl(pool, input.target);
+  if (row?.mode.mirrorTable && row.mode.mirrorTable !== input.shadow) {
+    return { problem: `the control row of ${input.target} already mirrors to ${row.mode.mirrorTable}: an earlier conversion did not finish; ` +
+      `finish or roll it back (or set the mode without a mirror) before converting again` };
+  }
+  return { instances: live.map((i) => i.instanceId), control: describeControl(row) };
+}
+
+/** appSyncCheck, a problem thrown as a non-retryable PreflightFailed (nothing changed yet). */
+export async function checkAppSync(pool: Pick<Pool, 'query'>, input: AppSyncInput & { shadow: string }): Promise<{ instances: string[]; control: string }> {
+  const r = await appSyncCheck(pool, input);
+  if ('problem' in r) throw ApplicationFailure.nonRetryable(r.problem, 'PreflightFailed');
+  return r;
+}
+
 export function createAppSyncActivities(deps: Pick<ActivityDeps, 'profiles'>) {
   return {
     /**
-     * Preflight of sync "app-dual-write": at least one live app instance of the target on the
-     * control plane, every live one applying persistence 'postgres' on memory_records, and no
-     * other mirror in force (another conversion's leftovers).
+     * Preflight of sync "app-dual-write" (appSyncCheck): throws PreflightFailed naming what is
+     * missing.
      */
     async checkAppSync(input: AppSyncInput): Promise<{ instances: string[]; control: string }> {
-      const pool = deps.profiles.pool(input.profile);
-      const live = await liveInstancesOf(pool, input);
-      if (live.length === 0) {
-        throw ApplicationFailure.nonRetryable(
-          `sync "app-dual-write" needs the app: no live instance of ${input.target} is registered on the control plane (cutover_instances); ` +
-            'start the memory-layer service against this database, or use sync "trigger"', 'PreflightFailed');
-      }
-      const notPg = live.filter((i) => (i.appliedMode as Partial<PersistenceMode>).persistence !== 'postgres');
-      if (notPg.length) {
-        throw ApplicationFailure.nonRetryable(
-          `sync "app-dual-write" needs every live instance in persistence "postgres" on the heap table; ` +
-            `${notPg.map((i) => `${i.instanceId} is in ${JSON.stringify((i.appliedMode as Partial<PersistenceMode>).persistence ?? 'unknown')}`).join(', ')}; use sync "trigger" or switch the app first`,
-          'PreflightFailed');
-      }
-      const row = await getControl(pool, input.target);
-      if (row?.mode.mirrorTable && row.mode.mirrorTable !== 'memory_records_partitioned') {
-        throw ApplicationFailure.nonRetryable(
-          `the control row of ${input.target} already mirrors to ${row.mode.mirrorTable}: an earlier conversion did not finish; ` +
-            `finish or roll it back (or set the mode without a mirror) before converting again`, 'PreflightFailed');
-      }
-      return { instances: live.map((i) => i.instanceId), control: describeControl(row) };
+      return checkAppSync(deps.profiles.pool(input.profile), { ...input, shadow: 'memory_records_partitioned' });
     },
 
     /** Every live instance mirrors its writes into the shadow, then the barrier. Idempotent. */

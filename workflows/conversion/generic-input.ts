@@ -1,5 +1,5 @@
 import { readConversionChoice, type ConversionChoice } from '../../src/conversion/choice/choice';
-import { Reader } from '../common/validate';
+import { InputError, Reader } from '../common/validate';
 import { parseHistoryBudget, readContinued, type HistoryBudget } from '../common/history-budget';
 import { GENERIC_STAGES } from './stages';
 import type { GenericContinuation } from './generic';
@@ -52,6 +52,14 @@ export interface GenericConversionSettings {
   approveBeforeSwap: boolean;
   /** Each run's history budget (input `history`, workflows/common/continuation.ts). */
   history: HistoryBudget;
+  /**
+   * How the shadow is kept in sync (input `sync`): absent or "trigger", the tool's row trigger;
+   * "app-dual-write", the application mirrors every write through the control plane (mode copy
+   * only; workflows/conversion/generic-app-sync.ts).
+   */
+  sync?: 'trigger' | 'app-dual-write';
+  /** Sync "app-dual-write": how long every live instance has to apply a mirror change (s, default 60). */
+  appBarrierTimeoutSeconds?: number;
   /** The table's preset (memory_records: the form without `table`); absent for the form with `table`. */
   preset?: 'memory_records';
   /** Written by the workflow itself when it continues as new; never set it. */
@@ -66,9 +74,10 @@ export function isGenericConversionInput(input: unknown): boolean {
 /** Validates the generic form; throws an InputError naming the field. Deterministic. */
 export function parseGenericConversionInput(input: unknown): GenericConversionSettings {
   const r = Reader.root(input, 'input').only([
-    'table', 'partitionBy', 'mode', 'options', 'connectionProfile', 'nonProduction', 'retentionMinutes', 'retentionCheckMinutes', 'copy', 'swap', 'approvals', 'history', 'continued',
+    'table', 'partitionBy', 'mode', 'options', 'connectionProfile', 'sync', 'appBarrierTimeoutSeconds', 'nonProduction', 'retentionMinutes', 'retentionCheckMinutes', 'copy', 'swap', 'approvals', 'history', 'continued',
   ]);
   const choice = readConversionChoice(input as Record<string, unknown>);
+  const app = readAppSync(r, choice);
   const connectionProfile = r.string('connectionProfile', { default: 'default', pattern: PROFILE_PATTERN, allowed: 'a connection profile name: lower-case letters, digits, _ or - (never a URL or password)' });
   const nonProduction = r.bool('nonProduction', false);
   const { retentionMinutes, retentionCheckMinutes } = parseRetention(r, nonProduction);
@@ -78,7 +87,7 @@ export function parseGenericConversionInput(input: unknown): GenericConversionSe
   const { lockTimeoutMs, ...swapRetry } = readSwapLock(r);
   const a = r.object('approvals')?.only(['beforeSwap']);
   return {
-    choice, connectionProfile, nonProduction, retentionMinutes, retentionCheckMinutes,
+    choice, connectionProfile, ...app, nonProduction, retentionMinutes, retentionCheckMinutes,
     batchSize: c?.int('batchSize', { default: DEFAULT_COPY_BATCH, min: 10, max: 50_000 }) ?? DEFAULT_COPY_BATCH,
     maxRowsPerSecond: c?.int('maxRowsPerSecond', { default: 0, min: 0, max: 10_000_000 }) ?? 0,
     ...readLagLimits(c),
@@ -91,6 +100,19 @@ export function parseGenericConversionInput(input: unknown): GenericConversionSe
     history: parseHistoryBudget(r),
     continued: readContinued<GenericContinuation>(r, GENERIC_STAGES),
   };
+}
+
+/** Input `sync` and `appBarrierTimeoutSeconds` (as memory_records' form): present only for "app-dual-write", which mode attach refuses. */
+function readAppSync(r: Reader, choice: ConversionChoice): Pick<GenericConversionSettings, 'sync' | 'appBarrierTimeoutSeconds'> {
+  const sync = r.enumOf('sync', ['trigger', 'app-dual-write'] as const, 'trigger');
+  if (sync !== 'app-dual-write') {
+    if (r.has('appBarrierTimeoutSeconds')) throw new InputError('appBarrierTimeoutSeconds', 'applies only with sync "app-dual-write"; remove it or set sync to "app-dual-write"');
+    return {};
+  }
+  if (choice.mode === 'attach') {
+    throw new InputError('sync', 'sync "app-dual-write" applies only to mode "copy" (mode "attach" copies no row: the heap itself becomes a partition, there is no shadow to mirror into); remove sync or use mode "copy"');
+  }
+  return { sync, appBarrierTimeoutSeconds: r.int('appBarrierTimeoutSeconds', { default: 60, min: 5, max: 240 }) };
 }
 
 /** The throttle carried in every generic activity's input (`GenericInput.throttle`): absent when no limit is on. */

@@ -19,6 +19,7 @@ import { scanThrottle, type GenericConversionSettings } from './generic-input';
 import type { ConversionOutcome } from './run';
 import { recordKept } from './kept';
 import { attachConversion } from './generic-attach';
+import { APP_BRANCHES, appCopyHandOver, installAppMirror, withAppTarget } from './generic-app-sync';
 import { dropGate, retentionWindow, type RetentionProgress, type RetentionSummary } from './retention';
 
 export interface GenericConversionSummary {
@@ -32,15 +33,18 @@ export interface GenericConversionSummary {
   /**
    * The swap: tries (of its last activity), how long it held ACCESS EXCLUSIVE and its whole
    * transaction (ms; null when an earlier attempt swapped), and how many times an operator
-   * resumed it after its tries ran out on lock timeouts.
+   * resumed it after its tries ran out on lock timeouts. `mirror` (sync "app-dual-write"): the
+   * control epoch that moved the app's mirror to the old table, and the instances whose barrier acknowledged it.
    */
-  swap?: { tries: number; lockMs?: number | null; transactionMs?: number | null; operatorRetries?: number; refreshed?: number; partitionsCreated?: string[] };
+  swap?: { tries: number; lockMs?: number | null; transactionMs?: number | null; operatorRetries?: number; refreshed?: number; partitionsCreated?: string[]; mirror?: { epoch: number; acknowledged: string[] } };
   /** The post-swap check: equal, the partitioned table's count, and the ranges that differ (absent: compared whole, or none). */
-  postSwap?: { match: boolean; count: string; differing?: string[]; differingRanges?: number; partitions?: PartitionParity[] };
+  postSwap?: { match: boolean; count: string; differing?: string[]; differingRanges?: number; partitions?: PartitionParity[]; mirrored?: boolean };
   retention?: RetentionSummary;
   droppedOldTable: boolean;
   /** Tables a rollback kept aside instead of dropping (they held rows the table in use lacks), each with its drop statement. */
   keptTables?: KeptTable[];
+  /** Sync "app-dual-write" (absent: the trigger): the application mirrored every write (generic-app-sync.ts). */
+  sync?: 'app-dual-write';
   /** The conversion's mode (absent: copy, as every run before modes). */
   mode?: 'copy' | 'attach';
   /** Mode attach: the heap's partition, its bound, the prepare step and the rollback's moved rows. */
@@ -112,8 +116,11 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
   const workflowId = info.workflowId;
   const profile = s.connectionProfile;
   const io: GenericInput = { profile, choice: s.choice, planAt: c?.planAt ?? info.startTime.getTime(), lockTimeoutMs: s.lockTimeoutMs, swapRetry: s.swapRetry, ...scanThrottle(s) };
+  // Sync "app-dual-write" (generic-app-sync.ts): only from that input value, decided at the chain's start and carried.
+  const app = c ? c.decided?.sync === 'app-dual-write' : s.sync === 'app-dual-write';
+  if (app) io.app = { barrierTimeoutSeconds: s.appBarrierTimeoutSeconds ?? 60 };
   const saga = new Saga();
-  const summary: GenericConversionSummary = { outcome: 'completed', target, droppedOldTable: false, rollbacks: ctl.status.rollbacks, phases: ctl.status.phases, decisions: ctl.status.decisions };
+  const summary: GenericConversionSummary = { outcome: 'completed', target, ...(app ? { sync: 'app-dual-write' as const } : {}), droppedOldTable: false, rollbacks: ctl.status.rollbacks, phases: ctl.status.phases, decisions: ctl.status.decisions };
   let registered = c?.registered ?? false;
   let post: PostSwapStatements | undefined = c?.post;
   let retention: RetentionProgress | undefined = c?.retention;
@@ -121,21 +128,22 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
   // A table the rollback kept aside (it held rows the other lacks) is named in the result; no command changes.
   const keptAside = (r: Parameters<typeof recordKept>[2]) => recordKept(ctl, summary, r);
   const undo = (key: GenericCompensationKey): Compensation => key === 'remove-shadow'
-    ? { key, name: 'remove sync and shadow', undo: async () => keptAside(await undoStep.rollbackGenericBeforeSwap(io)), byHand: `drop the lichen_conversion_sync_forward trigger on ${target} and the tool's side tables beside it (<table>_lichen_log, <table>_lichen_pending, *_lichen_fill); DROP TABLE ${summary.plan!.names.shadow} only after checking it holds no row ${target} lacks (the table itself is untouched)` }
-    : { key, name: SWAP_BACK, undo: async () => keptAside(await undoStep.swapBackGeneric({ profile, post: post!, lockTimeoutMs: s.lockTimeoutMs })), byHand: `rename ${target} → its shadow name and ${post!.old} → ${target} in one transaction, then remove the reverse sync; keep the partitioned table until you have checked it holds no row ${target} lacks` };
+    ? { key, name: 'remove sync and shadow', undo: async () => keptAside(await undoStep.rollbackGenericBeforeSwap(io)), byHand: `${app ? `set cutover_control.mirror_table of ${summary.plan?.appSync?.target ?? target} to NULL (epoch + 1) and wait until every live instance applied it; ` : ''}drop the lichen_conversion_sync_forward trigger on ${target} and the tool's side tables beside it (<table>_lichen_log, <table>_lichen_pending, *_lichen_fill); DROP TABLE ${summary.plan!.names.shadow} only after checking it holds no row ${target} lacks (the table itself is untouched)` }
+    : { key, name: SWAP_BACK, undo: async () => keptAside(await undoStep.swapBackGeneric({ profile, post: post!, lockTimeoutMs: s.lockTimeoutMs, ...(io.app ? { app: io.app } : {}) })), byHand: `rename ${target} → its shadow name and ${post!.old} → ${target} in one transaction, then remove the reverse sync; keep the partitioned table until you have checked it holds no row ${target} lacks` };
   if (c) {
     Object.assign(summary, c.summary, { history: { runs: c.chain.previous.length + 1, continuedAt: c.chain.previous } });
     for (const key of c.saga) saga.add(undo(key));
     ctl.note(`continued from run ${c.chain.previous[c.chain.previous.length - 1]?.runId} at ${c.stage} (run ${c.chain.previous.length + 1} of the chain)`);
   }
   if (summary.plan?.facts !== undefined) io.facts = summary.plan.facts;
+  withAppTarget(io, summary.plan);
   // Decided once in the chain's first run and carried: the engine, slices, hand-overs in the copy and the parity.
   let changeLog = c?.decided?.engine === 'change-log';
   let sliced = c?.decided?.sliced ?? false;
   let handOverInSlices = c?.decided?.handOver ?? false;
   if (changeLog) io.engine = 'change-log';
   /** A safe point: past the history budget (and not aborted), hand over to a run that resumes at `stage` (with `at`: where in it). */
-  const checkpoint = async (stage: GenericStage, at: Pick<GenericContinuation, 'copy' | 'parity'> = {}): Promise<void> => {
+  const checkpoint = async (stage: GenericStage, at: Pick<GenericContinuation, 'copy' | 'parity' | 'rowCopy'> = {}): Promise<void> => {
     if (ctl.aborted || !handOverDue(s.history)) return;
     await handOver('heapToPartitionedConversion', () => {
       const i = workflowInfo();
@@ -146,7 +154,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
         stage, registryRunId: runId, registered, planAt: io.planAt, post, retention, ctl: ctl.snapshot(), summary: rest,
         saga: saga.keys() as GenericCompensationKey[], chain: nextChain(chain, stage),
         // Runs started before the hand-over patch carry what they always did.
-        ...(handOverInSlices ? { decided: { handOver: true, sliced, ...(io.engine ? { engine: io.engine } : {}) }, ...at } : {}),
+        ...(handOverInSlices ? { decided: { handOver: true, sliced, ...(io.engine ? { engine: io.engine } : {}), ...(app ? { sync: 'app-dual-write' as const } : {}) }, ...at } : {}),
       };
       return { ...rawInput, continued: carried };
     });
@@ -158,28 +166,34 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
     await ctl.runCancellable(async () => {
       if (reached('preflight')) {
         // The engine, decided once at the run's start: new runs log keys and copy under one snapshot; runs started before keep the row sync.
-        changeLog = patched(PATCHES.genericChangeLog.id);
+        // Sync "app-dual-write" takes the row-sync path: the app mirrors whole rows into the shadow, no change log.
+        changeLog = !app && patched(PATCHES.genericChangeLog.id);
         if (changeLog) io.engine = 'change-log';
         // New runs hand over between copy slices and between parity slices; decided here once, carried, never re-decided.
         handOverInSlices = patched(PATCHES.genericHandOver.id);
         summary.plan = await ctl.phase('preflight', () => step.planGenericConversion({ ...io, runId, workflowId }));
         registered = true;
         io.facts = summary.plan.facts; // preflight's one scan: no later activity scans the table to re-plan
+        withAppTarget(io, summary.plan);
         for (const d of summary.plan.decisions) ctl.note(`option chosen for ${d.code} (${d.object}): ${d.choice}`);
         saga.add(undo('remove-shadow'));
         await ctl.phase('create shadow', () => lockStep.createGenericShadow(io));
-        await ctl.phase('install sync', () => lockStep.installGenericSync(io));
+        // Sync "app-dual-write": the shadow's undo removes the app's mirror first (rollbackGenericBeforeSwap, given io.app).
+        if (app) await installAppMirror(ctl, io, summary.plan);
+        else await ctl.phase('install sync', () => lockStep.installGenericSync(io));
         // Copy and parity in slices of about `copy.sliceSeconds`, each continuing from the last one's checkpoint: the progress shows between them.
         sliced = patched(PATCHES.genericSlices.id);
       }
       if (reached('copy')) {
         // Between two copy slices a run past its budget hands over, carrying the copy's checkpoint (and its counts in the summary).
+        // Sync "app-dual-write" copies by rows (copyInSlices) and hands over between its slices the same way.
+        const rowCopy = app ? appCopyHandOver(c, summary, (at) => checkpoint('copy', { rowCopy: at })) : undefined;
         const safePoint = handOverInSlices ? async (copy: GenericCopySummary, at: SnapshotCopyCheckpoint) => {
           summary.copy = copy;
           await checkpoint('copy', { copy: { from: at, ...(ctl.status.progress ? { progress: ctl.status.progress } : {}) } });
         } : undefined;
         summary.copy = await ctl.phase('copy', () => changeLog ? copyByLog(ctl, s, io, c?.stage === 'copy' ? { summary: summary.copy, ...c.copy } : {}, safePoint)
-          : sliced ? copyInSlices(ctl, s, io) : copyActs(s.copyHeartbeatTimeoutSeconds).copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond }).then((r) => ({ ...r, slices: 1 })));
+          : sliced ? copyInSlices(ctl, s, io, rowCopy?.[0], rowCopy?.[1]) : copyActs(s.copyHeartbeatTimeoutSeconds).copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond }).then((r) => ({ ...r, slices: 1 })));
       }
       if (reached('verify')) {
         await ctl.phase('verify', async () => {
@@ -203,7 +217,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
         if (typeof summary.swap.lockMs === 'number') ctl.note(`swap: ${target} held ACCESS EXCLUSIVE for ${summary.swap.lockMs} ms (try ${summary.swap.tries})`);
         await ctl.phase('post-swap check', async () => {
           const p = await postSwapParity(ctl, s, io, post!);
-          summary.postSwap = { match: p.match, count: p.table.count, ...(p.differing?.length ? { differing: p.differing, differingRanges: p.differingRanges } : {}), ...(p.partitions ? { partitions: p.partitions } : {}) };
+          summary.postSwap = { match: p.match, count: p.table.count, ...(p.differing?.length ? { differing: p.differing, differingRanges: p.differingRanges } : {}), ...(p.partitions ? { partitions: p.partitions } : {}), ...(app ? { mirrored: summary.swap?.mirror !== undefined } : {}) };
           if (!p.match) throw ApplicationFailure.nonRetryable(`post-swap check failed: ${target} ${p.table.count} rows, ${post!.old} ${p.old.count} rows (the reverse sync lost a write)${p.differing?.length ? `; ${p.differingRanges ?? p.differing.length} range(s) differing: ${p.differing.join('; ')}${(p.differingRanges ?? 0) > p.differing.length ? '; …' : ''}` : ''}`, 'PostSwapCheckFailed');
         });
       }
@@ -231,7 +245,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
       }
       await checkpoint('drop');
       await dropGate(ctl, summary.retention, oldShown);
-      await ctl.phase('drop old table', () => untilDone(ctl, 'DropWaits', () => lockStep.dropGenericOld({ profile, post: old, lockTimeoutMs: s.lockTimeoutMs, swapRetry: s.swapRetry })));
+      await ctl.phase('drop old table', () => untilDone(ctl, 'DropWaits', () => lockStep.dropGenericOld({ profile, post: old, lockTimeoutMs: s.lockTimeoutMs, swapRetry: s.swapRetry, ...(io.app ? { app: io.app } : {}) })));
       summary.droppedOldTable = true;
       saga.clear();
       if (!s.preset && patched(PATCHES.genericKeepsWorking.id)) await keepWorking(ctl, io, summary);
@@ -241,7 +255,7 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
     return summary;
   } catch (err) {
     if (isHandOver(err)) throw err; // continued as new: the next run goes on
-    return rollBackGeneric(ctl, saga, summary, err, registered, profile, runId);
+    return rollBackGeneric(ctl, saga, summary, err, registered, profile, runId, app ? APP_BRANCHES : undefined);
   }
 }
 
@@ -267,14 +281,23 @@ export interface GenericCopySummary {
   resumes?: SnapshotCopyResume[];
 }
 
-/** The copy, slice after slice from the checkpoint the last returned; the progress (rows of preflight's count, rate, ETA) after each. */
-async function copyInSlices(ctl: RunController, s: GenericConversionSettings, io: GenericInput): Promise<GenericCopySummary> {
+/** Where a row-sync copy goes on after a hand-over (sync "app-dual-write"): the last slice's checkpoint and the progress shown. */
+export interface RowCopyStart { from: CopyCheckpoint; progress?: Progress }
+
+/**
+ * The copy, slice after slice from the checkpoint the last returned; the progress (rows of
+ * preflight's count, rate, ETA) after each. Sync "app-dual-write" only (generic-app-sync.ts
+ * `appCopyHandOver`): it goes on from `start` after a hand-over, and between two slices
+ * `safePoint` may hand over (runs of the trigger's row sync pass neither: their commands are as before).
+ */
+async function copyInSlices(ctl: RunController, s: GenericConversionSettings, io: GenericInput, start?: { summary?: GenericCopySummary; at?: RowCopyStart }, safePoint?: (copy: GenericCopySummary, at: RowCopyStart) => Promise<void>): Promise<GenericCopySummary> {
   const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
   const total = io.facts?.rows ?? 0;
-  let from: CopyCheckpoint | undefined;
-  let resumed = false;
-  let slices = 0;
-  ctl.setProgress({ done: 0, total, unit: 'rows' }); // the phase's total at once; rows/s and ETA after the first slice
+  let from: CopyCheckpoint | undefined = start?.at?.from;
+  let resumed = start?.summary?.resumed ?? false;
+  let slices = start?.summary?.slices ?? 0;
+  // The phase's total at once (a continued copy: the rows so far); rows/s and ETA after the first slice.
+  ctl.setProgress(start?.at?.progress ?? { done: from?.rows ?? 0, total, unit: 'rows' });
   for (;;) {
     const r = await acts.copyGeneric({ ...io, batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond, from, sliceSeconds: s.sliceSeconds });
     slices++;
@@ -282,7 +305,9 @@ async function copyInSlices(ctl: RunController, s: GenericConversionSettings, io
     if (r.done !== false || !r.checkpoint) return { rows: r.rows, batches: r.batches, resumed, slices };
     from = r.checkpoint;
     const rate = r.rowsPerSecond ?? 0;
-    ctl.setProgress({ done: r.rows, total: Math.max(total, r.rows), unit: 'rows', ratePerSec: rate, ...(rate > 0 ? { etaSeconds: Math.max(0, total - r.rows) / rate } : {}) });
+    const progress: Progress = { done: r.rows, total: Math.max(total, r.rows), unit: 'rows', ratePerSec: rate, ...(rate > 0 ? { etaSeconds: Math.max(0, total - r.rows) / rate } : {}) };
+    ctl.setProgress(progress);
+    await safePoint?.({ rows: r.rows, batches: r.batches, resumed, slices }, { from, progress });
   }
 }
 
@@ -424,9 +449,11 @@ export interface GenericContinuation {
   saga: GenericCompensationKey[];
   chain: ChainInfo;
   /** Decided in the chain's first run, never again (absent in chains started before patched(generic-hand-over)). */
-  decided?: { handOver: true; sliced: boolean; engine?: 'change-log' };
+  decided?: { handOver: true; sliced: boolean; engine?: 'change-log'; sync?: 'app-dual-write' };
   /** Stage 'copy': the checkpoint the next copy slice starts from, and the progress shown. */
   copy?: { from: SnapshotCopyCheckpoint; progress?: Progress };
+  /** Stage 'copy' of the row-sync copy (sync "app-dual-write"): the checkpoint the next copy slice starts from, and the progress shown. */
+  rowCopy?: RowCopyStart;
   /** Stage 'verify': the checkpoint the next parity slice starts from, and the progress shown. */
   parity?: { from: RangeParityCheckpoint; progress?: Progress };
 }

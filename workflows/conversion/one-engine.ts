@@ -17,6 +17,7 @@ export function memoryRecordsPreset(s: ConversionSettings, continued?: GenericCo
   });
   return {
     preset: 'memory_records', choice, connectionProfile: s.connectionProfile, nonProduction: s.nonProduction,
+    ...(s.sync === 'app-dual-write' ? { sync: s.sync, appBarrierTimeoutSeconds: s.appBarrierTimeoutSeconds } : {}),
     retentionMinutes: s.retentionMinutes, retentionCheckMinutes: s.retentionCheckMinutes,
     batchSize: s.copy.batchSize, maxRowsPerSecond: s.copy.maxRowsPerSecond, checkMaxRowsPerSecond: 0, sliceSeconds: s.copy.sliceSeconds,
     maxReplicaLagMs: s.copy.maxReplicaLagMs, maxSlotRetainedWalBytes: s.copy.maxSlotRetainedWalBytes,
@@ -62,7 +63,7 @@ export function asConversionSummary(g: GenericConversionSummary, s: ConversionSe
       repaired: parts.filter((p) => p.repaired > 0).map((p) => ({ month: p.bound.slice(1, 11), upserted: p.repaired, deleted: 0 })),
     },
     ...(g.swap ? { swap: { ...g.swap, alreadySwapped: g.swap.lockMs === null, lockHoldMs: g.swap.lockMs ?? null, transactionMs: g.swap.transactionMs ?? null, operatorRetries: g.swap.operatorRetries ?? 0 } } : {}),
-    ...(g.postSwap ? { postSwap: { ...g.postSwap, ok: g.postSwap.match, problems: g.postSwap.match ? [] : (g.postSwap.differing ?? [`${g.postSwap.count} rows differ from memory_records_old`]), landedIn: null, mirrored: g.postSwap.match, recentWrites: 0 } } : {}),
+    ...(g.postSwap ? { postSwap: { ...g.postSwap, ok: g.postSwap.match, problems: g.postSwap.match ? [] : (g.postSwap.differing ?? [`${g.postSwap.count} rows differ from memory_records_old`]), landedIn: null, mirrored: g.postSwap.mirrored ?? g.postSwap.match, recentWrites: 0 } } : {}),
     ...(g.keptTables ? { keptTables: g.keptTables.map((k) => (k.comparedWith === '"public"."memory_records"' ? { ...k, comparedWith: 'memory_records' } : k)) } : {}),
   };
   return out as unknown as ConversionSummary & GenericConversionSummary;

@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import type { ClientBase } from 'pg';
+import type { ClientBase, Pool } from 'pg';
 import type { ActivityDeps } from '../../index';
 import { nonRetryable, preflightFailed, runAlreadyActive } from '../../lib/errors';
 import { REPLAY_SHORT_AT, REPLAY_SHORT_AT_SWAP } from '../plan/change-log-view';
@@ -13,7 +13,7 @@ import { rangeCompare, rangeParity, type PartitionParity, type RangeParityCheckp
 import { columnIndexedSql, partitionRangeSql, rangeCompareSql, type RangeCompareSql } from '../plan/range-parity-sql';
 import { scanThrottleOf, throttleScan, type ScanLimits } from './throttle';
 import { lagPauseReason } from '../../lib/replica-lag';
-import { dropUnlessOnlyThere, keptTables, type KeptTable } from '../keep-or-drop';
+import { dropUnlessOnlyThere, keptTables, rowsOnlyIn, type KeptTable } from '../keep-or-drop';
 import { conversionNames } from '../plan/names';
 import { qi } from '../../../src/conversion/choice/names';
 import { createTableMaintenanceActivities } from '../../maintenance-table';
@@ -27,6 +27,8 @@ import { InputError } from '../../../src/shared/input-reader';
 import { missingPartitions, replayLog, type ReplayResult } from './change-log';
 import { defaultParallelism, dropFills, snapshotCopy, type SnapshotCopyCheckpoint, type SnapshotCopyResume } from './snapshot-copy';
 import { heartbeating, swapLock, swapLockTimeout, type SwapRetry } from './swap-lock';
+import { appSyncCheck } from '../app-sync';
+import { appInput, judgedCovered, markCovered, mirrorsInto, finishSwapBackMirror, finishSwapMirror, mirrorBackInSwapBack, mirrorToOldInSwap, removeMirror, requireAppSync, requireMirrorOnShadow, type GenericAppSync, type MirrorNames } from './app-mirror';
 
 /** Every generic activity takes the choice and the instant the run planned at (same partitions on every recompute). */
 export interface GenericInput {
@@ -57,10 +59,21 @@ export interface GenericInput {
    * tail drained in the swap. Absent: the row-sync engine of runs started before it.
    */
   engine?: 'change-log';
+  /**
+   * Sync "app-dual-write" (the row-sync engine without a trigger; generic/app-mirror.ts): the
+   * application mirrors every write into the shadow. Absent: the trigger.
+   */
+  app?: GenericAppSync;
 }
 
 /** The plan's fixed decisions from a run's input. */
-const fixedOf = (i: Pick<GenericInput, 'engine'>) => (i.engine === 'change-log' ? { changeLog: true } : {});
+const fixedOf = (i: Pick<GenericInput, 'engine' | 'app'>) => (i.engine === 'change-log' ? { changeLog: true } : i.app ? { appSync: true } : {});
+
+/** The mirror's names of the table (sync "app-dual-write"): before the swap `table` is the heap, after it the partitioned table; the names are the same. */
+async function mirrorNames(c: Pick<ClientBase, 'query'>, table: string): Promise<MirrorNames> {
+  const n = conversionNames(await nameParts(c, table));
+  return { schema: n.schema, shadow: n.shadowName, old: n.oldName };
+}
 
 /** What the history records of the plan: bounded, never the statements themselves. */
 export interface PlanSummary {
@@ -84,6 +97,8 @@ export interface PlanSummary {
   modes?: ModeChoice;
   /** Mode attach: the bound chosen at preflight (epoch ms, carried to every later step), the history partition and the new partitions. */
   attach?: { bound: number; boundText: string; history: string; partitions: string[] };
+  /** Sync "app-dual-write": the control-plane key the app's mirror is set under, the mirror's names (unquoted), the live instances and control row at preflight. */
+  appSync?: { target: string; shadow: string; old: string; instances: string[]; control: string };
 }
 
 /** The statements that run after the swap (recorded before it: the catalog no longer plans them afterwards). */
@@ -222,6 +237,64 @@ function upToDate(plan: ConversionPlan): ConversionPlan {
 /** The refill of the materialized views after a swap (plan phase `refresh`; none without one). */
 const refreshOf = (p: ConversionPlan): string[] => p.phases.find((x) => x.phase === 'refresh')?.statements ?? [];
 
+/**
+ * `cutover plan` with sync "app-dual-write": the app cannot mirror the table now (no live
+ * instance on the control plane, one not in Postgres, another mirror in force) is a blocker of
+ * the plan, as preflight refuses it (appSyncCheck). Read-only.
+ */
+export async function appSyncBlocker(c: Pick<ClientBase, 'query'>, table: string): Promise<ConversionPlan['blockers'][number] | null> {
+  const target = await registryTarget(c, table);
+  const r = await appSyncCheck(c, { target, shadow: (await mirrorNames(c, table)).shadow });
+  return 'problem' in r ? { code: 'app-sync-unavailable', object: target, message: r.problem, options: [] } : null;
+}
+
+/**
+ * Sync "app-dual-write", before the shadow (or, after a swap back, the partitioned table) is
+ * dropped: the app must stop mirroring into it first, but from then on the table goes on taking
+ * writes alone and the images differ — so they are judged before, under both tables' ACCESS
+ * EXCLUSIVE locks while the mirror is still on (every write until then reached both tables in one
+ * transaction, none after it reaches the shadow): a shadow holding no image the table lacks then
+ * holds nothing of its own afterwards (marked so in that transaction; true: drop it). Then the
+ * mirror is removed (barrier). Without a mirror on the shadow and without the mark (never
+ * installed, or removed outside this run): false, the rollback's usual check decides. Idempotent.
+ */
+async function stopMirrorBeforeDrop(c: ClientBase, pool: Pool, a: ReturnType<typeof appInput>, p: ConversionPlan, lockTimeoutMs: number): Promise<boolean> {
+  const n = await mirrorNames(c, p.table);
+  if ((await relkindOf(c, p.names.shadow)) === 'p' && (await mirrorsInto(c, a, n.shadow))) {
+    // A covered shadow is marked in the same transaction: a retry after the mirror's removal (a lost worker) still knows.
+    await runPhaseInTransaction(c, stmtPlan(p.table, 'rollback before swap', [`LOCK TABLE ${p.table}, ${p.names.shadow} IN ACCESS EXCLUSIVE MODE`]), 'rollback before swap', lockTimeoutMs, 100,
+      async (t) => ((await rowsOnlyIn(t, p.names.shadow, p.table)) === 0 ? markCovered(t, p.names.shadow) : undefined));
+  }
+  await removeMirror(pool, a, 'conversion rolled back: the app stops mirroring into the shadow');
+  return (await relkindOf(c, p.names.shadow)) === 'p' && (await judgedCovered(c, p.names.shadow));
+}
+
+/** The shadow judged covered by stopMirrorBeforeDrop: dropped in the rollback's transaction. */
+async function dropCovered(c: Pick<ClientBase, 'query'>, shadow: string): Promise<{ dropped: boolean; kept?: KeptTable }> {
+  await c.query(`DROP TABLE IF EXISTS ${shadow}`);
+  return { dropped: true };
+}
+
+/**
+ * Swap back with sync "app-dual-write": the renames in one transaction, in it the app's mirror
+ * moved back onto the partitioned table (now the shadow again) through a bridge view under the old
+ * name; the partitioned table is kept (the app still mirrors into it): the rollback's next steps
+ * remove the mirror, then drop it only when it holds nothing the table lacks. Then the barrier and
+ * the bridge goes. Idempotent: not swapped (never, or already back) finishes the mirror's move.
+ */
+async function swapBackApp(c: ClientBase, pool: Pool, i: { profile: string; post: PostSwapStatements; lockTimeoutMs: number }, a: ReturnType<typeof appInput>, n: MirrorNames): Promise<SwapBackResult> {
+  if (!(await isSwapped(c, i.post.table, i.post.old))) {
+    await finishSwapBackMirror(pool, a, n);
+    return { swappedBack: false };
+  }
+  const [lock, ...rest] = i.post.swapBack.filter((x) => !/^DROP TABLE /.test(x));
+  // A bridge the swap left under the shadow's name (its barrier failed) is in the way of the rename: it goes under the locks.
+  const statements = [lock, `DROP VIEW IF EXISTS ${qi(n.schema)}.${qi(n.shadow)}`, ...rest];
+  const r = await runPhaseInTransaction(c, stmtPlan(i.post.table, 'rollback after swap', statements), 'rollback after swap', i.lockTimeoutMs, 100, (t) => mirrorBackInSwapBack(t, a, n));
+  await finishSwapBackMirror(pool, a, n);
+  return { swappedBack: true, droppedPartitioned: false, lockMs: r.lockMs };
+}
+
 export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'profiles'>) {
   const plan = (c: ClientBase, i: GenericInput) => planConversion(c, i.choice, i.planAt, i.facts, fixedOf(i)).then(upToDate);
   const maintenance = createTableMaintenanceActivities(deps);
@@ -268,6 +341,11 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
           throw preflightFailed(kept.length
             ? `${kept.join(', ')} exists: kept aside by an earlier rollback and holding the names this conversion creates (${names}, partitions of ${kept.join(', ')}); look at it, then DROP TABLE it or rename its partitions before converting again`
             : `${names} exist in ${schema}: rename or drop them before converting`, summary);
+        }
+        // Sync "app-dual-write": the app can mirror this table (live instances, no other mirror in force), checked before the run registers.
+        if (i.app) {
+          const n = await mirrorNames(c, p.table);
+          summary.appSync = { target, shadow: n.shadow, old: n.old, ...(await requireAppSync(c, appInput(i.profile, { ...i.app, target }), n)) };
         }
         const other = await registerRun(c, { runId: i.runId, workflowId: i.workflowId, target, kind: 'conversion' });
         if (other) throw runAlreadyActive(target, other);
@@ -464,10 +542,12 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
       return heartbeating('swap', () => deps.profiles.withClient(i.profile, async (c) => {
         const raw = await planConversion(c, i.choice, i.planAt, i.facts, fixedOf(i));
         const table = raw.table;
+        const app = i.app ? { a: appInput(i.profile, i.app), n: await mirrorNames(c, table) } : undefined;
         if (await isSwapped(c, table, raw.names.old)) {
-          // Swapped by an earlier attempt: its refill may not have run (idempotent).
+          // Swapped by an earlier attempt: its refill may not have run, nor the app's barrier (idempotent).
+          const mirror = app ? { mirror: await finishSwapMirror(deps.profiles.pool(i.profile), app.a, app.n) } : {};
           const refreshed = await refresh(i, refreshOf(raw));
-          return { swapped: false, tries: 0, lockMs: null, transactionMs: null, refreshed, partitionsCreated: [] };
+          return { swapped: false, tries: 0, lockMs: null, transactionMs: null, refreshed, partitionsCreated: [], ...mirror };
         }
         const p = upToDate(raw);
         await ensurePending(i, p);
@@ -481,12 +561,16 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         const settle = async () => (p.changeLog ? [...(await replayLog(ops(i), p, i.choice, { shortEnough: LOG_SHORT_AT_SWAP })).created, ...(await missingPartitions(ops(i), p, i.choice))] : (await settlePending(ops(i), p, i.choice)).created);
         const created = [...ahead.created, ...(await settle())];
         const lock = swapLock(i);
+        if (app) await requireMirrorOnShadow(c, app.a, app.n);
         for (let attempt = 1; ; attempt++) {
           try {
-            const r = await runPhaseInTransaction(c, p, 'swap', lock);
+            // Sync "app-dual-write": the mirror moves to the old table in the swap's transaction (a bridge view under the shadow's name).
+            const r = await runPhaseInTransaction(c, p, 'swap', lock, undefined, app ? (t) => mirrorToOldInSwap(t, app.a, app.n) : undefined);
+            // After the commit: every live instance mirrors into the old table (barrier), then the bridge goes.
+            const mirror = app ? { mirror: await finishSwapMirror(deps.profiles.pool(i.profile), app.a, app.n) } : {};
             // After the commit, outside the lock: the materialized views recreated WITH NO DATA are filled.
             const refreshed = await refresh(i, refreshOf(p));
-            return { swapped: true, tries: r.tries, lockMs: r.lockMs, transactionMs: r.transactionMs, refreshed, partitionsCreated: created };
+            return { swapped: true, tries: r.tries, lockMs: r.lockMs, transactionMs: r.transactionMs, refreshed, partitionsCreated: created, ...mirror };
           } catch (err) {
             const code = (err as { code?: string }).code;
             if (code === '55P03') throw swapLockTimeout('the swap', table, lock, err);
@@ -578,9 +662,14 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
      * it commits. Idempotent: not swapped (never, or already back) is done, naming any table an
      * earlier attempt kept.
      */
-    async swapBackGeneric(i: { profile: string; post: PostSwapStatements; lockTimeoutMs: number }): Promise<SwapBackResult> {
+    async swapBackGeneric(i: { profile: string; post: PostSwapStatements; lockTimeoutMs: number; app?: GenericAppSync }): Promise<SwapBackResult> {
       return deps.profiles.withClient(i.profile, async (c) => {
         const { schema, name } = await nameParts(c, i.post.table);
+        if (i.app) {
+          const r = await swapBackApp(c, deps.profiles.pool(i.profile), i, appInput(i.profile, i.app), await mirrorNames(c, i.post.table));
+          if (r.swappedBack) await refresh(i, i.post.refresh ?? []);
+          return r;
+        }
         if (!(await isSwapped(c, i.post.table, i.post.old))) return { swappedBack: false, ...(await alreadyKept(c, schema, name)) };
         // A plan recorded before keep-or-drop ends with DROP TABLE <shadow>: never run it, the check below decides.
         const statements = i.post.swapBack.filter((x) => !/^DROP TABLE /.test(x));
@@ -602,21 +691,28 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
       return deps.profiles.withClient(i.profile, async (c) => {
         const p = await planConversion(c, i.choice, i.planAt, i.facts, fixedOf(i));
         if (await isSwapped(c, p.table, p.names.old)) throw nonRetryable('StillSwapped', `${p.table} is swapped: swap back first (the saga's swap back runs before this)`);
+        // Sync "app-dual-write": the app stops mirroring (barrier) before the shadow goes, its images judged first (generic/app-mirror.ts).
+        const covered = i.app?.target ? await stopMirrorBeforeDrop(c, deps.profiles.pool(i.profile), appInput(i.profile, i.app), p, i.lockTimeoutMs) : false;
         if ((await relkindOf(c, p.names.shadow)) === null) return {};
         // The change-log engine's plain tables a killed copy left beside the shadow.
         if (p.changeLog) await dropFills(deps.profiles.pool(i.profile), p.names.shadow);
         // Even when the table changed since preflight (a new blocker): the rollback's statements are still planned.
         const { schema, name } = await nameParts(c, p.table);
         const r = await runPhaseInTransaction(c, p, 'rollback before swap', i.lockTimeoutMs, 100,
-          (t) => dropUnlessOnlyThere(t, { candidate: p.names.shadow, reference: p.table, schema, base: name }));
+          (t) => covered ? dropCovered(t, p.names.shadow) : dropUnlessOnlyThere(t, { candidate: p.names.shadow, reference: p.table, schema, base: name }));
         return r.finished!.kept ? { kept: r.finished!.kept } : {};
       });
     },
 
     /** The drop of the old table and the reverse sync; never cascades. Idempotent: gone is done. */
-    async dropGenericOld(i: { profile: string; post: PostSwapStatements; lockTimeoutMs: number; swapRetry?: SwapRetry }): Promise<{ dropped: boolean }> {
+    async dropGenericOld(i: { profile: string; post: PostSwapStatements; lockTimeoutMs: number; swapRetry?: SwapRetry; app?: GenericAppSync }): Promise<{ dropped: boolean }> {
       return deps.profiles.withClient(i.profile, async (c) => {
         if ((await relkindOf(c, i.post.old)) === null) return { dropped: false };
+        // Sync "app-dual-write": the app stops mirroring into the old table first (barrier): no write fails on a dropped table.
+        if (i.app) {
+          if ((await relkindOf(c, i.post.table)) !== 'p') throw nonRetryable('PreflightFailed', `refusing to drop ${i.post.old}: ${i.post.table} is not the partitioned table`);
+          await removeMirror(deps.profiles.pool(i.profile), appInput(i.profile, i.app), `conversion: retention over, ${i.post.old} is dropped`);
+        }
         try {
           await dropOld(c, { ...stmtPlan(i.post.table, 'drop', i.post.drop), names: { old: i.post.old } } as ConversionPlan, swapLock(i, 50));
         } catch (err) {
@@ -639,6 +735,8 @@ export interface SwapGenericResult {
   refreshed: number;
   /** Partitions the shadow got before the swap (ahead of the run's clock, or for pending writes). */
   partitionsCreated: string[];
+  /** Sync "app-dual-write": the epoch that moved the app's mirror to the old table, acknowledged by every live instance (the barrier). */
+  mirror?: { epoch: number; acknowledged: string[] };
 }
 
 /** The copy's resumable position: the heap's last key when it began, the last key copied, counts. */

@@ -10,6 +10,7 @@ import { copyBatchSql, lastKeySql } from './move-sql';
 import { paritySql, rangeParitySql } from './range-parity-sql';
 import { conversionNames, type ConversionNames } from './names';
 import { kindBlockers } from './not-valid';
+import { MIRROR_TABLE_PATTERN } from '../../../src/memory-layer/control-plane';
 import { shadowDdl, type IndexRename } from './shadow-ddl';
 import { swapDdl } from './swap-ddl';
 import { syncDdl } from './sync-ddl';
@@ -89,8 +90,25 @@ export function partitionStarts(choice: ConversionChoice, facts: DataFacts | nul
 export interface PlanFixed {
   attachBound?: number;
   changeLog?: boolean;
+  /**
+   * Sync "app-dual-write" (row-sync engine only): no trigger; the application mirrors every write
+   * into the shadow (after the swap: the old table) through the control plane. The sync phase has
+   * no statement, the swap no reverse sync.
+   */
+  appSync?: boolean;
   /** The change-log copy's lanes, for the plan's copy phase and cost (`cutover plan`: the input's copy.parallelism or the database's cores); absent: 2. */
   lanes?: number;
+}
+
+/**
+ * Sync "app-dual-write": the control plane names the mirror table unquoted (cutover_control's
+ * check, MIRROR_TABLE_PATTERN) and the application resolves it on its search_path: the table must
+ * be in schema public, the shadow's and the old table's names plain lower-case identifiers.
+ */
+export function appSyncNamesProblem(n: Pick<ConversionNames, 'schema' | 'table' | 'shadowName' | 'oldName'>): string | null {
+  if (n.schema !== 'public') return `sync "app-dual-write" mirrors into a table the control plane names unqualified: ${n.table} is in schema ${n.schema}, not public; use sync "trigger"`;
+  const bad = [n.shadowName, n.oldName].filter((x) => !MIRROR_TABLE_PATTERN.test(x));
+  return bad.length ? `sync "app-dual-write": the control plane's mirror name must be a plain lower-case identifier (letters, digits, _; at most 63), not ${bad.map((x) => JSON.stringify(x)).join(', ')}; use sync "trigger"` : null;
 }
 
 /** `fixed.attachBound`: the bound chosen at preflight (every later activity plans the same statements). `fixed.changeLog`: the change-log engine's sync, swap and parity. */
@@ -102,6 +120,10 @@ export function buildPlan(d0: TableDescriptor, facts: DataFacts | null, choice: 
   const changes = appChanges(d, a, choice, app);
   a.blockers.push(...kindBlockers(d), ...changes.blockers);
   const names: ConversionNames = conversionNames(d);
+  if (fixed.appSync && !fixed.changeLog && !attachMode) {
+    const why = appSyncNamesProblem(names);
+    if (why) a.blockers.push({ code: 'app-sync-names', object: names.table, options: [], message: why });
+  }
   const copyOpen = a.blockers.filter((b) => !b.resolution);
   const attachOwn = d.relkind === 'r' ? attachBlockers(d, a, choice) : [];
   // -infinity and years before 1 are below the bound: the history partition [MINVALUE, bound) holds them.
@@ -143,20 +165,23 @@ export function buildPlan(d0: TableDescriptor, facts: DataFacts | null, choice: 
     const log = fixed.changeLog ? changeLogSql(d, a, choice, names, type) : null;
     changeLog = log;
     const sideTables = log ? { swapCheck: log.swapCheck, replay: log.replay, drop: `DROP TABLE IF EXISTS ${log.table}, ${pending.table}`, beforeRollback: log.forget } : pending;
-    const sw = swapDdl(d, choice, names, sh.renames, sync.reverse, sideTables);
+    const app = !log && fixed.appSync === true;
+    const sw = swapDdl(d, choice, names, sh.renames, app ? [] : sync.reverse, sideTables, app);
     refresh = sw.refresh;
     const view = log ? changeLogPhases({ choice, names, schema: d.schema, log, pending, type, starts, partitionNames: sh.partitionNames, indexes: sh.renames.length, lanes: fixed.lanes ?? 2 }) : null;
     copyShape = view?.shape ?? null;
     const ofView = (name: 'partitions' | 'copy' | 'replay') => view!.phases.find((x) => x.phase === name)!;
     phases.push(
       { phase: 'shadow', what: `the partitioned shadow ${names.shadow}: keys, indexes, constraints, security, comments, then ${sh.partitionNames.length} partitions (each owned by ${d.owner} with the table's grants)`, statements: [...sh.table, ...sh.constraints, ...sh.indexes, ...sh.security, ...sh.partitions] },
-      log
+      app
+        ? { phase: 'sync', what: `no trigger: every live instance of the application mirrors each write into ${names.shadow} in its own transaction (the control plane's mirror, then a barrier: every instance applied it); at the swap the mirror moves to ${names.old} in the swap's transaction (a bridge view under the shadow's name until every instance follows), and it is removed (barrier) before the shadow or the old table is dropped`, statements: [] }
+        : log
         ? { phase: 'sync', what: `a row trigger on ${names.table} appends the key of every write (INSERT: NEW's; DELETE: OLD's; UPDATE: OLD's, and NEW's when the key changed) to ${log.table} in the writer's transaction, and a statement trigger refuses a TRUNCATE until the run ends (installed together under lock_timeout, with retries); the copy reads one snapshot taken after it, the log is replayed from the heap's current state until short, its tail drained in the swap's transaction`, statements: changeLogSync(log, names) }
         : { phase: 'sync', what: `a row trigger on ${names.table} mirrors every write into the shadow in the writer's transaction, and a statement trigger refuses a TRUNCATE until the run ends (installed together under lock_timeout, with retries)`, statements: sync.forward },
       ...(view
         ? [ofView('partitions'), ofView('copy'), ofView('replay')]
         : [
-          { phase: 'partitions' as const, what: `the sync never creates a partition (it would lock the shadow inside the application's transaction): before the swap, a write whose ${choice.interval} has no partition in the shadow yet (the shadow is made with ${rangeText(choice, type, starts)}) is kept out of it and its key recorded in ${pending.table} (the copy does the same with such a row); right after the sync's installation the run creates a partition for every ${choice.interval} of the heap's rows that has none (rows written since the plan's scan), and before parity and before the swap it creates the partitions the recorded keys need (each in its own lock_timeout transaction) and replays them from the heap${choice.options.defaultPartition ? ' (with the DEFAULT partition nothing is recorded: every write has a place)' : ''}`, statements: [pending.heapOutsideSql, pending.pendingStartsSql, ...pending.replay] },
+          { phase: 'partitions' as const, what: app ? `the shadow is made with ${rangeText(choice, type, starts)}; the app's mirror writes in the application's transaction and cannot keep a write out: a write whose ${choice.interval} has no partition in the shadow fails there${choice.options.defaultPartition ? ' (with the DEFAULT partition every write has a place)' : ' (premake ahead covers new rows)'}; the copy keeps such a row of the heap out and records its key in ${pending.table}, and before parity and before the swap the run creates the partitions the recorded keys need (each in its own lock_timeout transaction) and replays them from the heap` : `the sync never creates a partition (it would lock the shadow inside the application's transaction): before the swap, a write whose ${choice.interval} has no partition in the shadow yet (the shadow is made with ${rangeText(choice, type, starts)}) is kept out of it and its key recorded in ${pending.table} (the copy does the same with such a row); right after the sync's installation the run creates a partition for every ${choice.interval} of the heap's rows that has none (rows written since the plan's scan), and before parity and before the swap it creates the partitions the recorded keys need (each in its own lock_timeout transaction) and replays them from the heap${choice.options.defaultPartition ? ' (with the DEFAULT partition nothing is recorded: every write has a place)' : ''}`, statements: [pending.heapOutsideSql, pending.pendingStartsSql, ...pending.replay] },
           { phase: 'copy' as const, what: `keyset batches over (${a.key.columns.join(', ')}) up to the last key when the sync began, heartbeating the last key; repeated until done`, statements: [lastKeySql(a, names), copyBatchSql(d, a, names, pending)] },
         ]),
       { phase: 'parity', what: `count and md5 of every row's whole image per range of (${a.key.columns.join(', ')}) (its upper key found first), both tables in the range's own short REPEATABLE READ snapshot, heartbeating; a range that differs has its differing keys re-read from the heap and upserted (or deleted) in the shadow, then it is compared again`, statements: paritySql(log ? rangeParitySql(d, a, names, null, log.notLogged) : rangeParitySql(d, a, names, pending)) },

@@ -88,7 +88,8 @@ const renameIndexes = (schema: string, pairs: [string, string][]) => pairs.map((
 
 /** `pending`: the forward sync's side table (plan/pending.ts): its keys are replayed under the swap's lock, then it goes. */
 /** `pending.beforeRollback`: run in the rollback before the swap right after its locks (the change-log engine drops the shadow's images of logged keys: the heap holds newer ones). */
-export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: ConversionNames, renames: IndexRename[], reverse: string[], pending: Pick<PendingSql, 'swapCheck' | 'replay' | 'drop'> & { beforeRollback?: string[] }): SwapDdl {
+/** `appSync`: sync "app-dual-write" — no forward trigger to drop at the swap, no reverse one to drop at the swap back (the app's mirror moves in the activity, app-sync.ts). */
+export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: ConversionNames, renames: IndexRename[], reverse: string[], pending: Pick<PendingSql, 'swapCheck' | 'replay' | 'drop'> & { beforeRollback?: string[] }, appSync = false): SwapDdl {
   const droppedFks = choice.options.incomingForeignKeys === 'drop' ? d.incomingForeignKeys : [];
   // The TRUNCATE guard follows the sync: off the heap at the swap (the reverse sync puts it on the partitioned table), gone with the sync.
   const guard = truncateGuardSql(n);
@@ -101,9 +102,7 @@ export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: Convers
     `ALTER TABLE ${n.shadow} RENAME TO ${qi(n.name)}`,
     ...renameIndexes(n.schema, renames.flatMap((r) => [[r.final, oldIndexName(r.final)], [r.temp, r.final]] as [string, string][])),
     ...addNotValidSql(d, n.table),
-    `DROP TRIGGER ${n.forwardTrigger} ON ${n.old}`,
-    `DROP FUNCTION ${n.forwardFn}()`,
-    guard.dropTrigger(n.old),
+    ...(appSync ? [] : [`DROP TRIGGER ${n.forwardTrigger} ON ${n.old}`, `DROP FUNCTION ${n.forwardFn}()`, guard.dropTrigger(n.old)]),
     pending.drop,
     ...moveTriggers(d, n.old, n.table),
     ...viewStatements(d),
@@ -113,9 +112,7 @@ export function swapDdl(d: TableDescriptor, choice: ConversionChoice, n: Convers
   ];
   const swapBack = [
     `LOCK TABLE ${n.table}, ${n.old} IN ACCESS EXCLUSIVE MODE`,
-    `DROP TRIGGER ${n.reverseTrigger} ON ${n.table}`,
-    `DROP FUNCTION ${n.reverseFn}()`,
-    ...guard.remove(n.table),
+    ...(appSync ? [] : [`DROP TRIGGER ${n.reverseTrigger} ON ${n.table}`, `DROP FUNCTION ${n.reverseFn}()`, ...guard.remove(n.table)]),
     `ALTER TABLE ${n.table} RENAME TO ${qi(n.shadowName)}`,
     `ALTER TABLE ${n.old} RENAME TO ${qi(n.name)}`,
     ...renameIndexes(n.schema, renames.flatMap((r) => [[r.final, r.temp], [oldIndexName(r.final), r.final]] as [string, string][])),

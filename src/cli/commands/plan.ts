@@ -7,6 +7,7 @@ import { readInputFile } from '../input-file';
 import { planConversion } from '../../../activities/conversion/plan/plan';
 import { renderPlan } from '../../../activities/conversion/plan/render';
 import { defaultParallelism } from '../../../activities/conversion/generic/snapshot-copy';
+import { appSyncBlocker } from '../../../activities/conversion/generic/activities';
 import { bool, positionals, requireStr, str } from '../args';
 import { NotFoundError, UsageError } from '../exit-codes';
 import { profileOf, withProfileClient } from '../db';
@@ -24,7 +25,9 @@ copied) with their cost and the one recommended; --mode picks the one planned (d
 --input FILE.json reads the run's whole start input (the JSON \`cutover start conversion --input\`
 and the Temporal UI's form take: table, partitionBy, mode, options, connectionProfile, copy, …),
 checked by the workflow's own parser (a field the run would refuse fails here, named); the flags
-add to it or override it (--profile: its connectionProfile). --options FILE.json reads {"uniqueKeys": {...}, "incomingForeignKeys": "drop", "defaultPartition": true, …}
+add to it or override it (--profile: its connectionProfile). With "sync": "app-dual-write" the plan
+is the app's (no trigger), and an app that cannot mirror the table now (no live instance on the
+control plane, …) is a blocker. --options FILE.json reads {"uniqueKeys": {...}, "incomingForeignKeys": "drop", "defaultPartition": true, …}
 (the workflow input's "options"); the flags add to it. --no-maintenance-schedule: the run makes no
 partitionMaintenance Schedule for the table (options.maintenance.schedule false; the plan says what that means). --all prints every statement (the text
 output abridges long phases; --json always holds them all).
@@ -42,7 +45,7 @@ const FLAG_OF: Record<string, string> = { table: '--table', 'partitionBy.column'
  * workflow's own parser (parseGenericConversionInput): the plan accepts and refuses exactly what
  * the run would.
  */
-function runOf(args: Parameters<Command['run']>[0]['args']): { choice: ConversionChoice; profile: string; lanes?: number } {
+function runOf(args: Parameters<Command['run']>[0]['args']): { choice: ConversionChoice; profile: string; lanes?: number; appSync: boolean } {
   const inputFile = str(args, 'input');
   const input = readInputFile('plan', inputFile);
   const flagged = new Set<string>();
@@ -101,7 +104,7 @@ function runOf(args: Parameters<Command['run']>[0]['args']): { choice: Conversio
   if (Object.keys(options).length || 'options' in input) input.options = options;
   try {
     const s = parseGenericConversionInput(input);
-    return { choice: s.choice, profile: s.connectionProfile, lanes: s.copyParallelism };
+    return { choice: s.choice, profile: s.connectionProfile, lanes: s.copyParallelism, appSync: s.sync === 'app-dual-write' };
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
     // A field a flag set (or that only a flag can set: no --input) is named by its flag; one of the file by its JSON path.
@@ -122,11 +125,17 @@ export const plan: Command = {
   async run({ io, args }) {
     const [what] = positionals('plan', args, ['kind']);
     if (what !== 'conversion') throw new UsageError(`plan: the only kind is "conversion", got ${JSON.stringify(what)}`);
-    const { choice, profile, lanes } = runOf(args);
+    const { choice, profile, lanes, appSync } = runOf(args);
     let p;
     try {
-      // A new run takes the change-log engine (patch generic-change-log) with copy.parallelism lanes, else the database's cores.
-      p = await withProfileClient(profile, async (c) => planConversion(c, choice, Date.now(), undefined, { changeLog: true, lanes: lanes ?? (await defaultParallelism(c)) }));
+      // A new run takes the change-log engine (patch generic-change-log) with copy.parallelism lanes, else the database's cores;
+      // with sync "app-dual-write" the row-sync path without a trigger, and the app's state on the control plane is a blocker when it cannot mirror.
+      p = await withProfileClient(profile, async (c) => {
+        if (!appSync) return planConversion(c, choice, Date.now(), undefined, { changeLog: true, lanes: lanes ?? (await defaultParallelism(c)) });
+        const planned = await planConversion(c, choice, Date.now(), undefined, { appSync: true });
+        const blocker = planned.phases.length ? await appSyncBlocker(c, planned.table) : null;
+        return blocker ? { ...planned, ok: false, blockers: [...planned.blockers, blocker] } : planned;
+      });
     } catch (err) {
       if (err instanceof TableNotFoundError) throw new NotFoundError(`plan: ${err.message} (profile ${profile})`);
       throw err;
