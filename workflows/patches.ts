@@ -218,8 +218,8 @@ export const PATCHES = {
     changed:
       'The post-swap check and every retention check of any table pass `ranges: \'partitions\'` to genericPostSwapParity: the ranges follow the partitioned table\'s partitions (each partition read whole against the old heap\'s rows of its bound through its index on the column), the result names each partition, and a retention drift is named by partition (by month for memory_records, as its own engine named it) (before: key ranges of 50,000 rows, a drift named by key range).',
     oldPathFixtures: ['partparity-generic-conversion'],
-    // FIXTURES=generic-conversion FIXTURES_PREFIX=postswapparts- npm run fixtures:histories
-    newPathFixtures: ['postswapparts-generic-conversion'],
+    // FIXTURES=conversion-retention-drift,generic-conversion FIXTURES_PREFIX=oneengine- npm run fixtures:histories
+    newPathFixtures: ['oneengine-generic-conversion', 'oneengine-conversion-retention-drift'],
     deprecateWhen: 'No conversion of a table started before the patch is still in its post-swap check or retention window: then deprecatePatch and drop the key-range call.',
   },
   oneEngine: {
@@ -228,8 +228,8 @@ export const PATCHES = {
     changed:
       'A new conversion of memory_records (the form without `table`, sync "trigger") runs on the any-table engine with memory_records\' preset (workflows/conversion/one-engine.ts: monthly by created_at, premakeMonths ahead, no Schedule of its own): change-log copy, parity per partition, the swap, retention and rollback of every table; its summary keeps the fields memory_records\' runs always returned (before: memory_records\' own engine, workflows/conversion/run.ts and activities/conversion/{copy,parity,swap,shadow}.ts). A run the one engine hands over carries the any-table continuation (with `planAt`) and goes on there.',
     oldPathFixtures: ['conversion-retention-drift'],
-    // FIXTURES=conversion FIXTURES_PREFIX=oneengine- npm run fixtures:histories
-    newPathFixtures: ['oneengine-conversion'],
+    // FIXTURES=conversion-retention-drift,generic-conversion FIXTURES_PREFIX=oneengine- npm run fixtures:histories
+    newPathFixtures: ['oneengine-conversion-retention-drift'],
     deprecateWhen: 'No conversion of memory_records started before the patch is still open (its retention window is at most 48 h plus the drop gate): then deprecatePatch, delete memory_records\' own engine (workflows/conversion/{run,copy,verify,swap,shadow,sync,preflight,continuation-state,compensations,ending}.ts and activities/conversion/{copy,parity,swap,shadow,preflight}.ts) and its fixtures.',
   },
 } as const satisfies Record<string, PatchEntry>;
