@@ -13,7 +13,8 @@ let taskQueue: string;
 beforeAll(async () => {
   taskQueue = temporal.taskQueue('conversion-continued');
   env = await startWorker(temporal, db.url, taskQueue);
-  await seedHeap(db.pool, 4000, 4);
+  // 48 months: the one engine's copy slices at partition granularity, so a copy of many partitions hands over between slices.
+  await seedHeap(db.pool, 4000, 48);
   await db.pool.query(`CREATE SCHEMA IF NOT EXISTS shop;
     CREATE TABLE shop.orders (id bigserial PRIMARY KEY, placed_at timestamptz NOT NULL DEFAULT now(), customer int NOT NULL, total numeric(12,2) NOT NULL, note text);
     INSERT INTO shop.orders (placed_at, customer, total, note) SELECT now() - g * interval '7 hours', g % 13, g / 7.0, 'n' || g FROM generate_series(1, 1000) g;`);

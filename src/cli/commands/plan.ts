@@ -3,6 +3,8 @@ import { InputError } from '../../shared/input-reader';
 import { TableNotFoundError } from '../../../activities/conversion/descriptor';
 import type { ConversionChoice } from '../../conversion/choice/choice';
 import { parseGenericConversionInput } from '../../../workflows/conversion/generic-input';
+import { parseConversionInput } from '../../../workflows/conversion-input';
+import { memoryRecordsPreset } from '../../../workflows/conversion/one-engine';
 import { readInputFile } from '../input-file';
 import { planConversion } from '../../../activities/conversion/plan/plan';
 import { renderPlan } from '../../../activities/conversion/plan/render';
@@ -25,7 +27,8 @@ copied) with their cost and the one recommended; --mode picks the one planned (d
 --input FILE.json reads the run's whole start input (the JSON \`cutover start conversion --input\`
 and the Temporal UI's form take: table, partitionBy, mode, options, connectionProfile, copy, …),
 checked by the workflow's own parser (a field the run would refuse fails here, named); the flags
-add to it or override it (--profile: its connectionProfile). With "sync": "app-dual-write" the plan
+add to it or override it (--profile: its connectionProfile). An input without "table" (and no
+flag) is memory_records' form: the plan of its preset (monthly by created_at, premakeMonths ahead). With "sync": "app-dual-write" the plan
 is the app's (no trigger), and an app that cannot mirror the table now (no live instance on the
 control plane, …) is a blocker. --options FILE.json reads {"uniqueKeys": {...}, "incomingForeignKeys": "drop", "defaultPartition": true, …}
 (the workflow input's "options"); the flags add to it. --no-maintenance-schedule: the run makes no
@@ -66,6 +69,8 @@ function runOf(args: Parameters<Command['run']>[0]['args']): { choice: Conversio
     input.connectionProfile = profileOf('plan', args);
     flagged.add('connectionProfile');
   }
+  // A start input without `table` is memory_records' (the form the runbook's conversion takes): its preset on the one engine.
+  if (inputFile && !('table' in input) && flagged.size === 0) return memoryRecordsRun(input, inputFile);
   // What neither the input nor a flag gives: asked for by its flag.
   if (!('table' in input)) requireStr('plan', args, 'table', 'the table to convert, "name" or "schema.name"');
   if (!('column' in by)) requireStr('plan', args, 'partition-by', 'the partition column');
@@ -110,6 +115,17 @@ function runOf(args: Parameters<Command['run']>[0]['args']): { choice: Conversio
     // A field a flag set (or that only a flag can set: no --input) is named by its flag; one of the file by its JSON path.
     const named = FLAG_OF[err.field] && (flagged.has(err.field) || !inputFile) ? `${FLAG_OF[err.field]}: ${err.allowed}` : inputFile ? `--input ${inputFile}: ${err.message}` : err.message;
     throw new UsageError(`plan: ${named}`);
+  }
+}
+
+/** The plan of memory_records' form (no `table`): parsed by its own parser, then the preset its run takes (workflows/conversion/one-engine.ts). */
+function memoryRecordsRun(input: Obj, inputFile: string): ReturnType<typeof runOf> {
+  try {
+    const g = memoryRecordsPreset(parseConversionInput(input));
+    return { choice: g.choice, profile: g.connectionProfile, lanes: g.copyParallelism, appSync: g.sync === 'app-dual-write' };
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    throw new UsageError(`plan: --input ${inputFile}: ${err.message}`);
   }
 }
 

@@ -7,8 +7,10 @@ import { runCli } from '../../cli/run-cli';
 import type { ConversionPlan } from '../../../activities/conversion/plan/plan';
 import { parseGenericConversionInput } from '../../../workflows/conversion/generic-input';
 import { APP_ROLE_SQL } from './shapes';
+import { seedHeap } from '../harness';
 
 const db = useTestDatabase();
+const heap = useTestDatabase('heap');
 const app = `app_${process.pid}`;
 const env = () => ({ LICHEN_DB_PROFILE_TEST: db.url });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-input-'));
@@ -110,4 +112,21 @@ describe('cutover plan conversion --input: the run\'s own start input, checked b
     expect(text.stdout).toMatch(/how: change-log engine/);
     expect(text.stdout).not.toMatch(/-- phase copy: keyset batches/);
   });
+
+  it('an input without table is memory_records\' form: the plan of its preset (monthly by created_at), refused by its own parser', async () => {
+    await seedHeap(heap.pool, 300, 3);
+    const heapEnv = { LICHEN_DB_PROFILE_TEST: heap.url };
+    const r = await runCli(['plan', 'conversion', '--input', inputFile('memory-records.json', { connectionProfile: 'test', nonProduction: true, retentionMinutes: 0, premakeMonths: 2 }), '--json'], heapEnv);
+    expect(r.code, r.stderr).toBe(0);
+    const p = r.json<ConversionPlan & { profile: string }>();
+    expect(p).toMatchObject({ ok: true, profile: 'test', size: expect.objectContaining({ rows: 300 }) });
+    expect(p.table).toMatch(/"memory_records"$/);
+    expect(p.partitions.names.length).toBeGreaterThanOrEqual(4);
+    expect(p.partitions.names.every((n) => /^memory_records_p\d{4}_\d{2}$/.test(n)), p.partitions.names.join(', ')).toBe(true);
+    // What memory_records' run refuses, the plan refuses with its parser's message (exit 2).
+    const bad = await runCli(['plan', 'conversion', '--input', inputFile('memory-records-bad.json', { sync: 'both' })], heapEnv);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--input .*memory-records-bad\.json: .*sync/);
+  });
 });
+
