@@ -267,7 +267,11 @@ export async function genericConversion(s: GenericConversionSettings, rawInput: 
 function driftNames(h: PostSwapParityResult, s: GenericConversionSettings): string[] | undefined {
   const differ = h.partitions?.filter((x) => !x.match);
   if (!differ?.length) return undefined;
-  return differ.map((x) => (s.preset === 'memory_records' && /^\[\d{4}-\d{2}/.test(x.bound) ? x.bound.slice(1, 8) : x.partition));
+  // A month only for one of the preset's monthly partitions (the gaps around them, NULLs and a DEFAULT partition keep their names).
+  return differ.map((x) => {
+    const m = s.preset === 'memory_records' ? /_p(\d{4})_(\d{2})$/.exec(x.partition) : null;
+    return m ? `${m[1]}-${m[2]}` : x.partition;
+  });
 }
 
 /** The copy's counts in the summary: slices (copy activities) and the retries that resumed from a heartbeated checkpoint. */

@@ -44,15 +44,19 @@ const lowerBound = (bound: string | undefined): string | null => (bound && /^\[(
  */
 export function asConversionSummary(g: GenericConversionSummary, s: ConversionSettings): ConversionSummary & GenericConversionSummary {
   const parts = g.parity?.partitions ?? [];
-  const months = parts.filter((p) => /^\[\d{4}-\d{2}-\d{2}/.test(p.bound)).map((p) => ({
-    month: p.bound.slice(1, 11), source: { count: p.table }, shadow: { count: p.shadow }, match: p.match,
-  }));
+  // memory_records' months: its monthly partitions (memory_records_pYYYY_MM) only, never a gap, NULLs or a DEFAULT partition.
+  const monthOf = (name: string) => /^memory_records_p(\d{4})_(\d{2})$/.exec(name);
+  const own = parts.filter((p) => monthOf(p.partition));
+  const months = own.map((p) => {
+    const m = monthOf(p.partition)!;
+    return { month: `${m[1]}-${m[2]}-01`, source: { count: Number(p.table) }, shadow: { count: Number(p.shadow) }, match: p.match };
+  });
   const firstLeft = (name: string | null) => lowerBound(parts.find((p) => p.partition === name)?.bound) ?? name ?? 'infinity';
   const copy = g.copy ?? { rows: 0, batches: 0, resumed: false };
   const out = {
     ...g,
     sync: s.sync,
-    partitions: parts.filter((p) => p.bound !== 'NULL' && !p.partition.startsWith('(')).map((p) => p.partition),
+    partitions: own.map((p) => p.partition),
     preflight: g.plan?.facts ? { heapRows: g.plan.facts.rows, heapBytes: g.plan.size.tableBytes, months: months.map((m) => m.month) } : undefined,
     copy: {
       ...copy, slices: copy.slices ?? 1, ms: 0,
@@ -60,7 +64,8 @@ export function asConversionSummary(g: GenericConversionSummary, s: ConversionSe
     },
     parity: {
       ...(g.parity ?? { match: false, count: '0' }), rounds: 1, months,
-      repaired: parts.filter((p) => p.repaired > 0).map((p) => ({ month: p.bound.slice(1, 11), upserted: p.repaired, deleted: 0 })),
+      // Keys re-copied per partition (a repair re-reads each key from the heap: an upsert or a delete, not told apart).
+      repaired: own.flatMap((p, i) => (p.repaired > 0 ? [{ month: months[i].month, upserted: p.repaired, deleted: 0 }] : [])),
     },
     ...(g.swap ? { swap: { ...g.swap, alreadySwapped: g.swap.lockMs === null, lockHoldMs: g.swap.lockMs ?? null, transactionMs: g.swap.transactionMs ?? null, operatorRetries: g.swap.operatorRetries ?? 0 } } : {}),
     ...(g.postSwap ? { postSwap: { ...g.postSwap, ok: g.postSwap.match, problems: g.postSwap.match ? [] : (g.postSwap.differing ?? [`${g.postSwap.count} rows differ from memory_records_old`]), landedIn: null, mirrored: g.postSwap.mirrored ?? g.postSwap.match, recentWrites: 0 } } : {}),

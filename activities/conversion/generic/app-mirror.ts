@@ -54,6 +54,12 @@ export async function requireMirrorOnShadow(c: Pick<ClientBase, 'query'>, a: App
 
 /** In the swap's transaction, after the renames: a bridge view under the shadow's name onto the old table, the mirror moved to it. */
 export async function mirrorToOldInSwap(c: ClientBase, a: AppSyncInput, n: MirrorNames): Promise<void> {
+  // Read again under the swap's locks, the control row locked until the commit: a shadow the app stopped mirroring into
+  // (an operator, another run's rollback on the same row) never becomes the table in use.
+  const mirror = (await c.query<{ mirror_table: string | null }>('SELECT mirror_table FROM cutover_control WHERE target = $1 FOR UPDATE', [a.target])).rows[0]?.mirror_table ?? null;
+  if (mirror !== n.shadow) {
+    throw nonRetryable('PreflightFailed', `refusing to swap: the control row of ${a.target} mirrors to ${mirror ?? 'nothing'}, not ${n.shadow}, so the shadow may lack writes; the app sync was changed outside this run (check cutover_control); the run rolls back`);
+  }
   await moveMirrorInTransaction(c, { target: a.target, bridge: n.shadow, to: n.old, schema: n.schema, reason: `conversion: swapped; the app mirrors every write into ${n.old} until the old table is dropped` });
 }
 
@@ -68,7 +74,14 @@ export async function finishSwapMirror(pool: Pool, a: AppSyncInput, n: MirrorNam
  * Not when the mirror is not on the old table (it was removed before the drop): false.
  */
 export async function mirrorBackInSwapBack(c: ClientBase, a: AppSyncInput, n: MirrorNames): Promise<boolean> {
-  if ((await getControl(c, a.target))?.mode.mirrorTable !== n.old) return false;
+  const mirror = (await c.query<{ mirror_table: string | null }>('SELECT mirror_table FROM cutover_control WHERE target = $1 FOR UPDATE', [a.target])).rows[0]?.mirror_table ?? null;
+  if (mirror !== n.old) {
+    // The app stopped mirroring into the old table (the drop's first step, or a change outside this run): since then only the
+    // partitioned table took the writes, so the old one lacks them. Swapping back would put it in use without them: refused, the
+    // renames undone with this transaction; the partitioned table stays in use, nothing is lost.
+    throw nonRetryable('StillSwapped', `refusing to swap back: the control row of ${a.target} mirrors to ${mirror ?? 'nothing'}, not ${n.old}, so ${n.old} lacks the writes since; ` +
+      `${n.schema}.${n.old} stays aside and the partitioned table in use (nothing lost); drop ${n.old} by hand once you no longer need it, or copy back what it lacks before any swap back by hand`);
+  }
   await moveMirrorInTransaction(c, { target: a.target, bridge: n.old, to: n.shadow, schema: n.schema, reason: 'conversion rolled back: swapped back; the app mirrors into the shadow until it is removed' });
   return true;
 }

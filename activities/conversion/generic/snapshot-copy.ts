@@ -156,6 +156,8 @@ export interface Pace { rate: number; rows: number; t0: number }
 /** Waits until the lane's rows are within its share of the rate bound. */
 export async function keepPace(pace: Pace | undefined, signal?: AbortSignal): Promise<void> {
   if (!pace) return;
+  // Time the lane spent not inserting (index builds, attaches, retries) is no credit beyond a second's share: the bound stays a ceiling, not an average.
+  pace.t0 = Math.max(pace.t0, Date.now() - (pace.rows / pace.rate) * 1000 - 1000);
   const due = (pace.rows / pace.rate) * 1000 - (Date.now() - pace.t0);
   if (due > 0) await new Promise((res) => setTimeout(res, due));
   if (signal?.aborted) throw signal.reason;
