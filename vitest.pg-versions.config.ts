@@ -6,8 +6,8 @@ import base from './vitest.config';
 // tests (versions.test.ts, pg-catalog.test.ts), the hostile-schema corpus (any
 // test/conversion/hostile-schemas*.test.ts), mode attach (test/conversion/generic-attach*.test.ts: the run, its attacks, the
 // gate against the bound, workers killed inside the index build and inside the swap back's key rebuild; the hostile corpus
-// attached), pagila's rental, the worker-ownership blockers, one
-// production cutover and table maintenance.
+// attached), pagila's rental, the worker-ownership blockers, memory_records' conversion on the one engine
+// (test/conversion/conversion.test.ts), one production cutover and table maintenance.
 // Files are picked by pattern, so a file added under these names runs here too.
 export default defineConfig({
   test: {
@@ -21,6 +21,7 @@ export default defineConfig({
       'test/shared/pg-catalog.test.ts',
       'test/conversion/hostile-schemas*.test.ts',
       'test/conversion/pagila-rental.test.ts',
+      'test/conversion/conversion.test.ts',
       'test/conversion/generic/worker-owner.test.ts',
       'test/production/happy-path.test.ts',
       'test/maintenance/*.test.ts',
