@@ -29,6 +29,8 @@ export interface GenericConversionSettings {
    * (the form with `table`). memory_records' preset sets 0: its `copy.maxRowsPerSecond` bounds the copy only, as it always did.
    */
   checkMaxRowsPerSecond?: number;
+  /** Repair rounds of one parity range before it counts as differing (memory_records' `parity.maxRepairRounds`); absent: the activity's 3. */
+  maxRepairRounds?: number;
   /**
    * The replica-lag throttle of every scan (input `copy.maxReplicaLagMs`, ms, and
    * `copy.maxSlotRetainedWalBytes`, bytes; 0 = off, the default): the parity (and the copy) pause

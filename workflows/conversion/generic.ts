@@ -365,7 +365,7 @@ async function parityInSlices(ctl: RunController, s: GenericConversionSettings, 
   const acts = copyActs(s.copyHeartbeatTimeoutSeconds);
   // New runs: ranges over the shadow's partitions, with a result per partition (runs before: key ranges).
   const byPartition = patched(PATCHES.genericParityByPartition.id) ? { ranges: 'partitions' as const } : {};
-  const ranges = s.parityRangeRows !== undefined ? { rangeRows: s.parityRangeRows } : {};
+  const ranges = { ...(s.parityRangeRows !== undefined ? { rangeRows: s.parityRangeRows } : {}), ...(s.maxRepairRounds !== undefined ? { maxRepairs: s.maxRepairRounds } : {}) };
   return rangesInSlices(ctl, (from) => acts.genericParity({ ...io, ...byPartition, maxRowsPerSecond: checkRate(s), ...ranges, from, sliceSeconds: s.sliceSeconds }), io.facts?.rows ?? 0, start, safePoint);
 }
 

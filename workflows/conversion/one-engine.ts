@@ -19,7 +19,7 @@ export function memoryRecordsPreset(s: ConversionSettings, continued?: GenericCo
     preset: 'memory_records', choice, connectionProfile: s.connectionProfile, nonProduction: s.nonProduction,
     ...(s.sync === 'app-dual-write' ? { sync: s.sync, appBarrierTimeoutSeconds: s.appBarrierTimeoutSeconds } : {}),
     retentionMinutes: s.retentionMinutes, retentionCheckMinutes: s.retentionCheckMinutes,
-    batchSize: s.copy.batchSize, maxRowsPerSecond: s.copy.maxRowsPerSecond, checkMaxRowsPerSecond: 0, sliceSeconds: s.copy.sliceSeconds,
+    batchSize: s.copy.batchSize, maxRowsPerSecond: s.copy.maxRowsPerSecond, checkMaxRowsPerSecond: 0, maxRepairRounds: s.maxRepairRounds, sliceSeconds: s.copy.sliceSeconds,
     maxReplicaLagMs: s.copy.maxReplicaLagMs, maxSlotRetainedWalBytes: s.copy.maxSlotRetainedWalBytes,
     copyHeartbeatTimeoutSeconds: s.copy.heartbeatTimeoutSeconds,
     lockTimeoutMs: s.lock.lockTimeoutMs, swapRetry: { maxTries: s.lock.maxTries, backoffMs: s.lock.backoffMs, maxBackoffMs: s.lock.maxBackoffMs },

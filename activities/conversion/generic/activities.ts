@@ -483,7 +483,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
      * the heap and compared again (range-parity.ts); heartbeats its checkpoint and progress. Writes
      * only the repairs (and the partitions pending keys need).
      */
-    async genericParity(i: GenericInput & { maxRowsPerSecond?: number; rangeRows?: number; from?: RangeParityCheckpoint; sliceSeconds?: number; ranges?: 'partitions' }): Promise<GenericParityResult> {
+    async genericParity(i: GenericInput & { maxRowsPerSecond?: number; rangeRows?: number; maxRepairs?: number; from?: RangeParityCheckpoint; sliceSeconds?: number; ranges?: 'partitions' }): Promise<GenericParityResult> {
       const throttle = scanThrottleOf(i);
       return deps.profiles.withClient(i.profile, (c) => withEveryRow(c, async () => {
         const p = await plan(c, i);
@@ -503,7 +503,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         // The log's statistics (the tool's own small table, never analyzed by autovacuum while near empty): without them the planner
         // takes it for 1,540 rows and, for a partition's range, hashes the heap's rows to anti-join them with the log, not the log.
         if (parts && p.changeLog) await c.query(`ANALYZE ${p.changeLog.table}`);
-        const r = await rangeParity(c, p, { rangeRows: budget, maxRowsPerSecond: i.maxRowsPerSecond, throttle, expectedRows: i.facts?.rows ?? p.size.rows, settle, from: i.from, sliceMs: i.sliceSeconds === undefined ? undefined : i.sliceSeconds * 1000 }, parts);
+        const r = await rangeParity(c, p, { rangeRows: budget, maxRowsPerSecond: i.maxRowsPerSecond, ...(i.maxRepairs !== undefined ? { maxRepairs: i.maxRepairs } : {}), throttle, expectedRows: i.facts?.rows ?? p.size.rows, settle, from: i.from, sliceMs: i.sliceSeconds === undefined ? undefined : i.sliceSeconds * 1000 }, parts);
         const { done, ...checkpoint } = r;
         return {
           done, checkpoint, progress: r.progress,
