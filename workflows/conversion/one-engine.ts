@@ -40,7 +40,11 @@ const lowerBound = (bound: string | undefined): string | null => (bound && /^\[(
  * The any-table engine's summary, with the fields memory_records' runs have always returned beside
  * its own (one object: the engine's names and the old ones both read): `sync`, `parity.months`,
  * `copy.resumes` with the cursor fields, `swap.lockHoldMs`, `postSwap.ok` / `mirrored`, and the
- * kept tables compared with `memory_records` (not its quoted name).
+ * kept tables compared with `memory_records` (not its quoted name). Fields of the first engine the
+ * one engine has no measure of keep a constant: `copy.ms` 0 (the copy phase's times are in
+ * `phases`), `parity.rounds` 1 (repairs are per range, counted in `parity.partitions`),
+ * `repaired[].deleted` 0 (a repair re-reads each key; upserts and deletes are not told apart),
+ * `postSwap.landedIn` null and `recentWrites` 0 (the check compares every partition instead).
  */
 export function asConversionSummary(g: GenericConversionSummary, s: ConversionSettings): ConversionSummary & GenericConversionSummary {
   const parts = g.parity?.partitions ?? [];
