@@ -1,10 +1,9 @@
 import { patched } from '@temporalio/workflow';
 import { asConversionSummary, isOneEngineContinuation, memoryRecordsPreset } from './conversion/one-engine';
 import { PATCHES } from './patches';
-import { Reader } from './common/validate';
 import { readContinued } from './common/history-budget';
 import { GENERIC_STAGES } from './conversion/stages';
-import { parseWorkflowInput } from './common/validate';
+import { parseWorkflowInput, Reader } from './common/validate';
 import { parseConversionInput, type ConversionInput } from './conversion-input';
 import { preflight } from './conversion/preflight';
 import { createShadow } from './conversion/shadow';

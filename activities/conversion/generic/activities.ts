@@ -27,8 +27,8 @@ import { InputError } from '../../../src/shared/input-reader';
 import { missingPartitions, replayLog, type ReplayResult } from './change-log';
 import { defaultParallelism, dropFills, snapshotCopy, type SnapshotCopyCheckpoint, type SnapshotCopyResume } from './snapshot-copy';
 import { heartbeating, swapLock, swapLockTimeout, type SwapRetry } from './swap-lock';
-import { appSyncCheck } from '../app-sync';
-import { appInput, judgedCovered, markCovered, mirrorsInto, finishSwapBackMirror, finishSwapMirror, mirrorBackInSwapBack, mirrorToOldInSwap, removeMirror, requireAppSync, requireMirrorOnShadow, type GenericAppSync, type MirrorNames } from './app-mirror';
+import { appSyncCheck, checkAppSync, removeMirrorAndWait } from '../app-sync';
+import { appInput, judgedCovered, markCovered, mirrorsInto, finishSwapBackMirror, finishSwapMirror, mirrorBackInSwapBack, mirrorToOldInSwap, type GenericAppSync, type MirrorNames } from './app-mirror';
 
 /** Every generic activity takes the choice and the instant the run planned at (same partitions on every recompute). */
 export interface GenericInput {
@@ -265,7 +265,7 @@ async function stopMirrorBeforeDrop(c: ClientBase, pool: Pool, a: ReturnType<typ
     await runPhaseInTransaction(c, stmtPlan(p.table, 'rollback before swap', [`LOCK TABLE ${p.table}, ${p.names.shadow} IN ACCESS EXCLUSIVE MODE`]), 'rollback before swap', lockTimeoutMs, 100,
       async (t) => ((await rowsOnlyIn(t, p.names.shadow, p.table)) === 0 ? markCovered(t, p.names.shadow) : undefined));
   }
-  await removeMirror(pool, a, 'conversion rolled back: the app stops mirroring into the shadow');
+  await removeMirrorAndWait(pool, a, 'conversion rolled back: the app stops mirroring into the shadow');
   return (await relkindOf(c, p.names.shadow)) === 'p' && (await judgedCovered(c, p.names.shadow));
 }
 
@@ -345,7 +345,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         // Sync "app-dual-write": the app can mirror this table (live instances, no other mirror in force), checked before the run registers.
         if (i.app) {
           const n = await mirrorNames(c, p.table);
-          summary.appSync = { target, shadow: n.shadow, old: n.old, ...(await requireAppSync(c, appInput(i.profile, { ...i.app, target }), n)) };
+          summary.appSync = { target, shadow: n.shadow, old: n.old, ...(await checkAppSync(c, { ...appInput(i.profile, { ...i.app, target }), shadow: n.shadow })) };
         }
         const other = await registerRun(c, { runId: i.runId, workflowId: i.workflowId, target, kind: 'conversion' });
         if (other) throw runAlreadyActive(target, other);
@@ -561,7 +561,6 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         const settle = async () => (p.changeLog ? [...(await replayLog(ops(i), p, i.choice, { shortEnough: LOG_SHORT_AT_SWAP })).created, ...(await missingPartitions(ops(i), p, i.choice))] : (await settlePending(ops(i), p, i.choice)).created);
         const created = [...ahead.created, ...(await settle())];
         const lock = swapLock(i);
-        if (app) await requireMirrorOnShadow(c, app.a, app.n);
         for (let attempt = 1; ; attempt++) {
           try {
             // Sync "app-dual-write": the mirror moves to the old table in the swap's transaction (a bridge view under the shadow's name).
@@ -711,7 +710,7 @@ export function createGenericConversionActivities(deps: Pick<ActivityDeps, 'prof
         // Sync "app-dual-write": the app stops mirroring into the old table first (barrier): no write fails on a dropped table.
         if (i.app) {
           if ((await relkindOf(c, i.post.table)) !== 'p') throw nonRetryable('PreflightFailed', `refusing to drop ${i.post.old}: ${i.post.table} is not the partitioned table`);
-          await removeMirror(deps.profiles.pool(i.profile), appInput(i.profile, i.app), `conversion: retention over, ${i.post.old} is dropped`);
+          await removeMirrorAndWait(deps.profiles.pool(i.profile), appInput(i.profile, i.app), `conversion: retention over, ${i.post.old} is dropped`);
         }
         try {
           await dropOld(c, { ...stmtPlan(i.post.table, 'drop', i.post.drop), names: { old: i.post.old } } as ConversionPlan, swapLock(i, 50));

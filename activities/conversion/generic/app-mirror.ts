@@ -1,5 +1,5 @@
 import type { ClientBase, Pool } from 'pg';
-import { appSyncCheck, finishMirrorMove, moveMirrorInTransaction, removeMirrorAndWait, type AppSyncInput } from '../app-sync';
+import { finishMirrorMove, moveMirrorInTransaction, type AppSyncInput } from '../app-sync';
 import { getControl } from '../../../src/memory-layer/control-plane';
 import { relkind } from '../../../src/shared/pg-catalog';
 import { lit, qi } from '../../../src/conversion/choice/names';
@@ -32,31 +32,21 @@ export function appInput(profile: string, app: GenericAppSync): AppSyncInput {
   return { profile, target: app.target, barrierTimeoutSeconds: app.barrierTimeoutSeconds };
 }
 
-/** Preflight: the app can mirror this table (live instances in Postgres, no other mirror in force); else PreflightFailed, nothing changed. */
-export async function requireAppSync(c: Pick<ClientBase, 'query'>, a: AppSyncInput, n: MirrorNames): Promise<{ instances: string[]; control: string }> {
-  const r = await appSyncCheck(c, { ...a, shadow: n.shadow });
-  if ('problem' in r) throw nonRetryable('PreflightFailed', r.problem);
-  return r;
-}
-
 /** The control row of the target names `table` as the app's mirror. */
 export async function mirrorsInto(c: Pick<ClientBase, 'query'>, a: AppSyncInput, table: string): Promise<boolean> {
   return (await getControl(c, a.target))?.mode.mirrorTable === table;
 }
 
-/** Before the swap takes its locks: the app must mirror into the shadow, else the shadow is not in sync. */
-export async function requireMirrorOnShadow(c: Pick<ClientBase, 'query'>, a: AppSyncInput, n: MirrorNames): Promise<void> {
-  const row = await getControl(c, a.target);
-  if (row?.mode.mirrorTable !== n.shadow) {
-    throw nonRetryable('PreflightFailed', `cannot swap with sync "app-dual-write": the app does not mirror into ${n.shadow} (control row of ${a.target}: ${row ? JSON.stringify(row.mode) : 'none'})`);
-  }
+/** In the swap's (or swap back's) transaction: the mirror the control row names, the row locked until the commit (read, checked and moved atomically). */
+async function lockedMirror(c: Pick<ClientBase, 'query'>, target: string): Promise<string | null> {
+  return (await c.query<{ mirror_table: string | null }>('SELECT mirror_table FROM cutover_control WHERE target = $1 FOR UPDATE', [target])).rows[0]?.mirror_table ?? null;
 }
 
 /** In the swap's transaction, after the renames: a bridge view under the shadow's name onto the old table, the mirror moved to it. */
 export async function mirrorToOldInSwap(c: ClientBase, a: AppSyncInput, n: MirrorNames): Promise<void> {
   // Read again under the swap's locks, the control row locked until the commit: a shadow the app stopped mirroring into
   // (an operator, another run's rollback on the same row) never becomes the table in use.
-  const mirror = (await c.query<{ mirror_table: string | null }>('SELECT mirror_table FROM cutover_control WHERE target = $1 FOR UPDATE', [a.target])).rows[0]?.mirror_table ?? null;
+  const mirror = await lockedMirror(c, a.target);
   if (mirror !== n.shadow) {
     throw nonRetryable('PreflightFailed', `refusing to swap: the control row of ${a.target} mirrors to ${mirror ?? 'nothing'}, not ${n.shadow}, so the shadow may lack writes; the app sync was changed outside this run (check cutover_control); the run rolls back`);
   }
@@ -74,7 +64,7 @@ export async function finishSwapMirror(pool: Pool, a: AppSyncInput, n: MirrorNam
  * Not when the mirror is not on the old table (it was removed before the drop): false.
  */
 export async function mirrorBackInSwapBack(c: ClientBase, a: AppSyncInput, n: MirrorNames): Promise<boolean> {
-  const mirror = (await c.query<{ mirror_table: string | null }>('SELECT mirror_table FROM cutover_control WHERE target = $1 FOR UPDATE', [a.target])).rows[0]?.mirror_table ?? null;
+  const mirror = await lockedMirror(c, a.target);
   if (mirror !== n.old) {
     // The app stopped mirroring into the old table (the drop's first step, or a change outside this run): since then only the
     // partitioned table took the writes, so the old one lacks them. Swapping back would put it in use without them: refused, the
@@ -94,11 +84,6 @@ export async function finishSwapBackMirror(pool: Pool, a: AppSyncInput, n: Mirro
   }
   const bridge = `${qi(n.schema)}.${qi(n.old)}`;
   if ((await relkind(pool, bridge)) === 'v') await pool.query(`DROP VIEW ${bridge}`);
-}
-
-/** Before a table the app mirrors into is dropped (the shadow at a rollback, the old table after retention): no mirror, then the barrier. Idempotent. */
-export async function removeMirror(pool: Pool, a: AppSyncInput, reason: string): Promise<void> {
-  await removeMirrorAndWait(pool, a, reason);
 }
 
 /** The mark of a shadow judged covered while the app still mirrored into it (its table comment: the shadow is the tool's own and is dropped next). */
