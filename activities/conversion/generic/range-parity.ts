@@ -37,8 +37,10 @@ export interface RangeParityCheckpoint {
 export interface PartitionCursor {
   /** The range's lower bound on the partition column (null: below every bound). */
   from: string | null;
-  /** Inside a partition split into key sub-ranges: the next one starts after this key (null: from the first). */
+  /** Inside a partition split into key sub-ranges (checkpoints from before `within`): the next one starts after this key (null: from the first). */
   key: (string | null)[] | null;
+  /** Inside a partition split into sub-ranges of the column: the next one starts at this value (absent: at `from`). */
+  within?: string;
   /** The last range: the rows whose partition column is NULL. */
   nulls?: boolean;
 }
@@ -259,7 +261,9 @@ export const OUTSIDE = '(outside every partition)';
  * The next partition range from the cursor, in one short snapshot: the partitions' bounds are read
  * (a partition made since the last range is followed too), the range ends at the next bound above
  * its start; a range whose partition has more rows than `budget` (the planner's estimate) is
- * compared in key sub-ranges of `budget` rows.
+ * compared in sub-ranges of about `budget` rows on the column (`[within, upper)`: each reads only
+ * its own rows on both sides), or, resuming a checkpoint or with statements from before them, in
+ * key sub-ranges (each re-reads the heap's rows of the whole bound).
  */
 async function partitionStep(c: ClientBase, sql: RangeCompareSql, parts: PartitionRanges, cur: PartitionCursor, k: number, budget: number): Promise<Step> {
   const nulls = Array<null>(k).fill(null);
@@ -281,13 +285,14 @@ async function partitionStep(c: ClientBase, sql: RangeCompareSql, parts: Partiti
   const dflt = list.find((x) => x.bound === 'DEFAULT');
   const name = own >= 0 ? ranged[own].name : dflt?.name ?? OUTSIDE;
   const bound = `[${b.at ?? '-∞'}, ${to ?? '+∞'})`;
-  const params = (hi: (string | null)[] | null) => [cur.from, to, false, ...keyLo, ...(hi ?? nulls)];
-  // Split only a range found too large at its start (a range already split goes on in sub-ranges).
-  let split = cur.key !== null;
+  // Split only a range found too large at its start (a range already split goes on in sub-ranges of the same kind).
+  let split = cur.key !== null || cur.within !== undefined;
   if (!split) {
     const part = own >= 0 ? ranged[own].rel : dflt?.rel;
     split = part !== undefined && (await rowsEstimate(c, part)) > budget;
   }
+  if (split && sql.columnUpper && cur.key === null) return columnSubRange(c, sql, cur, to, { name, bound, own: own >= 0 }, nulls, budget);
+  const params = (hi: (string | null)[] | null) => [cur.from, to, false, ...keyLo, ...(hi ?? nulls)];
   const r = await compareIn(c, sql, params, split ? budget : null);
   return {
     a: r.a, b: r.b, bounds: params(r.upper), partition: { name, bound, own: own >= 0 },
@@ -295,6 +300,39 @@ async function partitionStep(c: ClientBase, sql: RangeCompareSql, parts: Partiti
     again: () => compareIn(c, sql, params, null, r.upper),
     advance: (cp) => {
       if (r.upper) cp.part = { from: cur.from, key: r.upper };
+      else if (to !== null) cp.part = { from: to, key: null };
+      else cp.part = { from: null, key: null, nulls: true };
+      return true;
+    },
+  };
+}
+
+/**
+ * The next sub-range `[within, upper)` of the column inside a large partition's range `[from, to)`:
+ * its upper value found and both sides compared in one short snapshot.
+ */
+async function columnSubRange(c: ClientBase, sql: RangeCompareSql, cur: PartitionCursor, to: string | null, partition: { name: string; bound: string; own: boolean }, nulls: null[], budget: number): Promise<Step> {
+  const lo = cur.within ?? cur.from;
+  const params = (hi: string | null) => [lo, hi, false, ...nulls, ...nulls];
+  const compare = async (given?: string | null) => {
+    await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    try {
+      await c.query(`SELECT set_config('row_security', 'off', true)`); // every row or an error, never a filter
+      const upper = given !== undefined ? given : ((await c.query<{ upper: string | null }>(sql.columnUpper!, [lo, to, false, budget])).rows[0]?.upper ?? null);
+      const r = await sums(c, sql, params(upper ?? to));
+      return { upper, ...r };
+    } finally {
+      await c.query('COMMIT');
+    }
+  };
+  const r = await compare();
+  const hi = r.upper ?? to;
+  return {
+    a: r.a, b: r.b, bounds: params(hi), partition,
+    label: `${partition.name} ${partition.bound} sub-range [${lo ?? '-∞'}, ${hi ?? '+∞'})`,
+    again: () => compare(r.upper),
+    advance: (cp) => {
+      if (r.upper !== null) cp.part = { from: cur.from, key: null, within: r.upper };
       else if (to !== null) cp.part = { from: to, key: null };
       else cp.part = { from: null, key: null, nulls: true };
       return true;
@@ -323,16 +361,21 @@ async function compareIn(c: ClientBase, sql: RangeCompareSql, params: (hi: (stri
   try {
     await c.query(`SELECT set_config('row_security', 'off', true)`); // every row or an error, never a filter
     const upper = given !== undefined ? given : budget === null ? null : ((await c.query<{ upper: (string | null)[] }>(sql.upper, [...lowerOnly(params(null)), budget])).rows[0]?.upper ?? null);
-    // The heap's rows of the bound through its index on the column (a bitmap scan reads each page once, in order), never a
-    // whole-heap scan per partition, whatever the planner thinks of a bound holding a large share of the table.
-    await c.query(`SET LOCAL enable_seqscan = off`);
-    const a = (await c.query<Sums>(sql.heap, params(upper))).rows[0];
-    await c.query(`SET LOCAL enable_seqscan = on`); // the shadow's side: its partition read whole
-    const b = (await c.query<Sums>(sql.shadow, params(upper))).rows[0];
-    return { upper, a, b };
+    return { upper, ...(await sums(c, sql, params(upper))) };
   } finally {
     await c.query('COMMIT');
   }
+}
+
+/** Both sides' sums of one partition range, in the caller's snapshot. */
+async function sums(c: ClientBase, sql: RangeCompareSql, params: unknown[]): Promise<{ a: Sums; b: Sums }> {
+  // The heap's rows of the bound through its index on the column (a bitmap scan reads each page once, in order), never a
+  // whole-heap scan per partition, whatever the planner thinks of a bound holding a large share of the table.
+  await c.query(`SET LOCAL enable_seqscan = off`);
+  const a = (await c.query<Sums>(sql.heap, params)).rows[0];
+  await c.query(`SET LOCAL enable_seqscan = on`); // the shadow's side: its partition read whole
+  const b = (await c.query<Sums>(sql.shadow, params)).rows[0];
+  return { a, b };
 }
 
 /** One range: its upper key (unless given) and both checksums, in one short snapshot. */

@@ -114,7 +114,7 @@ const fillOf = (part: Pick<Part, 'schema' | 'name'>) => `${qi(part.schema)}.${qi
  * long transactions hold no lock on the shadow, so one lane's swap-in never waits for another's
  * insert); then ONE transaction under the exported snapshot fills it and swaps it in. The swap-in
  * waits for its locks without a timeout (only the run's own lanes take the shadow's; the
- * application never does): an abort cancels the query. Returns the rows copied.
+ * application never does): an abort cancels the query. Then its statistics. Returns the rows copied.
  */
 async function copyPartition(c: PoolClient, p: ConversionPlan, part: Part, snapshot: string, indexes: ParentIndex[], pace?: Pace, signal?: AbortSignal): Promise<number> {
   const log = p.changeLog!;
@@ -125,12 +125,13 @@ async function copyPartition(c: PoolClient, p: ConversionPlan, part: Part, snaps
   await c.query(`DROP TABLE IF EXISTS ${fill}`);
   await c.query(`CREATE TABLE ${fill} (LIKE ${p.names.shadow} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING STORAGE)${part.options ? ` WITH (${part.options})` : ''}${part.tablespace ? ` TABLESPACE ${qi(part.tablespace)}` : ''}`);
   await c.query(`ALTER TABLE ${fill} ADD CONSTRAINT ${BOUND_CHECK} CHECK (${bound})`);
+  let n: number;
   await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
   try {
     await c.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
     await c.query(`SELECT set_config('row_security', 'off', true)`); // every row or an error, never a filter
     await c.query(`SELECT set_config('lock_timeout', '0', true)`);
-    const n = pace ? await chunked(c, log.chunkSql(fill, bound), p.key!.columns.length, pace, signal)
+    n = pace ? await chunked(c, log.chunkSql(fill, bound), p.key!.columns.length, pace, signal)
       : (await c.query(`INSERT INTO ${fill} (${cols}) SELECT ${cols} FROM ${p.table} WHERE ${bound}`)).rowCount ?? 0;
     for (const st of indexStatements(indexes, fill)) await c.query(st);
     await c.query(`DROP TABLE ${target}`);
@@ -139,12 +140,16 @@ async function copyPartition(c: PoolClient, p: ConversionPlan, part: Part, snaps
     await c.query(`ALTER TABLE ${p.names.shadow} ATTACH PARTITION ${target} ${part.forValues}`);
     await c.query(`ALTER TABLE ${target} DROP CONSTRAINT ${BOUND_CHECK}`);
     await c.query('COMMIT');
-    return n;
   } catch (err) {
     await c.query('ROLLBACK').catch(() => undefined);
     await c.query(`DROP TABLE IF EXISTS ${fill}`).catch(() => undefined);
     throw err;
   }
+  // Its statistics, while its pages are still in cache (a sample, no full read): without them the planner takes a
+  // partition for a few hundred rows, and every plan that reads it (the parity's ranges, the application's queries
+  // after the swap, until autovacuum gets to it) is made for that.
+  await c.query(`ANALYZE ${target}`);
+  return n;
 }
 
 /**

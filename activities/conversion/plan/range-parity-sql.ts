@@ -35,8 +35,12 @@ export interface RangeKey {
   types: string[];
 }
 
-/** The statements that compare two tables over one key, range by range (no repair: that is the shadow's alone). */
-export type RangeCompareSql = Pick<RangeParitySql, 'upper' | 'heap' | 'shadow' | 'differing'>;
+/**
+ * The statements that compare two tables over one key, range by range (no repair: that is the shadow's alone).
+ * `columnUpper` (partitionRangeSql's, absent from statements recorded before it): where a sub-range of a large
+ * partition ends on the partition column.
+ */
+export type RangeCompareSql = Pick<RangeParitySql, 'upper' | 'heap' | 'shadow' | 'differing'> & { columnUpper?: string };
 
 /**
  * The comparison of `left` and `right` per range of `key` (the ranges are `left`'s): before the
@@ -114,11 +118,14 @@ export function parityFromPhase(statements: string[]): RangeParitySql | null {
  * on the column). Between and around the partitions the gaps are ranges too (their shadow side is
  * the DEFAULT partition, or nothing), and a last range takes the rows whose column is NULL: every
  * row of either table is in exactly one range. A partition larger than a range's budget is split
- * into key sub-ranges `(lo, hi]` inside its bound.
+ * into sub-ranges of the partition column `[lo, hi)` inside its bound (`columnUpper`), each read once
+ * on both sides through their indexes on the column (statements recorded before that split into key
+ * sub-ranges `(lo, hi]`, each of which read the heap's rows of the whole bound).
  *
  * Parameters: $1 `from` (NULL: no lower bound), $2 `to` (NULL: no upper bound), $3 true for the
  * NULL range (then $1, $2 are ignored), $4..$3+k the lower key (all NULL: from the first),
  * $4+k..$3+2k the upper key (all NULL: no bound; `upper` has none: its limit is $4+k), `differing` its limit after them.
+ * `columnUpper` takes $1..$3 and the sub-range's rows as $4.
  */
 export function partitionRangeSql(k0: RangeKey, column: { name: string; type: string }, left: string, right: string, exclude?: (alias: string) => string): RangeCompareSql {
   const key = k0.columns;
@@ -140,6 +147,12 @@ export function partitionRangeSql(k0: RangeKey, column: { name: string; type: st
     // The sub-range's upper key: the shadow partition's own key index orders it (pruned to the bound's partition).
     upper: `SELECT json_build_array(${key.map((c) => `s.${qi(c)}::text`).join(', ')}) AS upper FROM ${right} s WHERE ${inBound('s')} AND ($4::${types[0]} IS NULL OR ${tuple('s')} > ${params(4)})
    ORDER BY ${key.map((c) => `s.${qi(c)}`).join(', ')} OFFSET $${k + 4}::bigint - 1 LIMIT 1`,
+    // The sub-range from $1 ends at the column's value $4 rows on in `right` (pruned to the bound's partition, in the order of its
+    // index on the column); when the whole sub-range holds one value, at the next value above it: never at its own start.
+    // No row that far: the sub-range runs to the bound's end (no row).
+    columnUpper: `SELECT (CASE WHEN $1::${T} IS NULL OR v.v > $1::${T} THEN v.v
+         ELSE (SELECT min(${col('s')}) FROM ${right} s WHERE ${col('s')} > $1::${T} AND ($2::${T} IS NULL OR ${col('s')} < $2::${T})) END)::text AS upper
+  FROM (SELECT ${col('s')} AS v FROM ${right} s WHERE ${inBound('s')} ORDER BY ${col('s')} OFFSET $4::bigint LIMIT 1) v`,
     heap: checksum(left),
     shadow: checksum(right),
     differing: `SELECT json_build_array(${aliases.join(', ')}) AS key FROM (${side(left, 'h')}) x FULL JOIN (${side(right, 's')}) y USING (${aliases.join(', ')})

@@ -15,7 +15,7 @@ import { APP_ROLE_SQL } from './shapes';
  * Issue 25, item 4 (B3b): parity per partition range. Each range is one partition's bound (the
  * shadow's partition read whole, the heap's rows of that bound through its index on the column),
  * the gaps around the partitions (the DEFAULT partition) and the NULL range are ranges too, a
- * partition larger than the budget is compared in key sub-ranges; the result names each partition.
+ * partition larger than the budget is compared in sub-ranges of its column; the result names each partition.
  */
 const db = useTestDatabase('heap');
 const app = `app_${process.pid}`;
@@ -25,13 +25,15 @@ let profiles: ReturnType<typeof createProfileResolver> | undefined;
 afterAll(async () => profiles?.close());
 
 describe('generic parity per partition range', () => {
-  it('names the damaged partition and the DEFAULT partition, repairs them, splits a large partition into key sub-ranges, resumes; the oracle is at zero after the swap', async () => {
+  it('names the damaged partition and the DEFAULT partition, repairs them, splits a large partition into sub-ranges of its column (a checkpoint in key sub-ranges goes on in them), resumes; the oracle is at zero after the swap', async () => {
     await db.pool.query(APP_ROLE_SQL(app));
     // 4 months of history (~120 rows each), the load's writes in the last 10 days.
     await db.pool.query(`CREATE SCHEMA zoo; GRANT USAGE ON SCHEMA zoo TO ${app};
       CREATE TABLE zoo.events (id bigserial PRIMARY KEY, at timestamptz NOT NULL, who text);
       CREATE INDEX events_at ON zoo.events (at);
       INSERT INTO zoo.events (at, who) SELECT date_trunc('month', now()) - interval '4 months' + g * interval '1 day' / 4, 'w' || g FROM generate_series(0, 479) g;
+      -- One value held by more rows than a sub-range's budget: its sub-range ends at the next value, never at its own start.
+      INSERT INTO zoo.events (at, who) SELECT date_trunc('month', now()) - interval '3 months' + interval '2 days', 'same' || g FROM generate_series(1, 70) g;
       GRANT SELECT, INSERT, UPDATE, DELETE ON zoo.events TO ${app}; GRANT USAGE ON SEQUENCE zoo.events_id_seq TO ${app};`);
     profiles = createProfileResolver({ default: db.url });
     const acts = createGenericConversionActivities({ profiles });
@@ -60,7 +62,7 @@ describe('generic parity per partition range', () => {
       const beats: RangeParityCheckpoint[] = [];
       const watched = new MockActivityEnvironment();
       watched.on('heartbeat', (d: unknown) => beats.push(d as RangeParityCheckpoint));
-      // A budget of 50 rows: every month (~120 rows) is compared in key sub-ranges within its bound.
+      // A budget of 50 rows: every month (~120 rows) is compared in sub-ranges of its column within its bound.
       const r = (await watched.run(acts.genericParity, { ...io, rangeRows: 50, ranges: 'partitions' as const })) as GenericParityResult;
       expect(r.match).toBe(true);
       const parts = r.partitions!;
@@ -84,10 +86,14 @@ describe('generic parity per partition range', () => {
       expect(outside.map((x) => x.bound).join(' ')).toMatch(/\+∞/);
       expect(outside.reduce((n, x) => n + x.repaired, 0)).toBe(1); // the row the heap never had, deleted
       expect(outside.reduce((n, x) => n + Number(x.table), 0)).toBeGreaterThanOrEqual(1); // the row at 2100
-      // Each month once, its key sub-ranges added up; more ranges than partitions; every row counted once.
+      // Each month once, its sub-ranges added up; more ranges than partitions; every row counted once.
       expect(new Set(parts.map((x) => `${x.partition} ${x.bound}`)).size).toBe(parts.length);
       expect(r.ranges).toBeGreaterThan(parts.length);
-      expect(beats.some((b) => b.part?.key !== null && b.part?.key !== undefined)).toBe(true);
+      expect(beats.some((b) => b.part?.within !== undefined)).toBe(true);
+      expect(beats.every((b) => !b.part?.key)).toBe(true);
+      // The sub-ranges of the column tile each month: every one starts where the last ended (the 70 rows of one value in one of them).
+      const starts = beats.map((b) => b.part!).filter((x) => x.within !== undefined);
+      expect(new Set(starts.map((x) => `${x.from} ${x.within}`)).size).toBe(starts.length);
       expect(parts.reduce((n, x) => n + Number(x.table), 0)).toBe(r.rows);
       expect(parts.reduce((n, x) => n + Number(x.shadow), 0)).toBe(Number(r.shadow.count));
       expect(beats[beats.length - 1].progress.percent).toBe(100);
@@ -112,6 +118,20 @@ describe('generic parity per partition range', () => {
       expect(calls).toBe(slice.ranges);
       expect(slice.match).toBe(true);
       expect(new Set(slice.partitions!.map((x) => `${x.partition} ${x.bound}`)).size).toBe(slice.partitions!.length);
+
+      // A checkpoint of a worker from before the column's sub-ranges (inside a month, after a key) goes on in key sub-ranges to the month's end.
+      const secondMonth = months[0].bound.slice(1).split(', ')[0];
+      const oldBeats: RangeParityCheckpoint[] = [];
+      const oldEnv = new MockActivityEnvironment();
+      oldEnv.on('heartbeat', (d: unknown) => oldBeats.push(d as RangeParityCheckpoint));
+      const fromOld: RangeParityCheckpoint = {
+        lo: null, table: { count: '0', sum: '0' }, shadow: { count: '0', sum: '0' }, ranges: 0, rows: 0, repaired: 0, differing: [],
+        progress: { percent: 0, rowsPerSecond: 0, etaSeconds: null, total: 0 }, part: { from: secondMonth, key: ['0'] }, partitions: [],
+      };
+      const old = (await oldEnv.run(acts.genericParity, { ...io, rangeRows: 50, ranges: 'partitions' as const, from: fromOld })) as GenericParityResult;
+      expect(old.match).toBe(true);
+      expect(oldBeats.some((b) => b.part?.key && b.part.from === secondMonth)).toBe(true);
+      expect(oldBeats.some((b) => b.part?.within !== undefined && b.part.from !== secondMonth)).toBe(true); // later months: the column's sub-ranges
 
       // A run that began on key ranges (its checkpoint has no partition cursor) ends on them.
       const keyed = (await new MockActivityEnvironment().run(acts.genericParity, { ...io, rangeRows: 50, sliceSeconds: 0 })) as GenericParityResult;
