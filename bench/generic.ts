@@ -4,7 +4,9 @@ import { createConversionActivities } from '../activities/conversion';
 import type { GenericInput, PlanSummary } from '../activities/conversion/generic/activities';
 import { parseConversionChoice } from '../src/conversion/choice/choice';
 import type { ProfileResolver } from '../src/config/profiles';
-import { DEFAULT_COPY_BATCH } from '../workflows/conversion-input';
+import { DEFAULT_COPY_BATCH, parseConversionInput } from '../workflows/conversion-input';
+import { memoryRecordsPreset } from '../workflows/conversion/one-engine';
+import { scanThrottle } from '../workflows/conversion/generic-input';
 import { runActivity, rowsPerSecond, timed } from './env';
 
 /**
@@ -26,6 +28,17 @@ export function genericInput(mode: 'copy' | 'attach' = 'copy', table = TABLE): G
     lockTimeoutMs: LOCK_TIMEOUT_MS,
     ...(mode === 'copy' ? { engine: 'change-log' as const } : {}),
   };
+}
+
+/**
+ * memory_records' conversion as a new run takes it: the form without `table` (`raw`, default its
+ * defaults) through its preset (workflows/conversion/one-engine.ts), then the activities' input as
+ * workflows/conversion/generic.ts builds it — the choice, the swap's lock_timeout and retries
+ * (`swap.*`), the scan throttle — on the change-log engine (patch generic-change-log).
+ */
+export function presetInput(raw: Record<string, unknown> = {}): GenericInput {
+  const s = memoryRecordsPreset(parseConversionInput(raw));
+  return { profile: s.connectionProfile, choice: s.choice, planAt: Date.now(), lockTimeoutMs: s.lockTimeoutMs, swapRetry: s.swapRetry, ...scanThrottle(s), engine: 'change-log' };
 }
 
 /** Preflight (the one full scan of the run; registers the run), then the facts carried into every later activity, as the workflow does. */

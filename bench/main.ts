@@ -84,9 +84,9 @@ async function b4(ctx: Ctx): Promise<void> {
     target: 'stall ≤ 100 ms, 0 failed writes, ratio ≤ 1.5',
     met: (r) => l.stallMs <= 100 && s.stallMs <= 100 && failedDuring === 0 && failedTotal === 0 && r <= 1.5,
     notes: [
-      `longest write overlapping swapTables, worst of ${trials} swaps per size (small ${trialText(s)} ms, large ${trialText(l)} ms) at ${ctx.opts.writeRate} writes/s through a pg pool;`,
+      `longest write overlapping the one engine's swap (swapGeneric, memory_records' preset: change-log engine, swap.lockTimeoutMs ${l.lock.lockTimeoutMs} ms, up to ${l.lock.maxTries} tries; each swap from a shadow armed under the load by createGenericShadow → installGenericSync → copyGenericSnapshot → replayGenericLog, swapBackGeneric between), worst of ${trials} swaps per size (small ${trialText(s)} ms, large ${trialText(l)} ms) at ${ctx.opts.writeRate} writes/s through a pg pool;`,
       `failed writes: ${failedDuring} during the swaps, ${failedTotal} in the whole run${failedTotal ? ` (${[...s.failedExamples, ...l.failedExamples].join('; ')})` : ''};`,
-      `lock held ${l.trials.map((t) => t.lockHoldMs?.toFixed(1)).join('/')} ms at the large size; undisturbed write p50 ≤ ${base.toFixed(1)} ms.`,
+      `lock held ${l.trials.map((t) => t.lockHoldMs?.toFixed(1)).join('/')} ms (transaction ${l.trials.map((t) => t.transactionMs?.toFixed(1)).join('/')} ms, tries ${l.trials.map((t) => t.tries).join('/')}) at the large size; undisturbed write p50 ≤ ${base.toFixed(1)} ms.`,
     ],
     details: { small, large, failedDuringSwaps: failedDuring, failedWrites: failedTotal, trials: { small: s.trials, large: l.trials } },
   }));

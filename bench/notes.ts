@@ -74,7 +74,13 @@ const MISSES: Record<string, string> = {
     'Close it: the change-log trigger of issue 25 item 2 (the `changelog` helper) appends only (op, key) to an unindexed log per write; this scenario installs ' +
     'the trigger with the engine\'s own activities, so it measures that trigger as soon as it lands.',
   B4:
-    'Why and fix: see the per-trial figures in details; a stall above the lock_timeout means a swap retried behind a long transaction.',
+    'Why (measured, 7 Dec, quick run on the one engine: lock held ~20 ms at 10k rows, 70–171 ms at 100k, one try each): the log\'s tail drained ' +
+    'in the swap\'s transaction (plan/change-log.ts replay) deletes the logged keys\' images from the shadow with DELETE … USING lichen_log_keys, and ' +
+    'neither side has statistics (the shadow\'s partitions are filled as plain tables and attached, never analyzed; the temp keys table is fresh), so ' +
+    'the planner scans or sorts the whole shadow under ACCESS EXCLUSIVE to delete a few keys: ~70 ms of the ~85 ms the swap\'s statements take at 100k ' +
+    'rows (`npx tsx bench/probe-swap-lock.ts 100000 30`). Fix (measured there): ANALYZE the shadow after the copy, outside the lock, and the keys ' +
+    'table after it is made (`… analyze shadow`: that DELETE 2–15 ms, by the partitions\' (id, created_at) indexes). A stall above the ' +
+    'lock_timeout means a swap retried behind a long transaction (see tries in details).',
   B5:
     'Why (measured, issue 17): not the dual-write path. Per acknowledged operation, Postgres-only and dual-write with Postgres primary send the same 5.22 queries ' +
     '(the primary read, BEGIN, per-id lock on creates, stripe lock, upsert or delete, COMMIT; the memory write adds none), the process spends the same CPU per operation ' +
