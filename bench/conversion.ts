@@ -152,6 +152,8 @@ async function onPartmanServer(ctx: Ctx, rows: number): Promise<void> {
   if (wantB8 && pm) await b8(ctx, server.url, rows, pm.ms, version);
 }
 
+const phaseText = (r: ConversionRun) => r.phases.map((p) => `${p.phase} ${p.seconds ?? '?'}`).join(', ');
+
 /**
  * B8 at one size: a conversion in mode attach and one in mode copy of the same freshly seeded
  * table, each a whole workflow on a Temporal dev server under the app writer at --write-rate,
@@ -168,7 +170,7 @@ async function b8(ctx: Ctx, serverUrl: string, rows: number, partmanMs: number, 
       try {
         const url = await appRole(db.pool, db.url, 'memory_records');
         runs[mode] = await runConversion(temporal, db.pool, db.profiles, url, mode, ctx.opts.writeRate);
-        log(`B8: mode ${mode}: start→swap ${Math.round(runs[mode]!.untilSwapMs)} ms, WAL ${mb(runs[mode]!.walNetBytes)} MB net, longest write ${Math.round(runs[mode]!.stallMs)} ms (during the swap ${Math.round(runs[mode]!.swapStallMs)} ms, writer alone ${Math.round(runs[mode]!.baselineMaxMs)} ms)`);
+        log(`B8: mode ${mode}: start→swap ${Math.round(runs[mode]!.untilSwapMs)} ms, WAL ${mb(runs[mode]!.walNetBytes)} MB net, longest write ${Math.round(runs[mode]!.stallMs)} ms (during the swap ${Math.round(runs[mode]!.swapStallMs)} ms, writer alone ${Math.round(runs[mode]!.baselineMaxMs)} ms); phases (s): ${phaseText(runs[mode]!)}`);
       } finally {
         await db.drop();
       }
@@ -183,7 +185,7 @@ async function b8(ctx: Ctx, serverUrl: string, rows: number, partmanMs: number, 
     name: B8_WALL, ours: Math.round(a.untilSwapMs), reference: Math.round(partmanMs), unit: 'ms', rows, size: rows,
     target: 'ratio ≤ 0.2', met: (r) => r <= 0.2,
     notes: [`same server (${version}), same data; ours: heapToPartitionedConversion mode attach on a Temporal dev server, workflow start → attachSwap completed (history times; whole run ${Math.round(a.wallMs)} ms); swap lock held ${a.lockMs ?? '?'} ms; reference: partition_data_proc's time on the same data (B2b). Mode copy start→swapGeneric: ${Math.round(c.untilSwapMs)} ms. ${writes}.`,
-      `Phases of the attach run (s): ${a.phases.map((p) => `${p.phase} ${p.seconds ?? '?'}`).join(', ')}.`],
+      `Phases of the attach run (s): ${phaseText(a)}. Of the copy run: ${phaseText(c)}.`],
     details: { attach: a, copy: c, partitionDataProcMs: Math.round(partmanMs) },
   }));
   ctx.entries.push(entry({

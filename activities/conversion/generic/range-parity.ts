@@ -319,7 +319,7 @@ async function columnSubRange(c: ClientBase, sql: RangeCompareSql, cur: Partitio
     try {
       await c.query(`SELECT set_config('row_security', 'off', true)`); // every row or an error, never a filter
       const upper = given !== undefined ? given : ((await c.query<{ upper: string | null }>(sql.columnUpper!, [lo, to, false, budget])).rows[0]?.upper ?? null);
-      const r = await sums(c, sql, params(upper ?? to));
+      const r = await sums(c, sql, params(upper ?? to), true);
       return { upper, ...r };
     } finally {
       await c.query('COMMIT');
@@ -367,13 +367,17 @@ async function compareIn(c: ClientBase, sql: RangeCompareSql, params: (hi: (stri
   }
 }
 
-/** Both sides' sums of one partition range, in the caller's snapshot. */
-async function sums(c: ClientBase, sql: RangeCompareSql, params: unknown[]): Promise<{ a: Sums; b: Sums }> {
+/**
+ * Both sides' sums of one partition range, in the caller's snapshot. `subRange`: a sub-range of a
+ * partition, whose shadow side is read through the partition's index on the column too.
+ */
+async function sums(c: ClientBase, sql: RangeCompareSql, params: unknown[], subRange = false): Promise<{ a: Sums; b: Sums }> {
   // The heap's rows of the bound through its index on the column (a bitmap scan reads each page once, in order), never a
   // whole-heap scan per partition, whatever the planner thinks of a bound holding a large share of the table.
   await c.query(`SET LOCAL enable_seqscan = off`);
   const a = (await c.query<Sums>(sql.heap, params)).rows[0];
-  await c.query(`SET LOCAL enable_seqscan = on`); // the shadow's side: its partition read whole
+  // The shadow's side: its partition read whole; a sub-range's rows only (a sequential scan of the partition per sub-range would read it once per sub-range).
+  if (!subRange) await c.query(`SET LOCAL enable_seqscan = on`);
   const b = (await c.query<Sums>(sql.shadow, params)).rows[0];
   return { a, b };
 }
