@@ -53,7 +53,7 @@ export interface ConversionPlan {
   uniqueKeys: UniqueKeyFate[];
   names: { shadow: string; old: string; partitionScheme: string };
   partitions: { count: number; first: string | null; last: string | null; default: string | null; names: string[] };
-  size: { rows: number; tableBytes: number; totalBytes: number; copyNeedsBytes: number; min: string | null; max: string | null };
+  size: { rows: number; /** `rows` is the planner's estimate (DataFacts.rowsEstimated); absent: counted. */ rowsEstimated?: true; tableBytes: number; totalBytes: number; copyNeedsBytes: number; min: string | null; max: string | null };
   phases: PlanPhase[];
   /** Index renames of the swap (shadow's temporary name → the original). */
   indexRenames: IndexRename[];
@@ -215,7 +215,7 @@ export function buildPlan(d0: TableDescriptor, facts: DataFacts | null, choice: 
       default: choice.options.defaultPartition ? defaultPartitionName(d.name) : null,
       names: partitionNames,
     },
-    size: { rows: facts?.rows ?? Math.max(0, d.estimatedRows), tableBytes: d.tableBytes, totalBytes: d.totalBytes, copyNeedsBytes: d.totalBytes, min: facts?.min ?? null, max: facts?.max ?? null },
+    size: { rows: facts?.rows ?? Math.max(0, d.estimatedRows), ...(facts?.rowsEstimated ? { rowsEstimated: true as const } : {}), tableBytes: d.tableBytes, totalBytes: d.totalBytes, copyNeedsBytes: d.totalBytes, min: facts?.min ?? null, max: facts?.max ?? null },
     phases,
     indexRenames: renames,
     pending,
