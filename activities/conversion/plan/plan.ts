@@ -230,7 +230,7 @@ export function buildPlan(d0: TableDescriptor, facts: DataFacts | null, choice: 
 
 /**
  * Reads the table and its data, and plans. Read-only. `carried`: the data facts a run's preflight
- * read (one full scan, carried in the activity inputs) — given, the table is not scanned again
+ * read (one full scan, or range reads of the column's index on a large table: plan/facts.ts), carried in the activity inputs — given, the table is not read again
  * (undefined: scan; null: preflight had none to read). `fixed`: what a run decided at preflight
  * and every later step must plan the same (mode attach's bound).
  */
