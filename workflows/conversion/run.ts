@@ -117,7 +117,8 @@ export function startConversion(s: ConversionSettings, rawInput: Record<string, 
   };
 }
 
-function summaryLines(s: ConversionSummary): string[] {
+/** The summary's lines in the run's details (the Web UI). */
+export function summaryLines(s: ConversionSummary): string[] {
   const out: string[] = [];
   out.push(`Sync: ${s.sync === 'app-dual-write' ? 'the app writes both tables in one transaction (control-plane mirror)' : 'row trigger on the heap table'}`);
   if (s.preflight) out.push(`Heap: ${rowsText(s.preflight.heapRows, s.preflight.heapRowsEstimated)}, ${Math.round(s.preflight.heapBytes / 1024)} KiB, ${s.preflight.months.length} months`);
