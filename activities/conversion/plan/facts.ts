@@ -75,18 +75,16 @@ const bounds = (type: PartitionType) => ({ lo: `'0001-01-01'::${type}`, hi: `'10
 /** The facts as ranges of the column's index, in one statement (one snapshot). */
 async function readThroughIndex(c: Pick<ClientBase, 'query'>, d: TableDescriptor, column: string, type: PartitionType, estimate: number): Promise<DataFacts> {
   const col = `t.${qi(column)}`;
-  const v = 'e.v';
-  const utc = type === 'timestamp with time zone' ? `(${v} AT TIME ZONE 'UTC')` : v;
+  const utc = (v: string) => (type === 'timestamp with time zone' ? `(${v} AT TIME ZONE 'UTC')` : v);
   const { lo, hi } = bounds(type);
-  const end = (dir: 'ASC' | 'DESC') => `SELECT ${col} AS v FROM ${d.qualified} t WHERE ${col} >= ${lo} AND ${col} < ${hi} ORDER BY ${col} ${dir} LIMIT 1`;
+  const count = (where: string) => `(SELECT count(*) FROM ${d.qualified} t WHERE ${where})::text`;
+  // The first and the last finite value: one index read each, from either end of the range.
+  const end = (dir: 'ASC' | 'DESC') => `(SELECT ${col} AS v FROM ${d.qualified} t WHERE ${col} >= ${lo} AND ${col} < ${hi} ORDER BY ${col} ${dir} LIMIT 1)`;
   const r = await c.query<{ nulls: string; below: string; above: string; min_day: string | null; max_day: string | null; min: string | null; max: string | null }>(
-    `SELECT (SELECT count(*) FROM ${d.qualified} t WHERE ${col} IS NULL)::text AS nulls,
-            (SELECT count(*) FROM ${d.qualified} t WHERE ${col} < ${lo})::text AS below,
-            (SELECT count(*) FROM ${d.qualified} t WHERE ${col} >= ${hi})::text AS above,
-            (SELECT to_char(${utc}, 'YYYY-MM-DD') FROM (${end('ASC')}) e) AS min_day,
-            (SELECT to_char(${utc}, 'YYYY-MM-DD') FROM (${end('DESC')}) e) AS max_day,
-            (SELECT ${v}::text FROM (${end('ASC')}) e) AS min,
-            (SELECT ${v}::text FROM (${end('DESC')}) e) AS max`,
+    `SELECT ${count(`${col} IS NULL`)} AS nulls, ${count(`${col} < ${lo}`)} AS below, ${count(`${col} >= ${hi}`)} AS above,
+            to_char(${utc('lo.v')}, 'YYYY-MM-DD') AS min_day, to_char(${utc('hi.v')}, 'YYYY-MM-DD') AS max_day,
+            lo.v::text AS min, hi.v::text AS max
+       FROM (SELECT) one LEFT JOIN ${end('ASC')} lo ON true LEFT JOIN ${end('DESC')} hi ON true`,
   );
   const x = r.rows[0];
   const above = Number(x.above);
