@@ -61,7 +61,7 @@ export function asConversionSummary(g: GenericConversionSummary, s: ConversionSe
     ...g,
     sync: s.sync,
     partitions: own.map((p) => p.partition),
-    preflight: g.plan?.facts ? { heapRows: g.plan.facts.rows, heapBytes: g.plan.size.tableBytes, months: months.map((m) => m.month) } : undefined,
+    preflight: g.plan?.facts ? { heapRows: g.plan.facts.rows, ...(g.plan.facts.rowsEstimated ? { heapRowsEstimated: true as const } : {}), heapBytes: g.plan.size.tableBytes, months: months.map((m) => m.month) } : undefined,
     copy: {
       ...copy, slices: copy.slices ?? 1, ms: 0,
       resumes: (copy.resumes ?? []).map((r) => ({ ...r, rowsScannedBefore: r.rowsBefore, createdAt: firstLeft(r.resumedAt), id: '' })),

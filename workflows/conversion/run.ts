@@ -4,6 +4,7 @@ import type { ConversionActivities } from '../../activities/conversion';
 import type { ShadowMonthParity } from '../../activities/conversion/parity';
 import type { SwapResult } from '../../activities/conversion/swap';
 import { RunController } from '../common/run-controller';
+import { rowsText } from '../../src/conversion/rows-text';
 import { Saga } from '../common/saga';
 import { BARRIER_STEP, LONG_COPY, SHORT_STEP } from '../common/timeouts';
 import type { ConversionSettings } from '../conversion-input';
@@ -22,7 +23,7 @@ export interface ConversionSummary {
   sync: ConversionSettings['sync'];
   /** Why the run rolled back (operator abort or the failure), when it did. */
   cause?: string;
-  preflight?: { heapRows: number; heapBytes: number; months: string[] };
+  preflight?: { heapRows: number; /** heapRows is the planner's estimate (absent: counted). */ heapRowsEstimated?: true; heapBytes: number; months: string[] };
   partitions: string[];
   copy: { rows: number; batches: number; slices: number; ms: number; resumes: NonNullable<Awaited<ReturnType<ConversionActivities['copyHeapSlice']>>['resumedFrom']>[] };
   parity: { rounds: number; months: ShadowMonthParity[]; repaired: { month: string; upserted: number; deleted: number }[] };
@@ -116,10 +117,11 @@ export function startConversion(s: ConversionSettings, rawInput: Record<string, 
   };
 }
 
-function summaryLines(s: ConversionSummary): string[] {
+/** The summary's lines in the run's details (the Web UI). */
+export function summaryLines(s: ConversionSummary): string[] {
   const out: string[] = [];
   out.push(`Sync: ${s.sync === 'app-dual-write' ? 'the app writes both tables in one transaction (control-plane mirror)' : 'row trigger on the heap table'}`);
-  if (s.preflight) out.push(`Heap: ${s.preflight.heapRows} rows, ${Math.round(s.preflight.heapBytes / 1024)} KiB, ${s.preflight.months.length} months`);
+  if (s.preflight) out.push(`Heap: ${rowsText(s.preflight.heapRows, s.preflight.heapRowsEstimated)}, ${Math.round(s.preflight.heapBytes / 1024)} KiB, ${s.preflight.months.length} months`);
   if (s.copy.rows) out.push(`Copied: ${s.copy.rows} rows in ${s.copy.batches} batches` + (s.copy.resumes.length ? ` (resumed from a checkpoint ${s.copy.resumes.length}×)` : ''));
   if (s.parity.months.length) out.push(`Parity: ${s.parity.months.filter((m) => m.match).length}/${s.parity.months.length} months match, ${s.parity.repaired.length} repaired`);
   if (s.swap?.lockHoldMs != null) out.push(`Swap: locks held ${s.swap.lockHoldMs.toFixed(1)} ms (transaction ${s.swap.transactionMs?.toFixed(1)} ms, ${s.swap.tries} tries)`);

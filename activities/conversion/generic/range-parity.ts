@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { ClientBase } from 'pg';
 import type { ConversionPlan } from '../plan/plan';
 import { nextBoundSql, parityFromPhase, partitionBoundsSql, partitionRangeSql, rangeBound, type RangeCompareSql, type RangeParitySql } from '../plan/range-parity-sql';
+import { rowsEstimate } from '../plan/rows-estimate';
 import { phase } from './execute';
 import { throttleScan, type ScanThrottle } from './throttle';
 
@@ -341,16 +342,6 @@ async function columnSubRange(c: ClientBase, sql: RangeCompareSql, cur: Partitio
 }
 
 const defaultName = async (c: ClientBase, shadow: string) => (await c.query<{ name: string; bound: string }>(partitionBoundsSql, [shadow])).rows.find((x) => x.bound === 'DEFAULT')?.name ?? OUTSIDE;
-
-/**
- * The planner's estimate of a partition's rows (EXPLAIN: no row is read; from its current size in
- * pages, so a partition never analyzed is estimated too). The shadow side of the range: the heap's
- * rows in the bound are as many when they are equal.
- */
-async function rowsEstimate(c: ClientBase, rel: string): Promise<number> {
-  const r = await c.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM ONLY ${rel}`);
-  return r.rows[0]['QUERY PLAN'][0].Plan['Plan Rows'];
-}
 
 /** The parameters without the upper key (partitionRangeSql's `upper` takes none): $1..$3 and the lower key. */
 const lowerOnly = (p: unknown[]) => p.slice(0, 3 + (p.length - 3) / 2);

@@ -53,7 +53,7 @@ export interface ConversionPlan {
   uniqueKeys: UniqueKeyFate[];
   names: { shadow: string; old: string; partitionScheme: string };
   partitions: { count: number; first: string | null; last: string | null; default: string | null; names: string[] };
-  size: { rows: number; tableBytes: number; totalBytes: number; copyNeedsBytes: number; min: string | null; max: string | null };
+  size: { rows: number; /** `rows` is the planner's estimate (DataFacts.rowsEstimated); absent: counted. */ rowsEstimated?: true; tableBytes: number; totalBytes: number; copyNeedsBytes: number; min: string | null; max: string | null };
   phases: PlanPhase[];
   /** Index renames of the swap (shadow's temporary name → the original). */
   indexRenames: IndexRename[];
@@ -215,7 +215,7 @@ export function buildPlan(d0: TableDescriptor, facts: DataFacts | null, choice: 
       default: choice.options.defaultPartition ? defaultPartitionName(d.name) : null,
       names: partitionNames,
     },
-    size: { rows: facts?.rows ?? Math.max(0, d.estimatedRows), tableBytes: d.tableBytes, totalBytes: d.totalBytes, copyNeedsBytes: d.totalBytes, min: facts?.min ?? null, max: facts?.max ?? null },
+    size: { rows: facts?.rows ?? Math.max(0, d.estimatedRows), ...(facts?.rowsEstimated ? { rowsEstimated: true as const } : {}), tableBytes: d.tableBytes, totalBytes: d.totalBytes, copyNeedsBytes: d.totalBytes, min: facts?.min ?? null, max: facts?.max ?? null },
     phases,
     indexRenames: renames,
     pending,
@@ -230,7 +230,7 @@ export function buildPlan(d0: TableDescriptor, facts: DataFacts | null, choice: 
 
 /**
  * Reads the table and its data, and plans. Read-only. `carried`: the data facts a run's preflight
- * read (one full scan, carried in the activity inputs) — given, the table is not scanned again
+ * read (one full scan, or range reads of the column's index on a large table: plan/facts.ts), carried in the activity inputs — given, the table is not read again
  * (undefined: scan; null: preflight had none to read). `fixed`: what a run decided at preflight
  * and every later step must plan the same (mode attach's bound).
  */

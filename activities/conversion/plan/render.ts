@@ -1,4 +1,5 @@
 import type { ConversionPlan } from './plan';
+import { rowsText } from '../../../src/conversion/rows-text';
 
 const size = (b: number) => (b < 1024 ? `${b} B` : b < 1024 ** 2 ? `${(b / 1024).toFixed(1)} KiB` : b < 1024 ** 3 ? `${(b / 1024 ** 2).toFixed(1)} MiB` : `${(b / 1024 ** 3).toFixed(2)} GiB`);
 
@@ -6,7 +7,7 @@ const size = (b: number) => (b < 1024 ? `${b} B` : b < 1024 ** 2 ? `${(b / 1024)
 export function renderPlan(p: ConversionPlan, opts: { allStatements?: boolean } = {}): string {
   const out: string[] = [];
   out.push(`conversion plan: ${p.table} → partitioned by range (${p.partitionBy.column}) per ${p.partitionBy.interval}`);
-  out.push(`  rows ${p.size.rows}, table ${size(p.size.tableBytes)}, with indexes and TOAST ${size(p.size.totalBytes)}; the copy needs about ${size(p.size.copyNeedsBytes)} more disk, plus as much WAL until a checkpoint recycles it`);
+  out.push(`  ${p.size.rowsEstimated ? rowsText(p.size.rows, true) : `rows ${p.size.rows}`}, table ${size(p.size.tableBytes)}, with indexes and TOAST ${size(p.size.totalBytes)}; the copy needs about ${size(p.size.copyNeedsBytes)} more disk, plus as much WAL until a checkpoint recycles it`);
   if (p.size.min) out.push(`  ${p.partitionBy.column} from ${p.size.min} to ${p.size.max}`);
   out.push(`  key ${p.key ? `(${p.key.columns.join(', ')}) from the ${p.key.source}` : 'none'}; ${p.attach?.existingIndex ? `new key ${p.attach.existingIndex.constraint ? `UNIQUE ${p.attach.existingIndex.constraint}` : `unique index ${p.attach.existingIndex.index}`} (${p.attach.existingIndex.columns.join(', ')}): uses the existing index ${p.attach.existingIndex.index}, none is built` : `new primary key (${p.primaryKey.join(', ')})`}`);
   out.push(`  partitions: ${p.partitions.count} named ${p.names.partitionScheme}${p.partitions.first ? ` (${p.partitions.first} … ${p.partitions.last})` : ''}${p.partitions.default ? ` + ${p.partitions.default} (DEFAULT)` : ''}`);
