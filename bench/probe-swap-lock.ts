@@ -1,18 +1,16 @@
 /**
- * `npx tsx bench/probe-swap-lock.ts [rows] [writes] [analyze] [shadow]`: what the one engine's swap (swapGeneric, mode
+ * `npx tsx bench/probe-swap-lock.ts [rows] [writes]`: what the one engine's swap (swapGeneric, mode
  * copy, change-log engine) holds under its ACCESS EXCLUSIVE lock, for B4's notes. On a seeded heap
  * of memory_records' shape, armed as B4 arms it (memory_records' preset: shadow, sync, snapshot
  * copy, replay), `writes` app writes (half inserts, half updates) are logged, then the swap's
  * statements run in one transaction, rolled back. Prints BEGIN→ROLLBACK, the slowest statements
- * and the plans of the log's check and of the replay's DELETE from the shadow. `analyze`: the
- * replay's keys table is ANALYZEd before that DELETE (without statistics the planner takes it for
- * thousands of keys); `shadow`: the shadow is ANALYZEd before the swap (its partitions, filled as
- * plain tables and attached, have none). Without both the planner scans (or sorts) the whole shadow
- * under the lock to delete a few logged keys. An embedded Postgres.
+ * and the plans of the log's check and of the replay's DELETE from the shadow. It found B4's cause: with no
+ * statistics on the replay's keys table nor on the shadow's partitions the planner scanned the whole
+ * shadow under the lock to delete a few logged keys; the engine now ANALYZEs both (the keys table in
+ * the replay, each partition after the copy's swap-in). An embedded Postgres.
  */
 import crypto from 'node:crypto';
 import { planConversion } from '../activities/conversion/plan/plan';
-import { CHANGE_LOG_KEYS } from '../activities/conversion/plan/change-log';
 import { startPostgres } from '../src/devenv/postgres';
 import { benchDatabase } from './env';
 import { seedTable } from './data';
@@ -21,8 +19,6 @@ import { preflight, presetInput, runGenericCopy, shadowAndSync } from './generic
 async function main() {
   const rows = Number(process.argv[2] ?? 100_000);
   const writes = Number(process.argv[3] ?? 30);
-  const analyze = process.argv.slice(4).includes('analyze');
-  const shadowStats = process.argv.slice(4).includes('shadow');
   const server = await startPostgres();
   const db = await benchDatabase(server, 'heap', 'probe_swap');
   try {
@@ -45,21 +41,18 @@ async function main() {
       const check = stmts.find((s) => s.startsWith('DO $lichen$'));
       const inner = check ? /IF EXISTS \(([\s\S]+)\) THEN/.exec(check)?.[1] : undefined;
       if (inner) console.log((await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN ANALYZE ${inner}`)).rows.map((r) => r['QUERY PLAN']).join('\n'));
-      // `shadow`: the shadow ANALYZEd before the swap (its partitions, filled as plain tables and attached, have no statistics).
-      if (shadowStats) await c.query(`ANALYZE ${p.names.shadow}`);
       const times: [number, string][] = [];
       const t0 = performance.now();
       await c.query('BEGIN');
       for (const s of stmts) {
         const t = performance.now();
         // The replay's DELETE from the shadow (the slowest statement measured at 100k rows): its plan, run as the statement itself.
-        if (analyze && s.startsWith('DELETE FROM') && s.includes(' USING ')) await c.query(`ANALYZE ${CHANGE_LOG_KEYS}`);
         if (s.startsWith('DELETE FROM') && s.includes(' USING ')) console.log((await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF) ${s}`)).rows.map((r) => r['QUERY PLAN']).join('\n'));
         else await c.query(s);
         times.push([performance.now() - t, s.replace(/\s+/g, ' ').slice(0, 110)]);
       }
       await c.query('ROLLBACK');
-      console.log(`swap at ${rows} rows, ${writes} writes logged${analyze ? ', keys analyzed' : ''}${shadowStats ? ', shadow analyzed' : ''}: ${stmts.length} statements, BEGIN..ROLLBACK ${(performance.now() - t0).toFixed(1)} ms`);
+      console.log(`swap at ${rows} rows, ${writes} writes logged: ${stmts.length} statements, BEGIN..ROLLBACK ${(performance.now() - t0).toFixed(1)} ms`);
       for (const [ms, s] of times.sort((x, y) => y[0] - x[0]).slice(0, 8)) console.log(`  ${ms.toFixed(1)} ms  ${s}`);
     } finally {
       c.release();
