@@ -39,6 +39,27 @@ async function main(): Promise<void> {
     const sql = partitionRangeSql({ columns: ['id'], types: ['uuid'] }, { name: 'created_at', type: 'timestamp with time zone' }, TABLE, shadow, p.changeLog?.notLogged);
     const c = await db.pool.connect();
     try {
+      // Each side of that range under each scan choice, best of two: the parity's choice (the heap: no sequential scan; the shadow: the planner's) against the others.
+      const variants: [string, string, string][] = [
+        ['heap, index or bitmap (the parity)', sql.heap, 'SET LOCAL enable_seqscan = off'],
+        ['heap, bitmap only', sql.heap, 'SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off'],
+        ['heap, planner', sql.heap, 'SELECT 1'],
+        ['shadow, planner (the parity)', sql.shadow, 'SELECT 1'],
+        ['shadow, index or bitmap (a sub-range)', sql.shadow, 'SET LOCAL enable_seqscan = off'],
+        ['shadow, bitmap only', sql.shadow, 'SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off'],
+      ];
+      for (const [name, stmt, set] of variants) {
+        let best = Number.POSITIVE_INFINITY;
+        for (let k = 0; k < 2; k++) {
+          await c.query('BEGIN');
+          await c.query(set);
+          const t = performance.now();
+          await c.query(stmt, [part.lo, part.hi, false, null, null]);
+          best = Math.min(best, performance.now() - t);
+          await c.query('COMMIT');
+        }
+        process.stdout.write(`${name}: ${best.toFixed(0)} ms\n`);
+      }
       for (const [side, s, seq] of [['heap', sql.heap, 'off'], ['shadow', sql.shadow, 'on']] as const) {
         await c.query('BEGIN');
         await c.query(`SET LOCAL enable_seqscan = ${seq}`);
