@@ -5,6 +5,7 @@ import type { createTableMaintenanceActivities } from '../../maintenance-table';
 import type { ConversionChoice } from '../../../src/conversion/choice/choice';
 import { floorTo, intervalStarts, nextStart, utcDay, type PartitionType } from '../../../src/conversion/choice/intervals';
 import type { ConversionPlan } from '../plan/plan';
+import { columnIndexedSql } from '../plan/range-parity-sql';
 
 /**
  * The partitions of a conversion that the plan's shadow did not have (plan/pending.ts says why
@@ -66,13 +67,17 @@ export const refuseUnplaceable = (p: ConversionPlan, n: number) =>
 /**
  * Right after the sync's installation: a partition for every interval of the heap's rows outside
  * the shadow's range (written between the plan's scan and the installation), so the copy never
- * meets a row without one. One read-only scan of the heap.
+ * meets a row without one. Read-only: through the heap's btree index led by the column (one index probe
+ * per interval with rows, and two index ranges for the values no interval holds), or one scan without it.
  */
 export async function partitionsForHeap(o: PartitionOps, p: ConversionPlan, choice: ConversionChoice): Promise<{ created: string[] }> {
   if (!p.pending || choice.options.defaultPartition) return { created: [] };
-  const bad = (await o.pool.query<{ n: number }>(p.pending.heapUnplaceableSql)).rows[0].n;
+  // Through the heap's index on the column when it has one (one probe per interval with rows), else one scan.
+  const indexed = (await o.pool.query<{ indexed: boolean }>(columnIndexedSql, [p.table, choice.column])).rows[0].indexed;
+  const sql = indexed ? p.pending.byIndex : p.pending;
+  const bad = (await o.pool.query<{ n: number }>(sql.heapUnplaceableSql)).rows[0].n;
   if (bad > 0) throw refuseUnplaceable(p, bad);
-  const starts = (await o.pool.query<{ start: string }>(p.pending.heapOutsideSql)).rows.map((r) => utcDay(r.start));
+  const starts = (await o.pool.query<{ start: string }>(sql.heapOutsideSql)).rows.map((r) => utcDay(r.start));
   return { created: await create(o, p, choice, 'shadow', starts) };
 }
 

@@ -39,6 +39,13 @@ export interface PendingSql {
   heapOutsideSql: string;
   /** Heap rows outside the range whose value no interval can hold (±infinity, year outside 1–9999). */
   heapUnplaceableSql: string;
+  /**
+   * The same two through a btree index led by the column (no full scan: a large table's scan outlived the
+   * activity's timeout): the interval starts by a skip scan, one index probe per interval that has rows,
+   * and the unplaceable rows as two index ranges (the finite values are [0001-01-01, 10000-01-01) of the
+   * column's type, read in the session's zone as extract(year) reads them).
+   */
+  byIndex: { heapOutsideSql: string; heapUnplaceableSql: string };
   /** The interval starts of the pending keys' heap rows (finite values), and the count of unplaceable ones. */
   pendingStartsSql: string;
   /** One transaction's replay of every pending key (run in order, inside BEGIN … COMMIT). */
@@ -69,6 +76,22 @@ export function placementSql(d: Pick<TableDescriptor, 'schema' | 'name'>, choice
   return { finite, exists, trunc, placeable, start };
 }
 
+/** An interval's length, as an SQL interval (date_trunc's 'quarter' has no interval unit of its own). */
+const STEP: Record<ConversionChoice['interval'], string> = { day: '1 day', week: '7 days', month: '1 month', quarter: '3 months', year: '1 year' };
+
+/** PendingSql.byIndex: `trunc` gives an interval's start as a UTC timestamp; back to the column's type to probe its index. */
+function heapStartsByIndex(table: string, col: string, choice: Pick<ConversionChoice, 'interval'>, type: PartitionType, trunc: (x: string) => string, exists: (t: string) => string) {
+  const lo = `'0001-01-01'::${type}`;
+  const hi = `'10000-01-01'::${type}`;
+  const back = (t: string) => (type === 'timestamp with time zone' ? `((${t}) AT TIME ZONE 'UTC')` : type === 'date' ? `(${t})::date` : `(${t})`);
+  const first = (from: string) => `(SELECT min(h.${col}) FROM ${table} h WHERE h.${col} >= ${from} AND h.${col} < ${hi})`;
+  return {
+    heapOutsideSql: `WITH RECURSIVE s(t) AS (SELECT ${trunc(first(lo))} UNION ALL SELECT ${trunc(first(back(`s.t + interval '${STEP[choice.interval]}'`)))} FROM s WHERE s.t IS NOT NULL)
+SELECT to_char(s.t, 'YYYY-MM-DD') AS start FROM s WHERE s.t IS NOT NULL AND NOT (${exists('s.t')}) ORDER BY 1`,
+    heapUnplaceableSql: `SELECT count(*)::int AS n FROM ${table} h WHERE h.${col} < ${lo} OR h.${col} >= ${hi}`,
+  };
+}
+
 export function pendingSql(d: TableDescriptor, a: Analysis, choice: ConversionChoice, names: ConversionNames, type: PartitionType): PendingSql {
   const name = withSuffix(d.name, '_lichen_pending');
   const table = `${qi(d.schema)}.${qi(name)}`;
@@ -95,6 +118,7 @@ export function pendingSql(d: TableDescriptor, a: Analysis, choice: ConversionCh
     guard,
     heapOutsideSql: `SELECT to_char(x.t, 'YYYY-MM-DD') AS start FROM (SELECT DISTINCT ${trunc(`h.${col}`)} AS t FROM ${names.table} h WHERE h.${col} IS NOT NULL AND ${finite(`h.${col}`)}) x WHERE NOT (${exists('x.t')}) ORDER BY 1`,
     heapUnplaceableSql: `SELECT count(*)::int AS n FROM ${names.table} h WHERE h.${col} IS NOT NULL AND NOT ${finite(`h.${col}`)}`,
+    byIndex: heapStartsByIndex(names.table, col, choice, type, trunc, exists),
     pendingStartsSql: `SELECT DISTINCT ${start(`h.${col}`)} AS start, NOT ${finite(`h.${col}`)} AS unplaceable FROM ${join} WHERE h.${col} IS NOT NULL ORDER BY 1`,
     replay: [
       `CREATE TEMP TABLE ${keys} ON COMMIT DROP AS WITH d AS (DELETE FROM ${table} RETURNING ${kq.join(', ')}) SELECT * FROM d`,
