@@ -24,39 +24,37 @@ const MISSES: Record<string, string> = {
     'Why: met on the change-log engine (1.79 at 100k, 3.08 at 1M, 6 Dec); the run of 7 Dec (--only B2, load average 11–14 on the 2 cores from other work) gave 1.46 at 100k and 3.18 at 1M, its limit 3× slower than on 6 Dec: the load, the engine unchanged. Before it, the row-sync copy (copyGeneric, kept for runs started before the patch ' +
     'generic-change-log) reached 0.21–0.38: keyset batches in key order, FOR SHARE and ON CONFLICT into the indexed shadow (bench/probe-copy.ts split the costs).',
   B2b:
-    'Why (measured on the change-log engine, 6 Dec: 1.54 at 100k, 1.82 at 1M, from 0.24–0.42 with the row-sync copy): ours fills each partition from one ' +
-    'exported snapshot into a plain table in heap order with no index and no conflict handling, then builds its indexes and attaches it, in copy.parallelism ' +
-    'lanes (2 here: the database reports 2 cores), and replays the change log; partition_data_proc moves one month per statement with a plain INSERT into the ' +
-    'indexed partition, in one session. On this 2-core machine the two lanes and their index builds share the two cores with the server\'s own work, so the ' +
-    'second lane adds well under 2×; the index builds after the fill are the part ours does that partition_data_proc does too, but per partition. What would ' +
-    'close it: more cores (the lanes scale with them: the default is the cores the database reports), or overlapping one partition\'s index build with the next ' +
-    'partition\'s fill in the same lane. B2 (vs one INSERT … SELECT into the same indexed target, 1.79 at 100k and 3.08 at 1M) is met.',
+    'Why (two full runs of 7 Dec on a quiet machine, change-log engine): ours runs at the same ~310–335k rows/s at every size (its time grows n^0.98), while ' +
+    'partition_data_proc\'s per-row cost grows with the table (256k → 205k → 159k rows/s at 100k → 1M → 10M in R1: each row inserted one by one into the ' +
+    'partitions\' btrees, the uuid key\'s random inserts leaving the cache as the partitions grow), so the ratio grows with size: met at 10M (2.11), missed at 1M ' +
+    '(1.61) and 100k (1.22). Ours fills each partition from one exported snapshot into a plain table in heap order with no index and no conflict handling, ' +
+    'then builds its indexes (three on memory_records, the uuid key sorted), ANALYZEs and attaches it, in copy.parallelism lanes (2: the cores the database ' +
+    'reports), and replays the change log; partition_data_proc moves one month per statement in one session. Both lanes and the server\'s own work share the ' +
+    '2 cores, so the second lane adds well under 2×: 2.0 at 1M needs ~410k rows/s. What would close it at the small sizes: more cores (the lanes scale with ' +
+    'them), or overlapping one partition\'s index builds with the next partition\'s fill in the same lane. B2 (vs one INSERT … SELECT into the same indexed ' +
+    'target) is met at every size.',
   B3:
     'Why: verifyMonth is already one scan per side per month (one count+checksum aggregate in Postgres, one checksum call per instance, all at once), so the gap is ' +
     'the HTTP round trips and the activity per month against one C-level scan; each record\'s checksum value is kept with it in the memory store (computed once per write). ' +
     'Close it: per-month running sums in the memory store (O(1) for a month-aligned range); the workflow calls verifyMonth per month, so one GROUP BY scan of all months ' +
     'would need a new activity (not done: no new activity calls in workflows)',
   B3b:
-    'Why (measured 7 Dec on the any-table engine, load average 11–14 on the 2 cores): genericParity now ranges over the partitions (patch generic-parity-by-partition: ' +
-    'each range one partition\'s bound, both sides in one short snapshot; 0.28 → 0.50 at 1M, where key ranges read the heap in key order and every partition\'s ' +
-    'key index per range). Timed apart at 100k rows (the same statements, one connection, twice): the range statements alone take 2.2–2.8× the two bare scans ' +
-    '(1.75–2.15 s vs 0.78 s) and the activity adds 0.3–0.8 s of fixed cost (the plan recomputed from the catalog, the log replayed, the log ANALYZEd, the ' +
-    'partitions\' bounds read per range), which is why 100k (0.32) is below 1M. Per side, a partition\'s statement costs 1.5–2× the bare scan of that side with ' +
-    'or without the change log\'s anti-join: the shadow\'s partitions have no statistics (never analyzed after the copy), so the planner estimates a whole ' +
-    'partition at ~57 rows and reads it by a bitmap scan of its created_at index with the bound rechecked on every row, not a sequential scan; the heap\'s ' +
-    'side is an index scan of the bound (the data is in created_at order here) instead of one sequential scan. Close it (generic/range-parity.ts, ' +
-    'plan/range-parity-sql.ts): read an own partition by name with no bound predicate (FROM ONLY the partition: a plain sequential scan, the partition\'s ' +
-    'constraint is the bound), read the bounds once per activity instead of per range, and measure on a quiet machine (the two bare scans swing ±40% between ' +
-    'runs at this load).',
+    'Why (two full runs of 7 Dec on a quiet machine): 0.75–0.76 at 1M and 10M, from 0.55 and 0.29 before the fixes of 7 Dec: a partition above ' +
+    'PARITY_PARTITION_ROWS (250,000) is compared in sub-ranges of its column, each row read once on both sides (key sub-ranges re-read the heap\'s rows ' +
+    'of the whole bound per sub-range: n^1.26), and the copy ANALYZEs each partition (never analyzed, the planner took a partition for ~1,000 rows and ' +
+    'read it serially); our time now grows n^0.99, as the limit\'s. What is left, timed apart by bench/probe-parity.ts at 1M (one month, ~167k rows): each ' +
+    'side of a range costs ~1.2× its share of the bare scan (heap 254–260 ms, shadow 259–273 ms, against ~213 ms), whatever the scan (index, bitmap or ' +
+    'sequential: within 5%), so the excess is per statement, not per read: the bound and the change log\'s anti-join evaluated on every row, two parallel ' +
+    'plans started per range; plus the activity\'s fixed cost (~0.25 s: the plan recomputed from the catalog, the log replayed and ANALYZEd, the partitions\' ' +
+    'bounds read per range), which is why 100k (0.44) is lowest. Tried: forcing a bitmap or a sequential scan on either side (no better). Not tried: leaving ' +
+    'the anti-join out of a range whose snapshot sees an empty log, and sub-range bounds from the partition\'s histogram instead of an index read per sub-range.',
   'B8 instant conversion (mode attach) start→swap':
-    'Why (measured, see the phases in the note): mode attach copies no row and, since 7 Dec, builds no index when the table has a valid unique one on ' +
-    '(key, partition column): memory_records\' UNIQUE (id, created_at) becomes the new table\'s key (plan/attach-ddl.ts existingKeyIndex), so the attach ' +
-    'prepare is the VALIDATE scan of the bound\'s CHECK plus the parent built ahead (at 1M: 0.8 and 1.1 s in the two 7 Dec runs at load 10–19, 2.0 s ' +
-    'with the build on 6 Dec at load 4–5). What is left before the locked transaction is preflight\'s data facts (a full scan: 1.2 s of 5.3 on 6 Dec, ' +
-    '2.8 s of 3.7 and 4.8 s of 6.2 on 7 Dec) and ~1 s of workflow scheduling; on 100k rows those fixed costs alone exceed partition_data_proc\'s whole run. The reference swings with the load ' +
-    '(partition_data_proc on the same 1M rows: 32.6, 9.3, 7.2, 8.0 s on 6 Dec, 23.7 and 11.0 s on 7 Dec), so one run does not settle it. Close it: take the ' +
-    'plan\'s data facts from pg_class/pg_stats estimates plus min/max through the column\'s index instead of a full scan when the table is large ' +
-    '(plan/facts.ts); the VALIDATE scan is the floor. Measure both interleaved on a quiet machine.',
+    'Why (two full runs of 7 Dec on a quiet machine): met at 1M (~0.1) and 10M (~0.03) since preflight reads its data facts through the column\'s index ' +
+    'on a table of at least INDEX_FACTS_MIN_ROWS (plan/facts.ts: preflight 0.16–0.17 s at 1M and 10M, from 1.2–4.8 s with the full scan) and uses the ' +
+    'existing UNIQUE (id, created_at) as the key (no index build): what is left is the VALIDATE scan of the bound\'s CHECK (0.23 s at 1M, 1.33 s at 10M), the ' +
+    'one lock-bounded transaction (~50 ms) and the workflow\'s scheduling. At 100k rows (below the threshold: one full scan, 0.28 s) the whole attach run ' +
+    'start→swap is ~0.44 s of mostly fixed cost while partition_data_proc moves the 100k rows in ~0.39 s: an instant mode cannot be 5× faster than a copy ' +
+    'that takes under half a second; the target is about large tables.',
   'B8 instant conversion longest write stall':
     'Why (measured): compare the three figures in the note: the longest write overlapping attachSwap (its one lock-bounded transaction), the longest ' +
     'in the 3 s the writer ran alone before the run, and the longest over the whole run. On this shared machine the writer alone waits as long as ' +
@@ -74,13 +72,11 @@ const MISSES: Record<string, string> = {
     'Close it: the change-log trigger of issue 25 item 2 (the `changelog` helper) appends only (op, key) to an unindexed log per write; this scenario installs ' +
     'the trigger with the engine\'s own activities, so it measures that trigger as soon as it lands.',
   B4:
-    'Why (measured, 7 Dec, quick run on the one engine: lock held ~20 ms at 10k rows, 70–171 ms at 100k, one try each): the log\'s tail drained ' +
-    'in the swap\'s transaction (plan/change-log.ts replay) deletes the logged keys\' images from the shadow with DELETE … USING lichen_log_keys, and ' +
-    'neither side has statistics (the shadow\'s partitions are filled as plain tables and attached, never analyzed; the temp keys table is fresh), so ' +
-    'the planner scans or sorts the whole shadow under ACCESS EXCLUSIVE to delete a few keys: ~70 ms of the ~85 ms the swap\'s statements take at 100k ' +
-    'rows (`npx tsx bench/probe-swap-lock.ts 100000 30`). Fix (measured there): ANALYZE the shadow after the copy, outside the lock, and the keys ' +
-    'table after it is made (`… analyze shadow`: that DELETE 2–15 ms, by the partitions\' (id, created_at) indexes). A stall above the ' +
-    'lock_timeout means a swap retried behind a long transaction (see tries in details).',
+    'Why (measured 7 Dec, quick run on the one engine before the fix: lock held ~20 ms at 10k rows, 70–171 ms at 100k): the log\'s tail drained in ' +
+    'the swap\'s transaction (plan/change-log.ts replay) deleted the logged keys\' images from the shadow with DELETE … USING lichen_log_keys while ' +
+    'neither side had statistics, so the planner scanned the whole shadow under ACCESS EXCLUSIVE to delete a few keys (`npx tsx bench/probe-swap-lock.ts ' +
+    '100000 30`). Fixed the same day: the replay ANALYZEs its keys table and the copy each partition (the swap\'s statements 21 ms at 100k, 15 ms ' +
+    'stall in the full runs). A stall above the lock_timeout now means a swap retried behind a long transaction (see tries in details).',
   B5:
     'Why (measured, issue 17): not the dual-write path. Per acknowledged operation, Postgres-only and dual-write with Postgres primary send the same 5.22 queries ' +
     '(the primary read, BEGIN, per-id lock on creates, stripe lock, upsert or delete, COMMIT; the memory write adds none), the process spends the same CPU per operation ' +
