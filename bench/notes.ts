@@ -42,7 +42,7 @@ const MISSES: Record<string, string> = {
     'Close it: per-month running sums in the memory store (O(1) for a month-aligned range); the workflow calls verifyMonth per month, so one GROUP BY scan of all months ' +
     'would need a new activity (not done: no new activity calls in workflows)',
   B3b:
-    'Why (two full runs of 7 Dec on a quiet machine): 0.75 and 1.03 at 1M (the bare scans 369k then 276k rows/s, ours 277k and 284k), 0.76 and 0.75 at 10M, from 0.55 and 0.29 before the fixes of 7 Dec: a partition above ' +
+    'Why (genericParity per partition range, two full runs of 7 Dec on a quiet machine): 0.75 and 1.03 at 1M (the bare scans 369k then 276k rows/s, ours 277k and 284k), 0.76 and 0.75 at 10M, from 0.55 and 0.29 before the fixes of 7 Dec: a partition above ' +
     'PARITY_PARTITION_ROWS (250,000) is compared in sub-ranges of its column, each row read once on both sides (key sub-ranges re-read the heap\'s rows ' +
     'of the whole bound per sub-range: n^1.26), and the copy ANALYZEs each partition (never analyzed, the planner took a partition for ~1,000 rows and ' +
     'read it serially); our time now grows n^0.99, as the limit\'s. What is left, timed apart by bench/probe-parity.ts at 1M (one month, ~167k rows): each ' +
@@ -52,7 +52,7 @@ const MISSES: Record<string, string> = {
     'bounds read per range), which is why 100k (0.44) is lowest. Tried: forcing a bitmap or a sequential scan on either side (no better). Not tried: leaving ' +
     'the anti-join out of a range whose snapshot sees an empty log, and sub-range bounds from the partition\'s histogram instead of an index read per sub-range.',
   'B8 instant conversion (mode attach) start→swap':
-    'Why (two full runs of 7 Dec on a quiet machine): met at 1M (~0.1) and 10M (~0.03) since preflight reads its data facts through the column\'s index ' +
+    'Why (two full runs of 7 Dec on a quiet machine): mode attach copies no row; it is met at 1M (~0.1) and 10M (~0.03) since preflight reads its data facts through the column\'s index ' +
     'on a table of at least INDEX_FACTS_MIN_ROWS (plan/facts.ts: preflight 0.16–0.17 s at 1M and 10M, from 1.2–4.8 s with the full scan) and uses the ' +
     'existing UNIQUE (id, created_at) as the key (no index build): what is left is the VALIDATE scan of the bound\'s CHECK (0.23 s at 1M, 1.33 s at 10M), the ' +
     'one lock-bounded transaction (~50 ms) and the workflow\'s scheduling. At 100k rows (below the threshold: one full scan, 0.28 s) the whole attach run ' +
