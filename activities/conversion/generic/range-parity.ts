@@ -315,17 +315,10 @@ async function partitionStep(c: ClientBase, sql: RangeCompareSql, parts: Partiti
 async function columnSubRange(c: ClientBase, sql: RangeCompareSql, cur: PartitionCursor, to: string | null, partition: { name: string; bound: string; own: boolean }, nulls: null[], budget: number): Promise<Step> {
   const lo = cur.within ?? cur.from;
   const params = (hi: string | null) => [lo, hi, false, ...nulls, ...nulls];
-  const compare = async (given?: string | null) => {
-    await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    try {
-      await c.query(`SELECT set_config('row_security', 'off', true)`); // every row or an error, never a filter
-      const upper = given !== undefined ? given : ((await c.query<{ upper: string | null }>(sql.columnUpper!, [lo, to, false, budget])).rows[0]?.upper ?? null);
-      const r = await sums(c, sql, params(upper ?? to), true);
-      return { upper, ...r };
-    } finally {
-      await c.query('COMMIT');
-    }
-  };
+  const compare = (given?: string | null) => inSnapshot(c, async () => {
+    const upper = given !== undefined ? given : ((await c.query<{ upper: string | null }>(sql.columnUpper!, [lo, to, false, budget])).rows[0]?.upper ?? null);
+    return { upper, ...(await sums(c, sql, params(upper ?? to), true)) };
+  });
   const r = await compare();
   const hi = r.upper ?? to;
   return {
@@ -347,12 +340,19 @@ const defaultName = async (c: ClientBase, shadow: string) => (await c.query<{ na
 const lowerOnly = (p: unknown[]) => p.slice(0, 3 + (p.length - 3) / 2);
 
 /** One partition range (or key sub-range of it: `budget` rows from the lower key in `params`): its upper key and both checksums, in one short snapshot. */
-async function compareIn(c: ClientBase, sql: RangeCompareSql, params: (hi: (string | null)[] | null) => unknown[], budget: number | null, given?: (string | null)[] | null): Promise<{ upper: (string | null)[] | null; a: Sums; b: Sums }> {
-  await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-  try {
-    await c.query(`SELECT set_config('row_security', 'off', true)`); // every row or an error, never a filter
+function compareIn(c: ClientBase, sql: RangeCompareSql, params: (hi: (string | null)[] | null) => unknown[], budget: number | null, given?: (string | null)[] | null): Promise<{ upper: (string | null)[] | null; a: Sums; b: Sums }> {
+  return inSnapshot(c, async () => {
     const upper = given !== undefined ? given : budget === null ? null : ((await c.query<{ upper: (string | null)[] }>(sql.upper, [...lowerOnly(params(null)), budget])).rows[0]?.upper ?? null);
     return { upper, ...(await sums(c, sql, params(upper))) };
+  });
+}
+
+/** `fn` in one short REPEATABLE READ READ ONLY snapshot that sees every row (row security off: every row or an error, never a filter). */
+async function inSnapshot<T>(c: ClientBase, fn: () => Promise<T>): Promise<T> {
+  await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    await c.query(`SELECT set_config('row_security', 'off', true)`);
+    return await fn();
   } finally {
     await c.query('COMMIT');
   }
@@ -374,16 +374,12 @@ async function sums(c: ClientBase, sql: RangeCompareSql, params: unknown[], subR
 }
 
 /** One range: its upper key (unless given) and both checksums, in one short snapshot. */
-async function compareRange(c: ClientBase, sql: RangeCompareSql, lo: (string | null)[], rangeRows: number, given?: (string | null)[] | null): Promise<{ upper: (string | null)[] | null; a: Sums; b: Sums }> {
-  await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-  try {
-    await c.query(`SELECT set_config('row_security', 'off', true)`); // every row or an error, never a filter
+function compareRange(c: ClientBase, sql: RangeCompareSql, lo: (string | null)[], rangeRows: number, given?: (string | null)[] | null): Promise<{ upper: (string | null)[] | null; a: Sums; b: Sums }> {
+  return inSnapshot(c, async () => {
     const upper = given !== undefined ? given : ((await c.query<{ upper: (string | null)[] }>(sql.upper, [...lo, rangeRows])).rows[0]?.upper ?? null);
     const bounds = [...lo, ...(upper ?? lo.map(() => null))];
     const a = (await c.query<Sums>(sql.heap, bounds)).rows[0];
     const b = (await c.query<Sums>(sql.shadow, bounds)).rows[0];
     return { upper, a, b };
-  } finally {
-    await c.query('COMMIT');
-  }
+  });
 }

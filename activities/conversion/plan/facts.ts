@@ -3,6 +3,7 @@ import { qi } from '../../../src/conversion/choice/names';
 import type { TableDescriptor } from '../descriptor/types';
 import { PARTITION_TYPES, type PartitionType } from '../../../src/conversion/choice/intervals';
 import { rowsEstimate } from './rows-estimate';
+import { columnIndexedSql } from './range-parity-sql';
 
 /** What the data says, for the plan: rows, and the partition column's range, NULLs and infinities. */
 export interface DataFacts {
@@ -45,23 +46,10 @@ export interface DataFactsOptions {
  */
 export async function readDataFacts(c: Pick<ClientBase, 'query'>, d: TableDescriptor, column: string, type: PartitionType, opts: DataFactsOptions = {}): Promise<DataFacts> {
   const estimate = await rowsEstimate(c, d.qualified);
-  if (estimate >= (opts.indexFromRows ?? INDEX_FACTS_MIN_ROWS) && (await leadingIndex(c, d, column))) return readThroughIndex(c, d, column, type, estimate);
+  if (estimate >= (opts.indexFromRows ?? INDEX_FACTS_MIN_ROWS) && (await c.query<{ indexed: boolean }>(columnIndexedSql, [d.qualified, column])).rows[0].indexed) {
+    return readThroughIndex(c, d, column, type, estimate);
+  }
   return readByScan(c, d, column, type);
-}
-
-/** The name of a valid, non-partial btree index whose first key is the column itself (not an expression), or null. */
-async function leadingIndex(c: Pick<ClientBase, 'query'>, d: TableDescriptor, column: string): Promise<string | null> {
-  const r = await c.query<{ name: string }>(
-    `SELECT i.indexrelid::regclass::text AS name
-       FROM pg_index i
-       JOIN pg_class ic ON ic.oid = i.indexrelid
-       JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'
-       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-      WHERE i.indrelid = $1::regclass AND i.indkey[0] <> 0 AND i.indisvalid AND i.indisready AND i.indpred IS NULL AND a.attname = $2
-      ORDER BY i.indnatts, 1 LIMIT 1`,
-    [d.qualified, column],
-  );
-  return r.rows[0]?.name ?? null;
 }
 
 /**
